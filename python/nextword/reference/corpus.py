@@ -1,0 +1,119 @@
+"""Reference corpus reading: from raw text to sentences, one line at a time.
+
+A corpus is a sequence of texts. Each text is cut into lines, and each line is
+one sentence: the convention of KenLM's ``lmplz`` and of most n-gram tools.
+
+Two small definitions matter everywhere in ``nextword`` and live here:
+
+* a line ends at ``"\\r\\n"``, ``"\\r"`` or ``"\\n"`` and at nothing else;
+* ``WHITESPACE`` is the Unicode ``White_Space`` property, the set of characters
+  that Rust's ``char::is_whitespace`` accepts.
+
+Example:
+    >>> list(sentences(["the cat\\r\\n\\nsat\\n"]))
+    ['the cat', 'sat']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+# The Unicode White_Space property, written out so that nobody has to guess.
+# Python's str.isspace() and str.split() also treat U+001C..U+001F (the ASCII
+# "information separators") as spaces; Unicode and Rust do not, and neither do we.
+WHITESPACE: frozenset[str] = frozenset(
+    [
+        "\u0009",  # CHARACTER TABULATION
+        "\u000a",  # LINE FEED
+        "\u000b",  # LINE TABULATION
+        "\u000c",  # FORM FEED
+        "\u000d",  # CARRIAGE RETURN
+        "\u0020",  # SPACE
+        "\u0085",  # NEXT LINE
+        "\u00a0",  # NO-BREAK SPACE
+        "\u1680",  # OGHAM SPACE MARK
+        "\u2000",  # EN QUAD
+        "\u2001",  # EM QUAD
+        "\u2002",  # EN SPACE
+        "\u2003",  # EM SPACE
+        "\u2004",  # THREE-PER-EM SPACE
+        "\u2005",  # FOUR-PER-EM SPACE
+        "\u2006",  # SIX-PER-EM SPACE
+        "\u2007",  # FIGURE SPACE
+        "\u2008",  # PUNCTUATION SPACE
+        "\u2009",  # THIN SPACE
+        "\u200a",  # HAIR SPACE
+        "\u2028",  # LINE SEPARATOR
+        "\u2029",  # PARAGRAPH SEPARATOR
+        "\u202f",  # NARROW NO-BREAK SPACE
+        "\u205f",  # MEDIUM MATHEMATICAL SPACE
+        "\u3000",  # IDEOGRAPHIC SPACE
+    ]
+)
+
+
+def split_lines(text: str) -> list[str]:
+    """Cut ``text`` into lines, without their line terminators.
+
+    A line ends at ``"\\r\\n"``, at a lone ``"\\r"`` or at ``"\\n"``. Unlike
+    ``str.splitlines()``, nothing else ends a line (not U+2028, U+0085, ``\\x0b``,
+    ``\\x0c``, ...). A last line without a terminator still counts, but a
+    terminator at the very end does not start an extra empty line.
+
+    Example:
+        >>> split_lines("one\\r\\ntwo\\rthree\\n\\nfour")
+        ['one', 'two', 'three', '', 'four']
+        >>> split_lines("ends with a newline\\n")
+        ['ends with a newline']
+        >>> split_lines("")
+        []
+    """
+    lines: list[str] = []
+    start = 0  # where the current line begins
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n" or ch == "\r":
+            lines.append(text[start:i])
+            # "\r\n" is one terminator, not two: step over both characters.
+            if ch == "\r" and i + 1 < len(text) and text[i + 1] == "\n":
+                i += 1
+            start = i + 1
+        i += 1
+    # Whatever follows the last terminator is a line of its own, unless empty.
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
+
+def is_blank(line: str) -> bool:
+    """Tell whether ``line`` is empty or made only of ``WHITESPACE`` characters.
+
+    Example:
+        >>> is_blank(" \\t\\u3000")
+        True
+        >>> is_blank(" a ")
+        False
+        >>> is_blank("\\x1c")  # an ASCII separator, not whitespace in Unicode
+        False
+    """
+    return all(ch in WHITESPACE for ch in line)
+
+
+def sentences(texts: Iterable[str], skip_blank: bool = True) -> Iterator[str]:
+    """Yield the sentences of a corpus: every line of every text, in order.
+
+    Blank lines (see ``is_blank``) are dropped when ``skip_blank`` is true.
+    Texts are independent: a line never runs on from one text into the next.
+
+    Example:
+        >>> list(sentences(["a b\\n\\n", "c"]))
+        ['a b', 'c']
+        >>> list(sentences(["a b\\n\\n", "c"], skip_blank=False))
+        ['a b', '', 'c']
+    """
+    for text in texts:
+        for line in split_lines(text):
+            if skip_blank and is_blank(line):
+                continue
+            yield line

@@ -1,0 +1,221 @@
+//! The framing shared by nextword's binary files (vocabularies, counts, models).
+//!
+//! Layout: 8-byte magic, u32 format version, u64 payload length, the payload,
+//! then the CRC-32 of everything before it. All integers are little-endian.
+//! Files are written to a temporary name beside the target and renamed into
+//! place, so a crash never leaves a half-written file under the real name.
+//! Reading checks magic, version, length and checksum before parsing, and the
+//! [`Reader`] bounds-checks every field, so corrupt bytes give
+//! [`Error::Format`], never a panic or a huge allocation.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// Append-only payload builder.
+#[derive(Default)]
+pub struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    /// An empty payload.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append a u8.
+    pub fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    /// Append a u32.
+    pub fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    /// Append a u64.
+    pub fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    /// Append a length-prefixed UTF-8 string.
+    pub fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+    /// Append a slice of u32 (no length prefix).
+    pub fn u32s(&mut self, v: &[u32]) {
+        self.buf.reserve(v.len() * 4);
+        for x in v {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    /// Append a slice of u64 (no length prefix).
+    pub fn u64s(&mut self, v: &[u64]) {
+        self.buf.reserve(v.len() * 8);
+        for x in v {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+
+    /// Frame the payload and write it atomically to `path`.
+    pub fn save(&self, path: &Path, magic: &[u8; 8], version: u32) -> Result<()> {
+        let mut head = Vec::with_capacity(20);
+        head.extend_from_slice(magic);
+        head.extend_from_slice(&version.to_le_bytes());
+        head.extend_from_slice(&(self.buf.len() as u64).to_le_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&head);
+        crc.update(&self.buf);
+        let crc = crc.finalize();
+
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+        let result = (|| -> std::io::Result<()> {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            file.write_all(&head)?;
+            file.write_all(&self.buf)?;
+            file.write_all(&crc.to_le_bytes())?;
+            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(path, e));
+        }
+        Ok(())
+    }
+}
+
+/// Read a framed file: check magic, version, length and checksum; return the payload.
+pub fn load(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Result<Vec<u8>> {
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.len() < 24 || &bytes[..8] != magic {
+        return Err(Error::format(
+            path,
+            format!("not a nextword {what} file (bad magic number)"),
+        ));
+    }
+    let found = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
+    if found != version {
+        return Err(Error::format(
+            path,
+            format!("{what} file format version {found}; this nextword reads version {version}"),
+        ));
+    }
+    let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
+    if len != (bytes.len() - 24) as u64 {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated or padded {what} file: header says {len} payload bytes, file holds {}",
+                bytes.len() - 24
+            ),
+        ));
+    }
+    let body = bytes.len() - 4;
+    let stored = u32::from_le_bytes(bytes[body..].try_into().unwrap_or_default());
+    if crc32fast::hash(&bytes[..body]) != stored {
+        return Err(Error::format(
+            path,
+            format!("{what} file is corrupt (checksum mismatch)"),
+        ));
+    }
+    bytes.truncate(body);
+    bytes.drain(..20);
+    Ok(bytes)
+}
+
+/// Bounds-checked cursor over a payload.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    path: &'a Path,
+}
+
+impl<'a> Reader<'a> {
+    /// A cursor at the start of `buf`; `path` names the file in errors.
+    pub fn new(buf: &'a [u8], path: &'a Path) -> Self {
+        Self { buf, pos: 0, path }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| Error::format(self.path, "unexpected end of data"))?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    /// Read a u8.
+    pub fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    /// Read a u32.
+    pub fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().unwrap_or_default(),
+        ))
+    }
+    /// Read a u64.
+    pub fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().unwrap_or_default(),
+        ))
+    }
+    /// Read a length that must fit in the bytes left, `elem` bytes per element.
+    pub fn len(&mut self, elem: usize) -> Result<usize> {
+        let n = self.u64()?;
+        let left = (self.buf.len() - self.pos) as u64;
+        if n.saturating_mul(elem.max(1) as u64) > left {
+            return Err(Error::format(
+                self.path,
+                "length field larger than the file",
+            ));
+        }
+        Ok(n as usize)
+    }
+    /// Read a length-prefixed UTF-8 string.
+    pub fn str(&mut self) -> Result<&'a str> {
+        let n = self.len(1)?;
+        std::str::from_utf8(self.take(n)?)
+            .map_err(|_| Error::format(self.path, "invalid UTF-8 in string"))
+    }
+    /// Read `n` u32 values.
+    pub fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
+        let bytes = self.take(
+            n.checked_mul(4)
+                .ok_or_else(|| Error::format(self.path, "overflow"))?,
+        )?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+    /// Read `n` u64 values.
+    pub fn u64s(&mut self, n: usize) -> Result<Vec<u64>> {
+        let bytes = self.take(
+            n.checked_mul(8)
+                .ok_or_else(|| Error::format(self.path, "overflow"))?,
+        )?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
+    }
+    /// Fail unless every byte was read.
+    pub fn finish(&self) -> Result<()> {
+        if self.pos == self.buf.len() {
+            Ok(())
+        } else {
+            Err(Error::format(self.path, "trailing bytes after the data"))
+        }
+    }
+    /// A format error at this file.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::format(self.path, message)
+    }
+}

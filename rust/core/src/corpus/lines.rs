@@ -1,0 +1,266 @@
+//! Chunks of whole lines and the sentences in them.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::source::InputFormat;
+use super::{CorpusOptions, Utf8Policy};
+use crate::tokenize::is_blank;
+use crate::{Error, Location, Result};
+
+/// Whole lines cut from one input, with what is needed to name a line in an error.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Display name of the input.
+    pub source: Arc<str>,
+    /// Text or JSONL.
+    pub format: InputFormat,
+    /// (input index, chunk index within the input): the chunk's place in corpus order.
+    pub seq: (usize, u32),
+    /// 1-based line number of the first line.
+    pub first_line: u64,
+    /// Byte offset of the first line in the decompressed input.
+    pub byte_offset: u64,
+    /// The bytes, line terminators included.
+    pub data: Vec<u8>,
+}
+
+/// What reading saw, summed over chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CorpusStats {
+    /// Lines read (JSONL: records read).
+    pub lines: u64,
+    /// Sentences handed on (non-blank lines, or all lines when blanks are kept).
+    pub sentences: u64,
+    /// Blank lines skipped.
+    pub blank_lines: u64,
+    /// Lines with invalid UTF-8 that were replaced or skipped.
+    pub bad_lines: u64,
+    /// Bytes of (decompressed) text read.
+    pub bytes: u64,
+}
+
+impl CorpusStats {
+    /// Add another worker's stats into this one.
+    pub fn merge(&mut self, other: &CorpusStats) {
+        self.lines += other.lines;
+        self.sentences += other.sentences;
+        self.blank_lines += other.blank_lines;
+        self.bad_lines += other.bad_lines;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Split `data` into lines at `\r\n`, `\r` or `\n`, yielding (offset, line) with
+/// the terminator removed. A final line without terminator is yielded too.
+pub fn split_lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= data.len() {
+            return None;
+        }
+        let start = pos;
+        match memchr::memchr2(b'\n', b'\r', &data[pos..]) {
+            Some(i) => {
+                let end = pos + i;
+                pos = end + 1;
+                if data[end] == b'\r' && data.get(pos) == Some(&b'\n') {
+                    pos += 1;
+                }
+                Some((start, &data[start..end]))
+            }
+            None => {
+                pos = data.len();
+                Some((start, &data[start..]))
+            }
+        }
+    })
+}
+
+impl Chunk {
+    /// A chunk.
+    pub fn new(
+        source: &Arc<str>,
+        format: InputFormat,
+        seq: (usize, u32),
+        first_line: u64,
+        byte_offset: u64,
+        data: Vec<u8>,
+    ) -> Self {
+        Self {
+            source: source.clone(),
+            format,
+            seq,
+            first_line,
+            byte_offset,
+            data,
+        }
+    }
+
+    fn location(&self, line_index: u64, byte_in_chunk: usize) -> Location {
+        Location {
+            source: self.source.to_string(),
+            line: self.first_line + line_index,
+            byte: self.byte_offset + byte_in_chunk as u64,
+        }
+    }
+
+    /// Call `f` on every sentence of the chunk, in order, applying the UTF-8
+    /// policy, blank-line skipping and (for JSONL) text-field extraction.
+    pub fn for_each_sentence(
+        &self,
+        options: &CorpusOptions,
+        stats: &mut CorpusStats,
+        mut f: impl FnMut(&str),
+    ) -> Result<()> {
+        stats.bytes += self.data.len() as u64;
+        for (index, (offset, raw)) in split_lines(&self.data).enumerate() {
+            stats.lines += 1;
+            let text: Cow<str> = match std::str::from_utf8(raw) {
+                Ok(s) => Cow::Borrowed(s),
+                Err(e) => match options.errors {
+                    Utf8Policy::Strict => {
+                        return Err(Error::Corpus {
+                            location: self.location(index as u64, offset + e.valid_up_to()),
+                            message: format!(
+                                "invalid UTF-8 (byte 0x{:02x}); pass errors=\"replace\" or \"skip\" to go on",
+                                raw[e.valid_up_to()]
+                            ),
+                        })
+                    }
+                    Utf8Policy::Replace => {
+                        stats.bad_lines += 1;
+                        String::from_utf8_lossy(raw)
+                    }
+                    Utf8Policy::Skip => {
+                        stats.bad_lines += 1;
+                        continue;
+                    }
+                },
+            };
+            match self.format {
+                InputFormat::Text => emit_line(&text, options, stats, &mut f),
+                InputFormat::Jsonl => {
+                    if is_blank(&text) {
+                        stats.blank_lines += 1;
+                        continue;
+                    }
+                    match json_field(&text, &options.text_field) {
+                        Ok(doc) => {
+                            for (_, line) in split_lines(doc.as_bytes()) {
+                                // split_lines cuts a str at ASCII bytes only, so each piece is UTF-8.
+                                let line = std::str::from_utf8(line).unwrap_or_default();
+                                emit_line(line, options, stats, &mut f);
+                            }
+                        }
+                        Err(message) => {
+                            if options.errors == Utf8Policy::Skip {
+                                stats.bad_lines += 1;
+                                continue;
+                            }
+                            return Err(Error::Corpus {
+                                location: self.location(index as u64, offset),
+                                message,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn emit_line(
+    line: &str,
+    options: &CorpusOptions,
+    stats: &mut CorpusStats,
+    f: &mut impl FnMut(&str),
+) {
+    if options.skip_blank && is_blank(line) {
+        stats.blank_lines += 1;
+        return;
+    }
+    stats.sentences += 1;
+    f(line);
+}
+
+/// The string value of `field` in the JSON object `line`.
+fn json_field(line: &str, field: &str) -> Result<String, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| "a JSONL line must be a JSON object".to_string())?;
+    match object.get(field) {
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(format!(
+            "field {field:?} is not a string but {}",
+            match other {
+                serde_json::Value::Null => "null",
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Array(_) => "an array",
+                _ => "an object",
+            }
+        )),
+        None => Err(format!("no field {field:?} in this record")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentences(data: &[u8], options: &CorpusOptions, format: InputFormat) -> Result<Vec<String>> {
+        let chunk = Chunk::new(&Arc::from("t"), format, (0, 0), 1, 0, data.to_vec());
+        let mut out = Vec::new();
+        let mut stats = CorpusStats::default();
+        chunk.for_each_sentence(options, &mut stats, |s| out.push(s.to_string()))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn all_line_ends_and_blank_lines() {
+        let got = sentences(
+            b"a b\r\nc\rd\n\n  \ne",
+            &CorpusOptions::default(),
+            InputFormat::Text,
+        );
+        assert_eq!(got.unwrap(), ["a b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn strict_utf8_names_line_and_byte() {
+        let err = sentences(
+            b"ok\nbad \xa3 here\n",
+            &CorpusOptions::default(),
+            InputFormat::Text,
+        )
+        .unwrap_err();
+        match err {
+            Error::Corpus { location, .. } => {
+                assert_eq!(location.line, 2);
+                assert_eq!(location.byte, 7);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn jsonl_field_and_errors() {
+        let o = CorpusOptions::default();
+        let got = sentences(
+            b"{\"text\": \"a b\\nc\"}\n{\"text\": \"d\"}\n",
+            &o,
+            InputFormat::Jsonl,
+        );
+        assert_eq!(got.unwrap(), ["a b", "c", "d"]);
+        let err = sentences(
+            b"{\"text\": \"a\"}\n{\"body\": 1}\n",
+            &o,
+            InputFormat::Jsonl,
+        );
+        assert!(err.unwrap_err().to_string().contains("line 2"));
+    }
+}

@@ -1,0 +1,138 @@
+//! Running a job over every chunk of a corpus on worker threads.
+//!
+//! One reader thread opens the inputs in order and cuts them into chunks; a
+//! bounded channel hands chunks to `threads` workers, so memory stays at a few
+//! chunks per worker whatever the corpus size. Each worker owns a state it
+//! folds its chunks into; the states are returned for the caller to merge.
+//! Results that must not depend on scheduling are keyed by `Chunk::seq`.
+
+use std::sync::Mutex;
+
+use super::lines::Chunk;
+use super::read::chunk_input;
+use super::source::Input;
+use super::Corpus;
+use crate::control::Control;
+use crate::{Error, Result};
+
+/// The number of worker threads to use when the caller does not say.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Run `work` over every chunk of `corpus` on `threads` workers (0 = all cores).
+///
+/// Each worker starts from `init()` and folds its chunks into that state; the
+/// states come back in worker order. When a chunk fails, chunks after it are not
+/// started, chunks before it still run, and the error of the earliest failing
+/// chunk is returned, so the error reported is the first in corpus order.
+pub fn process<S, I, F>(
+    corpus: &Corpus,
+    control: &Control,
+    threads: usize,
+    init: I,
+    work: F,
+) -> Result<Vec<S>>
+where
+    S: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, &Chunk) -> Result<()> + Sync,
+{
+    let inputs = corpus.inputs()?;
+    process_inputs(&inputs, control, threads, init, work)
+}
+
+/// [`process`] over already resolved inputs.
+pub fn process_inputs<S, I, F>(
+    inputs: &[Input],
+    control: &Control,
+    threads: usize,
+    init: I,
+    work: F,
+) -> Result<Vec<S>>
+where
+    S: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, &Chunk) -> Result<()> + Sync,
+{
+    let threads = if threads == 0 {
+        default_threads()
+    } else {
+        threads
+    };
+    let total: u64 = inputs
+        .iter()
+        .map(|i| match i {
+            Input::File { size, .. } => *size,
+            Input::Texts(t) => t.iter().map(|s| s.len() as u64 + 1).sum(),
+        })
+        .sum();
+    control
+        .bytes_total
+        .store(total, std::sync::atomic::Ordering::Relaxed);
+
+    // The earliest failure so far, by chunk order.
+    let first_error: Mutex<Option<((usize, u32), Error)>> = Mutex::new(None);
+    let fail = |seq: (usize, u32), err: Error| {
+        let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_none_or(|(s, _)| seq < *s) {
+            *slot = Some((seq, err));
+        }
+    };
+    let failed_before = |seq: (usize, u32)| {
+        let slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().is_some_and(|(s, _)| *s <= seq)
+    };
+
+    let (tx, rx) = crossbeam_channel::bounded::<Chunk>(threads * 2);
+    let states = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                let (init, work, fail, failed_before) = (&init, &work, &fail, &failed_before);
+                scope.spawn(move || {
+                    let mut state = init();
+                    for chunk in rx.iter() {
+                        if control.is_cancelled() || failed_before(chunk.seq) {
+                            continue; // drain so the reader never blocks forever
+                        }
+                        if let Err(e) = work(&mut state, &chunk) {
+                            fail(chunk.seq, e);
+                        }
+                    }
+                    state
+                })
+            })
+            .collect();
+        drop(rx);
+
+        // The reader runs on this thread.
+        for (index, input) in inputs.iter().enumerate() {
+            if control.is_cancelled() || failed_before((index, 0)) {
+                break;
+            }
+            let mut emit = |chunk: Chunk| {
+                if control.is_cancelled() || failed_before(chunk.seq) {
+                    return false;
+                }
+                tx.send(chunk).is_ok()
+            };
+            if let Err(e) = chunk_input(input, index, control, &mut emit) {
+                fail((index, u32::MAX), e);
+            }
+        }
+        drop(tx);
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Vec<S>>()
+    });
+
+    if let Some((_, err)) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(err);
+    }
+    control.check()?;
+    Ok(states)
+}

@@ -1,0 +1,223 @@
+//! Opening files (plain, gzip, zstd) and cutting streams into chunks of whole lines.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::lines::Chunk;
+use super::source::{Input, InputFormat};
+use crate::control::Control;
+use crate::{Error, Result};
+
+/// Target size of one chunk. Big enough that per-chunk overhead vanishes, small
+/// enough that a few chunks in flight per thread keep memory low.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// A reader that reports the bytes it reads to a [`Control`] (progress).
+struct Counted<'c, R> {
+    inner: R,
+    control: &'c Control,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.control.add_bytes(n as u64);
+        Ok(n)
+    }
+}
+
+/// Open a file, decompressing gzip or zstd as detected from its first bytes
+/// (so a misnamed file still reads right).
+pub fn open<'c>(path: &Path, control: &'c Control) -> Result<Box<dyn Read + 'c>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buffered = BufReader::with_capacity(
+        256 * 1024,
+        Counted {
+            inner: file,
+            control,
+        },
+    );
+    let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let decoder =
+            zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| Error::io(path, e))?;
+        Ok(Box::new(decoder))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+/// Read until `buf` holds `want` bytes or the stream ends; returns false at EOF.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize, path: &Path) -> Result<bool> {
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        match reader.read(&mut buf[old..]) {
+            Ok(0) => {
+                buf.truncate(old);
+                return Ok(false);
+            }
+            Ok(n) => buf.truncate(old + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(e) => {
+                buf.truncate(old);
+                return Err(Error::io(path, e));
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Where to cut `buf` so that the head holds only whole lines: just after the
+/// last terminator, never between the `\r` and `\n` of a CRLF. `None` when the
+/// buffer holds no complete line.
+fn cut_point(buf: &[u8]) -> Option<usize> {
+    let mut end = buf.len();
+    while let Some(i) = memchr::memrchr2(b'\n', b'\r', &buf[..end]) {
+        if buf[i] == b'\n' || i + 1 < buf.len() {
+            return Some(i + 1);
+        }
+        // A '\r' at the very end: a '\n' may follow in the next read.
+        end = i;
+    }
+    None
+}
+
+/// The number of line terminators in `data` (CRLF counts once).
+pub fn count_lines(data: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut prev_cr = false;
+    for i in memchr::memchr2_iter(b'\n', b'\r', data) {
+        if data[i] == b'\n' && prev_cr && i > 0 && data[i - 1] == b'\r' {
+            prev_cr = false;
+            continue;
+        }
+        prev_cr = data[i] == b'\r';
+        n += 1;
+    }
+    n
+}
+
+/// Cut one input into chunks of whole lines and hand each to `emit`, in order.
+/// `emit` returns false to stop early (cancellation or an error downstream).
+pub fn chunk_input(
+    input: &Input,
+    input_index: usize,
+    control: &Control,
+    emit: &mut dyn FnMut(Chunk) -> bool,
+) -> Result<()> {
+    let name: Arc<str> = Arc::from(input.name());
+    match input {
+        Input::Texts(texts) => {
+            // Each text ends a line; texts are grouped into chunks of about CHUNK_BYTES.
+            let mut data = Vec::new();
+            let (mut first_line, mut byte_offset, mut seq) = (1u64, 0u64, 0u32);
+            for text in texts.iter() {
+                data.extend_from_slice(text.as_bytes());
+                data.push(b'\n');
+                if data.len() >= CHUNK_BYTES {
+                    let lines = count_lines(&data);
+                    let len = data.len() as u64;
+                    let chunk = Chunk::new(
+                        &name,
+                        InputFormat::Text,
+                        (input_index, seq),
+                        first_line,
+                        byte_offset,
+                        std::mem::take(&mut data),
+                    );
+                    if !emit(chunk) {
+                        return Ok(());
+                    }
+                    first_line += lines;
+                    byte_offset += len;
+                    seq += 1;
+                }
+            }
+            if !data.is_empty() {
+                emit(Chunk::new(
+                    &name,
+                    InputFormat::Text,
+                    (input_index, seq),
+                    first_line,
+                    byte_offset,
+                    data,
+                ));
+            }
+            Ok(())
+        }
+        Input::File { path, format, .. } => {
+            let mut reader = open(path, control)?;
+            let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+            let (mut first_line, mut byte_offset, mut seq) = (1u64, 0u64, 0u32);
+            let mut want = CHUNK_BYTES;
+            loop {
+                if control.is_cancelled() {
+                    return Ok(());
+                }
+                let more = fill(&mut reader, &mut buf, want, path)?;
+                let cut = if more {
+                    cut_point(&buf)
+                } else {
+                    Some(buf.len())
+                };
+                let Some(cut) = cut else {
+                    // One line longer than the buffer: read more before cutting.
+                    want *= 2;
+                    continue;
+                };
+                want = CHUNK_BYTES;
+                if cut == 0 {
+                    break;
+                }
+                let rest = buf.split_off(cut);
+                let data = std::mem::replace(&mut buf, rest);
+                let lines = count_lines(&data);
+                let len = data.len() as u64;
+                if !emit(Chunk::new(
+                    &name,
+                    *format,
+                    (input_index, seq),
+                    first_line,
+                    byte_offset,
+                    data,
+                )) {
+                    return Ok(());
+                }
+                first_line += lines;
+                byte_offset += len;
+                seq += 1;
+                if !more {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_never_splits_crlf() {
+        assert_eq!(cut_point(b"ab\r\ncd"), Some(4));
+        assert_eq!(cut_point(b"ab\ncd\r"), Some(3));
+        assert_eq!(cut_point(b"ab\rcd"), Some(3));
+        assert_eq!(cut_point(b"abcd"), None);
+        assert_eq!(cut_point(b"\r"), None);
+    }
+
+    #[test]
+    fn lines_counted_with_all_terminators() {
+        assert_eq!(count_lines(b"a\r\nb\rc\nd"), 3);
+        assert_eq!(count_lines(b"\r\n\r\n"), 2);
+        assert_eq!(count_lines(b"\n\r"), 2);
+        assert_eq!(count_lines(b"\r\r\n"), 2);
+    }
+}

@@ -1,0 +1,191 @@
+//! Counting n-grams of every order 1..=N over a corpus, in parallel.
+//!
+//! Pipeline: the corpus reader cuts inputs into chunks of lines; each worker
+//! tokenizes its chunk's sentences, maps tokens to temporary ids through a
+//! cached [`intern::Interner`], pads each sentence with `<s>` and `</s>`, counts
+//! unigrams in a dense private array and higher orders into private per-shard
+//! batches that are inserted into the shared [`table`]s once per chunk. At the
+//! end, temporary ids are remapped to first-appearance order and each order is
+//! sorted, so the result never depends on the number of threads.
+
+pub mod counts;
+pub mod file;
+pub mod intern;
+pub mod table;
+
+pub use counts::{NGramCounts, OrderCounts};
+pub use table::MAX_ORDER;
+
+use std::sync::Arc;
+
+use crate::control::Control;
+use crate::corpus::{self, Corpus, CorpusStats};
+use crate::tokenize::{Tokenizer, BOS_ID, EOS_ID};
+use crate::{Error, Result};
+use intern::{Interner, LocalInterner};
+use table::{table_for, OrderBatch, OrderTable};
+
+/// Options of [`count_ngrams`].
+#[derive(Debug, Clone)]
+pub struct CountOptions {
+    /// Highest order, 1..=[`MAX_ORDER`].
+    pub order: usize,
+    /// The tokenizer.
+    pub tokenizer: Tokenizer,
+    /// Pad each sentence with `<s>` and `</s>` (default true).
+    pub pad: bool,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+}
+
+impl Default for CountOptions {
+    fn default() -> Self {
+        Self {
+            order: 3,
+            tokenizer: Tokenizer::Whitespace,
+            pad: true,
+            threads: 0,
+        }
+    }
+}
+
+struct Worker {
+    local: LocalInterner,
+    unigrams: Vec<u64>,
+    batches: Vec<Box<dyn OrderBatch>>,
+    stats: CorpusStats,
+    tokens: u64,
+}
+
+/// Count every n-gram of orders 1..=`options.order` in `corpus`.
+///
+/// ```
+/// use nextword_core::control::Control;
+/// use nextword_core::corpus::Corpus;
+/// use nextword_core::count::{count_ngrams, CountOptions};
+/// let corpus = Corpus::from_texts(vec!["a b a b".into()]);
+/// let counts = count_ngrams(&corpus, &CountOptions::default(), &Control::new()).unwrap();
+/// assert_eq!(counts.count(&["a", "b"]), 2);
+/// assert_eq!(counts.count(&["<s>", "a", "b"]), 1);
+/// ```
+pub fn count_ngrams(
+    corpus: &Corpus,
+    options: &CountOptions,
+    control: &Control,
+) -> Result<NGramCounts> {
+    if options.order == 0 || options.order > MAX_ORDER {
+        return Err(Error::InvalidArgument(format!(
+            "order must be in 1..={MAX_ORDER}, not {}",
+            options.order
+        )));
+    }
+    let interner = Interner::new();
+    let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order).map(table_for).collect();
+    let tokenizer = &options.tokenizer;
+
+    let workers = corpus::process(
+        corpus,
+        control,
+        options.threads,
+        || Worker {
+            local: LocalInterner::default(),
+            unigrams: Vec::new(),
+            batches: tables.iter().map(|t| t.clone().batch()).collect(),
+            stats: CorpusStats::default(),
+            tokens: 0,
+        },
+        |w, chunk| {
+            control.check()?;
+            let mut sentence: Vec<u32> = Vec::with_capacity(256);
+            let mut k = 0u32;
+            let before = w.tokens;
+            let Worker {
+                local,
+                unigrams,
+                batches,
+                stats,
+                tokens,
+            } = w;
+            chunk.for_each_sentence(&corpus.options, stats, |text| {
+                sentence.clear();
+                if options.pad {
+                    sentence.push(BOS_ID);
+                }
+                tokenizer.for_each_token(text, |t| {
+                    sentence.push(interner.intern(local, t, (chunk.seq.0, chunk.seq.1, k)));
+                    k += 1;
+                });
+                if options.pad {
+                    sentence.push(EOS_ID);
+                }
+                for &id in &sentence {
+                    let id = id as usize;
+                    if id >= unigrams.len() {
+                        unigrams.resize((id + 1).max(unigrams.len() * 2), 0);
+                    }
+                    unigrams[id] += 1;
+                }
+                for batch in batches.iter_mut() {
+                    batch.add_windows(&sentence);
+                }
+            })?;
+            *tokens += k as u64;
+            for batch in batches.iter_mut() {
+                batch.flush();
+            }
+            control.add_tokens(*tokens - before);
+            Ok(())
+        },
+    )?;
+
+    let mut stats = CorpusStats::default();
+    let mut tokens = 0;
+    let mut unigram_counts: Vec<u64> = Vec::new();
+    for w in workers {
+        stats.merge(&w.stats);
+        tokens += w.tokens;
+        if unigram_counts.len() < w.unigrams.len() {
+            unigram_counts.resize(w.unigrams.len(), 0);
+        }
+        for (total, c) in unigram_counts.iter_mut().zip(&w.unigrams) {
+            *total += c;
+        }
+        // w.batches drop here, releasing their handles on the tables.
+    }
+    if stats.sentences == 0 {
+        return Err(Error::EmptyCorpus(
+            "the corpus holds no sentence (every line was blank or skipped)".into(),
+        ));
+    }
+
+    let (vocab, remap) = interner.into_vocab(tokenizer.clone());
+    let mut unigrams = OrderCounts {
+        n: 1,
+        ..Default::default()
+    };
+    // Final ids are a permutation of temporary ones: invert to walk in final order.
+    let mut by_final = vec![0u64; vocab.len()];
+    for (&c, &id) in unigram_counts.iter().zip(&remap) {
+        by_final[id as usize] += c;
+    }
+    for (id, &c) in by_final.iter().enumerate() {
+        if c > 0 {
+            unigrams.keys.push(id as u32);
+            unigrams.counts.push(c);
+        }
+    }
+    let mut orders = vec![unigrams];
+    for table in tables {
+        control.check()?;
+        let n = table.order();
+        let (keys, counts) = table.into_sorted(&remap, control)?;
+        orders.push(OrderCounts { n, keys, counts });
+    }
+    Ok(NGramCounts {
+        vocab,
+        orders,
+        padded: options.pad,
+        stats,
+        tokens,
+    })
+}

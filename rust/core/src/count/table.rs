@@ -1,0 +1,214 @@
+//! Sharded hash tables that count fixed-length n-gram keys from many threads.
+//!
+//! Keys are `[u32; N]` (ids, never strings), so an entry is a flat array with
+//! no heap allocation, and each order gets its own monomorphised table. The
+//! table is split into [`SHARDS`] mutex-guarded shards chosen by bits of the
+//! key's hash; workers first bucket a whole chunk's n-grams by shard in a
+//! private buffer, then take each shard's lock once per chunk to insert the
+//! batch. Lock traffic is thus negligible, and the batch insert walks one
+//! shard at a time, which is kinder to the cache than random inserts.
+
+use std::sync::{Arc, Mutex};
+
+use hashbrown::HashTable;
+use rayon::prelude::*;
+
+use crate::control::Control;
+use crate::Result;
+
+/// Number of shards per order (a power of two).
+pub const SHARDS: usize = 64;
+
+/// Hash of an id sequence: a multiply-xorshift per id and a 64-bit finaliser
+/// (MurmurHash3's fmix64). Fixed (unseeded) so sharding is reproducible.
+#[inline]
+pub fn hash_ids(ids: &[u32]) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15 ^ ids.len() as u64;
+    for &id in ids {
+        h = (h ^ id as u64).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^= h >> 32;
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^= h >> 33;
+    h
+}
+
+/// Shard of a hash. Uses bits 40..46, away from the low bits hashbrown uses for
+/// the bucket and the top 7 it uses as tag, so every shard stays well spread.
+#[inline]
+fn shard_of(hash: u64) -> usize {
+    ((hash >> 40) as usize) & (SHARDS - 1)
+}
+
+type Entry<const N: usize> = ([u32; N], u64);
+
+/// Counts of `N`-grams in `SHARDS` locked shards.
+pub struct Shards<const N: usize> {
+    shards: Vec<Mutex<HashTable<Entry<N>>>>,
+}
+
+/// A worker's private batch of `N`-grams for one [`Shards`].
+pub struct Batch<const N: usize> {
+    global: Arc<Shards<N>>,
+    buffers: Vec<Vec<(u64, [u32; N])>>,
+}
+
+/// Order-erased view of [`Shards`], so a job can hold tables of every order.
+pub trait OrderTable: Send + Sync {
+    /// The n of the n-grams.
+    fn order(&self) -> usize;
+    /// A fresh private batch for one worker.
+    fn batch(self: Arc<Self>) -> Box<dyn OrderBatch>;
+    /// Drain the table, map ids through `remap`, and return keys (flat, `order`
+    /// ids each) and counts sorted by key. Checks `control` between pieces.
+    fn into_sorted(
+        self: Arc<Self>,
+        remap: &[u32],
+        control: &Control,
+    ) -> Result<(Vec<u32>, Vec<u64>)>;
+}
+
+/// Order-erased view of [`Batch`].
+pub trait OrderBatch: Send {
+    /// Add every window of the table's order in `sentence`.
+    fn add_windows(&mut self, sentence: &[u32]);
+    /// Insert the buffered n-grams into the shared table.
+    fn flush(&mut self);
+}
+
+impl<const N: usize> Shards<N> {
+    /// Empty shards.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashTable::new())).collect(),
+        })
+    }
+}
+
+impl<const N: usize> OrderTable for Shards<N> {
+    fn order(&self) -> usize {
+        N
+    }
+
+    fn batch(self: Arc<Self>) -> Box<dyn OrderBatch> {
+        Box::new(Batch {
+            global: self,
+            buffers: (0..SHARDS).map(|_| Vec::new()).collect(),
+        })
+    }
+
+    fn into_sorted(
+        self: Arc<Self>,
+        remap: &[u32],
+        control: &Control,
+    ) -> Result<(Vec<u32>, Vec<u64>)> {
+        let this = Arc::try_unwrap(self).unwrap_or_else(|arc| Shards {
+            // Another holder still exists (should not happen): copy out.
+            shards: arc
+                .shards
+                .iter()
+                .map(|s| Mutex::new(s.lock().unwrap_or_else(|p| p.into_inner()).clone()))
+                .collect(),
+        });
+        let tables: Vec<HashTable<Entry<N>>> = this
+            .shards
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        let total: usize = tables.iter().map(HashTable::len).sum();
+
+        // Bucket sort by the first id: scatter entries into contiguous buckets by
+        // ranges of the first (remapped) id, then sort buckets in parallel. Buckets
+        // are independent, so the work splits evenly and Ctrl-C is checked per bucket.
+        let vocab = remap.len().max(1);
+        let shift = (usize::BITS - (vocab - 1).leading_zeros()).saturating_sub(14);
+        let nbuckets = ((vocab - 1) >> shift) + 1;
+        let mut starts = vec![0usize; nbuckets + 1];
+        for table in &tables {
+            for (key, _) in table.iter() {
+                starts[(remap[key[0] as usize] as usize >> shift) + 1] += 1;
+            }
+        }
+        for b in 0..nbuckets {
+            starts[b + 1] += starts[b];
+        }
+        let mut next = starts.clone();
+        let mut out: Vec<Entry<N>> = vec![([0; N], 0); total];
+        for table in tables {
+            control.check()?;
+            for (mut key, count) in table {
+                for id in key.iter_mut() {
+                    *id = remap[*id as usize];
+                }
+                let b = key[0] as usize >> shift;
+                out[next[b]] = (key, count);
+                next[b] += 1;
+            }
+        }
+        let mut pieces = Vec::with_capacity(nbuckets);
+        let mut rest: &mut [Entry<N>] = &mut out;
+        for b in 0..nbuckets {
+            let (head, tail) = rest.split_at_mut(starts[b + 1] - starts[b]);
+            pieces.push(head);
+            rest = tail;
+        }
+        pieces.into_par_iter().try_for_each(|piece| {
+            control.check()?;
+            piece.sort_unstable_by_key(|e| e.0);
+            Ok(())
+        })?;
+        let mut keys: Vec<[u32; N]> = Vec::with_capacity(total);
+        let mut counts = Vec::with_capacity(total);
+        for (key, count) in out {
+            keys.push(key);
+            counts.push(count);
+        }
+        Ok((keys.into_flattened(), counts))
+    }
+}
+
+impl<const N: usize> OrderBatch for Batch<N> {
+    #[inline]
+    fn add_windows(&mut self, sentence: &[u32]) {
+        for window in sentence.windows(N) {
+            let mut key = [0u32; N];
+            key.copy_from_slice(window);
+            let hash = hash_ids(&key);
+            self.buffers[shard_of(hash)].push((hash, key));
+        }
+    }
+
+    fn flush(&mut self) {
+        for (shard, buffer) in self.global.shards.iter().zip(self.buffers.iter_mut()) {
+            if buffer.is_empty() {
+                continue;
+            }
+            let mut table = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for (hash, key) in buffer.drain(..) {
+                match table.find_mut(hash, |e| e.0 == key) {
+                    Some(entry) => entry.1 += 1,
+                    None => {
+                        table.insert_unique(hash, (key, 1), |e| hash_ids(&e.0));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The largest order counted.
+pub const MAX_ORDER: usize = 16;
+
+/// A table for `order` (2..=MAX_ORDER; unigrams are counted densely elsewhere).
+pub fn table_for(order: usize) -> Arc<dyn OrderTable> {
+    macro_rules! dispatch {
+        ($($n:literal)*) => {
+            match order {
+                $($n => Shards::<$n>::new() as Arc<dyn OrderTable>,)*
+                _ => panic!("order {order} outside 1..={MAX_ORDER} (checked by the caller)"),
+            }
+        };
+    }
+    dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}

@@ -1,0 +1,14 @@
+//! `nextword-core`: the algorithms of nextword, with no Python in sight.
+//!
+//! Data flows one way: [`corpus`] reads sources into chunks of lines,
+//! [`tokenize`] turns lines into tokens and ids, [`count`] counts n-grams.
+//! The Python bindings (`rust/python`) only convert types and map errors.
+
+pub mod binfmt;
+pub mod control;
+pub mod corpus;
+pub mod count;
+pub mod error;
+pub mod tokenize;
+
+pub use error::{Error, Location, Result};

@@ -1,0 +1,295 @@
+//! The vocabulary: token strings <-> `u32` ids.
+//!
+//! Ids 0, 1, 2 are always `<unk>`, `<s>`, `</s>`. A vocabulary built from a
+//! corpus orders the other words by descending count, ties broken by first
+//! appearance in the corpus (so ids never depend on thread scheduling or hash
+//! order). Counting n-grams gives its table a vocabulary in first-appearance
+//! order instead (KenLM's order); both are deterministic.
+
+use std::path::Path;
+
+use hashbrown::HashMap;
+
+use super::Tokenizer;
+use crate::binfmt;
+use crate::control::Control;
+use crate::corpus::{self, Corpus, CorpusStats};
+use crate::{Error, Result};
+
+/// The unknown-word token.
+pub const UNK: &str = "<unk>";
+/// The sentence-start token.
+pub const BOS: &str = "<s>";
+/// The sentence-end token.
+pub const EOS: &str = "</s>";
+/// Id of [`UNK`].
+pub const UNK_ID: u32 = 0;
+/// Id of [`BOS`].
+pub const BOS_ID: u32 = 1;
+/// Id of [`EOS`].
+pub const EOS_ID: u32 = 2;
+
+const MAGIC: &[u8; 8] = b"NWVOCAB\0";
+const VERSION: u32 = 1;
+
+/// A token <-> id mapping with the tokenizer that produced its tokens.
+#[derive(Debug, Clone)]
+pub struct Vocab {
+    words: Vec<String>,
+    counts: Vec<u64>,
+    index: HashMap<String, u32>,
+    tokenizer: Tokenizer,
+}
+
+/// Position of a token in corpus order: (input, chunk, token within chunk).
+pub type Position = (usize, u32, u32);
+
+impl Vocab {
+    /// A vocabulary holding only the three special tokens.
+    pub fn new(tokenizer: Tokenizer) -> Self {
+        let mut v = Self {
+            words: Vec::new(),
+            counts: Vec::new(),
+            index: HashMap::new(),
+            tokenizer,
+        };
+        for w in [UNK, BOS, EOS] {
+            v.add(w, 0);
+        }
+        v
+    }
+
+    /// A vocabulary of the specials followed by `words` (duplicates and specials ignored).
+    pub fn from_words<S: AsRef<str>>(
+        words: impl IntoIterator<Item = S>,
+        tokenizer: Tokenizer,
+    ) -> Self {
+        let mut v = Self::new(tokenizer);
+        for w in words {
+            v.add(w.as_ref(), 0);
+        }
+        v
+    }
+
+    /// Add `word` with `count` (added to an existing word's count); returns its id.
+    pub fn add(&mut self, word: &str, count: u64) -> u32 {
+        if let Some(&id) = self.index.get(word) {
+            self.counts[id as usize] += count;
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(word.to_string());
+        self.counts.push(count);
+        self.index.insert(word.to_string(), id);
+        id
+    }
+
+    /// Number of entries, specials included.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Always false: the specials are always there.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The id of `word`, if known.
+    pub fn get(&self, word: &str) -> Option<u32> {
+        self.index.get(word).copied()
+    }
+
+    /// The id of `word`, or [`UNK_ID`].
+    pub fn id(&self, word: &str) -> u32 {
+        self.get(word).unwrap_or(UNK_ID)
+    }
+
+    /// The word of `id`, if in range.
+    pub fn word(&self, id: u32) -> Option<&str> {
+        self.words.get(id as usize).map(String::as_str)
+    }
+
+    /// All words in id order.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Corpus counts in id order (0 for specials and for words added without count).
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// The tokenizer this vocabulary's tokens come from.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Tokenize `text` and map the tokens to ids (unknown words to `<unk>`).
+    pub fn encode(&self, text: &str, bos: bool, eos: bool) -> Vec<u32> {
+        let mut out = Vec::new();
+        if bos {
+            out.push(BOS_ID);
+        }
+        self.tokenizer
+            .for_each_token(text, |t| out.push(self.id(t)));
+        if eos {
+            out.push(EOS_ID);
+        }
+        out
+    }
+
+    /// Map ids back to tokens and join them (space, or nothing for characters).
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        let mut parts = Vec::with_capacity(ids.len());
+        for &id in ids {
+            parts.push(self.word(id).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "id {id} out of range for a vocabulary of {}",
+                    self.len()
+                ))
+            })?);
+        }
+        Ok(parts.join(self.tokenizer.joiner()))
+    }
+
+    /// Build a vocabulary from a corpus: words with at least `min_count`
+    /// occurrences, at most `max_size` entries in all (specials included),
+    /// by descending count, ties by first appearance.
+    pub fn build(
+        corpus: &Corpus,
+        tokenizer: Tokenizer,
+        min_count: u64,
+        max_size: Option<usize>,
+        control: &Control,
+        threads: usize,
+    ) -> Result<(Self, CorpusStats)> {
+        type Local = (HashMap<String, (u64, Position)>, CorpusStats);
+        let states = corpus::process(
+            corpus,
+            control,
+            threads,
+            Local::default,
+            |(seen, stats): &mut Local, chunk| {
+                let mut k = 0u32;
+                let mut tokens = 0;
+                chunk.for_each_sentence(&corpus.options, stats, |s| {
+                    tokenizer.for_each_token(s, |t| {
+                        let pos = (chunk.seq.0, chunk.seq.1, k);
+                        k += 1;
+                        match seen.get_mut(t) {
+                            Some(e) => {
+                                e.0 += 1;
+                                e.1 = e.1.min(pos);
+                            }
+                            None => {
+                                seen.insert(t.to_string(), (1, pos));
+                            }
+                        }
+                    });
+                    tokens = k;
+                })?;
+                control.add_tokens(tokens as u64);
+                Ok(())
+            },
+        )?;
+        let mut all: HashMap<String, (u64, Position)> = HashMap::new();
+        let mut stats = CorpusStats::default();
+        for (seen, s) in states {
+            stats.merge(&s);
+            for (w, (c, p)) in seen {
+                let e = all.entry(w).or_insert((0, p));
+                e.0 += c;
+                e.1 = e.1.min(p);
+            }
+        }
+        if stats.sentences == 0 {
+            return Err(Error::EmptyCorpus("the corpus holds no sentence".into()));
+        }
+        let mut vocab = Self::new(tokenizer);
+        let mut entries: Vec<(String, u64, Position)> = all
+            .into_iter()
+            .filter(|(w, (c, _))| *c >= min_count && vocab.get(w).is_none())
+            .map(|(w, (c, p))| (w, c, p))
+            .collect();
+        entries.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+        if let Some(max) = max_size {
+            entries.truncate(max.saturating_sub(3));
+        }
+        for (w, c, _) in entries {
+            vocab.add(&w, c);
+        }
+        Ok((vocab, stats))
+    }
+
+    /// Save to `path` (atomic write, checksummed).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut w = binfmt::Writer::new();
+        w.str(&self.tokenizer.spec());
+        w.u64(self.words.len() as u64);
+        for (word, count) in self.words.iter().zip(&self.counts) {
+            w.str(word);
+            w.u64(*count);
+        }
+        w.save(path, MAGIC, VERSION)
+    }
+
+    /// Load a vocabulary saved by [`Vocab::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let payload = binfmt::load(path, MAGIC, VERSION, "vocabulary")?;
+        let mut r = binfmt::Reader::new(&payload, path);
+        let tokenizer = Tokenizer::from_spec(r.str()?).map_err(|e| r.error(e.to_string()))?;
+        let n = r.len(9)?;
+        let mut v = Self {
+            words: Vec::with_capacity(n),
+            counts: Vec::with_capacity(n),
+            index: HashMap::with_capacity(n),
+            tokenizer,
+        };
+        for _ in 0..n {
+            let word = r.str()?;
+            let count = r.u64()?;
+            if v.get(word).is_some() {
+                return Err(r.error(format!("duplicate word {word:?}")));
+            }
+            v.add(word, count);
+        }
+        r.finish()?;
+        if v.words.len() < 3 || v.words[..3] != [UNK, BOS, EOS] {
+            return Err(r.error("the first three entries are not <unk>, <s>, </s>"));
+        }
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specials_first_and_round_trip() {
+        let v = Vocab::from_words(["b", "a", "b", "<s>"], Tokenizer::Whitespace);
+        assert_eq!(v.words(), ["<unk>", "<s>", "</s>", "b", "a"]);
+        assert_eq!(v.encode("a zzz b", true, true), [1, 4, 0, 3, 2]);
+        assert_eq!(v.decode(&[3, 4]).unwrap(), "b a");
+        assert!(v.decode(&[99]).is_err());
+    }
+
+    #[test]
+    fn build_orders_by_count_then_first_appearance() {
+        let corpus = Corpus::from_texts(vec!["c b a".into(), "a b".into(), "d".into()]);
+        let (v, stats) =
+            Vocab::build(&corpus, Tokenizer::Whitespace, 1, None, &Control::new(), 2).unwrap();
+        assert_eq!(&v.words()[3..], ["b", "a", "c", "d"]);
+        assert_eq!(stats.sentences, 3);
+        let (v, _) = Vocab::build(
+            &corpus,
+            Tokenizer::Whitespace,
+            2,
+            Some(4),
+            &Control::new(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(&v.words()[3..], ["b"]);
+    }
+}
