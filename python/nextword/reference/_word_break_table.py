@@ -7,9 +7,11 @@ the word-boundary rules of UAX #29 need:
 * ``Extended_Pictographic`` (from ``emoji-data.txt``).
 
 This module lists them as sorted, inclusive ``(first, last, value)`` ranges. The
-values follow the Unicode data that the Rust crate ``unicode-segmentation`` is
-generated from. ``Word_Break`` is listed only for the characters of
-``ALPHABET_RANGES``; ``tokenize.word_break_property`` approximates the rest from
+values are those of Unicode 17.0, the data of the Rust crate
+``unicode-segmentation`` 1.13 that the core uses (see ``Cargo.lock``); when that
+crate is upgraded, compare its ``src/tables.rs`` with these ranges.
+``Word_Break`` is listed only for the characters of
+``ALPHABET_RANGES``; ``word_bounds.word_break_property`` approximates the rest from
 the general category. ``Extended_Pictographic`` is listed in full (it is short),
 so emoji sequences such as ``👩‍❤️‍👨`` stay together even outside the alphabet.
 
@@ -28,10 +30,7 @@ ValueRange = tuple[int, int, str]
 # core draw their characters from here.
 ALPHABET_RANGES: tuple[Range, ...] = (
     (0x0000, 0x007F),  # ASCII
-    # Latin-1 Supplement, except U+00B8 CEDILLA: Other in Unicode 15.1, ALetter
-    # in Unicode 17; we could not confirm which one Unicode 16 says.
-    (0x0080, 0x00B7),
-    (0x00B9, 0x00FF),
+    (0x0080, 0x00FF),  # Latin-1 Supplement
     (0x0100, 0x024F),  # Latin Extended-A and -B
     (0x0300, 0x036F),  # Combining Diacritical Marks
     (0x0370, 0x03FF),  # Greek and Coptic
@@ -53,12 +52,7 @@ ALPHABET_RANGES: tuple[Range, ...] = (
     (0xFF01, 0xFF5E),  # Fullwidth ASCII variants
     (0xFF66, 0xFF9F),  # Halfwidth Katakana
     (0x1F1E6, 0x1F1FF),  # Regional indicators (flags)
-    # Emoji, including the skin tones 1F3FB-1F3FF. The arrows 1F8B0-1F8BB and
-    # 1F8C0-1F8C1 are left out: some were assigned in Unicode 16 and we could not
-    # confirm whether they kept Extended_Pictographic there.
-    (0x1F300, 0x1F8AF),
-    (0x1F8BC, 0x1F8BF),
-    (0x1F8C2, 0x1FAFF),
+    (0x1F300, 0x1FAFF),  # Emoji and pictographs, with the skin tones 1F3FB-1F3FF
     (0x20000, 0x2FA1F),  # CJK Extensions B-F, Compatibility Supplement
     (0x30000, 0x323AF),  # CJK Extensions G-H
 )
@@ -86,6 +80,7 @@ WORD_BREAK_RANGES: tuple[ValueRange, ...] = (
     (0x00AD, 0x00AD, "Format"),  # soft hyphen
     (0x00B5, 0x00B5, "ALetter"),
     (0x00B7, 0x00B7, "MidLetter"),  # middle dot
+    (0x00B8, 0x00B8, "ALetter"),  # cedilla (ALetter since Unicode 17)
     (0x00BA, 0x00BA, "ALetter"),
     (0x00C0, 0x00D6, "ALetter"),
     (0x00D8, 0x00F6, "ALetter"),
@@ -153,9 +148,10 @@ WORD_BREAK_RANGES: tuple[ValueRange, ...] = (
     (0x1F3FB, 0x1F3FF, "Extend"),  # emoji skin-tone modifiers
 )
 
-# Extended_Pictographic, for every code point (emoji-data.txt; unassigned code
-# points in the emoji blocks are included on purpose, so that future emoji
-# already behave as emoji).
+# Extended_Pictographic, for every code point (emoji-data.txt). Since Unicode 17
+# it covers the emoji and the unassigned code points of the emoji blocks (so that
+# future emoji already behave as emoji), but no longer the other pictographs
+# (U+1F322 BLACK DROPLET, for instance, is not Extended_Pictographic).
 EXTENDED_PICTOGRAPHIC_RANGES: tuple[Range, ...] = (
     (0x00A9, 0x00A9),
     (0x00AE, 0x00AE),
@@ -167,7 +163,6 @@ EXTENDED_PICTOGRAPHIC_RANGES: tuple[Range, ...] = (
     (0x21A9, 0x21AA),
     (0x231A, 0x231B),
     (0x2328, 0x2328),
-    (0x2388, 0x2388),
     (0x23CF, 0x23CF),
     (0x23E9, 0x23F3),
     (0x23F8, 0x23FA),
@@ -176,11 +171,49 @@ EXTENDED_PICTOGRAPHIC_RANGES: tuple[Range, ...] = (
     (0x25B6, 0x25B6),
     (0x25C0, 0x25C0),
     (0x25FB, 0x25FE),
-    (0x2600, 0x2605),
-    (0x2607, 0x2612),
-    (0x2614, 0x2685),
-    (0x2690, 0x2705),
-    (0x2708, 0x2712),
+    (0x2600, 0x2604),
+    (0x260E, 0x260E),
+    (0x2611, 0x2611),
+    (0x2614, 0x2615),
+    (0x2618, 0x2618),
+    (0x261D, 0x261D),
+    (0x2620, 0x2620),
+    (0x2622, 0x2623),
+    (0x2626, 0x2626),
+    (0x262A, 0x262A),
+    (0x262E, 0x262F),
+    (0x2638, 0x263A),
+    (0x2640, 0x2640),
+    (0x2642, 0x2642),
+    (0x2648, 0x2653),
+    (0x265F, 0x2660),
+    (0x2663, 0x2663),
+    (0x2665, 0x2666),
+    (0x2668, 0x2668),
+    (0x267B, 0x267B),
+    (0x267E, 0x267F),
+    (0x2692, 0x2697),
+    (0x2699, 0x2699),
+    (0x269B, 0x269C),
+    (0x26A0, 0x26A1),
+    (0x26A7, 0x26A7),
+    (0x26AA, 0x26AB),
+    (0x26B0, 0x26B1),
+    (0x26BD, 0x26BE),
+    (0x26C4, 0x26C5),
+    (0x26C8, 0x26C8),
+    (0x26CE, 0x26CF),
+    (0x26D1, 0x26D1),
+    (0x26D3, 0x26D4),
+    (0x26E9, 0x26EA),
+    (0x26F0, 0x26F5),
+    (0x26F7, 0x26FA),
+    (0x26FD, 0x26FD),
+    (0x2702, 0x2702),
+    (0x2705, 0x2705),
+    (0x2708, 0x270D),
+    (0x270F, 0x270F),
+    (0x2712, 0x2712),
     (0x2714, 0x2714),
     (0x2716, 0x2716),
     (0x271D, 0x271D),
@@ -193,7 +226,7 @@ EXTENDED_PICTOGRAPHIC_RANGES: tuple[Range, ...] = (
     (0x274E, 0x274E),
     (0x2753, 0x2755),
     (0x2757, 0x2757),
-    (0x2763, 0x2767),
+    (0x2763, 0x2764),
     (0x2795, 0x2797),
     (0x27A1, 0x27A1),
     (0x27B0, 0x27B0),
@@ -207,32 +240,73 @@ EXTENDED_PICTOGRAPHIC_RANGES: tuple[Range, ...] = (
     (0x303D, 0x303D),
     (0x3297, 0x3297),
     (0x3299, 0x3299),
-    (0x1F000, 0x1F0FF),
-    (0x1F10D, 0x1F10F),
-    (0x1F12F, 0x1F12F),
-    (0x1F16C, 0x1F171),
+    (0x1F004, 0x1F004),
+    (0x1F02C, 0x1F02F),
+    (0x1F094, 0x1F09F),
+    (0x1F0AF, 0x1F0B0),
+    (0x1F0C0, 0x1F0C0),
+    (0x1F0CF, 0x1F0D0),
+    (0x1F0F6, 0x1F0FF),
+    (0x1F170, 0x1F171),
     (0x1F17E, 0x1F17F),
     (0x1F18E, 0x1F18E),
     (0x1F191, 0x1F19A),
-    (0x1F1AD, 0x1F1E5),
+    (0x1F1AE, 0x1F1E5),
     (0x1F201, 0x1F20F),
     (0x1F21A, 0x1F21A),
     (0x1F22F, 0x1F22F),
     (0x1F232, 0x1F23A),
     (0x1F23C, 0x1F23F),
-    (0x1F249, 0x1F3FA),
-    (0x1F400, 0x1F53D),
-    (0x1F546, 0x1F64F),
-    (0x1F680, 0x1F6FF),
-    (0x1F774, 0x1F77F),
-    (0x1F7D5, 0x1F7FF),
+    (0x1F249, 0x1F25F),
+    (0x1F266, 0x1F321),
+    (0x1F324, 0x1F393),
+    (0x1F396, 0x1F397),
+    (0x1F399, 0x1F39B),
+    (0x1F39E, 0x1F3F0),
+    (0x1F3F3, 0x1F3F5),
+    (0x1F3F7, 0x1F3FA),
+    (0x1F400, 0x1F4FD),
+    (0x1F4FF, 0x1F53D),
+    (0x1F549, 0x1F54E),
+    (0x1F550, 0x1F567),
+    (0x1F56F, 0x1F570),
+    (0x1F573, 0x1F57A),
+    (0x1F587, 0x1F587),
+    (0x1F58A, 0x1F58D),
+    (0x1F590, 0x1F590),
+    (0x1F595, 0x1F596),
+    (0x1F5A4, 0x1F5A5),
+    (0x1F5A8, 0x1F5A8),
+    (0x1F5B1, 0x1F5B2),
+    (0x1F5BC, 0x1F5BC),
+    (0x1F5C2, 0x1F5C4),
+    (0x1F5D1, 0x1F5D3),
+    (0x1F5DC, 0x1F5DE),
+    (0x1F5E1, 0x1F5E1),
+    (0x1F5E3, 0x1F5E3),
+    (0x1F5E8, 0x1F5E8),
+    (0x1F5EF, 0x1F5EF),
+    (0x1F5F3, 0x1F5F3),
+    (0x1F5FA, 0x1F64F),
+    (0x1F680, 0x1F6C5),
+    (0x1F6CB, 0x1F6D2),
+    (0x1F6D5, 0x1F6E5),
+    (0x1F6E9, 0x1F6E9),
+    (0x1F6EB, 0x1F6F0),
+    (0x1F6F3, 0x1F6FF),
+    (0x1F7DA, 0x1F7FF),
     (0x1F80C, 0x1F80F),
     (0x1F848, 0x1F84F),
     (0x1F85A, 0x1F85F),
     (0x1F888, 0x1F88F),
-    (0x1F8AE, 0x1F8FF),
+    (0x1F8AE, 0x1F8AF),
+    (0x1F8BC, 0x1F8BF),
+    (0x1F8C2, 0x1F8CF),
+    (0x1F8D9, 0x1F8FF),
     (0x1F90C, 0x1F93A),
     (0x1F93C, 0x1F945),
-    (0x1F947, 0x1FAFF),
+    (0x1F947, 0x1F9FF),
+    (0x1FA58, 0x1FA5F),
+    (0x1FA6E, 0x1FAFF),
     (0x1FC00, 0x1FFFD),
 )

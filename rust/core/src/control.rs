@@ -65,3 +65,67 @@ impl Control {
         Some((done as f64 / total as f64).min(1.0))
     }
 }
+
+/// A one-line progress bar on stderr, redrawn from a [`Control`]'s counters.
+///
+/// It stays silent for the first second, so quick jobs print nothing.
+pub struct ProgressBar {
+    label: String,
+    start: std::time::Instant,
+    drawn: bool,
+}
+
+impl ProgressBar {
+    /// A bar labelled `label`, started now.
+    pub fn new(label: &str) -> Self {
+        Self {
+            label: label.to_string(),
+            start: std::time::Instant::now(),
+            drawn: false,
+        }
+    }
+
+    /// Redraw from `control`'s counters.
+    pub fn draw(&mut self, control: &Control) {
+        use std::io::Write;
+        let secs = self.start.elapsed().as_secs_f64();
+        if secs < 1.0 {
+            return;
+        }
+        let tokens = control.tokens_done.load(Ordering::Relaxed) as f64;
+        let mb = control.bytes_done.load(Ordering::Relaxed) as f64 / 1e6;
+        let bar = match control.fraction() {
+            Some(f) => {
+                let filled = (f * 30.0).round() as usize;
+                format!(
+                    "[{}{}] {:3.0}%",
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled),
+                    f * 100.0
+                )
+            }
+            None => String::new(),
+        };
+        let line = format!(
+            "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s, {:.0} s ",
+            self.label,
+            bar,
+            mb,
+            tokens / 1e6,
+            tokens / 1e6 / secs,
+            secs
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    /// End the line if anything was drawn.
+    pub fn finish(&mut self, control: &Control) {
+        if self.drawn {
+            self.draw(control);
+            eprintln!();
+        }
+    }
+}

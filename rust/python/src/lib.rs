@@ -1,1 +1,23 @@
-//! placeholder
+//! PyO3 bindings of `nextword-core`: type conversion, GIL release and error
+//! mapping only. Every algorithm lives in `rust/core`.
+
+mod counts;
+mod errors;
+mod job;
+mod source;
+mod tokenizer;
+mod vocab;
+
+use pyo3::prelude::*;
+
+/// The compiled core of nextword (`nextword._core`).
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_ORDER", nextword_core::count::MAX_ORDER)?;
+    m.add_class::<tokenizer::Tokenizer>()?;
+    m.add_class::<vocab::Vocab>()?;
+    m.add_class::<counts::NGramCounts>()?;
+    m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
+    Ok(())
+}

@@ -117,8 +117,13 @@ pub fn chunk_input(
             let mut data = Vec::new();
             let (mut first_line, mut byte_offset, mut seq) = (1u64, 0u64, 0u32);
             for text in texts.iter() {
+                // Each text is split on its own: end its last line unless it is
+                // already ended (a trailing "\r" gets "\n" so the next text's
+                // first byte cannot pair with it), and add nothing for "".
                 data.extend_from_slice(text.as_bytes());
-                data.push(b'\n');
+                if !text.is_empty() && !text.ends_with('\n') {
+                    data.push(b'\n');
+                }
                 if data.len() >= CHUNK_BYTES {
                     let lines = count_lines(&data);
                     let len = data.len() as u64;
@@ -211,6 +216,26 @@ mod tests {
         assert_eq!(cut_point(b"ab\rcd"), Some(3));
         assert_eq!(cut_point(b"abcd"), None);
         assert_eq!(cut_point(b"\r"), None);
+    }
+
+    #[test]
+    fn texts_split_on_their_own() {
+        let control = Control::new();
+        let input = Input::Texts(Arc::new(vec![
+            "a\n".into(),
+            "".into(),
+            "b\r".into(),
+            "\nc".into(),
+        ]));
+        let mut lines = Vec::new();
+        chunk_input(&input, 0, &control, &mut |chunk| {
+            for (_, l) in super::super::lines::split_lines(&chunk.data) {
+                lines.push(String::from_utf8_lossy(l).into_owned());
+            }
+            true
+        })
+        .unwrap();
+        assert_eq!(lines, ["a", "b", "", "c"]);
     }
 
     #[test]

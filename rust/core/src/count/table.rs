@@ -41,11 +41,20 @@ fn shard_of(hash: u64) -> usize {
     ((hash >> 40) as usize) & (SHARDS - 1)
 }
 
-type Entry<const N: usize> = ([u32; N], u64);
+/// A table entry: the key and its count. The count is a u32 to keep entries
+/// small (a 5-gram entry is 24 bytes, not 32); a count that would pass
+/// `u32::MAX` moves `u32::MAX` into the shard's overflow map and restarts at 0.
+type Entry<const N: usize> = ([u32; N], u32);
+
+#[derive(Clone, Default)]
+struct Shard<const N: usize> {
+    table: HashTable<Entry<N>>,
+    overflow: hashbrown::HashMap<[u32; N], u64>,
+}
 
 /// Counts of `N`-grams in `SHARDS` locked shards.
 pub struct Shards<const N: usize> {
-    shards: Vec<Mutex<HashTable<Entry<N>>>>,
+    shards: Vec<Mutex<Shard<N>>>,
 }
 
 /// A worker's private batch of `N`-grams for one [`Shards`].
@@ -81,7 +90,7 @@ impl<const N: usize> Shards<N> {
     /// Empty shards.
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashTable::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         })
     }
 }
@@ -103,30 +112,38 @@ impl<const N: usize> OrderTable for Shards<N> {
         remap: &[u32],
         control: &Control,
     ) -> Result<(Vec<u32>, Vec<u64>)> {
-        let this = Arc::try_unwrap(self).unwrap_or_else(|arc| Shards {
-            // Another holder still exists (should not happen): copy out.
-            shards: arc
+        let shards: Vec<Shard<N>> = match Arc::try_unwrap(self) {
+            Ok(this) => this
+                .shards
+                .into_iter()
+                .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+                .collect(),
+            // Another handle still exists (a caller bug, not an input error): copy out.
+            Err(arc) => arc
                 .shards
                 .iter()
-                .map(|s| Mutex::new(s.lock().unwrap_or_else(|p| p.into_inner()).clone()))
+                .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).clone())
                 .collect(),
-        });
-        let tables: Vec<HashTable<Entry<N>>> = this
-            .shards
-            .into_iter()
-            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-            .collect();
-        let total: usize = tables.iter().map(HashTable::len).sum();
+        };
+        let total: usize = shards.iter().map(|s| s.table.len()).sum();
+        let map = |mut key: [u32; N]| {
+            for id in key.iter_mut() {
+                *id = remap[*id as usize];
+            }
+            key
+        };
 
-        // Bucket sort by the first id: scatter entries into contiguous buckets by
-        // ranges of the first (remapped) id, then sort buckets in parallel. Buckets
-        // are independent, so the work splits evenly and Ctrl-C is checked per bucket.
+        // Bucket sort by the first id: scatter entries straight into the final
+        // arrays, grouped into buckets by ranges of the first (remapped) id, then
+        // sort the buckets in parallel. Buckets are independent, so the work
+        // splits evenly, Ctrl-C is checked per bucket, and the only extra memory
+        // is one bucket's worth of scratch per thread.
         let vocab = remap.len().max(1);
         let shift = (usize::BITS - (vocab - 1).leading_zeros()).saturating_sub(14);
         let nbuckets = ((vocab - 1) >> shift) + 1;
         let mut starts = vec![0usize; nbuckets + 1];
-        for table in &tables {
-            for (key, _) in table.iter() {
+        for shard in &shards {
+            for (key, _) in shard.table.iter() {
                 starts[(remap[key[0] as usize] as usize >> shift) + 1] += 1;
             }
         }
@@ -134,35 +151,45 @@ impl<const N: usize> OrderTable for Shards<N> {
             starts[b + 1] += starts[b];
         }
         let mut next = starts.clone();
-        let mut out: Vec<Entry<N>> = vec![([0; N], 0); total];
-        for table in tables {
+        let mut keys: Vec<[u32; N]> = vec![[0; N]; total];
+        let mut counts: Vec<u64> = vec![0; total];
+        let mut overflow = Vec::new();
+        for shard in shards {
             control.check()?;
-            for (mut key, count) in table {
-                for id in key.iter_mut() {
-                    *id = remap[*id as usize];
-                }
+            overflow.extend(shard.overflow.into_iter().map(|(k, c)| (map(k), c)));
+            for (key, count) in shard.table {
+                let key = map(key);
                 let b = key[0] as usize >> shift;
-                out[next[b]] = (key, count);
+                keys[next[b]] = key;
+                counts[next[b]] = count as u64;
                 next[b] += 1;
             }
         }
         let mut pieces = Vec::with_capacity(nbuckets);
-        let mut rest: &mut [Entry<N>] = &mut out;
+        let (mut krest, mut crest): (&mut [[u32; N]], &mut [u64]) = (&mut keys, &mut counts);
         for b in 0..nbuckets {
-            let (head, tail) = rest.split_at_mut(starts[b + 1] - starts[b]);
-            pieces.push(head);
-            rest = tail;
+            let len = starts[b + 1] - starts[b];
+            let (kh, kt) = krest.split_at_mut(len);
+            let (ch, ct) = crest.split_at_mut(len);
+            pieces.push((kh, ch));
+            krest = kt;
+            crest = ct;
         }
-        pieces.into_par_iter().try_for_each(|piece| {
+        pieces.into_par_iter().try_for_each(|(k, c)| {
             control.check()?;
-            piece.sort_unstable_by_key(|e| e.0);
+            let mut scratch: Vec<([u32; N], u64)> =
+                k.iter().copied().zip(c.iter().copied()).collect();
+            scratch.sort_unstable_by_key(|e| e.0);
+            for (i, (key, count)) in scratch.into_iter().enumerate() {
+                k[i] = key;
+                c[i] = count;
+            }
             Ok(())
         })?;
-        let mut keys: Vec<[u32; N]> = Vec::with_capacity(total);
-        let mut counts = Vec::with_capacity(total);
-        for (key, count) in out {
-            keys.push(key);
-            counts.push(count);
+        for (key, extra) in overflow {
+            if let Ok(i) = keys.binary_search(&key) {
+                counts[i] += extra;
+            }
         }
         Ok((keys.into_flattened(), counts))
     }
@@ -184,10 +211,17 @@ impl<const N: usize> OrderBatch for Batch<N> {
             if buffer.is_empty() {
                 continue;
             }
-            let mut table = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let Shard { table, overflow } = &mut *guard;
             for (hash, key) in buffer.drain(..) {
                 match table.find_mut(hash, |e| e.0 == key) {
-                    Some(entry) => entry.1 += 1,
+                    Some(entry) => {
+                        if entry.1 == u32::MAX {
+                            *overflow.entry(key).or_insert(0) += u32::MAX as u64;
+                            entry.1 = 0;
+                        }
+                        entry.1 += 1;
+                    }
                     None => {
                         table.insert_unique(hash, (key, 1), |e| hash_ids(&e.0));
                     }

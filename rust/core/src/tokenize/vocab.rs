@@ -171,7 +171,6 @@ impl Vocab {
             Local::default,
             |(seen, stats): &mut Local, chunk| {
                 let mut k = 0u32;
-                let mut tokens = 0;
                 chunk.for_each_sentence(&corpus.options, stats, |s| {
                     tokenizer.for_each_token(s, |t| {
                         let pos = (chunk.seq.0, chunk.seq.1, k);
@@ -186,9 +185,8 @@ impl Vocab {
                             }
                         }
                     });
-                    tokens = k;
                 })?;
-                control.add_tokens(tokens as u64);
+                control.add_tokens(k as u64);
                 Ok(())
             },
         )?;
@@ -219,6 +217,62 @@ impl Vocab {
             vocab.add(&w, c);
         }
         Ok((vocab, stats))
+    }
+
+    /// Encode every sentence of a corpus in parallel: all ids in corpus order,
+    /// and `offsets` (one more than sentences) where sentence i is
+    /// `ids[offsets[i]..offsets[i + 1]]`.
+    pub fn encode_corpus(
+        &self,
+        corpus: &Corpus,
+        bos: bool,
+        eos: bool,
+        control: &Control,
+        threads: usize,
+    ) -> Result<(Vec<u32>, Vec<u64>, CorpusStats)> {
+        type Piece = ((usize, u32), Vec<u32>, Vec<u64>);
+        let states = corpus::process(
+            corpus,
+            control,
+            threads,
+            || (Vec::<Piece>::new(), CorpusStats::default()),
+            |(pieces, stats), chunk| {
+                let mut ids = Vec::new();
+                let mut lens = Vec::new();
+                chunk.for_each_sentence(&corpus.options, stats, |s| {
+                    let start = ids.len();
+                    if bos {
+                        ids.push(BOS_ID);
+                    }
+                    self.tokenizer.for_each_token(s, |t| ids.push(self.id(t)));
+                    if eos {
+                        ids.push(EOS_ID);
+                    }
+                    lens.push((ids.len() - start) as u64);
+                })?;
+                control.add_tokens(ids.len() as u64);
+                pieces.push((chunk.seq, ids, lens));
+                Ok(())
+            },
+        )?;
+        let mut stats = CorpusStats::default();
+        let mut pieces: Vec<Piece> = Vec::new();
+        for (p, s) in states {
+            stats.merge(&s);
+            pieces.extend(p);
+        }
+        pieces.sort_unstable_by_key(|p| p.0);
+        let total: usize = pieces.iter().map(|p| p.1.len()).sum();
+        let mut ids = Vec::with_capacity(total);
+        let mut offsets = vec![0u64];
+        for (_, piece_ids, lens) in pieces {
+            ids.extend_from_slice(&piece_ids);
+            for len in lens {
+                let last = offsets[offsets.len() - 1];
+                offsets.push(last + len);
+            }
+        }
+        Ok((ids, offsets, stats))
     }
 
     /// Save to `path` (atomic write, checksummed).

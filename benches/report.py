@@ -1,0 +1,154 @@
+"""Print the README's performance table: nextword's Rust core against the
+pure-Python reference, tokens/s and peak memory, medians of repeated runs.
+
+Every measurement runs in a fresh subprocess, so peak memory (ru_maxrss) is that
+case's alone. Usage::
+
+    python benches/report.py            # everything (about 10 minutes on 2 cores)
+    python benches/report.py --quick    # skip the 319 MB Gutenberg set
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NEXTWORD_SHARED", ROOT.parent / "shared"))
+CORPORA = {
+    "tinyshakespeare": SHARED / "corpora/en/tinyshakespeare.txt",
+    "ptb.train": SHARED / "corpora/en/ptb.train.txt",
+    "gutenberg": SHARED / "corpora/gutenberg",
+}
+# The reference runs on a prefix of the Gutenberg set (it would take many minutes).
+REFERENCE_PREFIX_LINES = 400_000
+
+
+def _read_lines(corpus: str) -> list[str]:
+    from nextword import reference
+
+    path = CORPORA[corpus]
+    if path.is_dir():
+        import gzip
+
+        lines: list[str] = []
+        for f in sorted(path.iterdir()):
+            with gzip.open(f, "rt", encoding="utf-8", newline="") as fh:
+                lines.extend(reference.split_lines(fh.read()))
+            if len(lines) >= REFERENCE_PREFIX_LINES:
+                return lines[:REFERENCE_PREFIX_LINES]
+        return lines
+    return reference.split_lines(path.read_text(encoding="utf-8"))
+
+
+def run_case(impl: str, task: str, corpus: str, order: int) -> dict[str, float]:
+    """Measure one case in this process; returns seconds and tokens."""
+    import nextword
+    from nextword import reference
+
+    if impl == "rust" and task == "count":
+        start = time.perf_counter()
+        counts = nextword.count_ngrams(CORPORA[corpus], order=order, progress=False)
+        return {"seconds": time.perf_counter() - start, "tokens": counts.tokens}
+    lines = _read_lines(corpus)
+    tokens = sum(len(reference.whitespace_tokenize(s)) for s in reference.sentences(lines))
+    if task == "count":
+        start = time.perf_counter()
+        reference.count_ngrams(lines, order=order)
+        return {"seconds": time.perf_counter() - start, "tokens": tokens}
+    tok_fn = {
+        "whitespace": reference.whitespace_tokenize,
+        "word": reference.word_tokenize,
+        "char": reference.char_tokenize,
+    }[task]
+    if impl == "rust":
+        rust_tok = nextword.Tokenizer.from_spec(task)
+        start = time.perf_counter()
+        out = rust_tok.tokenize_batch(lines)
+    else:
+        start = time.perf_counter()
+        out = [tok_fn(s) for s in lines]
+    return {"seconds": time.perf_counter() - start, "tokens": sum(map(len, out))}
+
+
+def measure(impl: str, task: str, corpus: str, order: int, repeat: int) -> dict[str, float]:
+    """Median seconds and max peak RSS over `repeat` fresh subprocesses."""
+    runs = []
+    for _ in range(repeat):
+        cmd = [sys.executable, __file__, "--case", impl, task, corpus, str(order)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "tokens": runs[0]["tokens"],
+        "rss_mb": max(r["rss_mb"] for r in runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case", nargs=4, metavar=("IMPL", "TASK", "CORPUS", "ORDER"))
+    parser.add_argument("--quick", action="store_true", help="skip the Gutenberg set")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.case:
+        impl, task, corpus, order = args.case
+        result = run_case(impl, task, corpus, int(order))
+        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+
+    cases = [
+        ("tokenize (whitespace)", "whitespace", "tinyshakespeare", 0),
+        ("tokenize (word, UAX #29)", "word", "tinyshakespeare", 0),
+        ("tokenize (char)", "char", "tinyshakespeare", 0),
+        ("count orders 1..3", "count", "tinyshakespeare", 3),
+        ("count orders 1..5", "count", "tinyshakespeare", 5),
+        ("count orders 1..3", "count", "ptb.train", 3),
+        ("count orders 1..5", "count", "ptb.train", 5),
+    ]
+    if not args.quick:
+        cases += [
+            ("count orders 1..3", "count", "gutenberg", 3),
+            ("count orders 1..5", "count", "gutenberg", 5),
+        ]
+    cpu = platform.processor() or platform.machine()
+    print(
+        f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()}, "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        f"medians of {args.repeat} runs (Gutenberg: 1 run; "
+        f"its reference: first {REFERENCE_PREFIX_LINES:,} lines)\n"
+    )
+    print(
+        "| task | corpus | tokens | nextword tokens/s | reference tokens/s | ratio "
+        "| nextword peak MB | reference peak MB |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, task, corpus, order in cases:
+        repeat = 1 if corpus == "gutenberg" else args.repeat
+        rust = measure("rust", task, corpus, order, repeat)
+        ref = measure("reference", task, corpus, order, repeat)
+        rust_tps = rust["tokens"] / rust["seconds"]
+        ref_tps = ref["tokens"] / ref["seconds"]
+        print(
+            f"| {label} | {corpus} | {rust['tokens']:,} | {rust_tps / 1e6:.2f} M "
+            f"| {ref_tps / 1e6:.2f} M | {rust_tps / ref_tps:.0f}x "
+            f"| {rust['rss_mb']:,.0f} | {ref['rss_mb']:,.0f} |",
+            flush=True,
+        )
+    if not args.quick:
+        print(f"\nGutenberg orders 1..5 wall time: see the row above ({rust['seconds']:.1f} s).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""nextword: language modelling from corpus to next word, with a Rust core.
+
+Collect a corpus, analyse it, count n-grams, and (in later versions) train and
+query n-gram and neural language models through one API.
+
+>>> import nextword
+>>> counts = nextword.count_ngrams(["to be or not to be"], order=3)
+>>> counts["to", "be"]
+2
+"""
+
+from nextword._core import __version__
+from nextword.corpus import Corpus, as_corpus
+from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
+from nextword.errors import (
+    CorpusError,
+    EmptyCorpusError,
+    ModelFormatError,
+    NextwordError,
+    NoFilesError,
+)
+from nextword.tokenizers import CharTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer
+from nextword.vocab import Vocab
+
+__all__ = [
+    "MAX_ORDER",
+    "CharTokenizer",
+    "Corpus",
+    "CorpusError",
+    "EmptyCorpusError",
+    "ModelFormatError",
+    "NGramCounts",
+    "NextwordError",
+    "NoFilesError",
+    "Tokenizer",
+    "Vocab",
+    "WhitespaceTokenizer",
+    "WordTokenizer",
+    "__version__",
+    "as_corpus",
+    "count_ngrams",
+]

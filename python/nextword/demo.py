@@ -1,0 +1,106 @@
+"""``nextword demo``: the pipeline so far, on text every CPython ships with.
+
+The corpus is the reference manual's topics (``pydoc_data.topics``), so the demo
+needs no download. It collects the text, tokenizes it, counts n-grams of
+orders 1..5, looks at the Zipf curve and count-of-counts, and times the Rust
+core against the pure-Python reference.
+"""
+
+from __future__ import annotations
+
+import time
+
+from nextword import reference
+from nextword.counts import count_ngrams
+from nextword.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
+
+
+def bundled_corpus() -> list[str]:
+    """The Python reference manual topics, one line per sentence, in topic-name order.
+
+    Lines with no letter or digit (reStructuredText underlines like ``-----``) are
+    dropped: they are layout, not language.
+    """
+    from pydoc_data.topics import topics
+
+    return [
+        line
+        for name in sorted(topics)
+        for line in reference.split_lines(topics[name])
+        if any(ch.isalnum() for ch in line)
+    ]
+
+
+def _section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 66 - len(title)))
+
+
+def run_demo() -> None:
+    """Run the demo, printing to stdout (a few seconds)."""
+    texts = bundled_corpus()
+    size = sum(len(t.encode()) for t in texts)
+    print("nextword demo: from a corpus to n-gram statistics")
+    print("corpus: the Python reference manual topics (pydoc_data.topics, ships with CPython)")
+
+    _section("1. collect")
+    print(f"{len(texts):,} lines of text, {size / 1e6:.2f} MB; one line = one sentence")
+
+    _section("2. tokenize")
+    sample = "The `for` statement iterates over the items of a sequence, e.g. range(10)."
+    print(f"text: {sample}")
+    for tok in (WhitespaceTokenizer(), WordTokenizer(lowercase=True), CharTokenizer()):
+        tokens = tok.tokenize(sample)
+        shown = " | ".join(tokens[:14]) + (" | ..." if len(tokens) > 14 else "")
+        print(f"  {tok.spec:<12} {len(tokens):>3} tokens: {shown}")
+
+    _section("3. count n-grams (word tokens, lowercased, orders 1..5)")
+    tokenizer = WordTokenizer(lowercase=True)
+    start = time.perf_counter()
+    counts = count_ngrams(texts, order=5, tokenizer=tokenizer, progress=False)
+    rust_seconds = time.perf_counter() - start
+    print(
+        f"{counts.tokens:,} tokens in {counts.sentences:,} sentences, "
+        f"counted in {rust_seconds * 1e3:.0f} ms"
+    )
+    print(f"{'order':>7} {'unique':>10} {'total':>10}   most common")
+    for n in range(1, 6):
+        top = " | ".join(" ".join(ng) for ng, _ in counts.most_common(3, n))
+        print(f"{n:>7} {counts.num_unique(n):>10,} {counts.total(n):>10,}   {top}")
+    print("\nthe guessing game starts here: what follows 'for example' in the manual?")
+    nexts = [(ng[-1], c) for ng, c in counts.items(3) if ng[:2] == ("for", "example")]
+    nexts.sort(key=lambda p: -p[1])
+    total = sum(c for _, c in nexts)
+    for word, c in nexts[:5]:
+        print(f"  {word!r:<12} {c:>4}  {c / total:6.1%}  " + "#" * round(40 * c / total))
+
+    _section("4. analyse: Zipf's law and count-of-counts")
+    ranked = counts.most_common(1000, 1)
+    ranked = [(ng, c) for ng, c in ranked if ng[0] not in ("<s>", "</s>")]
+    print("rank x frequency stays roughly constant (Zipf):")
+    for rank in (1, 10, 100, 500):
+        if rank <= len(ranked):
+            (word,), c = ranked[rank - 1]
+            print(f"  rank {rank:>4}  {word!r:<14} freq {c:>6,}  rank*freq {rank * c:>8,}")
+    print(
+        "how many n-grams occur once, twice, three, four times (Kneser-Ney's discounts use these):"
+    )
+    for n in (1, 2, 3):
+        coc = counts.count_of_counts(n)
+        print(f"  order {n}: " + ", ".join(f"n{c}={coc.get(c, 0):,}" for c in (1, 2, 3, 4)))
+
+    _section("5. speed: Rust core against the pure-Python reference")
+    start = time.perf_counter()
+    n_tokens = count_ngrams(texts, order=3, progress=False).tokens
+    rust = time.perf_counter() - start
+    start = time.perf_counter()
+    reference.count_ngrams(texts, order=3)
+    ref = time.perf_counter() - start
+    print(f"counting orders 1..3 of {n_tokens:,} whitespace tokens:")
+    print(
+        f"  reference (Python Counter): {ref * 1e3:7.0f} ms  {n_tokens / ref / 1e6:6.2f} M tokens/s"
+    )
+    print(
+        f"  nextword (Rust, parallel):  {rust * 1e3:7.0f} ms  {n_tokens / rust / 1e6:6.2f} M tokens/s"
+    )
+    print(f"  speed-up: {ref / rust:.0f}x on this small corpus (see benches/ for large ones)")
+    print("\nnext: `nextword count PATHS --order 5` on your own corpus; `nextword --help`.")

@@ -1,0 +1,58 @@
+"""Plain-Python reference implementations of nextword's core algorithms.
+
+Everything here is written to be read: slow, simple, standard library only. It
+is the specification that the Rust core is tested against (same inputs, same
+outputs) and the baseline that the benchmarks compare with. It is never called
+by the fast path.
+
+* ``corpus``: texts to lines to sentences (``split_lines``, ``sentences``);
+* ``tokenize``: sentences to tokens (whitespace, Unicode words, characters);
+* ``word_bounds``: the Unicode word-boundary rules (UAX #29) behind ``word_tokenize``;
+* ``count``: tokens to n-gram counts (``count_ngrams``, ``count_of_counts``).
+
+Example:
+    >>> from nextword.reference import count_ngrams, word_tokenize
+    >>> unigrams, bigrams = count_ngrams(["Hello, world!"], order=2, tokenize=word_tokenize)
+    >>> bigrams[("Hello", ",")]
+    1
+"""
+
+from .corpus import WHITESPACE, is_blank, sentences, split_lines
+from .count import BOS, EOS, count_ngrams, count_of_counts
+from .tokenize import (
+    CJK_SPLIT_RANGES,
+    CharTokenizer,
+    WhitespaceTokenizer,
+    WordTokenizer,
+    char_tokenize,
+    whitespace_tokenize,
+    word_tokenize,
+)
+from .word_bounds import (
+    ALPHABET_RANGES,
+    is_extended_pictographic,
+    split_word_bounds,
+    word_break_property,
+)
+
+__all__ = [
+    "ALPHABET_RANGES",
+    "BOS",
+    "CJK_SPLIT_RANGES",
+    "EOS",
+    "WHITESPACE",
+    "CharTokenizer",
+    "WhitespaceTokenizer",
+    "WordTokenizer",
+    "char_tokenize",
+    "count_ngrams",
+    "count_of_counts",
+    "is_blank",
+    "is_extended_pictographic",
+    "sentences",
+    "split_lines",
+    "split_word_bounds",
+    "whitespace_tokenize",
+    "word_break_property",
+    "word_tokenize",
+]

@@ -1,0 +1,135 @@
+"""Tokenizers: whitespace (KenLM's convention), Unicode words, characters.
+
+Each is a small object naming the compiled tokenizer; the same object is passed
+to :func:`~nextword.count_ngrams`, :class:`~nextword.Vocab` and models.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+from nextword import _core
+
+Normalization = Optional[Literal["NFC", "NFKC"]]
+
+
+class Tokenizer:
+    """Base class: a tokenizer is known by its spec string (see subclasses)."""
+
+    def __init__(self, spec: str) -> None:
+        self._core = _core.Tokenizer(spec)
+
+    @property
+    def spec(self) -> str:
+        """The spec string (``whitespace``, ``word:lower:nfkc``, ``char:keep-ws``, ...)."""
+        return self._core.spec
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text``.
+
+        >>> WhitespaceTokenizer().tokenize("to be  or")
+        ['to', 'be', 'or']
+        """
+        return self._core.tokenize(text)
+
+    def tokenize_batch(self, texts: list[str]) -> list[list[str]]:
+        """The tokens of each text (one call into Rust, GIL released)."""
+        return self._core.tokenize_batch(texts)
+
+    def __call__(self, text: str) -> list[str]:
+        return self.tokenize(text)
+
+    def __repr__(self) -> str:
+        return f"Tokenizer({self.spec!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokenizer) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    @staticmethod
+    def from_spec(spec: str) -> Tokenizer:
+        """The tokenizer of a spec string, as the matching subclass."""
+        name, *flags = spec.split(":")
+        if name in ("whitespace", "ws") and not flags:
+            return WhitespaceTokenizer()
+        if name == "word":
+            bad = set(flags) - {"lower", "nfc", "nfkc"}
+            if not bad:
+                norm: Normalization = (
+                    "NFKC" if "nfkc" in flags else "NFC" if "nfc" in flags else None
+                )
+                return WordTokenizer(lowercase="lower" in flags, normalize=norm)
+        if name in ("char", "character") and set(flags) <= {"keep-ws"}:
+            return CharTokenizer(keep_whitespace="keep-ws" in flags)
+        return Tokenizer(spec)  # raises ValueError with the reason
+
+
+class WhitespaceTokenizer(Tokenizer):
+    """Split on runs of Unicode whitespace (White_Space); KenLM's convention.
+
+    >>> WhitespaceTokenizer().tokenize("a\\tb  c")
+    ['a', 'b', 'c']
+    """
+
+    def __init__(self) -> None:
+        super().__init__("whitespace")
+
+
+class WordTokenizer(Tokenizer):
+    """Unicode words (UAX #29) with punctuation apart and CJK split per character.
+
+    Optional NFC/NFKC normalisation (before segmenting) and lowercasing (after).
+
+    >>> WordTokenizer(lowercase=True).tokenize("Don't panic, 西游记!")
+    ["don't", 'panic', ',', '西', '游', '记', '!']
+    """
+
+    def __init__(self, lowercase: bool = False, normalize: Normalization = None) -> None:
+        spec = "word"
+        if lowercase:
+            spec += ":lower"
+        if normalize is not None:
+            if normalize not in ("NFC", "NFKC"):
+                raise ValueError(f"normalize must be None, 'NFC' or 'NFKC', not {normalize!r}")
+            spec += ":" + normalize.lower()
+        super().__init__(spec)
+        self.lowercase = lowercase
+        self.normalize = normalize
+
+
+class CharTokenizer(Tokenizer):
+    """One token per Unicode character; whitespace dropped unless ``keep_whitespace``.
+
+    >>> CharTokenizer().tokenize("西 游")
+    ['西', '游']
+    """
+
+    def __init__(self, keep_whitespace: bool = False) -> None:
+        super().__init__("char:keep-ws" if keep_whitespace else "char")
+        self.keep_whitespace = keep_whitespace
+
+
+TokenizerLike = Union[Tokenizer, str, None]
+
+
+def as_tokenizer(tokenizer: TokenizerLike) -> Tokenizer:
+    """A :class:`Tokenizer` from an object, a name/spec string, or None (whitespace)."""
+    if tokenizer is None:
+        return WhitespaceTokenizer()
+    if isinstance(tokenizer, Tokenizer):
+        return tokenizer
+    if isinstance(tokenizer, str):
+        return Tokenizer.from_spec(tokenizer)
+    raise TypeError(f"tokenizer must be a Tokenizer or a name, not {type(tokenizer).__name__}")
+
+
+__all__ = [
+    "CharTokenizer",
+    "Tokenizer",
+    "TokenizerLike",
+    "WhitespaceTokenizer",
+    "WordTokenizer",
+    "as_tokenizer",
+]
