@@ -96,11 +96,7 @@ def run_demo() -> None:
     reference.count_ngrams(texts, order=3)
     ref = time.perf_counter() - start
     print(f"counting orders 1..3 of {n_tokens:,} whitespace tokens:")
-    print(
-        f"  reference (Python Counter): {ref * 1e3:7.0f} ms  {n_tokens / ref / 1e6:6.2f} M tokens/s"
-    )
-    print(
-        f"  nextword (Rust, parallel):  {rust * 1e3:7.0f} ms  {n_tokens / rust / 1e6:6.2f} M tokens/s"
-    )
+    for name, secs in (("reference (Python Counter)", ref), ("nextword (Rust, parallel)", rust)):
+        print(f"  {name:<27} {secs * 1e3:7.0f} ms  {n_tokens / secs / 1e6:6.2f} M tokens/s")
     print(f"  speed-up: {ref / rust:.0f}x on this small corpus (see benches/ for large ones)")
     print("\nnext: `nextword count PATHS --order 5` on your own corpus; `nextword --help`.")
