@@ -105,6 +105,8 @@ class NGramCounts:
 
     def most_common(self, k: int = 10, order: int = 1) -> list[tuple[NGram, int]]:
         """The ``k`` most frequent n-grams of ``order``; ties by id (first appearance)."""
+        if k < 0:
+            raise ValueError(f"k must be >= 0, not {k}")
         return self._core.most_common(k, order)
 
     def count_of_counts(self, order: int) -> dict[int, int]:
@@ -167,6 +169,8 @@ def count_ngrams(
     """
     if not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
         raise ValueError(f"order must be an int in 1..{MAX_ORDER}, not {order!r}")
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0 = every core), not {threads}")
     c = as_corpus(corpus, **corpus_options)
     tok = as_tokenizer(tokenizer)
     core = _core.count_ngrams(

@@ -3,9 +3,14 @@
 
 use std::time::Instant;
 
+use nextword_core::alloc::HugePageAlloc;
+
 use nextword_core::control::Control;
 use nextword_core::corpus::Corpus;
 use nextword_core::count::{count_ngrams, CountOptions};
+
+#[global_allocator]
+static ALLOC: HugePageAlloc = HugePageAlloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -4,6 +4,7 @@
 //! [`tokenize`] turns lines into tokens and ids, [`count`] counts n-grams.
 //! The Python bindings (`rust/python`) only convert types and map errors.
 
+pub mod alloc;
 pub mod binfmt;
 pub mod control;
 pub mod corpus;

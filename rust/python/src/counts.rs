@@ -14,6 +14,9 @@ use crate::errors::IntoPyResult;
 use crate::vocab::Vocab;
 use crate::{job, source};
 
+/// An id matrix and its counts.
+type IdsAndCounts<'py> = (Bound<'py, PyArray2<u32>>, Bound<'py, PyArray1<u64>>);
+
 /// Counted n-grams of orders 1..N.
 #[pyclass(module = "nextword._core", frozen)]
 pub struct NGramCounts {
@@ -161,11 +164,7 @@ impl NGramCounts {
     }
 
     /// (ids uint32 [m, n], counts uint64 [m]) of order n, sorted by ids.
-    fn to_numpy<'py>(
-        &self,
-        py: Python<'py>,
-        n: usize,
-    ) -> PyResult<(Bound<'py, PyArray2<u32>>, Bound<'py, PyArray1<u64>>)> {
+    fn to_numpy<'py>(&self, py: Python<'py>, n: usize) -> PyResult<IdsAndCounts<'py>> {
         let table = self.order_table(n)?;
         let ids = PyArray1::from_slice(py, &table.keys).reshape([table.len(), n])?;
         Ok((ids, PyArray1::from_slice(py, &table.counts)))

@@ -10,6 +10,11 @@ mod vocab;
 
 use pyo3::prelude::*;
 
+/// Large blocks get transparent huge pages: far fewer page faults when counting
+/// builds gigabytes of tables (see `nextword_core::alloc`).
+#[global_allocator]
+static ALLOC: nextword_core::alloc::HugePageAlloc = nextword_core::alloc::HugePageAlloc;
+
 /// The compiled core of nextword (`nextword._core`).
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

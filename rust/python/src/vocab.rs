@@ -10,6 +10,13 @@ use pyo3::types::PyDict;
 use crate::errors::IntoPyResult;
 use crate::{job, source};
 
+/// Ids, sentence offsets and reading statistics of an encoded corpus.
+type EncodedCorpus<'py> = (
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyDict>,
+);
+
 /// A vocabulary with its tokenizer.
 #[pyclass(module = "nextword._core", frozen)]
 pub struct Vocab {
@@ -127,11 +134,7 @@ impl Vocab {
         eos: bool,
         threads: usize,
         progress: Option<bool>,
-    ) -> PyResult<(
-        Bound<'py, PyArray1<u32>>,
-        Bound<'py, PyArray1<u64>>,
-        Bound<'py, PyDict>,
-    )> {
+    ) -> PyResult<EncodedCorpus<'py>> {
         let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
         let (ids, offsets, stats) = job::run(py, "encode", progress, |control| {
             self.inner

@@ -164,7 +164,19 @@ pub fn chunk_input(
                 if control.is_cancelled() {
                     return Ok(());
                 }
-                let more = fill(&mut reader, &mut buf, want, path)?;
+                let more = fill(&mut reader, &mut buf, want, path).map_err(|e| match e {
+                    // A read that fails mid-stream is bad data (a corrupt or
+                    // truncated .gz/.zst): say where in the text it broke.
+                    Error::Io { source, .. } => Error::Corpus {
+                        location: crate::Location {
+                            source: path.display().to_string(),
+                            line: first_line + count_lines(&buf),
+                            byte: byte_offset + buf.len() as u64,
+                        },
+                        message: format!("cannot read or decompress: {source}"),
+                    },
+                    other => other,
+                })?;
                 let cut = if more {
                     cut_point(&buf)
                 } else {
@@ -180,7 +192,12 @@ pub fn chunk_input(
                     break;
                 }
                 let rest = buf.split_off(cut);
-                let data = std::mem::replace(&mut buf, rest);
+                let mut data = std::mem::replace(&mut buf, rest);
+                if seq == 0 && data.starts_with(b"\xEF\xBB\xBF") {
+                    // A UTF-8 byte-order mark is an encoding signature, not text.
+                    data.drain(..3);
+                    byte_offset = 3;
+                }
                 let lines = count_lines(&data);
                 let len = data.len() as u64;
                 if !emit(Chunk::new(

@@ -1,5 +1,6 @@
 //! Resolving sources (paths, directories, globs, texts) into concrete inputs.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,8 +80,13 @@ fn file_input(path: PathBuf, options: &CorpusOptions) -> Result<Input> {
     })
 }
 
-/// Every regular, non-hidden file below `dir`, sorted by path.
-fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Every regular, non-hidden file below `dir`, sorted by path. Symbolic links
+/// are followed, but each directory is read once, so a link loop ends.
+fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Result<()> {
+    let real = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
+    if !seen.insert(real) {
+        return Ok(());
+    }
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .collect::<std::io::Result<Vec<_>>>()
@@ -92,7 +98,7 @@ fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         }
         let path = entry.path();
         if path.is_dir() {
-            walk_dir(&path, out)?;
+            walk_dir(&path, out, seen)?;
         } else if path.is_file() {
             out.push(path);
         }
@@ -111,7 +117,7 @@ pub fn resolve(sources: &[Source], options: &CorpusOptions) -> Result<Vec<Input>
             Source::Path(path) => {
                 if path.is_dir() {
                     let mut files = Vec::new();
-                    walk_dir(path, &mut files)?;
+                    walk_dir(path, &mut files, &mut HashSet::new())?;
                     if files.is_empty() {
                         return Err(Error::NoFiles(format!(
                             "directory {} contains no files",
@@ -125,7 +131,12 @@ pub fn resolve(sources: &[Source], options: &CorpusOptions) -> Result<Vec<Input>
                     inputs.push(file_input(path.clone(), options)?);
                 } else if is_glob(&path.to_string_lossy()) {
                     let pattern = path.to_string_lossy();
-                    let paths = glob::glob(&pattern).map_err(|e| {
+                    // Like a shell, `*` does not match a leading dot (hidden files).
+                    let match_options = glob::MatchOptions {
+                        require_literal_leading_dot: true,
+                        ..Default::default()
+                    };
+                    let paths = glob::glob_with(&pattern, match_options).map_err(|e| {
                         Error::InvalidArgument(format!("bad glob pattern {pattern:?}: {e}"))
                     })?;
                     let mut files: Vec<PathBuf> = paths

@@ -82,17 +82,20 @@ impl Interner {
 
     /// The vocabulary in first-appearance order (specials first) and the map
     /// from temporary to final ids.
-    pub fn into_vocab(self, tokenizer: Tokenizer) -> (Vocab, Vec<u32>) {
+    /// `counts[t]` is the corpus count of temporary id `t` (missing = 0).
+    pub fn into_vocab(self, tokenizer: Tokenizer, counts: &[u64]) -> (Vocab, Vec<u32>) {
         let inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut order: Vec<u32> = (3..inner.words.len() as u32).collect();
         order.sort_unstable_by_key(|&t| inner.words[t as usize].1);
         let mut remap = vec![0u32; inner.words.len()];
+        let count = |t: usize| counts.get(t).copied().unwrap_or(0);
+        let mut vocab = Vocab::new(tokenizer);
         for (t, slot) in remap.iter_mut().enumerate().take(3) {
             *slot = t as u32;
+            vocab.add(&inner.words[t].0, count(t));
         }
-        let mut vocab = Vocab::new(tokenizer);
         for &t in &order {
-            remap[t as usize] = vocab.add(&inner.words[t as usize].0, 0);
+            remap[t as usize] = vocab.add(&inner.words[t as usize].0, count(t as usize));
         }
         (vocab, remap)
     }

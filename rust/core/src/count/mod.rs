@@ -138,6 +138,7 @@ pub fn count_ngrams(
         },
     )?;
 
+    let t_count = std::time::Instant::now();
     let mut stats = CorpusStats::default();
     let mut tokens = 0;
     let mut unigram_counts: Vec<u64> = Vec::new();
@@ -158,7 +159,7 @@ pub fn count_ngrams(
         ));
     }
 
-    let (vocab, remap) = interner.into_vocab(tokenizer.clone());
+    let (vocab, remap) = interner.into_vocab(tokenizer.clone(), &unigram_counts);
     let mut unigrams = OrderCounts {
         n: 1,
         ..Default::default()
@@ -175,11 +176,18 @@ pub fn count_ngrams(
         }
     }
     let mut orders = vec![unigrams];
+    if std::env::var_os("NEXTWORD_TRACE").is_some() {
+        eprintln!("[trace] merge+vocab {:?}", t_count.elapsed());
+    }
     for table in tables {
+        let t = std::time::Instant::now();
         control.check()?;
         let n = table.order();
         let (keys, counts) = table.into_sorted(&remap, control)?;
         orders.push(OrderCounts { n, keys, counts });
+        if std::env::var_os("NEXTWORD_TRACE").is_some() {
+            eprintln!("[trace] order {n} sorted in {:?}", t.elapsed());
+        }
     }
     Ok(NGramCounts {
         vocab,

@@ -133,42 +133,81 @@ impl<const N: usize> OrderTable for Shards<N> {
             key
         };
 
-        // Bucket sort by the first id: scatter entries straight into the final
-        // arrays, grouped into buckets by ranges of the first (remapped) id, then
-        // sort the buckets in parallel. Buckets are independent, so the work
-        // splits evenly, Ctrl-C is checked per bucket, and the only extra memory
-        // is one bucket's worth of scratch per thread.
+        // Bucket sort by the first id. Entries go straight into the final arrays,
+        // grouped into buckets by ranges of the first (remapped) id; each shard
+        // owns one disjoint region per bucket, so shards scatter in parallel;
+        // then the buckets are sorted in parallel. Ctrl-C is checked per shard
+        // and per bucket, and the only extra memory is a bucket of scratch per thread.
         let vocab = remap.len().max(1);
-        let shift = (usize::BITS - (vocab - 1).leading_zeros()).saturating_sub(14);
+        let want = (total / 4096).clamp(1, 1 << 14);
+        let mut shift = 0;
+        while ((vocab - 1) >> shift) + 1 > want {
+            shift += 1;
+        }
         let nbuckets = ((vocab - 1) >> shift) + 1;
-        let mut starts = vec![0usize; nbuckets + 1];
-        for shard in &shards {
-            for (key, _) in shard.table.iter() {
-                starts[(remap[key[0] as usize] as usize >> shift) + 1] += 1;
+        let histograms: Vec<Vec<usize>> = shards
+            .par_iter()
+            .map(|shard| {
+                let mut h = vec![0usize; nbuckets];
+                for (key, _) in shard.table.iter() {
+                    h[remap[key[0] as usize] as usize >> shift] += 1;
+                }
+                h
+            })
+            .collect();
+        let mut bucket_len = vec![0usize; nbuckets];
+        for h in &histograms {
+            for (total, n) in bucket_len.iter_mut().zip(h) {
+                *total += n;
             }
         }
-        for b in 0..nbuckets {
-            starts[b + 1] += starts[b];
-        }
-        let mut next = starts.clone();
+
         let mut keys: Vec<[u32; N]> = vec![[0; N]; total];
         let mut counts: Vec<u64> = vec![0; total];
-        let mut overflow = Vec::new();
-        for shard in shards {
-            control.check()?;
-            overflow.extend(shard.overflow.into_iter().map(|(k, c)| (map(k), c)));
-            for (key, count) in shard.table {
-                let key = map(key);
-                let b = key[0] as usize >> shift;
-                keys[next[b]] = key;
-                counts[next[b]] = count as u64;
-                next[b] += 1;
+        // Carve the arrays into (bucket, shard) regions, bucket-major.
+        type Regions<'a, const N: usize> = Vec<(&'a mut [[u32; N]], &'a mut [u64])>;
+        let mut regions: Vec<Regions<N>> = (0..shards.len())
+            .map(|_| Vec::with_capacity(nbuckets))
+            .collect();
+        {
+            let (mut krest, mut crest): (&mut [[u32; N]], &mut [u64]) = (&mut keys, &mut counts);
+            for b in 0..nbuckets {
+                for (s, h) in histograms.iter().enumerate() {
+                    let (kh, kt) = std::mem::take(&mut krest).split_at_mut(h[b]);
+                    let (ch, ct) = std::mem::take(&mut crest).split_at_mut(h[b]);
+                    regions[s].push((kh, ch));
+                    krest = kt;
+                    crest = ct;
+                }
             }
         }
+        let overflow: Vec<([u32; N], u64)> = shards
+            .into_par_iter()
+            .zip(regions)
+            .map(|(shard, mut mine)| {
+                control.check()?;
+                let mut fill = vec![0usize; nbuckets];
+                for (key, count) in shard.table {
+                    let key = map(key);
+                    let b = key[0] as usize >> shift;
+                    mine[b].0[fill[b]] = key;
+                    mine[b].1[fill[b]] = count as u64;
+                    fill[b] += 1;
+                }
+                Ok(shard
+                    .overflow
+                    .into_iter()
+                    .map(|(k, c)| (map(k), c))
+                    .collect::<Vec<_>>())
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+
         let mut pieces = Vec::with_capacity(nbuckets);
         let (mut krest, mut crest): (&mut [[u32; N]], &mut [u64]) = (&mut keys, &mut counts);
-        for b in 0..nbuckets {
-            let len = starts[b + 1] - starts[b];
+        for len in bucket_len {
             let (kh, kt) = krest.split_at_mut(len);
             let (ch, ct) = crest.split_at_mut(len);
             pieces.push((kh, ch));
@@ -179,7 +218,13 @@ impl<const N: usize> OrderTable for Shards<N> {
             control.check()?;
             let mut scratch: Vec<([u32; N], u64)> =
                 k.iter().copied().zip(c.iter().copied()).collect();
-            scratch.sort_unstable_by_key(|e| e.0);
+            // Zipf makes the buckets of the first ids (<s>, "the", ...) huge:
+            // sort those in parallel too, or one thread ends up with most work.
+            if scratch.len() > 1 << 16 {
+                scratch.par_sort_unstable_by_key(|e| e.0);
+            } else {
+                scratch.sort_unstable_by_key(|e| e.0);
+            }
             for (i, (key, count)) in scratch.into_iter().enumerate() {
                 k[i] = key;
                 c[i] = count;
@@ -214,7 +259,7 @@ impl<const N: usize> OrderBatch for Batch<N> {
             let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
             let Shard { table, overflow } = &mut *guard;
             for (hash, key) in buffer.drain(..) {
-                match table.find_mut(hash, |e| e.0 == key) {
+                match table.find_mut(hash, |e| same_key(&e.0, &key)) {
                     Some(entry) => {
                         if entry.1 == u32::MAX {
                             *overflow.entry(key).or_insert(0) += u32::MAX as u64;
@@ -229,6 +274,17 @@ impl<const N: usize> OrderBatch for Batch<N> {
             }
         }
     }
+}
+
+/// Key equality as an inlined loop: `==` on `[u32; N]` calls `memcmp`, which
+/// for keys of a few words costs more than the comparison itself.
+#[inline(always)]
+fn same_key<const N: usize>(a: &[u32; N], b: &[u32; N]) -> bool {
+    let mut diff = 0;
+    for i in 0..N {
+        diff |= a[i] ^ b[i];
+    }
+    diff == 0
 }
 
 /// The largest order counted.

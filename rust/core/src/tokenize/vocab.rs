@@ -163,6 +163,11 @@ impl Vocab {
         control: &Control,
         threads: usize,
     ) -> Result<(Self, CorpusStats)> {
+        if max_size.is_some_and(|m| m < 3) {
+            return Err(Error::InvalidArgument(
+                "max_size must be at least 3: <unk>, <s> and </s> always take ids 0, 1, 2".into(),
+            ));
+        }
         type Local = (HashMap<String, (u64, Position)>, CorpusStats);
         let states = corpus::process(
             corpus,
