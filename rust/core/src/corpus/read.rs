@@ -12,7 +12,7 @@ use crate::{Error, Result};
 
 /// Target size of one chunk. Big enough that per-chunk overhead vanishes, small
 /// enough that a few chunks in flight per thread keep memory low.
-pub const CHUNK_BYTES: usize = 1 << 20;
+pub const CHUNK_BYTES: usize = 256 << 10;
 
 /// A reader that reports the bytes it reads to a [`Control`] (progress).
 struct Counted<'c, R> {

@@ -1,0 +1,27 @@
+"""The examples in docstrings run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "nextword",
+    "nextword.corpus",
+    "nextword.counts",
+    "nextword.tokenizers",
+    "nextword.vocab",
+    "nextword.reference.corpus",
+    "nextword.reference.count",
+    "nextword.reference.tokenize",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
