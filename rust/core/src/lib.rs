@@ -7,6 +7,7 @@
 pub mod alloc;
 pub mod binfmt;
 pub mod control;
+pub mod lm;
 pub mod corpus;
 pub mod count;
 pub mod error;

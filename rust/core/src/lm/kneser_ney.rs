@@ -1,0 +1,224 @@
+//! Interpolated modified Kneser-Ney, computed as KenLM's `lmplz` does.
+//!
+//! 1. Adjusted counts: the highest order keeps raw counts; a lower-order
+//!    n-gram starting with `<s>` keeps its raw count; any other gets its
+//!    continuation count, the number of distinct words seen before it.
+//! 2. Discounts per order from the count-of-counts n1..n4 of adjusted counts:
+//!    Y = n1 / (n1 + 2 n2), D_j = j - (j + 1) Y n_{j+1} / n_j (j = 1, 2, 3+).
+//! 3. For each context h: u(w|h) = (a(hw) - D(a(hw))) / sum_w a(hw), and
+//!    gamma(h) = (D1 N1(h) + D2 N2(h) + D3 N3+(h)) / sum_w a(hw).
+//! 4. p(w) = u(w) + gamma() / (|V| - 1) (|V| counts every type, `<s>`
+//!    left out by the -1); p(w|h) = u(w|h) + gamma(h) p(w|h').
+//! 5. Backoff of an n-gram that is a context: gamma of it.
+
+use super::level::Level;
+use super::model::{NGramModel, Remainder};
+use super::{context_runs, keys_with_unk, log10};
+use crate::count::NGramCounts;
+use crate::tokenize::{BOS_ID, UNK_ID};
+use crate::{Error, Result};
+
+/// Options of Kneser-Ney estimation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KneserNeyOptions {
+    /// Interpolate unigrams with the uniform distribution (lmplz's default;
+    /// `--interpolate_unigrams 0` turns it off).
+    pub interpolate_unigrams: bool,
+    /// Discounts (D1, D2, D3+) to use instead of estimating them, per order.
+    pub discounts: Option<Vec<[f64; 3]>>,
+}
+
+impl Default for KneserNeyOptions {
+    fn default() -> Self {
+        Self {
+            interpolate_unigrams: true,
+            discounts: None,
+        }
+    }
+}
+
+/// The discounts lmplz falls back to when estimation fails (`--discount_fallback`).
+pub const FALLBACK: [f64; 3] = [0.5, 1.0, 1.5];
+
+/// Discounts from count-of-counts; `Err` says why they cannot be estimated.
+pub fn discounts_from(coc: [u64; 4]) -> std::result::Result<[f64; 3], String> {
+    let [n1, n2, n3, n4] = coc.map(|c| c as f64);
+    if n1 == 0.0 || n2 == 0.0 || n3 == 0.0 {
+        return Err(format!(
+            "count-of-counts n1={n1}, n2={n2}, n3={n3}: a zero leaves the discounts undefined"
+        ));
+    }
+    let y = n1 / (n1 + 2.0 * n2);
+    let d = [
+        1.0 - 2.0 * y * n2 / n1,
+        2.0 - 3.0 * y * n3 / n2,
+        3.0 - 4.0 * y * n4 / n3,
+    ];
+    for (j, dj) in d.iter().enumerate() {
+        if !(*dj >= 0.0 && *dj <= (j + 1) as f64) || !dj.is_finite() {
+            return Err(format!("discount D{} = {dj} is outside [0, {}]", j + 1, j + 1));
+        }
+    }
+    Ok(d)
+}
+
+fn discount(d: &[f64; 3], a: u64) -> f64 {
+    match a {
+        0 => 0.0,
+        1 => d[0],
+        2 => d[1],
+        _ => d[2],
+    }
+}
+
+/// Estimate an interpolated modified Kneser-Ney model from padded counts.
+pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGramModel> {
+    if !counts.padded {
+        return Err(Error::InvalidArgument(
+            "Kneser-Ney needs counts padded with <s> and </s> (count with pad=True)".into(),
+        ));
+    }
+    let order = counts.order();
+    let (keys, raw) = keys_with_unk(counts);
+    let mut levels: Vec<Level> = keys
+        .into_iter()
+        .enumerate()
+        .map(|(k, keys)| {
+            let m = keys.len() / (k + 1);
+            Level::new(k + 1, keys, vec![0.0; m], vec![0.0; m])
+        })
+        .collect();
+
+    // 1. Adjusted counts.
+    let mut adjusted: Vec<Vec<u64>> = Vec::with_capacity(order);
+    for k in 0..order {
+        if k + 1 == order {
+            adjusted.push(raw[k].clone());
+            continue;
+        }
+        let level = &levels[k];
+        let mut a: Vec<u64> = (0..level.len())
+            .map(|i| if level.key(i)[0] == BOS_ID { raw[k][i] } else { 0 })
+            .collect();
+        let above = &levels[k + 1];
+        for j in 0..above.len() {
+            if let Some(i) = level.find(&above.key(j)[1..]) {
+                if level.key(i)[0] != BOS_ID {
+                    a[i] += 1;
+                }
+            }
+        }
+        adjusted.push(a);
+    }
+
+    // 2. Discounts.
+    let mut discounts = Vec::with_capacity(order);
+    let mut warnings = Vec::new();
+    for (k, a) in adjusted.iter().enumerate() {
+        if let Some(given) = options.discounts.as_ref().and_then(|d| d.get(k)) {
+            discounts.push(*given);
+            continue;
+        }
+        let mut coc = [0u64; 4];
+        for (i, &c) in a.iter().enumerate() {
+            if k == 0 && levels[0].key(i)[0] == BOS_ID {
+                continue;
+            }
+            if (1..=4).contains(&c) {
+                coc[c as usize - 1] += 1;
+            }
+        }
+        match discounts_from(coc) {
+            Ok(d) => discounts.push(d),
+            Err(why) => {
+                warnings.push(format!(
+                    "order {}: {why}; using the fallback discounts 0.5, 1, 1.5 (as lmplz --discount_fallback)",
+                    k + 1
+                ));
+                discounts.push(FALLBACK);
+            }
+        }
+    }
+
+    // 3-5. Probabilities, order by order, interpolating with the order below.
+    let mut prob: Vec<Vec<f64>> = Vec::with_capacity(order);
+    for k in 0..order {
+        let n = k + 1;
+        let d = discounts[k];
+        let a = &adjusted[k];
+        let level = &levels[k];
+        let mut p = vec![0.0f64; level.len()];
+        let mut gammas: Vec<(usize, f64)> = Vec::new();
+        for (s, e) in context_runs(&level.keys, n) {
+            let mut sum = 0u64;
+            let mut nj = [0u64; 3];
+            for i in s..e {
+                if n == 1 && level.key(i)[0] == BOS_ID {
+                    continue;
+                }
+                sum += a[i];
+                match a[i] {
+                    0 => {}
+                    1 => nj[0] += 1,
+                    2 => nj[1] += 1,
+                    _ => nj[2] += 1,
+                }
+            }
+            let sum = sum as f64;
+            let gamma = if sum > 0.0 {
+                (d[0] * nj[0] as f64 + d[1] * nj[1] as f64 + d[2] * nj[2] as f64) / sum
+            } else {
+                1.0
+            };
+            for i in s..e {
+                let u = if sum > 0.0 { (a[i] as f64 - discount(&d, a[i])) / sum } else { 0.0 };
+                p[i] = if n == 1 {
+                    if options.interpolate_unigrams {
+                        u + gamma / (level.len() as f64 - 1.0)
+                    } else if level.key(i)[0] == UNK_ID {
+                        u + gamma
+                    } else {
+                        u
+                    }
+                } else {
+                    let lower = &levels[k - 1];
+                    let below = lower.find(&level.key(i)[1..]).map_or(0.0, |j| prob[k - 1][j]);
+                    u + gamma * below
+                };
+            }
+            if n > 1 {
+                if let Some(c) = levels[k - 1].find(&level.key(s)[..n - 1]) {
+                    gammas.push((c, gamma));
+                }
+            }
+        }
+        if n > 1 {
+            let below = &mut levels[k - 1];
+            for (c, gamma) in gammas {
+                below.backoff[c] = log10(gamma);
+            }
+        }
+        prob.push(p);
+    }
+    for (k, level) in levels.iter_mut().enumerate() {
+        level.logprob = prob[k].iter().map(|&p| log10(p)).collect();
+        if k == 0 {
+            for i in 0..level.len() {
+                if level.key(i)[0] == BOS_ID {
+                    // lmplz writes 0 for <s>: it is never predicted.
+                    level.logprob[i] = 0.0;
+                }
+            }
+        }
+    }
+    let mut model = NGramModel::from_levels(
+        counts.vocab.clone(),
+        levels,
+        Remainder::LowerOrder { unseen_context: 0.0 },
+        "kneser-ney",
+        true,
+    );
+    model.discounts = discounts.iter().map(|d| d.map(|x| x as f32)).collect();
+    model.warnings = warnings;
+    Ok(model)
+}

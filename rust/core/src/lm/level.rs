@@ -1,0 +1,144 @@
+//! One order of a model: sorted n-grams, their log10 probabilities and
+//! backoffs, a hash index for exact lookup, child ranges into the next order,
+//! and a by-probability permutation for top-k queries.
+
+use crate::count::table::hash_ids;
+
+const EMPTY: u32 = u32::MAX;
+
+/// The n-grams of one order and what a query needs to find them fast.
+#[derive(Debug, Clone, Default)]
+pub struct Level {
+    /// The n.
+    pub n: usize,
+    /// Flat ids, `n` per n-gram, sorted lexicographically.
+    pub keys: Vec<u32>,
+    /// log10 probability (or score) of each n-gram.
+    pub logprob: Vec<f32>,
+    /// log10 backoff weight of each n-gram as a context (0 when it is none).
+    pub backoff: Vec<f32>,
+    /// Open-addressing hash index: entry numbers, `u32::MAX` for empty slots.
+    index: Vec<u32>,
+    /// For each entry, the start of its children (n+1-grams it prefixes) in the
+    /// next level; `child_end` the end. Empty for the highest order.
+    pub child_start: Vec<u32>,
+    /// See `child_start`.
+    pub child_end: Vec<u32>,
+    /// Entry numbers of this level, sorted within each sibling range (all
+    /// n-grams sharing a context) by descending probability, ties by id.
+    pub by_prob: Vec<u32>,
+}
+
+impl Level {
+    /// A level from sorted keys and their values; builds the hash index.
+    pub fn new(n: usize, keys: Vec<u32>, logprob: Vec<f32>, backoff: Vec<f32>) -> Self {
+        let mut level = Level {
+            n,
+            keys,
+            logprob,
+            backoff,
+            ..Default::default()
+        };
+        level.build_index();
+        level
+    }
+
+    /// Number of n-grams.
+    pub fn len(&self) -> usize {
+        self.logprob.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.logprob.is_empty()
+    }
+
+    /// The ids of entry `i`.
+    #[inline]
+    pub fn key(&self, i: usize) -> &[u32] {
+        &self.keys[i * self.n..(i + 1) * self.n]
+    }
+
+    fn build_index(&mut self) {
+        let m = self.len();
+        // Load factor at most 2/3: short probe sequences, 6 bytes per n-gram.
+        let cap = ((m * 3 / 2).max(4)).next_power_of_two();
+        let mask = cap - 1;
+        let mut index = vec![EMPTY; cap];
+        for i in 0..m {
+            let mut pos = hash_ids(self.key(i)) as usize & mask;
+            while index[pos] != EMPTY {
+                pos = (pos + 1) & mask;
+            }
+            index[pos] = i as u32;
+        }
+        self.index = index;
+    }
+
+    /// Entry number of the n-gram `ids`, if present.
+    #[inline]
+    pub fn find(&self, ids: &[u32]) -> Option<usize> {
+        if ids.len() != self.n || self.index.is_empty() {
+            return None;
+        }
+        let mask = self.index.len() - 1;
+        let mut pos = hash_ids(ids) as usize & mask;
+        // Bounded probe: a corrupt index can never loop forever.
+        for _ in 0..self.index.len() {
+            let slot = self.index[pos];
+            if slot == EMPTY {
+                return None;
+            }
+            let i = slot as usize;
+            if self.keys.get(i * self.n..(i + 1) * self.n) == Some(ids) {
+                return Some(i);
+            }
+            pos = (pos + 1) & mask;
+        }
+        None
+    }
+
+    /// Children ranges into `next` (the level above) and the by-probability
+    /// order of `next` within each range. Both levels are sorted, so one
+    /// merge pass finds every range.
+    pub fn link_children(&mut self, next: &mut Level) {
+        let (m, n) = (self.len(), self.n);
+        self.child_start = vec![0; m];
+        self.child_end = vec![0; m];
+        let mut j = 0;
+        for i in 0..m {
+            let key = &self.keys[i * n..(i + 1) * n];
+            while j < next.len() && &next.keys[j * next.n..j * next.n + n] < key {
+                j += 1;
+            }
+            self.child_start[i] = j as u32;
+            while j < next.len() && &next.keys[j * next.n..j * next.n + n] == key {
+                j += 1;
+            }
+            self.child_end[i] = j as u32;
+        }
+        next.by_prob = (0..next.len() as u32).collect();
+        for i in 0..m {
+            let (s, e) = (self.child_start[i] as usize, self.child_end[i] as usize);
+            next.sort_range_by_prob(s, e);
+        }
+    }
+
+    /// Sort `by_prob[s..e]` by descending probability, ties by entry (= id) order.
+    pub fn sort_range_by_prob(&mut self, s: usize, e: usize) {
+        let logprob = &self.logprob;
+        self.by_prob[s..e].sort_unstable_by(|&a, &b| {
+            logprob[b as usize]
+                .total_cmp(&logprob[a as usize])
+                .then(a.cmp(&b))
+        });
+    }
+
+    /// The (start, end) of entry `i`'s children, checked against `next_len`.
+    #[inline]
+    pub fn children(&self, i: usize, next_len: usize) -> (usize, usize) {
+        let s = self.child_start.get(i).copied().unwrap_or(0) as usize;
+        let e = self.child_end.get(i).copied().unwrap_or(0) as usize;
+        (s.min(next_len), e.min(next_len).max(s.min(next_len)))
+    }
+}

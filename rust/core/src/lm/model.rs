@@ -1,0 +1,435 @@
+//! [`NGramModel`]: the query structure every n-gram estimator produces.
+//!
+//! A model is stored in backoff form, as in an ARPA file: for each n-gram its
+//! log10 probability, and for each context its log10 backoff weight. Then
+//! `log10 p(w | h) = logprob(h_k w) + sum of backoff(h_j) for j > k`, where
+//! `h_k w` is the longest n-gram in the model ending the history with `w`.
+//! Interpolated Kneser-Ney and Witten-Bell (probabilities stored already
+//! interpolated, backoff = interpolation weight), MLE and stupid backoff all
+//! fit this form; add-k uses a uniform remainder instead of lower orders.
+
+use std::collections::BinaryHeap;
+
+use super::level::Level;
+use crate::tokenize::{Vocab, BOS_ID, UNK_ID};
+
+/// How a model distributes the mass it does not give to seen n-grams.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Remainder {
+    /// ARPA semantics: back off to the next lower order. `unseen_context` is the
+    /// log10 backoff charged for a context the model does not hold (0 for
+    /// probabilistic models; log10 alpha for stupid backoff).
+    LowerOrder {
+        /// log10 weight for a context missing from the model.
+        unseen_context: f32,
+    },
+    /// Add-k: an unseen word in a seen context h gets `backoff(h)` (a log10
+    /// probability); in an unseen context every word gets `1 / predictable`.
+    Uniform {
+        /// log10 probability of a word never seen at the unigram level.
+        unseen_unigram: f32,
+        /// log10 (1 / number of predictable words).
+        uniform: f32,
+    },
+}
+
+/// An n-gram language model ready to answer queries.
+#[derive(Debug, Clone)]
+pub struct NGramModel {
+    /// Token <-> id map.
+    pub vocab: Vocab,
+    /// `levels[k - 1]` holds the k-grams.
+    pub levels: Vec<Level>,
+    /// How unseen events are scored.
+    pub remainder: Remainder,
+    /// Name of the estimator (`kneser-ney`, `mle`, ...).
+    pub smoothing: String,
+    /// Whether the model's values are probabilities (false for stupid backoff).
+    pub normalized: bool,
+    /// Discounts D1, D2, D3+ per order (Kneser-Ney), for reports.
+    pub discounts: Vec<[f32; 3]>,
+    /// Warnings raised while estimating (discount fallbacks).
+    pub warnings: Vec<String>,
+    /// `unigram[id]` = entry of `id` in level 1, or `u32::MAX`.
+    unigram: Vec<u32>,
+}
+
+/// The part of the history a model still needs: ids of the last words (most
+/// recent last) and backoffs of the n-grams ending there that the model holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    /// Up to order-1 last ids, most recent last.
+    pub words: Vec<u32>,
+    /// `backoff[j]` = log10 backoff of the last `j + 1` words, for every suffix
+    /// the model holds (suffixes are closed: if a longer one is held, so are shorter ones).
+    pub backoff: Vec<f32>,
+}
+
+/// One scored token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenScore {
+    /// log10 p(word | history).
+    pub logprob: f32,
+    /// Length of the longest n-gram the model matched (1 = unigram, 0 = none).
+    pub ngram_len: usize,
+    /// Whether the word is out of the vocabulary.
+    pub oov: bool,
+}
+
+impl NGramModel {
+    /// Assemble a model from its levels (sorted keys and values), linking them.
+    pub fn from_levels(
+        vocab: Vocab,
+        mut levels: Vec<Level>,
+        remainder: Remainder,
+        smoothing: &str,
+        normalized: bool,
+    ) -> Self {
+        for k in 0..levels.len().saturating_sub(1) {
+            let (lo, hi) = levels.split_at_mut(k + 1);
+            lo[k].link_children(&mut hi[0]);
+        }
+        if let Some(first) = levels.first_mut() {
+            first.by_prob = (0..first.len() as u32).collect();
+            let n = first.len();
+            first.sort_range_by_prob(0, n);
+        }
+        let mut unigram = vec![u32::MAX; vocab.len()];
+        if let Some(first) = levels.first() {
+            for i in 0..first.len() {
+                if let Some(slot) = unigram.get_mut(first.keys[i] as usize) {
+                    *slot = i as u32;
+                }
+            }
+        }
+        Self {
+            vocab,
+            levels,
+            remainder,
+            smoothing: smoothing.to_string(),
+            normalized,
+            discounts: Vec::new(),
+            warnings: Vec::new(),
+            unigram,
+        }
+    }
+
+    /// The order N.
+    pub fn order(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// The state before the first word of a sentence: `<s>` (or nothing).
+    pub fn begin_state(&self, bos: bool) -> State {
+        let mut state = State::default();
+        if bos {
+            state.words.push(BOS_ID);
+            if let Some(i) = self.unigram_entry(BOS_ID) {
+                state.backoff.push(self.levels[0].backoff[i]);
+            }
+        }
+        state
+    }
+
+    #[inline]
+    fn unigram_entry(&self, id: u32) -> Option<usize> {
+        match self.unigram.get(id as usize) {
+            Some(&i) if i != u32::MAX => Some(i as usize),
+            _ => None,
+        }
+    }
+
+    /// Score `word` after `state` and advance the state.
+    pub fn score_word(&self, state: &State, word: u32, next: &mut State) -> TokenScore {
+        let oov = word == UNK_ID || self.unigram_entry(word).is_none();
+        let word = if self.unigram_entry(word).is_none() { UNK_ID } else { word };
+        let n = self.order();
+        let mut key: Vec<u32> = Vec::with_capacity(n);
+        next.words.clear();
+        next.backoff.clear();
+
+        // Longest match, growing from the unigram: by suffix closure, once an
+        // n-gram is missing, no longer one can be present.
+        let (mut logprob, mut matched) = match self.unigram_entry(word) {
+            Some(i) => {
+                if n > 1 {
+                    next.backoff.push(self.levels[0].backoff[i]);
+                }
+                (self.levels[0].logprob[i], 1)
+            }
+            None => (f32::NEG_INFINITY, 0),
+        };
+        if matched == 1 {
+            for len in 1..=state.backoff.len().min(n - 1) {
+                key.clear();
+                key.extend_from_slice(&state.words[state.words.len() - len..]);
+                key.push(word);
+                match self.levels[len].find(&key) {
+                    Some(e) => {
+                        logprob = self.levels[len].logprob[e];
+                        matched = len + 1;
+                        if len + 1 < n {
+                            next.backoff.push(self.levels[len].backoff[e]);
+                        }
+                    }
+                    None => break,
+                }
+            }
+        }
+        let context_len = state.words.len().min(n - 1);
+        match self.remainder {
+            Remainder::LowerOrder { unseen_context } => {
+                // Charge the backoff of every context longer than the match.
+                for j in matched.saturating_sub(1).max(0)..context_len {
+                    logprob += state.backoff.get(j).copied().unwrap_or(unseen_context);
+                }
+                if matched == 0 {
+                    logprob = f32::NEG_INFINITY;
+                }
+            }
+            Remainder::Uniform {
+                unseen_unigram,
+                uniform,
+            } => {
+                // Add-k uses only the longest context.
+                if matched < context_len + 1 {
+                    logprob = if context_len == 0 {
+                        unseen_unigram
+                    } else if let Some(&bo) = state.backoff.get(context_len - 1) {
+                        bo
+                    } else {
+                        uniform
+                    };
+                }
+            }
+        }
+        next.words.extend_from_slice(
+            &state.words[state.words.len().saturating_sub(n.saturating_sub(2))..],
+        );
+        if n > 1 {
+            next.words.push(word);
+        }
+        // Keep only as many backoffs as words (the suffixes that exist).
+        next.backoff.truncate(next.words.len());
+        TokenScore {
+            logprob,
+            ngram_len: matched,
+            oov,
+        }
+    }
+
+    /// Per-token scores of one sentence of ids (with `</s>` scored at the end
+    /// when `eos`), starting after `<s>` when `bos`.
+    pub fn score_ids(&self, ids: &[u32], bos: bool, eos: bool) -> Vec<TokenScore> {
+        let mut state = self.begin_state(bos);
+        let mut next = State::default();
+        let mut out = Vec::with_capacity(ids.len() + 1);
+        let eos_id = crate::tokenize::EOS_ID;
+        for &w in ids.iter().chain(eos.then_some(&eos_id)) {
+            out.push(self.score_word(&state, w, &mut next));
+            std::mem::swap(&mut state, &mut next);
+        }
+        out
+    }
+
+    /// The state after reading `context` (ids), starting from `<s>` when `bos`.
+    pub fn state_after(&self, context: &[u32], bos: bool) -> State {
+        let mut state = self.begin_state(bos);
+        let mut next = State::default();
+        for &w in context {
+            self.score_word(&state, w, &mut next);
+            std::mem::swap(&mut state, &mut next);
+        }
+        state
+    }
+
+    /// Sum of the backoffs of contexts of length >= `m`, up to the context length.
+    fn backoff_from(&self, state: &State, m: usize) -> f32 {
+        let context_len = state.words.len().min(self.order() - 1);
+        match self.remainder {
+            Remainder::LowerOrder { unseen_context } => (m..context_len)
+                .map(|j| state.backoff.get(j).copied().unwrap_or(unseen_context))
+                .sum(),
+            Remainder::Uniform { .. } => 0.0,
+        }
+    }
+
+    /// Entry of the context of length `len` (the last `len` words) in level `len`.
+    fn context_entry(&self, state: &State, len: usize) -> Option<usize> {
+        if len == 0 || len > state.words.len() || len >= self.order() {
+            return None;
+        }
+        self.levels[len - 1].find(&state.words[state.words.len() - len..])
+    }
+
+    /// log10 p(w | state) for every id (dense); `<s>` gets -inf (never predicted).
+    pub fn distribution(&self, state: &State) -> Vec<f32> {
+        let v = self.vocab.len();
+        let held = state.backoff.len().min(self.order() - 1);
+        let mut dist = match self.remainder {
+            Remainder::LowerOrder { .. } => {
+                let mut d = vec![f32::NEG_INFINITY; v];
+                let base = self.backoff_from(state, 0);
+                let l0 = &self.levels[0];
+                for i in 0..l0.len() {
+                    if let Some(slot) = d.get_mut(l0.keys[i] as usize) {
+                        *slot = l0.logprob[i] + base;
+                    }
+                }
+                for m in 1..=held {
+                    let Some(c) = self.context_entry(state, m) else {
+                        break;
+                    };
+                    let b = self.backoff_from(state, m);
+                    self.overwrite_children(&mut d, m, c, b);
+                }
+                d
+            }
+            Remainder::Uniform {
+                unseen_unigram,
+                uniform,
+            } => {
+                let context_len = state.words.len().min(self.order() - 1);
+                if context_len == 0 {
+                    let mut d = vec![unseen_unigram; v];
+                    let l0 = &self.levels[0];
+                    for i in 0..l0.len() {
+                        if let Some(slot) = d.get_mut(l0.keys[i] as usize) {
+                            *slot = l0.logprob[i];
+                        }
+                    }
+                    d
+                } else if let Some(c) = self.context_entry(state, context_len) {
+                    let bo = self.levels[context_len - 1].backoff[c];
+                    let mut d = vec![bo; v];
+                    self.overwrite_children(&mut d, context_len, c, 0.0);
+                    d
+                } else {
+                    vec![uniform; v]
+                }
+            }
+        };
+        if let Some(slot) = dist.get_mut(BOS_ID as usize) {
+            *slot = f32::NEG_INFINITY;
+        }
+        dist
+    }
+
+    fn overwrite_children(&self, d: &mut [f32], m: usize, context: usize, add: f32) {
+        let next = &self.levels[m];
+        let (s, e) = self.levels[m - 1].children(context, next.len());
+        for j in s..e {
+            let w = next.keys[j * next.n + next.n - 1] as usize;
+            if let Some(slot) = d.get_mut(w) {
+                *slot = next.logprob[j] + add;
+            }
+        }
+    }
+
+    /// The `k` most probable next words after `state`: (id, log10 p), best
+    /// first, ties by id. Exact: candidates stream from each order's successor
+    /// list in probability order, and a word is taken from the longest context
+    /// that holds it, so nothing is missed and the whole vocabulary is never scored.
+    pub fn top_k(&self, state: &State, k: usize) -> Vec<(u32, f32)> {
+        if k == 0 {
+            return Vec::new();
+        }
+        if let Remainder::Uniform { .. } = self.remainder {
+            // Add-k: seen successors, then every other word at the same value.
+            let dist = self.distribution(state);
+            let mut ids: Vec<u32> = (0..dist.len() as u32).collect();
+            let by = |a: &u32, b: &u32| dist[*b as usize].total_cmp(&dist[*a as usize]).then(a.cmp(b));
+            if k < ids.len() {
+                ids.select_nth_unstable_by(k, by);
+                ids.truncate(k);
+            }
+            ids.sort_unstable_by(by);
+            return ids.into_iter().map(|i| (i, dist[i as usize])).collect();
+        }
+        let held = state.backoff.len().min(self.order() - 1);
+        // One stream per order m (context length m): (level, range in by_prob, offset, context entry).
+        struct Stream {
+            m: usize,
+            pos: usize,
+            end: usize,
+            offset: f32,
+        }
+        let mut streams = Vec::with_capacity(held + 1);
+        let l0 = &self.levels[0];
+        streams.push(Stream {
+            m: 0,
+            pos: 0,
+            end: l0.len(),
+            offset: self.backoff_from(state, 0),
+        });
+        let mut contexts = vec![None; held + 1];
+        for m in 1..=held {
+            let Some(c) = self.context_entry(state, m) else {
+                break;
+            };
+            contexts[m] = Some(c);
+            let (s, e) = self.levels[m - 1].children(c, self.levels[m].len());
+            streams.push(Stream {
+                m,
+                pos: s,
+                end: e,
+                offset: self.backoff_from(state, m),
+            });
+        }
+        let top = streams.len() - 1;
+        let value = |st: &Stream| -> Option<(f32, u32, usize)> {
+            let level = &self.levels[st.m];
+            let e = *level.by_prob.get(st.pos)? as usize;
+            let w = *level.keys.get(e * level.n + level.n - 1)?;
+            Some((level.logprob.get(e)? + st.offset, w, e))
+        };
+        #[derive(PartialEq)]
+        struct Item(f32, u32, usize);
+        impl Eq for Item {}
+        impl PartialOrd for Item {
+            fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+        impl Ord for Item {
+            fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+                self.0.total_cmp(&o.0).then(o.1.cmp(&self.1))
+            }
+        }
+        let mut heap = BinaryHeap::new();
+        for (si, st) in streams.iter().enumerate() {
+            if st.pos < st.end {
+                if let Some((v, w, _)) = value(st) {
+                    heap.push(Item(v, w, si));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(k);
+        let mut key = Vec::with_capacity(self.order());
+        while let Some(Item(v, w, si)) = heap.pop() {
+            let m = streams[si].m;
+            // Held by a longer context? Then that stream reports it.
+            let shadowed = m < top && {
+                let len = m + 1;
+                key.clear();
+                key.extend_from_slice(&state.words[state.words.len() - len..]);
+                key.push(w);
+                self.levels[len].find(&key).is_some()
+            };
+            if !shadowed && w != BOS_ID && v > f32::NEG_INFINITY {
+                out.push((w, v));
+                if out.len() == k {
+                    break;
+                }
+            }
+            let st = &mut streams[si];
+            st.pos += 1;
+            if st.pos < st.end {
+                if let Some((v, w, _)) = value(st) {
+                    heap.push(Item(v, w, si));
+                }
+            }
+        }
+        out
+    }
+}
