@@ -14,12 +14,18 @@ static ALLOC: HugePageAlloc = HugePageAlloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let order: usize = args.first().ok_or("usage: kn ORDER TRAIN TEST [OUT]")?.parse()?;
+    let order: usize = args
+        .first()
+        .ok_or("usage: kn ORDER TRAIN TEST [OUT]")?
+        .parse()?;
     let control = Control::new();
     let t = Instant::now();
     let counts = count_ngrams(
         &Corpus::from_paths([&args[1]]),
-        &CountOptions { order, ..Default::default() },
+        &CountOptions {
+            order,
+            ..Default::default()
+        },
         &control,
     )?;
     eprintln!("counted in {:.2?}", t.elapsed());
@@ -27,7 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = lm::fit(&counts, &Smoothing::KneserNey(Default::default()))?;
     eprintln!("estimated in {:.2?}", t.elapsed());
     for (k, level) in model.levels.iter().enumerate() {
-        println!("order {}: {} n-grams, discounts {:?}", k + 1, level.len(), model.discounts[k]);
+        println!(
+            "order {}: {} n-grams, discounts {:?}",
+            k + 1,
+            level.len(),
+            model.discounts[k]
+        );
     }
     let t = Instant::now();
     let e = model.evaluate(&Corpus::from_paths([&args[2]]), &control, 0)?;

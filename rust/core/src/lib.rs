@@ -7,10 +7,10 @@
 pub mod alloc;
 pub mod binfmt;
 pub mod control;
-pub mod lm;
 pub mod corpus;
 pub mod count;
 pub mod error;
+pub mod lm;
 pub mod tokenize;
 
 pub use error::{Error, Location, Result};

@@ -57,6 +57,11 @@ pub fn count_ngrams(
 }
 
 impl NGramCounts {
+    /// The shared core counts.
+    pub fn core(&self) -> Arc<CoreCounts> {
+        self.inner.clone()
+    }
+
     fn order_table(&self, n: usize) -> PyResult<&OrderCounts> {
         self.inner.get_order(n).py()
     }

@@ -4,6 +4,7 @@
 mod counts;
 mod errors;
 mod job;
+mod model;
 mod source;
 mod tokenizer;
 mod vocab;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tokenizer::Tokenizer>()?;
     m.add_class::<vocab::Vocab>()?;
     m.add_class::<counts::NGramCounts>()?;
+    m.add_class::<model::NGramLM>()?;
     m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
     Ok(())
 }

@@ -14,12 +14,43 @@ use crate::{Error, Result};
 
 fn fmt(v: f32) -> String {
     if v == f32::NEG_INFINITY || v < -99.0 {
-        "-99".to_string()
-    } else if v == 0.0 {
-        "0".to_string()
-    } else {
-        format!("{v}")
+        return "-99".to_string();
     }
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    if v.abs() < 1e-6 {
+        return format!("{v:e}");
+    }
+    let shortest = format!("{v}");
+    even_tie(&shortest, v).unwrap_or(shortest)
+}
+
+/// Rust prints the shortest round-trip decimal, breaking exact ties upward;
+/// lmplz (double-conversion) breaks them to the even digit. When the exact
+/// value lies exactly halfway between two shortest candidates, return the even one.
+fn even_tie(shortest: &str, v: f32) -> Option<String> {
+    let (_, frac) = shortest.split_once('.')?;
+    let digits = frac.len();
+    let exact = format!("{:.80}", v as f64);
+    let (int_part, exact_frac) = exact.split_once('.')?;
+    let rest = exact_frac.get(digits..)?;
+    let tie = rest.starts_with('5') && rest[1..].bytes().all(|b| b == b'0');
+    if !tie {
+        return None;
+    }
+    let trunc = format!("{int_part}.{}", &exact_frac[..digits]);
+    let last = trunc.bytes().last()? - b'0';
+    if last.is_multiple_of(2) {
+        return Some(trunc);
+    }
+    if last == 9 {
+        return None;
+    }
+    let mut up = trunc.into_bytes();
+    let n = up.len();
+    up[n - 1] += 1;
+    String::from_utf8(up).ok()
 }
 
 /// Write `model` as ARPA to `out`.
@@ -33,7 +64,10 @@ pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()
     for level in &model.levels {
         writeln!(out, "\n\\{}-grams:", level.n)?;
         let mut line = String::new();
-        for i in 0..level.len() {
+        // lmplz's order: by last word, then the word before it, and so on.
+        let mut order: Vec<usize> = (0..level.len()).collect();
+        order.sort_unstable_by(|&a, &b| level.key(a).iter().rev().cmp(level.key(b).iter().rev()));
+        for i in order {
             line.clear();
             line.push_str(&fmt(level.logprob[i]));
             line.push('\t');
@@ -57,12 +91,18 @@ pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()
 
 /// Write `model` as ARPA to `path` (gzipped when it ends in `.gz`), atomically.
 pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
         if name.ends_with(".gz") {
-            let mut gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::new(6));
+            let mut gz = flate2::write::GzEncoder::new(
+                std::io::BufWriter::new(file),
+                flate2::Compression::new(6),
+            );
             write_arpa(model, &mut gz)?;
             gz.finish()?.flush()?;
         } else {
@@ -116,8 +156,13 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
             section = usize::MAX;
             break;
         }
-        if let Some(rest) = line.strip_prefix('\\').and_then(|r| r.strip_suffix("-grams:")) {
-            let n: usize = rest.parse().map_err(|_| bad(lineno, format!("bad section header {line:?}")))?;
+        if let Some(rest) = line
+            .strip_prefix('\\')
+            .and_then(|r| r.strip_suffix("-grams:"))
+        {
+            let n: usize = rest
+                .parse()
+                .map_err(|_| bad(lineno, format!("bad section header {line:?}")))?;
             if n != section + 1 || n > declared.len() {
                 return Err(bad(lineno, format!("unexpected section \\{n}-grams:")));
             }
@@ -133,10 +178,21 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
                 .strip_prefix("ngram ")
                 .and_then(|r| r.split_once('='))
                 .ok_or_else(|| bad(lineno, format!("bad header line {line:?}")))?;
-            let n: usize = spec.0.trim().parse().map_err(|_| bad(lineno, "bad order".into()))?;
-            let count: usize = spec.1.trim().parse().map_err(|_| bad(lineno, "bad count".into()))?;
+            let n: usize = spec
+                .0
+                .trim()
+                .parse()
+                .map_err(|_| bad(lineno, "bad order".into()))?;
+            let count: usize = spec
+                .1
+                .trim()
+                .parse()
+                .map_err(|_| bad(lineno, "bad count".into()))?;
             if n != declared.len() + 1 {
-                return Err(bad(lineno, format!("header declares order {n} out of sequence")));
+                return Err(bad(
+                    lineno,
+                    format!("header declares order {n} out of sequence"),
+                ));
             }
             declared.push(count);
             continue;
@@ -149,7 +205,9 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
             .ok_or_else(|| bad(lineno, format!("bad probability in {line:?}")))?;
         ids.clear();
         for _ in 0..n {
-            let word = fields.next().ok_or_else(|| bad(lineno, format!("expected {n} words in {line:?}")))?;
+            let word = fields
+                .next()
+                .ok_or_else(|| bad(lineno, format!("expected {n} words in {line:?}")))?;
             let id = if n == 1 {
                 vocab.add(word, 0)
             } else {
@@ -160,7 +218,9 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
             ids.push(id);
         }
         let backoff = match fields.next() {
-            Some(f) => parse_f32(f).ok_or_else(|| bad(lineno, format!("bad backoff in {line:?}")))?,
+            Some(f) => {
+                parse_f32(f).ok_or_else(|| bad(lineno, format!("bad backoff in {line:?}")))?
+            }
             None => 0.0,
         };
         if fields.next().is_some() {
@@ -169,16 +229,27 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
         raw[n - 1].push((ids.clone(), logprob, backoff));
     }
     if section != usize::MAX {
-        return Err(Error::format(path, "truncated ARPA file: no \\end\\ marker"));
+        return Err(Error::format(
+            path,
+            "truncated ARPA file: no \\end\\ marker",
+        ));
     }
     if raw.len() != declared.len() || declared.is_empty() {
-        return Err(Error::format(path, "ARPA file misses n-gram sections its header declares"));
+        return Err(Error::format(
+            path,
+            "ARPA file misses n-gram sections its header declares",
+        ));
     }
     for (k, entries) in raw.iter().enumerate() {
         if entries.len() != declared[k] {
             return Err(Error::format(
                 path,
-                format!("header declares {} {}-grams, file holds {}", declared[k], k + 1, entries.len()),
+                format!(
+                    "header declares {} {}-grams, file holds {}",
+                    declared[k],
+                    k + 1,
+                    entries.len()
+                ),
             ));
         }
     }
@@ -204,8 +275,25 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
     Ok(NGramModel::from_levels(
         vocab,
         levels,
-        Remainder::LowerOrder { unseen_context: 0.0 },
+        Remainder::LowerOrder {
+            unseen_context: 0.0,
+        },
         "arpa",
         true,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_like_lmplz() {
+        // -2.14453125 is exactly halfway between -2.1445312 and -2.1445313.
+        assert_eq!(fmt(-(2.0 + 37.0 / 256.0)), "-2.1445312");
+        assert_eq!(fmt(-1.0664062), "-1.0664062");
+        assert_eq!(fmt(-0.92275405), "-0.92275405");
+        assert_eq!(fmt(0.0), "0");
+        assert_eq!(fmt(f32::NEG_INFINITY), "-99");
+    }
 }

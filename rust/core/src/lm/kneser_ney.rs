@@ -11,9 +11,12 @@
 //!    left out by the -1); p(w|h) = u(w|h) + gamma(h) p(w|h').
 //! 5. Backoff of an n-gram that is a context: gamma of it.
 
+// Index loops mirror the formulas (and lmplz) more plainly than iterator chains here.
+#![allow(clippy::needless_range_loop)]
+
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
-use super::{context_runs, keys_with_unk, log10};
+use super::{context_runs, keys_with_unk};
 use crate::count::NGramCounts;
 use crate::tokenize::{BOS_ID, UNK_ID};
 use crate::{Error, Result};
@@ -38,31 +41,37 @@ impl Default for KneserNeyOptions {
 }
 
 /// The discounts lmplz falls back to when estimation fails (`--discount_fallback`).
-pub const FALLBACK: [f64; 3] = [0.5, 1.0, 1.5];
+pub const FALLBACK: [f32; 3] = [0.5, 1.0, 1.5];
 
 /// Discounts from count-of-counts; `Err` says why they cannot be estimated.
-pub fn discounts_from(coc: [u64; 4]) -> std::result::Result<[f64; 3], String> {
-    let [n1, n2, n3, n4] = coc.map(|c| c as f64);
-    if n1 == 0.0 || n2 == 0.0 || n3 == 0.0 {
+///
+/// Computed in f32 with lmplz's exact operation order, so the discounts (and
+/// everything after them) are bit-identical to KenLM's.
+pub fn discounts_from(coc: [u64; 4]) -> std::result::Result<[f32; 3], String> {
+    let [n1, n2, n3, n4] = coc;
+    if n1 == 0 || n2 == 0 || n3 == 0 {
         return Err(format!(
             "count-of-counts n1={n1}, n2={n2}, n3={n3}: a zero leaves the discounts undefined"
         ));
     }
-    let y = n1 / (n1 + 2.0 * n2);
-    let d = [
-        1.0 - 2.0 * y * n2 / n1,
-        2.0 - 3.0 * y * n3 / n2,
-        3.0 - 4.0 * y * n4 / n3,
-    ];
-    for (j, dj) in d.iter().enumerate() {
-        if !(*dj >= 0.0 && *dj <= (j + 1) as f64) || !dj.is_finite() {
-            return Err(format!("discount D{} = {dj} is outside [0, {}]", j + 1, j + 1));
+    let n = [n1 as f32, n2 as f32, n3 as f32, n4 as f32];
+    let y = n[0] / (n1 as f64 + 2.0 * n2 as f64) as f32;
+    let mut d = [0f32; 3];
+    for j in 0..3 {
+        d[j] = (j + 1) as f32 - (j + 2) as f32 * y * n[j + 1] / n[j];
+        if !(d[j] >= 0.0 && d[j] <= (j + 1) as f32) {
+            return Err(format!(
+                "discount D{} = {} is outside [0, {}]",
+                j + 1,
+                d[j],
+                j + 1
+            ));
         }
     }
     Ok(d)
 }
 
-fn discount(d: &[f64; 3], a: u64) -> f64 {
+fn discount(d: &[f32; 3], a: u64) -> f32 {
     match a {
         0 => 0.0,
         1 => d[0],
@@ -98,7 +107,13 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
         }
         let level = &levels[k];
         let mut a: Vec<u64> = (0..level.len())
-            .map(|i| if level.key(i)[0] == BOS_ID { raw[k][i] } else { 0 })
+            .map(|i| {
+                if level.key(i)[0] == BOS_ID {
+                    raw[k][i]
+                } else {
+                    0
+                }
+            })
             .collect();
         let above = &levels[k + 1];
         for j in 0..above.len() {
@@ -116,14 +131,29 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
     let mut warnings = Vec::new();
     for (k, a) in adjusted.iter().enumerate() {
         if let Some(given) = options.discounts.as_ref().and_then(|d| d.get(k)) {
-            discounts.push(*given);
+            discounts.push(given.map(|x| x as f32));
             continue;
         }
+        // lmplz's count-of-counts take, for the last n-gram of each lower order
+        // in suffix order, its raw count instead of its adjusted count (its
+        // final flush reads the raw count); reproduced so discounts match.
+        let last_in_suffix_order = (k + 1 < order)
+            .then(|| {
+                let level = &levels[k];
+                (0..level.len())
+                    .max_by(|&x, &y| level.key(x).iter().rev().cmp(level.key(y).iter().rev()))
+            })
+            .flatten();
         let mut coc = [0u64; 4];
         for (i, &c) in a.iter().enumerate() {
             if k == 0 && levels[0].key(i)[0] == BOS_ID {
                 continue;
             }
+            let c = if Some(i) == last_in_suffix_order {
+                raw[k][i]
+            } else {
+                c
+            };
             if (1..=4).contains(&c) {
                 coc[c as usize - 1] += 1;
             }
@@ -141,14 +171,17 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
     }
 
     // 3-5. Probabilities, order by order, interpolating with the order below.
-    let mut prob: Vec<Vec<f64>> = Vec::with_capacity(order);
+    // All in f32 with lmplz's operation order (no fused multiply-add), so the
+    // values are bit-identical to KenLM's, not just close.
+    let uniform = (1.0 / levels[0].len().saturating_sub(1).max(1) as f32 as f64) as f32;
+    let mut prob: Vec<Vec<f32>> = Vec::with_capacity(order);
     for k in 0..order {
         let n = k + 1;
         let d = discounts[k];
         let a = &adjusted[k];
         let level = &levels[k];
-        let mut p = vec![0.0f64; level.len()];
-        let mut gammas: Vec<(usize, f64)> = Vec::new();
+        let mut p = vec![0.0f32; level.len()];
+        let mut gammas: Vec<(usize, f32)> = Vec::new();
         for (s, e) in context_runs(&level.keys, n) {
             let mut sum = 0u64;
             let mut nj = [0u64; 3];
@@ -164,17 +197,27 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
                     _ => nj[2] += 1,
                 }
             }
-            let sum = sum as f64;
-            let gamma = if sum > 0.0 {
-                (d[0] * nj[0] as f64 + d[1] * nj[1] as f64 + d[2] * nj[2] as f64) / sum
+            let den = sum as f32;
+            let gamma = if sum > 0 {
+                let mut g = 0f32;
+                for j in 0..3 {
+                    g += d[j] * nj[j] as f32;
+                }
+                g / den
             } else {
                 1.0
             };
             for i in s..e {
-                let u = if sum > 0.0 { (a[i] as f64 - discount(&d, a[i])) / sum } else { 0.0 };
+                let u = if sum > 0 {
+                    (a[i] as f32 - discount(&d, a[i])) / den
+                } else {
+                    0.0
+                };
                 p[i] = if n == 1 {
-                    if options.interpolate_unigrams {
-                        u + gamma / (level.len() as f64 - 1.0)
+                    if level.key(i)[0] == BOS_ID {
+                        1.0
+                    } else if options.interpolate_unigrams {
+                        u + gamma * uniform
                     } else if level.key(i)[0] == UNK_ID {
                         u + gamma
                     } else {
@@ -182,7 +225,9 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
                     }
                 } else {
                     let lower = &levels[k - 1];
-                    let below = lower.find(&level.key(i)[1..]).map_or(0.0, |j| prob[k - 1][j]);
+                    let below = lower
+                        .find(&level.key(i)[1..])
+                        .map_or(0.0, |j| prob[k - 1][j]);
                     u + gamma * below
                 };
             }
@@ -195,30 +240,24 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
         if n > 1 {
             let below = &mut levels[k - 1];
             for (c, gamma) in gammas {
-                below.backoff[c] = log10(gamma);
+                below.backoff[c] = gamma.log10();
             }
         }
         prob.push(p);
     }
     for (k, level) in levels.iter_mut().enumerate() {
-        level.logprob = prob[k].iter().map(|&p| log10(p)).collect();
-        if k == 0 {
-            for i in 0..level.len() {
-                if level.key(i)[0] == BOS_ID {
-                    // lmplz writes 0 for <s>: it is never predicted.
-                    level.logprob[i] = 0.0;
-                }
-            }
-        }
+        level.logprob = prob[k].iter().map(|&p| p.log10().min(0.0)).collect();
     }
     let mut model = NGramModel::from_levels(
         counts.vocab.clone(),
         levels,
-        Remainder::LowerOrder { unseen_context: 0.0 },
+        Remainder::LowerOrder {
+            unseen_context: 0.0,
+        },
         "kneser-ney",
         true,
     );
-    model.discounts = discounts.iter().map(|d| d.map(|x| x as f32)).collect();
+    model.discounts = discounts;
     model.warnings = warnings;
     Ok(model)
 }

@@ -12,7 +12,9 @@ use crate::count::NGramCounts;
 pub fn estimate(counts: &NGramCounts) -> NGramModel {
     build_simple(
         counts,
-        Remainder::LowerOrder { unseen_context: 0.0 },
+        Remainder::LowerOrder {
+            unseen_context: 0.0,
+        },
         "mle",
         true,
         |_, total, _| RunRule {

@@ -5,6 +5,9 @@
 //! form (see [`model`]); queries, perplexity, top-k and sampling are then the
 //! same code for all of them.
 
+// Index loops mirror the formulas (and lmplz) more plainly than iterator chains here.
+#![allow(clippy::needless_range_loop)]
+
 pub mod add_k;
 pub mod arpa;
 pub mod kneser_ney;
@@ -59,7 +62,9 @@ pub fn fit(counts: &NGramCounts, smoothing: &Smoothing) -> Result<NGramModel> {
         Smoothing::Mle => Ok(mle::estimate(counts)),
         Smoothing::AddK(k) => {
             if !(k.is_finite() && *k > 0.0) {
-                return Err(Error::InvalidArgument(format!("add-k needs k > 0, not {k}")));
+                return Err(Error::InvalidArgument(format!(
+                    "add-k needs k > 0, not {k}"
+                )));
             }
             Ok(add_k::estimate(counts, *k))
         }
@@ -107,7 +112,12 @@ pub(crate) fn context_runs(keys: &[u32], n: usize) -> Vec<(usize, usize)> {
 }
 
 /// Sum of raw counts and number of distinct successors of each context run.
-pub(crate) fn run_totals(raw: &[u64], runs: &[(usize, usize)], keys: &[u32], n: usize) -> Vec<(u64, u64)> {
+pub(crate) fn run_totals(
+    raw: &[u64],
+    runs: &[(usize, usize)],
+    keys: &[u32],
+    n: usize,
+) -> Vec<(u64, u64)> {
     runs.iter()
         .map(|&(s, e)| {
             let mut total = 0;
@@ -181,7 +191,9 @@ pub(crate) fn build_simple(
                 let lower = if n == 1 {
                     1.0 / predictable
                 } else {
-                    levels[k - 1].find(&level.key(i)[1..]).map_or(0.0, |j| prob[k - 1][j])
+                    levels[k - 1]
+                        .find(&level.key(i)[1..])
+                        .map_or(0.0, |j| prob[k - 1][j])
                 };
                 p[i] = r.scale * raw[k][i] as f64 + r.offset + r.interp * lower;
             }

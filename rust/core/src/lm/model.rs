@@ -8,6 +8,9 @@
 //! interpolated, backoff = interpolation weight), MLE and stupid backoff all
 //! fit this form; add-k uses a uniform remainder instead of lower orders.
 
+// Index loops mirror the formulas (and lmplz) more plainly than iterator chains here.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BinaryHeap;
 
 use super::level::Level;
@@ -142,7 +145,11 @@ impl NGramModel {
     /// Score `word` after `state` and advance the state.
     pub fn score_word(&self, state: &State, word: u32, next: &mut State) -> TokenScore {
         let oov = word == UNK_ID || self.unigram_entry(word).is_none();
-        let word = if self.unigram_entry(word).is_none() { UNK_ID } else { word };
+        let word = if self.unigram_entry(word).is_none() {
+            UNK_ID
+        } else {
+            word
+        };
         let n = self.order();
         let mut key: Vec<u32> = Vec::with_capacity(n);
         next.words.clear();
@@ -180,7 +187,7 @@ impl NGramModel {
         match self.remainder {
             Remainder::LowerOrder { unseen_context } => {
                 // Charge the backoff of every context longer than the match.
-                for j in matched.saturating_sub(1).max(0)..context_len {
+                for j in matched.saturating_sub(1)..context_len {
                     logprob += state.backoff.get(j).copied().unwrap_or(unseen_context);
                 }
                 if matched == 0 {
@@ -338,7 +345,11 @@ impl NGramModel {
             // Add-k: seen successors, then every other word at the same value.
             let dist = self.distribution(state);
             let mut ids: Vec<u32> = (0..dist.len() as u32).collect();
-            let by = |a: &u32, b: &u32| dist[*b as usize].total_cmp(&dist[*a as usize]).then(a.cmp(b));
+            let by = |a: &u32, b: &u32| {
+                dist[*b as usize]
+                    .total_cmp(&dist[*a as usize])
+                    .then(a.cmp(b))
+            };
             if k < ids.len() {
                 ids.select_nth_unstable_by(k, by);
                 ids.truncate(k);
@@ -362,12 +373,10 @@ impl NGramModel {
             end: l0.len(),
             offset: self.backoff_from(state, 0),
         });
-        let mut contexts = vec![None; held + 1];
         for m in 1..=held {
             let Some(c) = self.context_entry(state, m) else {
                 break;
             };
-            contexts[m] = Some(c);
             let (s, e) = self.levels[m - 1].children(c, self.levels[m].len());
             streams.push(Stream {
                 m,

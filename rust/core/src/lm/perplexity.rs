@@ -56,25 +56,48 @@ impl NGramModel {
             sentences: 1,
             ..Default::default()
         };
+        // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
+        let mut sentence = 0f32;
         for s in self.score_ids(&ids, bos, eos) {
-            e.logprob += s.logprob as f64;
+            sentence += s.logprob;
             e.tokens += 1;
             if s.oov {
                 e.oovs += 1;
                 e.oov_logprob += s.logprob as f64;
             }
         }
+        e.logprob = sentence as f64;
         e
     }
 
     /// Evaluate a corpus in parallel.
-    pub fn evaluate(&self, corpus: &Corpus, control: &Control, threads: usize) -> Result<Evaluation> {
+    pub fn evaluate(
+        &self,
+        corpus: &Corpus,
+        control: &Control,
+        threads: usize,
+    ) -> Result<Evaluation> {
         let parts = corpus::process(
             corpus,
             control,
             threads,
-            || (Evaluation::default(), corpus::CorpusStats::default(), Vec::new(), State::default(), State::default()),
-            |(total, stats, ids, a, b): &mut (Evaluation, corpus::CorpusStats, Vec<u32>, State, State), chunk| {
+            || {
+                (
+                    Evaluation::default(),
+                    corpus::CorpusStats::default(),
+                    Vec::new(),
+                    State::default(),
+                    State::default(),
+                )
+            },
+            |(total, stats, ids, a, b): &mut (
+                Evaluation,
+                corpus::CorpusStats,
+                Vec<u32>,
+                State,
+                State,
+            ),
+             chunk| {
                 let before = total.tokens;
                 chunk.for_each_sentence(&corpus.options, stats, |text| {
                     ids.clear();
@@ -84,16 +107,19 @@ impl NGramModel {
                     *a = self.begin_state(true);
                     total.sentences += 1;
                     let eos = crate::tokenize::EOS_ID;
+                    // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
+                    let mut sentence = 0f32;
                     for &w in ids.iter().chain(std::iter::once(&eos)) {
                         let s = self.score_word(a, w, b);
                         std::mem::swap(a, b);
-                        total.logprob += s.logprob as f64;
+                        sentence += s.logprob;
                         total.tokens += 1;
                         if s.oov {
                             total.oovs += 1;
                             total.oov_logprob += s.logprob as f64;
                         }
                     }
+                    total.logprob += sentence as f64;
                 })?;
                 control.add_tokens(total.tokens - before);
                 Ok(())
@@ -107,12 +133,24 @@ impl NGramModel {
     }
 
     /// log10 probability of every sentence of a corpus, in corpus order.
-    pub fn score_corpus(&self, corpus: &Corpus, bos: bool, eos: bool, control: &Control, threads: usize) -> Result<Vec<f64>> {
+    pub fn score_corpus(
+        &self,
+        corpus: &Corpus,
+        bos: bool,
+        eos: bool,
+        control: &Control,
+        threads: usize,
+    ) -> Result<Vec<f64>> {
         let parts = corpus::process(
             corpus,
             control,
             threads,
-            || (Vec::<((usize, u32), Vec<f64>)>::new(), corpus::CorpusStats::default()),
+            || {
+                (
+                    Vec::<((usize, u32), Vec<f64>)>::new(),
+                    corpus::CorpusStats::default(),
+                )
+            },
             |(out, stats), chunk| {
                 let mut scores = Vec::new();
                 chunk.for_each_sentence(&corpus.options, stats, |text| {

@@ -13,7 +13,9 @@ use crate::count::NGramCounts;
 pub fn estimate(counts: &NGramCounts, alpha: f64) -> NGramModel {
     build_simple(
         counts,
-        Remainder::LowerOrder { unseen_context: log10(alpha) },
+        Remainder::LowerOrder {
+            unseen_context: log10(alpha),
+        },
         "stupid-backoff",
         false,
         |_, total, _| RunRule {

@@ -12,13 +12,20 @@ use crate::count::NGramCounts;
 pub fn estimate(counts: &NGramCounts) -> NGramModel {
     build_simple(
         counts,
-        Remainder::LowerOrder { unseen_context: 0.0 },
+        Remainder::LowerOrder {
+            unseen_context: 0.0,
+        },
         "witten-bell",
         true,
         |_, total, distinct| {
             let denom = total + distinct;
             if denom == 0.0 {
-                return RunRule { scale: 0.0, offset: 0.0, interp: 1.0, weight: 1.0 };
+                return RunRule {
+                    scale: 0.0,
+                    offset: 0.0,
+                    interp: 1.0,
+                    weight: 1.0,
+                };
             }
             RunRule {
                 scale: 1.0 / denom,

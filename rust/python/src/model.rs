@@ -1,0 +1,253 @@
+//! `_core.NGramLM`: a fitted or loaded n-gram model.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nextword_core::count::NGramCounts as CoreCounts;
+use nextword_core::lm::kneser_ney::KneserNeyOptions;
+use nextword_core::lm::{self, NGramModel, Smoothing};
+use nextword_core::tokenize::Tokenizer as CoreTokenizer;
+use numpy::PyArray1;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::counts::NGramCounts;
+use crate::errors::IntoPyResult;
+use crate::vocab::Vocab;
+use crate::{job, source};
+
+/// An n-gram language model.
+#[pyclass(module = "nextword._core", frozen)]
+pub struct NGramLM {
+    inner: Arc<NGramModel>,
+}
+
+fn smoothing_of(
+    name: &str,
+    k: f64,
+    alpha: f64,
+    interpolate_unigrams: bool,
+    discounts: Option<Vec<[f64; 3]>>,
+) -> PyResult<Smoothing> {
+    Ok(match name {
+        "kneser-ney" | "kn" | "modified-kneser-ney" => Smoothing::KneserNey(KneserNeyOptions {
+            interpolate_unigrams,
+            discounts,
+        }),
+        "mle" => Smoothing::Mle,
+        "add-k" | "addk" => Smoothing::AddK(k),
+        "laplace" | "add-one" => Smoothing::AddK(1.0),
+        "witten-bell" | "wb" => Smoothing::WittenBell,
+        "stupid-backoff" | "sb" => Smoothing::StupidBackoff(alpha),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown smoothing {other:?}: use 'kneser-ney', 'mle', 'add-k', 'witten-bell' or 'stupid-backoff'"
+            )))
+        }
+    })
+}
+
+impl NGramLM {
+    fn ids(&self, tokens: &[String]) -> Vec<u32> {
+        tokens.iter().map(|t| self.inner.vocab.id(t)).collect()
+    }
+}
+
+#[pymethods]
+impl NGramLM {
+    /// Fit from counts (orders above `order` are ignored).
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (counts, order, smoothing, k, alpha, interpolate_unigrams, discounts))]
+    fn fit(
+        py: Python<'_>,
+        counts: &NGramCounts,
+        order: usize,
+        smoothing: &str,
+        k: f64,
+        alpha: f64,
+        interpolate_unigrams: bool,
+        discounts: Option<Vec<[f64; 3]>>,
+    ) -> PyResult<Self> {
+        let smoothing = smoothing_of(smoothing, k, alpha, interpolate_unigrams, discounts)?;
+        let core: Arc<CoreCounts> = counts.core();
+        if order == 0 || order > core.order() {
+            return Err(PyValueError::new_err(format!(
+                "order {order} not in 1..={} (the orders counted)",
+                core.order()
+            )));
+        }
+        let model = py
+            .detach(|| {
+                if order == core.order() {
+                    lm::fit(&core, &smoothing)
+                } else {
+                    let mut fewer = CoreCounts {
+                        vocab: core.vocab.clone(),
+                        orders: core.orders[..order].to_vec(),
+                        padded: core.padded,
+                        stats: core.stats,
+                        tokens: core.tokens,
+                    };
+                    fewer.orders.shrink_to_fit();
+                    lm::fit(&fewer, &smoothing)
+                }
+            })
+            .py()?;
+        Ok(Self {
+            inner: Arc::new(model),
+        })
+    }
+
+    /// Load an ARPA file (plain, .gz or .zst).
+    #[staticmethod]
+    #[pyo3(signature = (path, tokenizer = "whitespace"))]
+    fn load_arpa(py: Python<'_>, path: PathBuf, tokenizer: &str) -> PyResult<Self> {
+        let tok = CoreTokenizer::from_spec(tokenizer).py()?;
+        let model = py.detach(|| lm::arpa::load_arpa(&path, tok)).py()?;
+        Ok(Self {
+            inner: Arc::new(model),
+        })
+    }
+
+    /// Write an ARPA file (.gz compresses).
+    fn save_arpa(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| lm::arpa::save_arpa(&self.inner, &path)).py()
+    }
+
+    #[getter]
+    fn order(&self) -> usize {
+        self.inner.order()
+    }
+
+    #[getter]
+    fn smoothing(&self) -> String {
+        self.inner.smoothing.clone()
+    }
+
+    #[getter]
+    fn normalized(&self) -> bool {
+        self.inner.normalized
+    }
+
+    #[getter]
+    fn discounts(&self) -> Vec<[f32; 3]> {
+        self.inner.discounts.clone()
+    }
+
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings.clone()
+    }
+
+    #[getter]
+    fn vocab(&self) -> Vocab {
+        Vocab {
+            inner: self.inner.vocab.clone(),
+        }
+    }
+
+    /// Number of n-grams of each order.
+    fn sizes(&self) -> Vec<usize> {
+        self.inner.levels.iter().map(|l| l.len()).collect()
+    }
+
+    /// (log10 p, n-gram length, oov) of `word` after `context` tokens.
+    fn logprob(&self, word: &str, context: Vec<String>, bos: bool) -> (f32, usize, bool) {
+        let state = self.inner.state_after(&self.ids(&context), bos);
+        let mut next = lm::State::default();
+        let s = self
+            .inner
+            .score_word(&state, self.inner.vocab.id(word), &mut next);
+        (s.logprob, s.ngram_len, s.oov)
+    }
+
+    /// Per-token (log10 p, n-gram length, oov) of a tokenized sentence.
+    fn full_scores(&self, tokens: Vec<String>, bos: bool, eos: bool) -> Vec<(f32, usize, bool)> {
+        self.inner
+            .score_ids(&self.ids(&tokens), bos, eos)
+            .into_iter()
+            .map(|s| (s.logprob, s.ngram_len, s.oov))
+            .collect()
+    }
+
+    /// Top-k next tokens after `context`: [(token, log10 p)].
+    fn predict(&self, context: Vec<String>, k: usize, bos: bool) -> Vec<(String, f32)> {
+        let state = self.inner.state_after(&self.ids(&context), bos);
+        self.inner
+            .top_k(&state, k)
+            .into_iter()
+            .map(|(id, lp)| (self.inner.vocab.word(id).unwrap_or("<unk>").to_string(), lp))
+            .collect()
+    }
+
+    /// log10 p of every vocabulary id after `context` (float64 array).
+    fn next_logprobs<'py>(
+        &self,
+        py: Python<'py>,
+        context: Vec<String>,
+        bos: bool,
+    ) -> Bound<'py, PyArray1<f64>> {
+        let state = self.inner.state_after(&self.ids(&context), bos);
+        let d: Vec<f64> = self
+            .inner
+            .distribution(&state)
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        PyArray1::from_vec(py, d)
+    }
+
+    /// Evaluate a corpus: a dict of logprob, oov_logprob, oovs, tokens, sentences.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, threads, progress))]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        texts: Option<Vec<String>>,
+        errors: &str,
+        skip_blank: bool,
+        format: &str,
+        text_field: &str,
+        threads: usize,
+        progress: Option<bool>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let e = job::run(py, "score", progress, |control| {
+            self.inner.evaluate(&corpus, control, threads)
+        })?;
+        let d = PyDict::new(py);
+        d.set_item("logprob", e.logprob)?;
+        d.set_item("oov_logprob", e.oov_logprob)?;
+        d.set_item("oovs", e.oovs)?;
+        d.set_item("tokens", e.tokens)?;
+        d.set_item("sentences", e.sentences)?;
+        Ok(d)
+    }
+
+    /// log10 probability of every sentence of a corpus (float64 array, corpus order).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, bos, eos, threads, progress))]
+    fn score_many<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        texts: Option<Vec<String>>,
+        errors: &str,
+        skip_blank: bool,
+        format: &str,
+        text_field: &str,
+        bos: bool,
+        eos: bool,
+        threads: usize,
+        progress: Option<bool>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let scores = job::run(py, "score", progress, |control| {
+            self.inner.score_corpus(&corpus, bos, eos, control, threads)
+        })?;
+        Ok(PyArray1::from_vec(py, scores))
+    }
+}
