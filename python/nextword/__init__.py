@@ -19,6 +19,7 @@ from nextword.errors import (
     NextwordError,
     NoFilesError,
 )
+from nextword.lm import NGramLM, Perplexity, TokenScore
 from nextword.tokenizers import CharTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer
 from nextword.vocab import Vocab
 
@@ -30,6 +31,9 @@ __all__ = [
     "EmptyCorpusError",
     "ModelFormatError",
     "NGramCounts",
+    "NGramLM",
+    "Perplexity",
+    "TokenScore",
     "NextwordError",
     "NoFilesError",
     "Tokenizer",

@@ -100,3 +100,71 @@ def count_ngrams(
     threads: int,
     progress: Optional[bool],
 ) -> NGramCounts: ...
+
+class NGramLM:
+    @staticmethod
+    def fit(
+        counts: NGramCounts,
+        order: int,
+        smoothing: str,
+        k: float,
+        alpha: float,
+        interpolate_unigrams: bool,
+        discounts: Optional[list[tuple[float, float, float]]],
+    ) -> NGramLM: ...
+    @staticmethod
+    def load_arpa(path: str, tokenizer: str = "whitespace") -> NGramLM: ...
+    def save_arpa(self, path: str) -> None: ...
+    @property
+    def order(self) -> int: ...
+    @property
+    def smoothing(self) -> str: ...
+    @property
+    def normalized(self) -> bool: ...
+    @property
+    def discounts(self) -> list[list[float]]: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def vocab(self) -> Vocab: ...
+    def sizes(self) -> list[int]: ...
+    def logprob(self, word: str, context: list[str], bos: bool) -> tuple[float, int, bool]: ...
+    def full_scores(
+        self, tokens: list[str], bos: bool, eos: bool
+    ) -> list[tuple[float, int, bool]]: ...
+    def predict(self, context: list[str], k: int, bos: bool) -> list[tuple[str, float]]: ...
+    def next_logprobs(self, context: list[str], bos: bool) -> npt.NDArray[np.float64]: ...
+    def evaluate(
+        self,
+        paths: list[str],
+        texts: Optional[list[str]],
+        errors: str,
+        skip_blank: bool,
+        format: str,
+        text_field: str,
+        threads: int,
+        progress: Optional[bool],
+    ) -> dict[str, float]: ...
+    def score_sentences(
+        self,
+        paths: list[str],
+        texts: Optional[list[str]],
+        errors: str,
+        skip_blank: bool,
+        format: str,
+        text_field: str,
+        bos: bool,
+        eos: bool,
+        threads: int,
+        progress: Optional[bool],
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
+    def annotate_jsonl(
+        self,
+        paths: list[str],
+        output: Optional[str],
+        text_field: str,
+        out_field: str,
+        errors: str,
+        threads: int,
+        progress: Optional[bool],
+    ) -> int: ...

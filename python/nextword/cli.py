@@ -9,12 +9,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.errors import NextwordError
 from nextword.tokenizers import Tokenizer, as_tokenizer
+
+if TYPE_CHECKING:
+    from nextword.lm import NGramLM
 
 
 def _tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
@@ -68,6 +71,84 @@ def cmd_count(args: argparse.Namespace) -> int:
     return 0
 
 
+def _corpus_from_args(args: argparse.Namespace) -> Corpus:
+    return Corpus(
+        paths=list(args.paths),
+        errors=args.errors,
+        skip_blank=not getattr(args, "keep_blank", False),
+        text_field=args.text_field,
+        format=args.format,
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from nextword.lm import NGramLM
+
+    start = time.perf_counter()
+    lm = NGramLM.fit(
+        _corpus_from_args(args),
+        order=args.order,
+        smoothing=args.smoothing,
+        tokenizer=_tokenizer_from_args(args),
+        k=args.k,
+        alpha=args.alpha,
+        interpolate_unigrams=not args.no_interpolate_unigrams,
+        threads=args.threads,
+        progress=False if args.quiet else None,
+    )
+    seconds = time.perf_counter() - start
+    print(f"trained {lm.smoothing} order {lm.order} in {seconds:.2f} s")
+    for n, size in enumerate(lm.sizes(), start=1):
+        line = f"  {n}-grams: {size:>12,}"
+        if lm.discounts:
+            d1, d2, d3 = lm.discounts[n - 1]
+            line += f"   discounts {d1:.6g} {d2:.6g} {d3:.6g}"
+        print(line)
+    lm.save(args.output)
+    print(f"saved to {args.output}")
+    return 0
+
+
+def _load_model(path: str) -> NGramLM:
+    from nextword.lm import NGramLM
+
+    return NGramLM.load(path)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    lm = _load_model(args.model)
+    progress = False if args.quiet else None
+    if args.jsonl:
+        lm.annotate_jsonl(
+            list(args.paths),
+            output=args.output,
+            text_field=args.text_field,
+            out_field=args.field,
+            errors=args.errors,
+            threads=args.threads,
+            progress=progress,
+        )
+        return 0
+    corpus = _corpus_from_args(args)
+    if args.per_sentence:
+        logprob, tokens, oovs = lm.score_sentences(corpus, threads=args.threads, progress=progress)
+        for i, (lp, t, o) in enumerate(zip(logprob.tolist(), tokens.tolist(), oovs.tolist())):
+            ppl = 10.0 ** (-lp / t) if t else float("nan")
+            print(f"{i + 1}\tTotal: {lp:.6f}\tOOV: {o}\tTokens: {t}\tPerplexity: {ppl:.4f}")
+    print(lm.perplexity(corpus, threads=args.threads, progress=progress))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    lm = _load_model(args.model)
+    context = args.context
+    shown = context if context else "<s>"
+    print(f"after {shown!r}:")
+    for word, p in lm.predict(context, k=args.k, bos=not args.no_bos):
+        print(f"  {word:<20} {p:8.4f}  " + "#" * round(40 * p))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from nextword.demo import run_demo
 
@@ -99,6 +180,54 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
     count.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     count.set_defaults(func=cmd_count)
+
+    def corpus_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--errors", choices=["strict", "replace", "skip"], default="strict")
+        p.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto")
+        p.add_argument("--text-field", default="text", help="JSONL field holding the text")
+        p.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    train = sub.add_parser("train", help="train an n-gram language model")
+    train.add_argument("paths", nargs="+", help="files, directories or globs (.gz/.zst/.jsonl)")
+    train.add_argument("--order", "-n", type=int, default=5)
+    train.add_argument(
+        "--smoothing",
+        "-s",
+        default="kneser-ney",
+        help="kneser-ney (kn, default), mle, add-k, witten-bell, stupid-backoff",
+    )
+    train.add_argument("--tokenizer", "-t", default="whitespace")
+    train.add_argument("--lowercase", action="store_true")
+    train.add_argument("-k", type=float, default=1.0, help="k of add-k")
+    train.add_argument("--alpha", type=float, default=0.4, help="alpha of stupid backoff")
+    train.add_argument(
+        "--no-interpolate-unigrams",
+        action="store_true",
+        help="as lmplz --interpolate_unigrams 0",
+    )
+    train.add_argument("--output", "-o", required=True, help="model.arpa or model.arpa.gz")
+    corpus_options(train)
+    train.set_defaults(func=cmd_train)
+
+    score = sub.add_parser("score", help="perplexity of text under a model (KenLM query layout)")
+    score.add_argument("model", help="an ARPA file")
+    score.add_argument("paths", nargs="+")
+    score.add_argument("--per-sentence", action="store_true", help="a line per sentence too")
+    score.add_argument(
+        "--jsonl", action="store_true", help="JSONL in, JSONL out with a perplexity field"
+    )
+    score.add_argument("--field", default="perplexity", help="name of the added JSONL field")
+    score.add_argument("--output", "-o", help="JSONL output file (default stdout)")
+    corpus_options(score)
+    score.set_defaults(func=cmd_score)
+
+    predict = sub.add_parser("predict", help="the most probable next words")
+    predict.add_argument("model")
+    predict.add_argument("context", nargs="?", default="", help="the start of a sentence")
+    predict.add_argument("-k", type=int, default=10)
+    predict.add_argument("--no-bos", action="store_true", help="context is not a sentence start")
+    predict.set_defaults(func=cmd_predict)
 
     demo = sub.add_parser("demo", help="the whole pipeline on text that ships with Python")
     demo.set_defaults(func=cmd_demo)

@@ -227,10 +227,10 @@ impl NGramLM {
         Ok(d)
     }
 
-    /// log10 probability of every sentence of a corpus (float64 array, corpus order).
+    /// Per-sentence (log10 p, tokens, oovs) arrays of a corpus, in corpus order.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, bos, eos, threads, progress))]
-    fn score_many<'py>(
+    fn score_sentences<'py>(
         &self,
         py: Python<'py>,
         paths: Vec<PathBuf>,
@@ -243,11 +243,51 @@ impl NGramLM {
         eos: bool,
         threads: usize,
         progress: Option<bool>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    ) -> PyResult<SentenceScores<'py>> {
         let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
         let scores = job::run(py, "score", progress, |control| {
             self.inner.score_corpus(&corpus, bos, eos, control, threads)
         })?;
-        Ok(PyArray1::from_vec(py, scores))
+        Ok((
+            PyArray1::from_vec(py, scores.iter().map(|e| e.logprob).collect()),
+            PyArray1::from_vec(py, scores.iter().map(|e| e.tokens).collect()),
+            PyArray1::from_vec(py, scores.iter().map(|e| e.oovs).collect()),
+        ))
+    }
+
+    /// Copy JSONL records from `paths` to `output` with a perplexity field added.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (paths, output, text_field, out_field, errors, threads, progress))]
+    fn annotate_jsonl(
+        &self,
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        output: Option<PathBuf>,
+        text_field: &str,
+        out_field: &str,
+        errors: &str,
+        threads: usize,
+        progress: Option<bool>,
+    ) -> PyResult<u64> {
+        let corpus = source::corpus(paths, None, errors, true, "jsonl", text_field)?;
+        job::run(py, "score", progress, |control| match &output {
+            Some(path) => {
+                let file = std::fs::File::create(path).map_err(|e| nextword_core::Error::io(path, e))?;
+                let mut w = std::io::BufWriter::new(file);
+                self.inner.annotate_jsonl(&corpus, out_field, &mut w, control, threads)
+            }
+            None => {
+                let stdout = std::io::stdout();
+                let mut w = stdout.lock();
+                self.inner.annotate_jsonl(&corpus, out_field, &mut w, control, threads)
+            }
+        })
     }
 }
+
+/// log10 p, tokens and OOVs per sentence.
+type SentenceScores<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+);

@@ -36,7 +36,8 @@ impl Evaluation {
         10f64.powf(-(self.logprob - self.oov_logprob) / (self.tokens - self.oovs) as f64)
     }
 
-    fn add(&mut self, other: &Evaluation) {
+    /// Add another evaluation into this one.
+    pub fn add(&mut self, other: &Evaluation) {
         self.logprob += other.logprob;
         self.oov_logprob += other.oov_logprob;
         self.oovs += other.oovs;
@@ -132,7 +133,7 @@ impl NGramModel {
         Ok(total)
     }
 
-    /// log10 probability of every sentence of a corpus, in corpus order.
+    /// The evaluation of every sentence of a corpus, in corpus order.
     pub fn score_corpus(
         &self,
         corpus: &Corpus,
@@ -140,29 +141,101 @@ impl NGramModel {
         eos: bool,
         control: &Control,
         threads: usize,
-    ) -> Result<Vec<f64>> {
+    ) -> Result<Vec<Evaluation>> {
+        type Piece = ((usize, u32), Vec<Evaluation>);
         let parts = corpus::process(
             corpus,
             control,
             threads,
-            || {
-                (
-                    Vec::<((usize, u32), Vec<f64>)>::new(),
-                    corpus::CorpusStats::default(),
-                )
-            },
+            || (Vec::<Piece>::new(), corpus::CorpusStats::default()),
             |(out, stats), chunk| {
                 let mut scores = Vec::new();
                 chunk.for_each_sentence(&corpus.options, stats, |text| {
-                    scores.push(self.score_text(text, bos, eos).logprob);
+                    scores.push(self.score_text(text, bos, eos));
                 })?;
-                control.add_tokens(scores.len() as u64);
+                control.add_tokens(scores.iter().map(|e| e.tokens).sum());
                 out.push((chunk.seq, scores));
                 Ok(())
             },
         )?;
-        let mut pieces: Vec<_> = parts.into_iter().flat_map(|(p, _)| p).collect();
+        let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, _)| p).collect();
         pieces.sort_by_key(|p| p.0);
         Ok(pieces.into_iter().flat_map(|p| p.1).collect())
+    }
+
+    /// Copy JSONL records to `out`, adding to each a field `out_field` with the
+    /// perplexity of its `text_field` (all its lines, each scored as a
+    /// sentence, OOVs included), as CCNet-style data filters use KenLM.
+    /// Records keep their key order; output order is input order.
+    pub fn annotate_jsonl(
+        &self,
+        corpus: &Corpus,
+        out_field: &str,
+        out: &mut dyn std::io::Write,
+        control: &Control,
+        threads: usize,
+    ) -> Result<u64> {
+        type Piece = ((usize, u32), Vec<u8>, u64);
+        let field = corpus.options.text_field.clone();
+        let parts = corpus::process(
+            corpus,
+            control,
+            threads,
+            Vec::<Piece>::new,
+            |pieces, chunk| {
+                let mut buf = Vec::with_capacity(chunk.data.len() + chunk.data.len() / 8);
+                let mut records = 0;
+                for (index, (offset, raw)) in corpus::lines::split_lines(&chunk.data).enumerate() {
+                    if raw.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let location = || crate::Location {
+                        source: chunk.source.to_string(),
+                        line: chunk.first_line + index as u64,
+                        byte: chunk.byte_offset + offset as u64,
+                    };
+                    let mut record: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_slice(raw).map_err(|e| crate::Error::Corpus {
+                            location: location(),
+                            message: format!("invalid JSON object: {e}"),
+                        })?;
+                    let text = match record.get(&field) {
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        _ => {
+                            return Err(crate::Error::Corpus {
+                                location: location(),
+                                message: format!("no string field {field:?} in this record"),
+                            })
+                        }
+                    };
+                    let mut total = Evaluation::default();
+                    for (_, line) in corpus::lines::split_lines(text.as_bytes()) {
+                        let line = std::str::from_utf8(line).unwrap_or_default();
+                        if !crate::tokenize::is_blank(line) {
+                            total.add(&self.score_text(line, true, true));
+                        }
+                    }
+                    let ppl = if total.tokens > 0 { total.perplexity() } else { f64::NAN };
+                    let value = serde_json::Number::from_f64(ppl)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number);
+                    record.insert(out_field.to_string(), value);
+                    serde_json::to_writer(&mut buf, &record).map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
+                    buf.push(b'\n');
+                    records += 1;
+                }
+                control.add_tokens(records);
+                pieces.push((chunk.seq, buf, records));
+                Ok(())
+            },
+        )?;
+        let mut pieces: Vec<Piece> = parts.into_iter().flatten().collect();
+        pieces.sort_by_key(|p| p.0);
+        let mut records = 0;
+        for (_, bytes, n) in pieces {
+            out.write_all(&bytes).map_err(|e| crate::Error::io("<output>", e))?;
+            records += n;
+        }
+        out.flush().map_err(|e| crate::Error::io("<output>", e))?;
+        Ok(records)
     }
 }

@@ -1,0 +1,306 @@
+"""N-gram language models: :class:`NGramLM`.
+
+Fit from counts or a corpus with Kneser-Ney (as KenLM's ``lmplz``), MLE,
+add-k, Witten-Bell or stupid backoff; score text, compute perplexity as KenLM's
+``query`` does, and ask for the next word.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from nextword import _core
+from nextword.corpus import CorpusLike, as_corpus
+from nextword.counts import NGramCounts, count_ngrams
+from nextword.tokenizers import Tokenizer, TokenizerLike
+from nextword.vocab import Vocab
+
+Text = Union[str, Sequence[str]]
+SMOOTHINGS = ("kneser-ney", "mle", "add-k", "witten-bell", "stupid-backoff")
+LN10 = math.log(10.0)
+
+
+@dataclass(frozen=True)
+class Perplexity:
+    """What KenLM's ``query`` summary reports, for one corpus.
+
+    ``tokens`` counts every word plus one ``</s>`` per sentence; ``oovs`` the
+    out-of-vocabulary words among them.
+    """
+
+    perplexity: float
+    perplexity_excluding_oovs: float
+    oovs: int
+    tokens: int
+    sentences: int
+    logprob: float
+
+    def __str__(self) -> str:
+        return (
+            f"Perplexity including OOVs:\t{self.perplexity}\n"
+            f"Perplexity excluding OOVs:\t{self.perplexity_excluding_oovs}\n"
+            f"OOVs:\t{self.oovs}\n"
+            f"Tokens:\t{self.tokens}"
+        )
+
+
+@dataclass(frozen=True)
+class TokenScore:
+    """One token of :meth:`NGramLM.full_scores`."""
+
+    token: str
+    logprob: float
+    ngram_length: int
+    oov: bool
+
+
+class NGramLM:
+    """An n-gram language model.
+
+    >>> lm = NGramLM.fit(["the cat sat", "the cat ran", "a dog sat"], order=2)
+    >>> lm.predict("the", k=1)
+    [('cat', 0.5...)]
+    >>> round(lm.prob("cat", "the"), 3)
+    0.5...
+    """
+
+    def __init__(self, core: _core.NGramLM) -> None:
+        self._core = core
+        self.tokenizer: Tokenizer = Tokenizer.from_spec(core.vocab.tokenizer)
+        for message in core.warnings:
+            warnings.warn(message, stacklevel=3)
+
+    # -- building -------------------------------------------------------------------
+    @classmethod
+    def fit(
+        cls,
+        corpus_or_counts: Union[NGramCounts, CorpusLike],
+        order: Optional[int] = None,
+        smoothing: str = "kneser-ney",
+        tokenizer: TokenizerLike = None,
+        k: float = 1.0,
+        alpha: float = 0.4,
+        interpolate_unigrams: bool = True,
+        discounts: Optional[Sequence[Sequence[float]]] = None,
+        threads: int = 0,
+        progress: Optional[bool] = None,
+        **corpus_options: Any,
+    ) -> NGramLM:
+        """Fit a model of ``order`` to counts or to a corpus.
+
+        ``smoothing``: ``"kneser-ney"`` (interpolated modified Kneser-Ney,
+        reproducing KenLM's lmplz; ``interpolate_unigrams=False`` is lmplz's
+        ``--interpolate_unigrams 0``; ``discounts`` sets D1, D2, D3+ per order; where
+        discounts cannot be estimated it falls back to 0.5, 1, 1.5 with a warning),
+        ``"mle"``, ``"add-k"`` (``k``; Laplace is ``k=1``), ``"witten-bell"`` or
+        ``"stupid-backoff"`` (``alpha``; scores, not probabilities).
+        """
+        if isinstance(corpus_or_counts, NGramCounts):
+            counts = corpus_or_counts
+            if order is None:
+                order = counts.order
+        else:
+            order = 3 if order is None else order
+            counts = count_ngrams(
+                as_corpus(corpus_or_counts, **corpus_options),
+                order=order,
+                tokenizer=tokenizer,
+                threads=threads,
+                progress=progress,
+            )
+        triples: Optional[list[tuple[float, float, float]]] = None
+        if discounts is not None:
+            if any(len(d) != 3 for d in discounts):
+                raise ValueError("discounts: one (D1, D2, D3+) triple per order")
+            triples = [(float(d[0]), float(d[1]), float(d[2])) for d in discounts]
+        core = _core.NGramLM.fit(
+            counts._core, order, smoothing, k, alpha, interpolate_unigrams, triples
+        )
+        return cls(core)
+
+    # -- files ----------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike[str]], tokenizer: TokenizerLike = None) -> NGramLM:
+        """Read an ARPA file (``.arpa``, ``.arpa.gz``, ``.arpa.zst``).
+
+        A malformed file raises :class:`~nextword.ModelFormatError` naming the line.
+        """
+        from nextword.tokenizers import as_tokenizer
+
+        return cls(_core.NGramLM.load_arpa(os.fspath(path), as_tokenizer(tokenizer).spec))
+
+    def save(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Write an ARPA file (gzipped when the name ends in ``.gz``), atomically."""
+        self._core.save_arpa(os.fspath(path))
+
+    # -- facts ----------------------------------------------------------------------
+    @property
+    def order(self) -> int:
+        """The order N."""
+        return self._core.order
+
+    @property
+    def smoothing(self) -> str:
+        """The estimator's name (``arpa`` for a loaded file)."""
+        return self._core.smoothing
+
+    @property
+    def vocab(self) -> Vocab:
+        """The vocabulary."""
+        return Vocab._wrap(self._core.vocab)
+
+    @property
+    def discounts(self) -> list[tuple[float, float, float]]:
+        """Kneser-Ney discounts (D1, D2, D3+) per order (empty for other models)."""
+        return [tuple(d) for d in self._core.discounts]  # type: ignore[misc]
+
+    def sizes(self) -> list[int]:
+        """Number of n-grams of each order."""
+        return self._core.sizes()
+
+    def __repr__(self) -> str:
+        return f"NGramLM(order={self.order}, smoothing={self.smoothing!r}, sizes={self.sizes()})"
+
+    # -- scoring --------------------------------------------------------------------
+    def _tokens(self, text: Text) -> list[str]:
+        return self.tokenizer.tokenize(text) if isinstance(text, str) else list(text)
+
+    def logprob(self, word: str, context: Text = (), bos: bool = True, base: float = 10.0) -> float:
+        """log p(word | context): log10 by default, natural log with ``base=math.e``.
+
+        ``context`` is the start of a sentence (text or tokens); ``bos`` puts
+        ``<s>`` before it.
+        """
+        lp, _, _ = self._core.logprob(word, self._tokens(context), bos)
+        return _rebase(lp, base)
+
+    def prob(self, word: str, context: Text = (), bos: bool = True) -> float:
+        """p(word | context)."""
+        return float(10.0 ** self.logprob(word, context, bos))
+
+    def score(
+        self, sentence: Text, bos: bool = True, eos: bool = True, base: float = 10.0
+    ) -> float:
+        """log probability of a sentence (log10 like KenLM; ``</s>`` included when ``eos``)."""
+        total = np.float32(0.0)
+        for lp, _, _ in self._core.full_scores(self._tokens(sentence), bos, eos):
+            total = np.float32(total + np.float32(lp))
+        return _rebase(float(total), base)
+
+    def full_scores(self, sentence: Text, bos: bool = True, eos: bool = True) -> list[TokenScore]:
+        """Per-token scores: log10 p, the length of the n-gram used, and the OOV flag."""
+        tokens = self._tokens(sentence)
+        scores = self._core.full_scores(tokens, bos, eos)
+        names = tokens + (["</s>"] if eos else [])
+        return [TokenScore(t, lp, n, oov) for t, (lp, n, oov) in zip(names, scores)]
+
+    def perplexity(
+        self,
+        corpus: CorpusLike,
+        threads: int = 0,
+        progress: Optional[bool] = None,
+        **corpus_options: Any,
+    ) -> Perplexity:
+        """Perplexity of a corpus (in parallel), as KenLM's ``query`` reports it."""
+        c = as_corpus(corpus, **corpus_options)
+        d = self._core.evaluate(**c.core_args(), threads=threads, progress=progress)
+        tokens, oovs = int(d["tokens"]), int(d["oovs"])
+        if tokens == 0:
+            raise ValueError("no tokens to score")
+        inc = 10.0 ** (-d["logprob"] / tokens)
+        exc = (
+            10.0 ** (-(d["logprob"] - d["oov_logprob"]) / (tokens - oovs))
+            if tokens > oovs
+            else float("nan")
+        )
+        return Perplexity(inc, exc, oovs, tokens, int(d["sentences"]), float(d["logprob"]))
+
+    def score_many(
+        self,
+        corpus: CorpusLike,
+        bos: bool = True,
+        eos: bool = True,
+        threads: int = 0,
+        progress: Optional[bool] = None,
+        **corpus_options: Any,
+    ) -> npt.NDArray[np.float64]:
+        """log10 probability of every sentence of a corpus, in parallel, in corpus order."""
+        return self.score_sentences(corpus, bos, eos, threads, progress, **corpus_options)[0]
+
+    def score_sentences(
+        self,
+        corpus: CorpusLike,
+        bos: bool = True,
+        eos: bool = True,
+        threads: int = 0,
+        progress: Optional[bool] = None,
+        **corpus_options: Any,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Per-sentence ``(log10 p, tokens, oovs)`` arrays of a corpus, in corpus order."""
+        c = as_corpus(corpus, **corpus_options)
+        return self._core.score_sentences(
+            **c.core_args(), bos=bos, eos=eos, threads=threads, progress=progress
+        )
+
+    def annotate_jsonl(
+        self,
+        paths: Union[str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]]],
+        output: Union[str, os.PathLike[str], None] = None,
+        text_field: str = "text",
+        out_field: str = "perplexity",
+        errors: str = "strict",
+        threads: int = 0,
+        progress: Optional[bool] = None,
+    ) -> int:
+        """Copy JSONL records adding their perplexity (to ``output``, or stdout).
+
+        Each record's ``text_field`` is scored line by line as sentences; the
+        perplexity of the whole text (OOVs included) goes into ``out_field``.
+        Records keep their key order and their order. Returns the number written.
+        """
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        import sys
+
+        sys.stdout.flush()
+        return self._core.annotate_jsonl(
+            [os.fspath(p) for p in paths],
+            None if output is None else os.fspath(output),
+            text_field,
+            out_field,
+            errors,
+            threads,
+            progress,
+        )
+
+    # -- the next word --------------------------------------------------------------
+    def predict(self, context: Text = (), k: int = 10, bos: bool = True) -> list[tuple[str, float]]:
+        """The ``k`` most probable next words with their probabilities, best first.
+
+        Exact for interpolated models: candidates come from each order's
+        successor lists in probability order, never from scoring the whole vocabulary.
+        """
+        if k < 0:
+            raise ValueError(f"k must be >= 0, not {k}")
+        return [(w, 10.0**lp) for w, lp in self._core.predict(self._tokens(context), k, bos)]
+
+    def next_distribution(self, context: Text = (), bos: bool = True) -> npt.NDArray[np.float64]:
+        """p(w | context) for every vocabulary id (index with ``lm.vocab``); ``<s>`` is 0."""
+        return np.power(10.0, self._core.next_logprobs(self._tokens(context), bos))
+
+
+def _rebase(log10_value: float, base: float) -> float:
+    if base == 10.0:
+        return log10_value
+    return log10_value * LN10 / math.log(base)
+
+
+__all__ = ["NGramLM", "Perplexity", "SMOOTHINGS", "TokenScore"]
