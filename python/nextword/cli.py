@@ -206,12 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="as lmplz --interpolate_unigrams 0",
     )
-    train.add_argument("--output", "-o", required=True, help="model.arpa or model.arpa.gz")
+    train.add_argument(
+        "--output", "-o", required=True, help="model.nwlm (binary), model.arpa or model.arpa.gz"
+    )
     corpus_options(train)
     train.set_defaults(func=cmd_train)
 
     score = sub.add_parser("score", help="perplexity of text under a model (KenLM query layout)")
-    score.add_argument("model", help="an ARPA file")
+    score.add_argument("model", help="a model file (.nwlm binary or ARPA)")
     score.add_argument("paths", nargs="+")
     score.add_argument("--per-sentence", action="store_true", help="a line per sentence too")
     score.add_argument(

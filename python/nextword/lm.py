@@ -26,6 +26,7 @@ from nextword.vocab import Vocab
 Text = Union[str, Sequence[str]]
 SMOOTHINGS = ("kneser-ney", "mle", "add-k", "witten-bell", "stupid-backoff")
 LN10 = math.log(10.0)
+BINARY_MAGIC = b"NWLMBIN\0"
 
 
 @dataclass(frozen=True)
@@ -128,18 +129,41 @@ class NGramLM:
 
     # -- files ----------------------------------------------------------------------
     @classmethod
-    def load(cls, path: Union[str, os.PathLike[str]], tokenizer: TokenizerLike = None) -> NGramLM:
-        """Read an ARPA file (``.arpa``, ``.arpa.gz``, ``.arpa.zst``).
+    def load(
+        cls,
+        path: Union[str, os.PathLike[str]],
+        tokenizer: TokenizerLike = None,
+        verify: Optional[bool] = None,
+    ) -> NGramLM:
+        """Open a model file: the binary format (memory-mapped, opens in
+        milliseconds and is shared between processes) or ARPA (``.arpa``,
+        ``.arpa.gz``, ``.arpa.zst``), told apart by their first bytes.
 
-        A malformed file raises :class:`~nextword.ModelFormatError` naming the line.
+        ``verify`` checks the checksum of every array of a binary model (default:
+        for files under 1 GiB). ``tokenizer`` applies to ARPA files (whitespace by
+        default); binary models remember theirs. A malformed file raises
+        :class:`~nextword.ModelFormatError`.
         """
         from nextword.tokenizers import as_tokenizer
 
-        return cls(_core.NGramLM.load_arpa(os.fspath(path), as_tokenizer(tokenizer).spec))
+        p = os.fspath(path)
+        with open(p, "rb") as f:
+            head = f.read(8)
+        if head == BINARY_MAGIC:
+            if verify is None:
+                verify = os.path.getsize(p) < (1 << 30)
+            return cls(_core.NGramLM.load_binary(p, verify))
+        return cls(_core.NGramLM.load_arpa(p, as_tokenizer(tokenizer).spec))
 
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
-        """Write an ARPA file (gzipped when the name ends in ``.gz``), atomically."""
-        self._core.save_arpa(os.fspath(path))
+        """Write the model: ARPA when the name ends in ``.arpa`` (``.arpa.gz``
+        compresses), else the binary format (``.nwlm``). Written atomically."""
+        p = os.fspath(path)
+        name = os.path.basename(p).lower()
+        if name.endswith((".arpa", ".arpa.gz", ".lm", ".lm.gz")):
+            self._core.save_arpa(p)
+        else:
+            self._core.save_binary(p)
 
     # -- facts ----------------------------------------------------------------------
     @property

@@ -56,6 +56,11 @@ impl Writer {
         }
     }
 
+    /// The payload bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Frame the payload and write it atomically to `path`.
     pub fn save(&self, path: &Path, magic: &[u8; 8], version: u32) -> Result<()> {
         let mut head = Vec::with_capacity(20);

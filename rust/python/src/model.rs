@@ -111,6 +111,18 @@ impl NGramLM {
         })
     }
 
+    /// Open a binary model file (memory-mapped); `verify` checks every array's checksum.
+    #[staticmethod]
+    fn load_binary(py: Python<'_>, path: PathBuf, verify: bool) -> PyResult<Self> {
+        let model = py.detach(|| lm::binary::load(&path, verify)).py()?;
+        Ok(Self { inner: Arc::new(model) })
+    }
+
+    /// Write the binary model format.
+    fn save_binary(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| lm::binary::save(&self.inner, &path)).py()
+    }
+
     /// Write an ARPA file (.gz compresses).
     fn save_arpa(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| lm::arpa::save_arpa(&self.inner, &path)).py()

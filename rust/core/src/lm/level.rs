@@ -2,6 +2,7 @@
 //! backoffs, a hash index for exact lookup, child ranges into the next order,
 //! and a by-probability permutation for top-k queries.
 
+use super::array::Array;
 use crate::count::table::hash_ids;
 
 const EMPTY: u32 = u32::MAX;
@@ -12,21 +13,21 @@ pub struct Level {
     /// The n.
     pub n: usize,
     /// Flat ids, `n` per n-gram, sorted lexicographically.
-    pub keys: Vec<u32>,
+    pub keys: Array<u32>,
     /// log10 probability (or score) of each n-gram.
-    pub logprob: Vec<f32>,
+    pub logprob: Array<f32>,
     /// log10 backoff weight of each n-gram as a context (0 when it is none).
-    pub backoff: Vec<f32>,
+    pub backoff: Array<f32>,
     /// Open-addressing hash index: entry numbers, `u32::MAX` for empty slots.
-    index: Vec<u32>,
+    index: Array<u32>,
     /// For each entry, the start of its children (n+1-grams it prefixes) in the
     /// next level; `child_end` the end. Empty for the highest order.
-    pub child_start: Vec<u32>,
+    pub child_start: Array<u32>,
     /// See `child_start`.
-    pub child_end: Vec<u32>,
+    pub child_end: Array<u32>,
     /// Entry numbers of this level, sorted within each sibling range (all
     /// n-grams sharing a context) by descending probability, ties by id.
-    pub by_prob: Vec<u32>,
+    pub by_prob: Array<u32>,
 }
 
 impl Level {
@@ -34,13 +35,52 @@ impl Level {
     pub fn new(n: usize, keys: Vec<u32>, logprob: Vec<f32>, backoff: Vec<f32>) -> Self {
         let mut level = Level {
             n,
-            keys,
-            logprob,
-            backoff,
+            keys: keys.into(),
+            logprob: logprob.into(),
+            backoff: backoff.into(),
             ..Default::default()
         };
         level.build_index();
         level
+    }
+
+    /// A level from stored arrays (a model file), checking their lengths.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_arrays(
+        n: usize,
+        keys: Array<u32>,
+        logprob: Array<f32>,
+        backoff: Array<f32>,
+        index: Array<u32>,
+        child_start: Array<u32>,
+        child_end: Array<u32>,
+        by_prob: Array<u32>,
+    ) -> Result<Self, String> {
+        let m = logprob.len();
+        if n == 0 || keys.len() != m * n || backoff.len() != m || by_prob.len() != m {
+            return Err(format!("order {n}: array lengths disagree"));
+        }
+        if !index.len().is_power_of_two() || index.len() < m {
+            return Err(format!("order {n}: bad hash index size"));
+        }
+        if child_start.len() != child_end.len() || (!child_start.is_empty() && child_start.len() != m) {
+            return Err(format!("order {n}: bad child ranges"));
+        }
+        Ok(Level {
+            n,
+            keys,
+            logprob,
+            backoff,
+            index,
+            child_start,
+            child_end,
+            by_prob,
+        })
+    }
+
+    /// The hash index (for writing model files).
+    pub fn index(&self) -> &[u32] {
+        &self.index
     }
 
     /// Number of n-grams.
@@ -72,7 +112,7 @@ impl Level {
             }
             index[pos] = i as u32;
         }
-        self.index = index;
+        self.index = index.into();
     }
 
     /// Entry number of the n-gram `ids`, if present.
@@ -103,30 +143,32 @@ impl Level {
     /// merge pass finds every range.
     pub fn link_children(&mut self, next: &mut Level) {
         let (m, n) = (self.len(), self.n);
-        self.child_start = vec![0; m];
-        self.child_end = vec![0; m];
+        let mut child_start = vec![0u32; m];
+        let mut child_end = vec![0u32; m];
         let mut j = 0;
         for i in 0..m {
             let key = &self.keys[i * n..(i + 1) * n];
             while j < next.len() && &next.keys[j * next.n..j * next.n + n] < key {
                 j += 1;
             }
-            self.child_start[i] = j as u32;
+            child_start[i] = j as u32;
             while j < next.len() && &next.keys[j * next.n..j * next.n + n] == key {
                 j += 1;
             }
-            self.child_end[i] = j as u32;
+            child_end[i] = j as u32;
         }
-        next.by_prob = (0..next.len() as u32).collect();
+        next.by_prob = (0..next.len() as u32).collect::<Vec<_>>().into();
         for i in 0..m {
-            let (s, e) = (self.child_start[i] as usize, self.child_end[i] as usize);
+            let (s, e) = (child_start[i] as usize, child_end[i] as usize);
             next.sort_range_by_prob(s, e);
         }
+        self.child_start = child_start.into();
+        self.child_end = child_end.into();
     }
 
     /// Sort `by_prob[s..e]` by descending probability, ties by entry (= id) order.
     pub fn sort_range_by_prob(&mut self, s: usize, e: usize) {
-        let logprob = &self.logprob;
+        let logprob: &[f32] = &self.logprob;
         self.by_prob[s..e].sort_unstable_by(|&a, &b| {
             logprob[b as usize]
                 .total_cmp(&logprob[a as usize])

@@ -9,6 +9,8 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod add_k;
+pub mod array;
+pub mod binary;
 pub mod arpa;
 pub mod kneser_ney;
 pub mod level;
@@ -211,7 +213,7 @@ pub(crate) fn build_simple(
         prob.push(p);
     }
     for (k, level) in levels.iter_mut().enumerate() {
-        level.logprob = prob[k].iter().map(|&p| log10(p)).collect();
+        level.logprob = prob[k].iter().map(|&p| log10(p)).collect::<Vec<_>>().into();
         if k == 0 {
             for i in 0..level.len() {
                 if level.keys[i] == BOS_ID {

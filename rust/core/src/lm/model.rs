@@ -93,10 +93,21 @@ impl NGramModel {
             lo[k].link_children(&mut hi[0]);
         }
         if let Some(first) = levels.first_mut() {
-            first.by_prob = (0..first.len() as u32).collect();
+            first.by_prob = (0..first.len() as u32).collect::<Vec<_>>().into();
             let n = first.len();
             first.sort_range_by_prob(0, n);
         }
+        Self::from_linked(vocab, levels, remainder, smoothing, normalized)
+    }
+
+    /// Assemble a model from levels already linked (read from a model file).
+    pub fn from_linked(
+        vocab: Vocab,
+        levels: Vec<Level>,
+        remainder: Remainder,
+        smoothing: &str,
+        normalized: bool,
+    ) -> Self {
         let mut unigram = vec![u32::MAX; vocab.len()];
         if let Some(first) = levels.first() {
             for i in 0..first.len() {
