@@ -115,7 +115,9 @@ impl NGramLM {
     #[staticmethod]
     fn load_binary(py: Python<'_>, path: PathBuf, verify: bool) -> PyResult<Self> {
         let model = py.detach(|| lm::binary::load(&path, verify)).py()?;
-        Ok(Self { inner: Arc::new(model) })
+        Ok(Self {
+            inner: Arc::new(model),
+        })
     }
 
     /// Write the binary model format.
@@ -284,14 +286,17 @@ impl NGramLM {
         let corpus = source::corpus(paths, None, errors, true, "jsonl", text_field)?;
         job::run(py, "score", progress, |control| match &output {
             Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| nextword_core::Error::io(path, e))?;
+                let file =
+                    std::fs::File::create(path).map_err(|e| nextword_core::Error::io(path, e))?;
                 let mut w = std::io::BufWriter::new(file);
-                self.inner.annotate_jsonl(&corpus, out_field, &mut w, control, threads)
+                self.inner
+                    .annotate_jsonl(&corpus, out_field, &mut w, control, threads)
             }
             None => {
                 let stdout = std::io::stdout();
                 let mut w = stdout.lock();
-                self.inner.annotate_jsonl(&corpus, out_field, &mut w, control, threads)
+                self.inner
+                    .annotate_jsonl(&corpus, out_field, &mut w, control, threads)
             }
         })
     }

@@ -54,7 +54,7 @@ fn sections(level: &Level) -> [Section<'_>; 7] {
         s32(&level.keys),
         f32s(&level.logprob),
         f32s(&level.backoff),
-        s32(level.index()),
+        section::<u64>(level.index()),
         s32(&level.child_start),
         s32(&level.child_end),
         s32(&level.by_prob),
@@ -71,7 +71,10 @@ fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 7]]) -> Vec<u8> {
             w.u32(unseen_context.to_bits());
             w.u32(0);
         }
-        Remainder::Uniform { unseen_unigram, uniform } => {
+        Remainder::Uniform {
+            unseen_unigram,
+            uniform,
+        } => {
             w.u8(1);
             w.u32(unseen_unigram.to_bits());
             w.u32(uniform.to_bits());
@@ -118,7 +121,10 @@ pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
         offsets.push(entry);
     }
     let meta = metadata(model, &offsets);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
@@ -153,7 +159,10 @@ pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
 /// Open a binary model. `verify` checks every array's CRC-32 (about 0.1 s per GB).
 pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
     if cfg!(target_endian = "big") {
-        return Err(Error::format(path, "binary models are little-endian; use the ARPA file on this machine"));
+        return Err(Error::format(
+            path,
+            "binary models are little-endian; use the ARPA file on this machine",
+        ));
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // SAFETY: the mapping is read-only and never outlives its Arc. As with every
@@ -166,7 +175,10 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
     }
     let word = |at: usize| u32::from_le_bytes([map[at], map[at + 1], map[at + 2], map[at + 3]]);
     if word(8) != VERSION {
-        return Err(bad(&format!("model format version {}; this nextword reads version {VERSION}", word(8))));
+        return Err(bad(&format!(
+            "model format version {}; this nextword reads version {VERSION}",
+            word(8)
+        )));
     }
     if word(12) != BYTE_ORDER {
         return Err(bad("byte order mark mismatch"));
@@ -187,7 +199,10 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
     let (a, b) = (f32::from_bits(r.u32()?), f32::from_bits(r.u32()?));
     let remainder = match kind {
         0 => Remainder::LowerOrder { unseen_context: a },
-        1 => Remainder::Uniform { unseen_unigram: a, uniform: b },
+        1 => Remainder::Uniform {
+            unseen_unigram: a,
+            uniform: b,
+        },
         _ => return Err(r.error("unknown remainder kind")),
     };
     let tokenizer = Tokenizer::from_spec(r.str()?).map_err(|e| r.error(e.to_string()))?;
@@ -217,7 +232,11 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         if n != k + 1 {
             return Err(r.error(format!("order {} is stored as order {n}", k + 1)));
         }
-        discounts.push([f32::from_bits(r.u32()?), f32::from_bits(r.u32()?), f32::from_bits(r.u32()?)]);
+        discounts.push([
+            f32::from_bits(r.u32()?),
+            f32::from_bits(r.u32()?),
+            f32::from_bits(r.u32()?),
+        ]);
         let mut spans = [(0usize, 0usize, 0u32); 7];
         for span in spans.iter_mut() {
             *span = (r.u64()? as usize, r.u64()? as usize, r.u32()?);
@@ -225,19 +244,35 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         macro_rules! array {
             ($i:expr) => {{
                 let (offset, len, crc) = spans[$i];
-                let a = Array::mapped(&map, offset, len)
-                    .ok_or_else(|| bad(&format!("order {n}: array {} lies outside the file (truncated?)", $i)))?;
+                let a = Array::mapped(&map, offset, len).ok_or_else(|| {
+                    bad(&format!(
+                        "order {n}: array {} lies outside the file (truncated?)",
+                        $i
+                    ))
+                })?;
                 if verify {
                     let bytes: &[u8] = bytemuck::cast_slice(&a[..]);
                     if crc32fast::hash(bytes) != crc {
-                        return Err(bad(&format!("model file is corrupt (order {n}, array {} checksum mismatch)", $i)));
+                        return Err(bad(&format!(
+                            "model file is corrupt (order {n}, array {} checksum mismatch)",
+                            $i
+                        )));
                     }
                 }
                 a
             }};
         }
-        let level = Level::from_arrays(n, array!(0), array!(1), array!(2), array!(3), array!(4), array!(5), array!(6))
-            .map_err(|e| bad(&e))?;
+        let level = Level::from_arrays(
+            n,
+            array!(0),
+            array!(1),
+            array!(2),
+            array!(3),
+            array!(4),
+            array!(5),
+            array!(6),
+        )
+        .map_err(|e| bad(&e))?;
         levels.push(level);
     }
     r.finish()?;
@@ -245,7 +280,11 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         return Err(bad("model has no orders"));
     }
     let mut model = NGramModel::from_linked(vocab, levels, remainder, &smoothing, normalized);
-    model.discounts = if smoothing == "kneser-ney" { discounts } else { Vec::new() };
+    model.discounts = if smoothing == "kneser-ney" {
+        discounts
+    } else {
+        Vec::new()
+    };
     model.warnings = warnings;
     Ok(model)
 }

@@ -246,7 +246,11 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
         prob.push(p);
     }
     for (k, level) in levels.iter_mut().enumerate() {
-        level.logprob = prob[k].iter().map(|&p| p.log10().min(0.0)).collect::<Vec<_>>().into();
+        level.logprob = prob[k]
+            .iter()
+            .map(|&p| p.log10().min(0.0))
+            .collect::<Vec<_>>()
+            .into();
     }
     let mut model = NGramModel::from_levels(
         counts.vocab.clone(),

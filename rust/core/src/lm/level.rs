@@ -3,9 +3,41 @@
 //! and a by-probability permutation for top-k queries.
 
 use super::array::Array;
-use crate::count::table::hash_ids;
 
-const EMPTY: u32 = u32::MAX;
+const EMPTY: u64 = u64::MAX;
+
+/// Hash of an n-gram, computed from its last word backwards, so a query that
+/// extends a context one word to the left updates the hash in O(1):
+/// `finish(extend(extend(start(w), h1), h2), 3)` is the hash of `h2 h1 w`.
+#[inline]
+pub fn start(word: u32) -> u64 {
+    extend(0x9E37_79B9_7F4A_7C15, word)
+}
+
+/// Extend a running hash by one more word to the left.
+#[inline]
+pub fn extend(running: u64, word: u32) -> u64 {
+    let h = (running ^ word as u64).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^ (h >> 29)
+}
+
+/// Final mix of a running hash of an n-gram of `n` words.
+#[inline]
+pub fn finish(running: u64, n: usize) -> u64 {
+    let mut h = running ^ (n as u64).wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^ (h >> 33)
+}
+
+/// Hash of a whole n-gram (same value as the incremental form).
+pub fn key_hash(ids: &[u32]) -> u64 {
+    let mut it = ids.iter().rev();
+    let Some(&last) = it.next() else {
+        return finish(0, 0);
+    };
+    finish(it.fold(start(last), |h, &id| extend(h, id)), ids.len())
+}
 
 /// The n-grams of one order and what a query needs to find them fast.
 #[derive(Debug, Clone, Default)]
@@ -18,8 +50,10 @@ pub struct Level {
     pub logprob: Array<f32>,
     /// log10 backoff weight of each n-gram as a context (0 when it is none).
     pub backoff: Array<f32>,
-    /// Open-addressing hash index: entry numbers, `u32::MAX` for empty slots.
-    index: Array<u32>,
+    /// Open-addressing hash index: each slot holds the upper 32 bits of the
+    /// n-gram's hash (a tag that rules out most mismatches without touching the
+    /// keys) and its entry number; `u64::MAX` marks an empty slot.
+    index: Array<u64>,
     /// For each entry, the start of its children (n+1-grams it prefixes) in the
     /// next level; `child_end` the end. Empty for the highest order.
     pub child_start: Array<u32>,
@@ -51,7 +85,7 @@ impl Level {
         keys: Array<u32>,
         logprob: Array<f32>,
         backoff: Array<f32>,
-        index: Array<u32>,
+        index: Array<u64>,
         child_start: Array<u32>,
         child_end: Array<u32>,
         by_prob: Array<u32>,
@@ -63,7 +97,9 @@ impl Level {
         if !index.len().is_power_of_two() || index.len() < m {
             return Err(format!("order {n}: bad hash index size"));
         }
-        if child_start.len() != child_end.len() || (!child_start.is_empty() && child_start.len() != m) {
+        if child_start.len() != child_end.len()
+            || (!child_start.is_empty() && child_start.len() != m)
+        {
             return Err(format!("order {n}: bad child ranges"));
         }
         Ok(Level {
@@ -79,7 +115,7 @@ impl Level {
     }
 
     /// The hash index (for writing model files).
-    pub fn index(&self) -> &[u32] {
+    pub fn index(&self) -> &[u64] {
         &self.index
     }
 
@@ -101,16 +137,17 @@ impl Level {
 
     fn build_index(&mut self) {
         let m = self.len();
-        // Load factor at most 2/3: short probe sequences, 6 bytes per n-gram.
+        // Load factor at most 2/3: short probe sequences.
         let cap = ((m * 3 / 2).max(4)).next_power_of_two();
         let mask = cap - 1;
         let mut index = vec![EMPTY; cap];
         for i in 0..m {
-            let mut pos = hash_ids(self.key(i)) as usize & mask;
+            let h = key_hash(self.key(i));
+            let mut pos = h as usize & mask;
             while index[pos] != EMPTY {
                 pos = (pos + 1) & mask;
             }
-            index[pos] = i as u32;
+            index[pos] = (h & 0xFFFF_FFFF_0000_0000) | i as u64;
         }
         self.index = index.into();
     }
@@ -118,20 +155,36 @@ impl Level {
     /// Entry number of the n-gram `ids`, if present.
     #[inline]
     pub fn find(&self, ids: &[u32]) -> Option<usize> {
-        if ids.len() != self.n || self.index.is_empty() {
+        if ids.len() != self.n {
+            return None;
+        }
+        self.find_hashed(key_hash(ids), |k| k == ids)
+    }
+
+    /// Entry number of the n-gram with hash `hash` for which `same(key)` holds.
+    #[inline]
+    pub fn find_hashed(&self, hash: u64, same: impl Fn(&[u32]) -> bool) -> Option<usize> {
+        if self.index.is_empty() {
             return None;
         }
         let mask = self.index.len() - 1;
-        let mut pos = hash_ids(ids) as usize & mask;
+        let tag = hash & 0xFFFF_FFFF_0000_0000;
+        let mut pos = hash as usize & mask;
         // Bounded probe: a corrupt index can never loop forever.
         for _ in 0..self.index.len() {
             let slot = self.index[pos];
             if slot == EMPTY {
                 return None;
             }
-            let i = slot as usize;
-            if self.keys.get(i * self.n..(i + 1) * self.n) == Some(ids) {
-                return Some(i);
+            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                let i = (slot & 0xFFFF_FFFF) as usize;
+                if self
+                    .keys
+                    .get(i * self.n..(i + 1) * self.n)
+                    .is_some_and(&same)
+                {
+                    return Some(i);
+                }
             }
             pos = (pos + 1) & mask;
         }

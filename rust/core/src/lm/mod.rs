@@ -9,9 +9,9 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod add_k;
+pub mod arpa;
 pub mod array;
 pub mod binary;
-pub mod arpa;
 pub mod kneser_ney;
 pub mod level;
 pub mod mle;

@@ -13,7 +13,7 @@
 
 use std::collections::BinaryHeap;
 
-use super::level::Level;
+use super::level::{self, Level};
 use crate::tokenize::{Vocab, BOS_ID, UNK_ID};
 
 /// How a model distributes the mass it does not give to seen n-grams.
@@ -162,7 +162,6 @@ impl NGramModel {
             word
         };
         let n = self.order();
-        let mut key: Vec<u32> = Vec::with_capacity(n);
         next.words.clear();
         next.backoff.clear();
 
@@ -178,11 +177,15 @@ impl NGramModel {
             None => (f32::NEG_INFINITY, 0),
         };
         if matched == 1 {
+            let words = &state.words;
+            let wl = words.len();
+            let mut running = level::start(word);
             for len in 1..=state.backoff.len().min(n - 1) {
-                key.clear();
-                key.extend_from_slice(&state.words[state.words.len() - len..]);
-                key.push(word);
-                match self.levels[len].find(&key) {
+                running = level::extend(running, words[wl - len]);
+                let hash = level::finish(running, len + 1);
+                let found = self.levels[len]
+                    .find_hashed(hash, |k| k[len] == word && k[..len] == words[wl - len..]);
+                match found {
                     Some(e) => {
                         logprob = self.levels[len].logprob[e];
                         matched = len + 1;

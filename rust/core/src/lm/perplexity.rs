@@ -215,11 +215,16 @@ impl NGramModel {
                             total.add(&self.score_text(line, true, true));
                         }
                     }
-                    let ppl = if total.tokens > 0 { total.perplexity() } else { f64::NAN };
+                    let ppl = if total.tokens > 0 {
+                        total.perplexity()
+                    } else {
+                        f64::NAN
+                    };
                     let value = serde_json::Number::from_f64(ppl)
                         .map_or(serde_json::Value::Null, serde_json::Value::Number);
                     record.insert(out_field.to_string(), value);
-                    serde_json::to_writer(&mut buf, &record).map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
+                    serde_json::to_writer(&mut buf, &record)
+                        .map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
                     buf.push(b'\n');
                     records += 1;
                 }
@@ -232,7 +237,8 @@ impl NGramModel {
         pieces.sort_by_key(|p| p.0);
         let mut records = 0;
         for (_, bytes, n) in pieces {
-            out.write_all(&bytes).map_err(|e| crate::Error::io("<output>", e))?;
+            out.write_all(&bytes)
+                .map_err(|e| crate::Error::io("<output>", e))?;
             records += n;
         }
         out.flush().map_err(|e| crate::Error::io("<output>", e))?;
