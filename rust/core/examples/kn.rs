@@ -41,7 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let t = Instant::now();
-    let e = model.evaluate(&Corpus::from_paths([&args[2]]), &control, 0)?;
+    let threads = std::env::var("THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let e = model.evaluate(&Corpus::from_paths([&args[2]]), &control, threads)?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "perplexity {:.10} excl OOV {:.10} OOVs {} tokens {} ({:.2} M tokens/s)",

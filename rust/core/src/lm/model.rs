@@ -79,6 +79,13 @@ pub struct TokenScore {
     pub oov: bool,
 }
 
+/// Slice equality as a plain loop: `==` on `[u32]` calls `memcmp`, which costs
+/// more than comparing the few ids of an n-gram.
+#[inline(always)]
+fn same_ids(a: &[u32], b: &[u32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 impl NGramModel {
     /// Assemble a model from its levels (sorted keys and values), linking them.
     pub fn from_levels(
@@ -88,6 +95,9 @@ impl NGramModel {
         smoothing: &str,
         normalized: bool,
     ) -> Self {
+        for level in levels.iter_mut() {
+            level.refresh_index_values();
+        }
         for k in 0..levels.len().saturating_sub(1) {
             let (lo, hi) = levels.split_at_mut(k + 1);
             lo[k].link_children(&mut hi[0]);
@@ -179,18 +189,26 @@ impl NGramModel {
         if matched == 1 {
             let words = &state.words;
             let wl = words.len();
+            let held = state.backoff.len().min(n - 1);
+            // Hashes of every candidate n-gram first, prefetching their slots,
+            // so the cache misses of all orders overlap.
+            let mut hashes = [0u64; crate::count::MAX_ORDER];
             let mut running = level::start(word);
-            for len in 1..=state.backoff.len().min(n - 1) {
+            for len in 1..=held {
                 running = level::extend(running, words[wl - len]);
-                let hash = level::finish(running, len + 1);
+                hashes[len] = level::finish(running, len + 1);
+                self.levels[len].prefetch(hashes[len]);
+            }
+            for len in 1..=held {
+                let hash = hashes[len];
                 let found = self.levels[len]
-                    .find_hashed(hash, |k| k[len] == word && k[..len] == words[wl - len..]);
+                    .find_slot(hash, |k| k[len] == word && same_ids(&k[..len], &words[wl - len..]));
                 match found {
-                    Some(e) => {
-                        logprob = self.levels[len].logprob[e];
+                    Some(slot) => {
+                        logprob = f32::from_bits(slot[2]);
                         matched = len + 1;
                         if len + 1 < n {
-                            next.backoff.push(self.levels[len].backoff[e]);
+                            next.backoff.push(f32::from_bits(slot[3]));
                         }
                     }
                     None => break,
