@@ -19,7 +19,8 @@ from nextword.errors import (
     NextwordError,
     NoFilesError,
 )
-from nextword.lm import NGramLM, Perplexity, TokenScore
+from nextword.lm import NGramLM, Perplexity, Step, TokenScore
+from nextword.sampling import Generator, SamplingParams, sample, sample_batch
 from nextword.tokenizers import CharTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer
 from nextword.vocab import Vocab
 
@@ -33,6 +34,11 @@ __all__ = [
     "NGramCounts",
     "NGramLM",
     "Perplexity",
+    "Generator",
+    "SamplingParams",
+    "Step",
+    "sample",
+    "sample_batch",
     "TokenScore",
     "NextwordError",
     "NoFilesError",

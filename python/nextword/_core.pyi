@@ -137,6 +137,45 @@ class NGramLM:
     ) -> list[tuple[float, int, bool]]: ...
     def predict(self, context: list[str], k: int, bos: bool) -> list[tuple[str, float]]: ...
     def next_logprobs(self, context: list[str], bos: bool) -> npt.NDArray[np.float64]: ...
+    def generate(
+        self,
+        prompt: list[str],
+        bos: bool,
+        max_tokens: int,
+        stop: list[str],
+        rng_state: int,
+        temperature: float,
+        top_k: Optional[int],
+        top_p: Optional[float],
+        min_p: Optional[float],
+        repetition_penalty: Optional[float],
+    ) -> tuple[list[int], int]: ...
+    def generate_batch(
+        self,
+        prompts: list[list[str]],
+        bos: bool,
+        max_tokens: int,
+        stop: list[str],
+        seed: int,
+        temperature: float,
+        top_k: Optional[int],
+        top_p: Optional[float],
+        min_p: Optional[float],
+        repetition_penalty: Optional[float],
+    ) -> list[list[int]]: ...
+    def step(
+        self,
+        context: list[str],
+        bos: bool,
+        rng_state: int,
+        explain: int,
+        temperature: float,
+        top_k: Optional[int],
+        top_p: Optional[float],
+        min_p: Optional[float],
+        repetition_penalty: Optional[float],
+    ) -> Optional[tuple[str, float, int, list[tuple[str, float]]]]: ...
+    def tokens_of(self, ids: list[int]) -> list[str]: ...
     def evaluate(
         self,
         paths: list[str],
@@ -171,3 +210,25 @@ class NGramLM:
         threads: int,
         progress: Optional[bool],
     ) -> int: ...
+
+def sample_vector(
+    scores: npt.NDArray[np.float64],
+    logits: bool,
+    rng_state: int,
+    temperature: float = 1.0,
+    top_k: Optional[int] = None,
+    top_p: Optional[float] = None,
+    min_p: Optional[float] = None,
+    repetition_penalty: Optional[float] = None,
+    history: list[int] = ...,
+) -> tuple[int, int]: ...
+def sample_matrix(
+    scores: npt.NDArray[np.float64],
+    logits: bool,
+    seed: int,
+    temperature: float = 1.0,
+    top_k: Optional[int] = None,
+    top_p: Optional[float] = None,
+    min_p: Optional[float] = None,
+    repetition_penalty: Optional[float] = None,
+) -> list[int]: ...

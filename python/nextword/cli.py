@@ -9,7 +9,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
@@ -149,6 +149,52 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar(p: float, width: int = 30) -> str:
+    filled = p * width
+    full = int(filled)
+    part = " ▏▎▍▌▋▊▉"[int((filled - full) * 8)]
+    return ("█" * full + (part if full < width else "")).ljust(width)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    lm = _load_model(args.model)
+    params: dict[str, Any] = {
+        "temperature": args.temperature,
+        "top_k": args.top_k,
+        "top_p": args.top_p,
+        "min_p": args.min_p,
+        "repetition_penalty": args.repetition_penalty,
+    }
+    seed = args.seed
+    if not args.explain:
+        for i in range(args.samples):
+            text = lm.generate(
+                args.prompt,
+                max_tokens=args.max_tokens,
+                seed=None if seed is None else seed + i,
+                **params,
+            )
+            print(f"{args.prompt} {text}".strip())
+        return 0
+    print(f"prompt: {args.prompt!r}")
+    words: list[str] = []
+    for n, step in enumerate(
+        lm.stream(
+            args.prompt, max_tokens=args.max_tokens, seed=seed, explain=args.candidates, **params
+        ),
+        start=1,
+    ):
+        print(f"\nstep {n}: after ...{' '.join((args.prompt.split() + words)[-4:])!r}")
+        for word, p in step.candidates:
+            mark = "<-" if word == step.token else ""
+            print(f"  {word:<16} {p:7.2%} {_bar(p)} {mark}")
+        if step.token not in {w for w, _ in step.candidates}:
+            print(f"  {step.token:<16} {step.prob:7.2%} {_bar(step.prob)} <- (sampled)")
+        words.append(step.token)
+    print("\n" + " ".join([args.prompt] + [w for w in words if w != "</s>"]).strip())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from nextword.demo import run_demo
 
@@ -230,6 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-k", type=int, default=10)
     predict.add_argument("--no-bos", action="store_true", help="context is not a sentence start")
     predict.set_defaults(func=cmd_predict)
+
+    gen = sub.add_parser("generate", help="generate text, one word-guess at a time")
+    gen.add_argument("model")
+    gen.add_argument("--prompt", "-p", default="", help="the start of the text")
+    gen.add_argument("-n", "--max-tokens", type=int, default=50)
+    gen.add_argument("--temperature", "-T", type=float, default=1.0, help="0 = greedy")
+    gen.add_argument("--top-k", type=int)
+    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--min-p", type=float)
+    gen.add_argument("--repetition-penalty", type=float)
+    gen.add_argument("--seed", type=int, help="same seed, same text")
+    gen.add_argument("--samples", type=int, default=1, help="how many texts")
+    gen.add_argument("--explain", action="store_true", help="show each step's candidates")
+    gen.add_argument("--candidates", type=int, default=5, help="candidates shown per step")
+    gen.set_defaults(func=cmd_generate)
 
     demo = sub.add_parser("demo", help="the whole pipeline on text that ships with Python")
     demo.set_defaults(func=cmd_demo)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
@@ -20,6 +20,7 @@ import numpy.typing as npt
 from nextword import _core
 from nextword.corpus import CorpusLike, as_corpus
 from nextword.counts import NGramCounts, count_ngrams
+from nextword.sampling import Generator, SamplingParams, random_seed
 from nextword.tokenizers import Tokenizer, TokenizerLike
 from nextword.vocab import Vocab
 
@@ -51,6 +52,16 @@ class Perplexity:
             f"OOVs:\t{self.oovs}\n"
             f"Tokens:\t{self.tokens}"
         )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One round of the word-guessing game: the chosen token, its probability
+    under the (untruncated) model, and the top candidates with theirs."""
+
+    token: str
+    prob: float
+    candidates: list[tuple[str, float]]
 
 
 @dataclass(frozen=True)
@@ -316,9 +327,156 @@ class NGramLM:
             raise ValueError(f"k must be >= 0, not {k}")
         return [(w, 10.0**lp) for w, lp in self._core.predict(self._tokens(context), k, bos)]
 
+    # -- generation -----------------------------------------------------------------
+    def generate_ids(
+        self,
+        prompt: Text = (),
+        max_tokens: int = 50,
+        temperature: float = 1.0,
+        top_k: Optional[int] = None,
+        top_p: Optional[float] = None,
+        min_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None,
+        seed: Optional[int] = None,
+        stop: Union[str, Sequence[str], None] = ("</s>",),
+        bos: bool = True,
+    ) -> npt.NDArray[np.uint32]:
+        """Generate token ids after ``prompt`` (not repeated), up to ``max_tokens``,
+        stopping after a token of ``stop`` (kept). See :meth:`generate`."""
+        if max_tokens < 0:
+            raise ValueError(f"max_tokens must be >= 0, not {max_tokens}")
+        state = random_seed() if seed is None else seed
+        ids, _ = self._core.generate(
+            self._tokens(prompt),
+            bos,
+            max_tokens,
+            _stop_tokens(stop),
+            state & 0xFFFF_FFFF_FFFF_FFFF,
+            temperature,
+            top_k,
+            top_p,
+            min_p,
+            repetition_penalty,
+        )
+        return np.asarray(ids, dtype=np.uint32)
+
+    def generate(
+        self,
+        prompt: Text = (),
+        max_tokens: int = 50,
+        temperature: float = 1.0,
+        top_k: Optional[int] = None,
+        top_p: Optional[float] = None,
+        min_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None,
+        seed: Optional[int] = None,
+        stop: Union[str, Sequence[str], None] = ("</s>",),
+        bos: bool = True,
+    ) -> str:
+        """Generate text after ``prompt``: the word-guessing game, played ``max_tokens`` times.
+
+        ``temperature`` (0 = greedy), ``top_k``, ``top_p``, ``min_p`` and
+        ``repetition_penalty`` shape each choice (see :mod:`nextword.sampling`);
+        untruncated and truncated sampling are exact over the model's true
+        distribution. The same ``seed`` gives the same text everywhere. The
+        returned text is the continuation only; a final ``</s>`` is dropped.
+
+        >>> lm = NGramLM.fit(["a b c", "a b d"], order=2)
+        >>> lm.generate("a", temperature=0, seed=1)
+        'b c'
+        """
+        ids = self.generate_ids(
+            prompt,
+            max_tokens,
+            temperature,
+            top_k,
+            top_p,
+            min_p,
+            repetition_penalty,
+            seed,
+            stop,
+            bos,
+        )
+        tokens = self._core.tokens_of([int(i) for i in ids])
+        if tokens and tokens[-1] == "</s>":
+            tokens = tokens[:-1]
+        return self.vocab.decode([self.vocab.id(t) for t in tokens]) if tokens else ""
+
+    def generate_batch(
+        self,
+        prompts: Sequence[Text],
+        max_tokens: int = 50,
+        seed: int = 0,
+        stop: Union[str, Sequence[str], None] = ("</s>",),
+        bos: bool = True,
+        **params: Optional[float],
+    ) -> list[list[str]]:
+        """Generate for many prompts in parallel; prompt ``i`` uses sequence ``i``
+        of ``seed`` (same output whatever the thread count). Returns tokens."""
+        sp = SamplingParams(**params)  # type: ignore[arg-type]
+        out = self._core.generate_batch(
+            [self._tokens(p) for p in prompts],
+            bos,
+            max_tokens,
+            _stop_tokens(stop),
+            seed & 0xFFFF_FFFF_FFFF_FFFF,
+            sp.temperature,
+            sp.top_k,
+            sp.top_p,
+            sp.min_p,
+            sp.repetition_penalty,
+        )
+        return [self._core.tokens_of(ids) for ids in out]
+
+    def stream(
+        self,
+        prompt: Text = (),
+        max_tokens: int = 50,
+        temperature: float = 1.0,
+        top_k: Optional[int] = None,
+        top_p: Optional[float] = None,
+        min_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None,
+        seed: Optional[int] = None,
+        stop: Union[str, Sequence[str], None] = ("</s>",),
+        bos: bool = True,
+        explain: int = 5,
+    ) -> Iterator[Step]:
+        """Play the game step by step: yield each chosen token with the top
+        ``explain`` candidates and their probabilities. Same seed, same steps
+        as :meth:`generate`."""
+        tokens = self._tokens(prompt)
+        gen = Generator(random_seed() if seed is None else seed)
+        stops = set(_stop_tokens(stop))
+        for _ in range(max_tokens):
+            result = self._core.step(
+                tokens,
+                bos,
+                gen.state & 0xFFFF_FFFF_FFFF_FFFF,
+                explain,
+                temperature,
+                top_k,
+                top_p,
+                min_p,
+                repetition_penalty,
+            )
+            if result is None:
+                return
+            token, lp, gen.state, cands = result
+            yield Step(token, 10.0**lp, [(w, 10.0**c) for w, c in cands])
+            tokens.append(token)
+            if token in stops:
+                return
+
     def next_distribution(self, context: Text = (), bos: bool = True) -> npt.NDArray[np.float64]:
         """p(w | context) for every vocabulary id (index with ``lm.vocab``); ``<s>`` is 0."""
         return np.power(10.0, self._core.next_logprobs(self._tokens(context), bos))
+
+
+def _stop_tokens(stop: Union[str, Sequence[str], None]) -> list[str]:
+    if stop is None:
+        return []
+    return [stop] if isinstance(stop, str) else list(stop)
 
 
 def _rebase(log10_value: float, base: float) -> float:
@@ -327,4 +485,4 @@ def _rebase(log10_value: float, base: float) -> float:
     return log10_value * LN10 / math.log(base)
 
 
-__all__ = ["NGramLM", "Perplexity", "SMOOTHINGS", "TokenScore"]
+__all__ = ["NGramLM", "Perplexity", "SMOOTHINGS", "Step", "TokenScore"]

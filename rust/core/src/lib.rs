@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod count;
 pub mod error;
 pub mod lm;
+pub mod sample;
 pub mod tokenize;
 
 pub use error::{Error, Location, Result};

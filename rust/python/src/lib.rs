@@ -5,6 +5,7 @@ mod counts;
 mod errors;
 mod job;
 mod model;
+mod sampler;
 mod source;
 mod tokenizer;
 mod vocab;
@@ -26,5 +27,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<counts::NGramCounts>()?;
     m.add_class::<model::NGramLM>()?;
     m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
+    m.add_function(wrap_pyfunction!(sampler::sample_vector, m)?)?;
+    m.add_function(wrap_pyfunction!(sampler::sample_matrix, m)?)?;
     Ok(())
 }

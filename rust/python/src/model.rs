@@ -213,6 +213,104 @@ impl NGramLM {
         PyArray1::from_vec(py, d)
     }
 
+    /// Generate ids after a prompt of tokens: (generated ids, next rng state).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (prompt, bos, max_tokens, stop, rng_state, temperature, top_k, top_p, min_p, repetition_penalty))]
+    fn generate(
+        &self,
+        py: Python<'_>,
+        prompt: Vec<String>,
+        bos: bool,
+        max_tokens: usize,
+        stop: Vec<String>,
+        rng_state: u64,
+        temperature: f64,
+        top_k: Option<usize>,
+        top_p: Option<f64>,
+        min_p: Option<f64>,
+        repetition_penalty: Option<f64>,
+    ) -> PyResult<(Vec<u32>, u64)> {
+        let p = crate::sampler::params(temperature, top_k, top_p, min_p, repetition_penalty)?;
+        let prompt = self.ids(&prompt);
+        let stop = self.ids(&stop);
+        let mut rng = nextword_core::sample::Rng::new(rng_state);
+        let out = py.detach(|| {
+            self.inner
+                .generate(&prompt, bos, max_tokens, &p, &stop, &mut rng)
+        });
+        Ok((out, rng.state))
+    }
+
+    /// Generate for many prompts in parallel (prompt i uses sequence i of `seed`).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (prompts, bos, max_tokens, stop, seed, temperature, top_k, top_p, min_p, repetition_penalty))]
+    fn generate_batch(
+        &self,
+        py: Python<'_>,
+        prompts: Vec<Vec<String>>,
+        bos: bool,
+        max_tokens: usize,
+        stop: Vec<String>,
+        seed: u64,
+        temperature: f64,
+        top_k: Option<usize>,
+        top_p: Option<f64>,
+        min_p: Option<f64>,
+        repetition_penalty: Option<f64>,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let p = crate::sampler::params(temperature, top_k, top_p, min_p, repetition_penalty)?;
+        let prompts: Vec<Vec<u32>> = prompts.iter().map(|t| self.ids(t)).collect();
+        let stop = self.ids(&stop);
+        Ok(py.detach(|| {
+            self.inner
+                .generate_batch(&prompts, bos, max_tokens, &p, &stop, seed)
+        }))
+    }
+
+    /// One step of the guessing game after `context` tokens:
+    /// (token, log10 p, next rng state, [(candidate, log10 p)]).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (context, bos, rng_state, explain, temperature, top_k, top_p, min_p, repetition_penalty))]
+    fn step(
+        &self,
+        context: Vec<String>,
+        bos: bool,
+        rng_state: u64,
+        explain: usize,
+        temperature: f64,
+        top_k: Option<usize>,
+        top_p: Option<f64>,
+        min_p: Option<f64>,
+        repetition_penalty: Option<f64>,
+    ) -> PyResult<Option<StepResult>> {
+        let p = crate::sampler::params(temperature, top_k, top_p, min_p, repetition_penalty)?;
+        let ids = self.ids(&context);
+        let state = self.inner.state_for(&ids, bos);
+        let mut rng = nextword_core::sample::Rng::new(rng_state);
+        let word = |id: u32| self.inner.vocab.word(id).unwrap_or("<unk>").to_string();
+        Ok(self
+            .inner
+            .step(&state, &p, &ids, &mut rng, explain)
+            .map(|s| {
+                (
+                    word(s.token),
+                    s.logprob,
+                    rng.state,
+                    s.candidates
+                        .into_iter()
+                        .map(|(id, lp)| (word(id), lp))
+                        .collect(),
+                )
+            }))
+    }
+
+    /// Decode ids to tokens.
+    fn tokens_of(&self, ids: Vec<u32>) -> Vec<String> {
+        ids.iter()
+            .map(|&id| self.inner.vocab.word(id).unwrap_or("<unk>").to_string())
+            .collect()
+    }
+
     /// Evaluate a corpus: a dict of logprob, oov_logprob, oovs, tokens, sentences.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, threads, progress))]
@@ -301,6 +399,9 @@ impl NGramLM {
         })
     }
 }
+
+/// A step: token, log10 p, rng state, candidates.
+type StepResult = (String, f32, u64, Vec<(String, f32)>);
 
 /// log10 p, tokens and OOVs per sentence.
 type SentenceScores<'py> = (

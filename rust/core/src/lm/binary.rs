@@ -23,7 +23,7 @@ use crate::tokenize::{Tokenizer, Vocab};
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const BYTE_ORDER: u32 = 0x0102_0304;
 const HEAD: usize = 24;
 
@@ -48,7 +48,7 @@ fn section<T: bytemuck::Pod>(v: &[T]) -> Section<'_> {
     }
 }
 
-fn sections(level: &Level) -> [Section<'_>; 7] {
+fn sections(level: &Level) -> [Section<'_>; 8] {
     let (s32, f32s) = (section::<u32>, section::<f32>);
     [
         s32(&level.keys),
@@ -58,10 +58,11 @@ fn sections(level: &Level) -> [Section<'_>; 7] {
         s32(&level.child_start),
         s32(&level.child_end),
         s32(&level.by_prob),
+        f32s(&level.cum),
     ]
 }
 
-fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 7]]) -> Vec<u8> {
+fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]]) -> Vec<u8> {
     let mut w = Writer::new();
     w.str(&model.smoothing);
     w.u8(model.normalized as u8);
@@ -108,12 +109,12 @@ fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 7]]) -> Vec<u8> {
 
 /// Write `model` to `path` in the binary format (atomically).
 pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
-    let zero = vec![[(0u64, 0u64, 0u32); 7]; model.order()];
+    let zero = vec![[(0u64, 0u64, 0u32); 8]; model.order()];
     let meta_len = metadata(model, &zero).len();
     let mut pos = align8(HEAD + meta_len + 4);
     let mut offsets = Vec::with_capacity(model.order());
     for level in &model.levels {
-        let mut entry = [(0u64, 0u64, 0u32); 7];
+        let mut entry = [(0u64, 0u64, 0u32); 8];
         for (slot, sec) in entry.iter_mut().zip(sections(level)) {
             *slot = (pos as u64, sec.len as u64, crc32fast::hash(sec.bytes));
             pos = align8(pos + sec.bytes.len());
@@ -224,7 +225,7 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
     for _ in 0..nwarnings {
         warnings.push(r.str()?.to_string());
     }
-    let order = r.len(12 + 7 * 20)?;
+    let order = r.len(12 + 8 * 20)?;
     let mut levels = Vec::with_capacity(order);
     let mut discounts = Vec::with_capacity(order);
     for k in 0..order {
@@ -237,7 +238,7 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
             f32::from_bits(r.u32()?),
             f32::from_bits(r.u32()?),
         ]);
-        let mut spans = [(0usize, 0usize, 0u32); 7];
+        let mut spans = [(0usize, 0usize, 0u32); 8];
         for span in spans.iter_mut() {
             *span = (r.u64()? as usize, r.u64()? as usize, r.u32()?);
         }
@@ -271,6 +272,7 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
             array!(4),
             array!(5),
             array!(6),
+            array!(7),
         )
         .map_err(|e| bad(&e))?;
         levels.push(level);

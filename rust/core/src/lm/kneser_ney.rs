@@ -14,12 +14,17 @@
 // Index loops mirror the formulas (and lmplz) more plainly than iterator chains here.
 #![allow(clippy::needless_range_loop)]
 
+use rayon::prelude::*;
+
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use super::{context_runs, keys_with_unk};
 use crate::count::NGramCounts;
 use crate::tokenize::{BOS_ID, UNK_ID};
 use crate::{Error, Result};
+
+/// Probabilities of a block of contexts, and (context entry, gamma) pairs.
+type BlockResult = (Vec<f32>, Vec<(usize, f32)>);
 
 /// Options of Kneser-Ney estimation.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,8 +94,9 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
     }
     let order = counts.order();
     let (keys, raw) = keys_with_unk(counts);
+    // Levels (with their hash indexes) are independent: build them in parallel.
     let mut levels: Vec<Level> = keys
-        .into_iter()
+        .into_par_iter()
         .enumerate()
         .map(|(k, keys)| {
             let m = keys.len() / (k + 1);
@@ -98,33 +104,34 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
         })
         .collect();
 
-    // 1. Adjusted counts.
-    let mut adjusted: Vec<Vec<u64>> = Vec::with_capacity(order);
-    for k in 0..order {
-        if k + 1 == order {
-            adjusted.push(raw[k].clone());
-            continue;
-        }
-        let level = &levels[k];
-        let mut a: Vec<u64> = (0..level.len())
-            .map(|i| {
-                if level.key(i)[0] == BOS_ID {
-                    raw[k][i]
-                } else {
-                    0
-                }
-            })
-            .collect();
-        let above = &levels[k + 1];
-        for j in 0..above.len() {
-            if let Some(i) = level.find(&above.key(j)[1..]) {
-                if level.key(i)[0] != BOS_ID {
-                    a[i] += 1;
+    // 1. Adjusted counts (each order reads only itself and the order above).
+    let adjusted: Vec<Vec<u64>> = (0..order)
+        .into_par_iter()
+        .map(|k| {
+            if k + 1 == order {
+                return raw[k].clone();
+            }
+            let level = &levels[k];
+            let mut a: Vec<u64> = (0..level.len())
+                .map(|i| {
+                    if level.key(i)[0] == BOS_ID {
+                        raw[k][i]
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let above = &levels[k + 1];
+            for j in 0..above.len() {
+                if let Some(i) = level.find(&above.key(j)[1..]) {
+                    if level.key(i)[0] != BOS_ID {
+                        a[i] += 1;
+                    }
                 }
             }
-        }
-        adjusted.push(a);
-    }
+            a
+        })
+        .collect();
 
     // 2. Discounts.
     let mut discounts = Vec::with_capacity(order);
@@ -180,62 +187,78 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
         let d = discounts[k];
         let a = &adjusted[k];
         let level = &levels[k];
-        let mut p = vec![0.0f32; level.len()];
-        let mut gammas: Vec<(usize, f32)> = Vec::new();
-        for (s, e) in context_runs(&level.keys, n) {
-            let mut sum = 0u64;
-            let mut nj = [0u64; 3];
-            for i in s..e {
-                if n == 1 && level.key(i)[0] == BOS_ID {
-                    continue;
-                }
-                sum += a[i];
-                match a[i] {
-                    0 => {}
-                    1 => nj[0] += 1,
-                    2 => nj[1] += 1,
-                    _ => nj[2] += 1,
-                }
-            }
-            let den = sum as f32;
-            let gamma = if sum > 0 {
-                let mut g = 0f32;
-                for j in 0..3 {
-                    g += d[j] * nj[j] as f32;
-                }
-                g / den
-            } else {
-                1.0
-            };
-            for i in s..e {
-                let u = if sum > 0 {
-                    (a[i] as f32 - discount(&d, a[i])) / den
-                } else {
-                    0.0
-                };
-                p[i] = if n == 1 {
-                    if level.key(i)[0] == BOS_ID {
-                        1.0
-                    } else if options.interpolate_unigrams {
-                        u + gamma * uniform
-                    } else if level.key(i)[0] == UNK_ID {
-                        u + gamma
-                    } else {
-                        u
+        let runs = context_runs(&level.keys, n);
+        // Contexts are independent given the order below: split the runs into
+        // blocks of consecutive contexts and compute the blocks in parallel.
+        let block = runs.len().div_ceil(256).max(1);
+        let lower_prob: &[f32] = if k > 0 { &prob[k - 1] } else { &[] };
+        let parts: Vec<BlockResult> = runs
+            .par_chunks(block)
+            .map(|block_runs| {
+                let mut p = Vec::new();
+                let mut gammas = Vec::new();
+                for &(s, e) in block_runs {
+                    let mut sum = 0u64;
+                    let mut nj = [0u64; 3];
+                    for i in s..e {
+                        if n == 1 && level.key(i)[0] == BOS_ID {
+                            continue;
+                        }
+                        sum += a[i];
+                        match a[i] {
+                            0 => {}
+                            1 => nj[0] += 1,
+                            2 => nj[1] += 1,
+                            _ => nj[2] += 1,
+                        }
                     }
-                } else {
-                    let lower = &levels[k - 1];
-                    let below = lower
-                        .find(&level.key(i)[1..])
-                        .map_or(0.0, |j| prob[k - 1][j]);
-                    u + gamma * below
-                };
-            }
-            if n > 1 {
-                if let Some(c) = levels[k - 1].find(&level.key(s)[..n - 1]) {
-                    gammas.push((c, gamma));
+                    let den = sum as f32;
+                    let gamma = if sum > 0 {
+                        let mut g = 0f32;
+                        for j in 0..3 {
+                            g += d[j] * nj[j] as f32;
+                        }
+                        g / den
+                    } else {
+                        1.0
+                    };
+                    for i in s..e {
+                        let u = if sum > 0 {
+                            (a[i] as f32 - discount(&d, a[i])) / den
+                        } else {
+                            0.0
+                        };
+                        p.push(if n == 1 {
+                            if level.key(i)[0] == BOS_ID {
+                                1.0
+                            } else if options.interpolate_unigrams {
+                                u + gamma * uniform
+                            } else if level.key(i)[0] == UNK_ID {
+                                u + gamma
+                            } else {
+                                u
+                            }
+                        } else {
+                            let below = levels[k - 1]
+                                .find(&level.key(i)[1..])
+                                .map_or(0.0, |j| lower_prob[j]);
+                            u + gamma * below
+                        });
+                    }
+                    if n > 1 {
+                        if let Some(c) = levels[k - 1].find(&level.key(s)[..n - 1]) {
+                            gammas.push((c, gamma));
+                        }
+                    }
                 }
-            }
+                (p, gammas)
+            })
+            .collect();
+        let mut p = Vec::with_capacity(level.len());
+        let mut gammas = Vec::new();
+        for (bp, bg) in parts {
+            p.extend(bp);
+            gammas.extend(bg);
         }
         if n > 1 {
             let below = &mut levels[k - 1];

@@ -67,6 +67,9 @@ pub struct Level {
     /// Entry numbers of this level, sorted within each sibling range (all
     /// n-grams sharing a context) by descending probability, ties by id.
     pub by_prob: Array<u32>,
+    /// Cumulative probability along `by_prob` within each sibling range (what
+    /// exact sampling binary-searches); `<s>` counts 0.
+    pub cum: Array<f32>,
 }
 
 impl Level {
@@ -94,9 +97,15 @@ impl Level {
         child_start: Array<u32>,
         child_end: Array<u32>,
         by_prob: Array<u32>,
+        cum: Array<f32>,
     ) -> Result<Self, String> {
         let m = logprob.len();
-        if n == 0 || keys.len() != m * n || backoff.len() != m || by_prob.len() != m {
+        if n == 0
+            || keys.len() != m * n
+            || backoff.len() != m
+            || by_prob.len() != m
+            || cum.len() != m
+        {
             return Err(format!("order {n}: array lengths disagree"));
         }
         if !index.len().is_power_of_two() || index.len() < m {
@@ -116,6 +125,7 @@ impl Level {
             child_start,
             child_end,
             by_prob,
+            cum,
         })
     }
 
@@ -177,7 +187,8 @@ impl Level {
         if ids.len() != self.n {
             return None;
         }
-        self.find_slot(key_hash(ids), |k| k == ids).map(|s| s[1] as usize)
+        self.find_slot(key_hash(ids), |k| k == ids)
+            .map(|s| s[1] as usize)
     }
 
     /// Ask the CPU to start loading the slot a lookup of `hash` will read first,
@@ -212,7 +223,11 @@ impl Level {
             }
             if slot[0] == tag {
                 let i = slot[1] as usize;
-                if self.keys.get(i * self.n..(i + 1) * self.n).is_some_and(&same) {
+                if self
+                    .keys
+                    .get(i * self.n..(i + 1) * self.n)
+                    .is_some_and(&same)
+                {
                     return Some(slot);
                 }
             }
@@ -221,10 +236,9 @@ impl Level {
         None
     }
 
-    /// Children ranges into `next` (the level above) and the by-probability
-    /// order of `next` within each range. Both levels are sorted, so one
-    /// merge pass finds every range.
-    pub fn link_children(&mut self, next: &mut Level) {
+    /// Child ranges of every entry in `next` (the level above): (starts, ends).
+    /// Both levels are sorted, so one merge pass finds every range.
+    pub fn child_ranges(&self, next: &Level) -> (Vec<u32>, Vec<u32>) {
         let (m, n) = (self.len(), self.n);
         let mut child_start = vec![0u32; m];
         let mut child_end = vec![0u32; m];
@@ -240,13 +254,40 @@ impl Level {
             }
             child_end[i] = j as u32;
         }
-        next.by_prob = (0..next.len() as u32).collect::<Vec<_>>().into();
-        for i in 0..m {
-            let (s, e) = (child_start[i] as usize, child_end[i] as usize);
-            next.sort_range_by_prob(s, e);
+        (child_start, child_end)
+    }
+
+    /// Set this level's by-probability order, and the cumulative probabilities
+    /// along it, within the sibling ranges its parent level found (`starts`,
+    /// `ends`), or over the whole level for unigrams.
+    pub fn order_by_prob(&mut self, ranges: Option<(&[u32], &[u32])>) {
+        self.by_prob = (0..self.len() as u32).collect::<Vec<_>>().into();
+        let whole = [(0u32, self.len() as u32)];
+        let pairs: Vec<(u32, u32)> = match ranges {
+            Some((starts, ends)) => starts.iter().copied().zip(ends.iter().copied()).collect(),
+            None => whole.to_vec(),
+        };
+        let mut cum = vec![0f32; self.len()];
+        for (s, e) in pairs {
+            let (s, e) = (s as usize, e as usize);
+            self.sort_range_by_prob(s, e);
+            let mut acc = 0f64;
+            for j in s..e {
+                let entry = self.by_prob[j] as usize;
+                let is_bos = self.n == 1 && self.keys[entry] == crate::tokenize::BOS_ID;
+                if !is_bos {
+                    acc += 10f64.powf(self.logprob[entry] as f64);
+                }
+                cum[j] = acc as f32;
+            }
         }
-        self.child_start = child_start.into();
-        self.child_end = child_end.into();
+        self.cum = cum.into();
+    }
+
+    /// Store child ranges computed by [`Level::child_ranges`].
+    pub fn set_children(&mut self, starts: Vec<u32>, ends: Vec<u32>) {
+        self.child_start = starts.into();
+        self.child_end = ends.into();
     }
 
     /// Sort `by_prob[s..e]` by descending probability, ties by entry (= id) order.

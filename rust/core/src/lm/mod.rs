@@ -12,6 +12,7 @@ pub mod add_k;
 pub mod arpa;
 pub mod array;
 pub mod binary;
+pub mod generate;
 pub mod kneser_ney;
 pub mod level;
 pub mod mle;

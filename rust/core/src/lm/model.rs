@@ -95,17 +95,20 @@ impl NGramModel {
         smoothing: &str,
         normalized: bool,
     ) -> Self {
-        for level in levels.iter_mut() {
-            level.refresh_index_values();
-        }
-        for k in 0..levels.len().saturating_sub(1) {
-            let (lo, hi) = levels.split_at_mut(k + 1);
-            lo[k].link_children(&mut hi[0]);
-        }
-        if let Some(first) = levels.first_mut() {
-            first.by_prob = (0..first.len() as u32).collect::<Vec<_>>().into();
-            let n = first.len();
-            first.sort_range_by_prob(0, n);
+        use rayon::prelude::*;
+        levels.par_iter_mut().for_each(Level::refresh_index_values);
+        let ranges: Vec<(Vec<u32>, Vec<u32>)> = (0..levels.len().saturating_sub(1))
+            .into_par_iter()
+            .map(|k| levels[k].child_ranges(&levels[k + 1]))
+            .collect();
+        levels.par_iter_mut().enumerate().for_each(|(k, level)| {
+            let parent = k
+                .checked_sub(1)
+                .map(|p| (&ranges[p].0[..], &ranges[p].1[..]));
+            level.order_by_prob(parent);
+        });
+        for (level, (starts, ends)) in levels.iter_mut().zip(ranges) {
+            level.set_children(starts, ends);
         }
         Self::from_linked(vocab, levels, remainder, smoothing, normalized)
     }
@@ -201,8 +204,9 @@ impl NGramModel {
             }
             for len in 1..=held {
                 let hash = hashes[len];
-                let found = self.levels[len]
-                    .find_slot(hash, |k| k[len] == word && same_ids(&k[..len], &words[wl - len..]));
+                let found = self.levels[len].find_slot(hash, |k| {
+                    k[len] == word && same_ids(&k[..len], &words[wl - len..])
+                });
                 match found {
                     Some(slot) => {
                         logprob = f32::from_bits(slot[2]);
@@ -366,31 +370,42 @@ impl NGramModel {
     }
 
     /// The `k` most probable next words after `state`: (id, log10 p), best
-    /// first, ties by id. Exact: candidates stream from each order's successor
-    /// list in probability order, and a word is taken from the longest context
-    /// that holds it, so nothing is missed and the whole vocabulary is never scored.
+    /// first, ties by id. Exact: see [`NGramModel::for_each_candidate`].
     pub fn top_k(&self, state: &State, k: usize) -> Vec<(u32, f32)> {
+        let mut out = Vec::with_capacity(k.min(1024));
         if k == 0 {
-            return Vec::new();
+            return out;
         }
+        self.for_each_candidate(state, |w, lp| {
+            out.push((w, lp));
+            out.len() < k
+        });
+        out
+    }
+
+    /// Call `f(id, log10 p)` on next words in descending probability (ties by
+    /// id) until it returns false. Candidates stream from each order's
+    /// successor list in probability order, a word being taken from the longest
+    /// context that holds it, so the order is exact and the whole vocabulary is
+    /// scored only if `f` asks for all of it.
+    pub fn for_each_candidate(&self, state: &State, mut f: impl FnMut(u32, f32) -> bool) {
         if let Remainder::Uniform { .. } = self.remainder {
             // Add-k: seen successors, then every other word at the same value.
             let dist = self.distribution(state);
-            let mut ids: Vec<u32> = (0..dist.len() as u32).collect();
-            let by = |a: &u32, b: &u32| {
+            let mut ids: Vec<u32> = (0..dist.len() as u32).filter(|&i| i != BOS_ID).collect();
+            ids.sort_unstable_by(|a, b| {
                 dist[*b as usize]
                     .total_cmp(&dist[*a as usize])
                     .then(a.cmp(b))
-            };
-            if k < ids.len() {
-                ids.select_nth_unstable_by(k, by);
-                ids.truncate(k);
+            });
+            for i in ids {
+                if !f(i, dist[i as usize]) {
+                    return;
+                }
             }
-            ids.sort_unstable_by(by);
-            return ids.into_iter().map(|i| (i, dist[i as usize])).collect();
+            return;
         }
         let held = state.backoff.len().min(self.order() - 1);
-        // One stream per order m (context length m): (level, range in by_prob, offset, context entry).
         struct Stream {
             m: usize,
             pos: usize,
@@ -398,11 +413,10 @@ impl NGramModel {
             offset: f32,
         }
         let mut streams = Vec::with_capacity(held + 1);
-        let l0 = &self.levels[0];
         streams.push(Stream {
             m: 0,
             pos: 0,
-            end: l0.len(),
+            end: self.levels[0].len(),
             offset: self.backoff_from(state, 0),
         });
         for m in 1..=held {
@@ -418,11 +432,11 @@ impl NGramModel {
             });
         }
         let top = streams.len() - 1;
-        let value = |st: &Stream| -> Option<(f32, u32, usize)> {
+        let value = |st: &Stream| -> Option<(f32, u32)> {
             let level = &self.levels[st.m];
             let e = *level.by_prob.get(st.pos)? as usize;
             let w = *level.keys.get(e * level.n + level.n - 1)?;
-            Some((level.logprob.get(e)? + st.offset, w, e))
+            Some((level.logprob.get(e)? + st.offset, w))
         };
         #[derive(PartialEq)]
         struct Item(f32, u32, usize);
@@ -440,12 +454,11 @@ impl NGramModel {
         let mut heap = BinaryHeap::new();
         for (si, st) in streams.iter().enumerate() {
             if st.pos < st.end {
-                if let Some((v, w, _)) = value(st) {
+                if let Some((v, w)) = value(st) {
                     heap.push(Item(v, w, si));
                 }
             }
         }
-        let mut out = Vec::with_capacity(k);
         let mut key = Vec::with_capacity(self.order());
         while let Some(Item(v, w, si)) = heap.pop() {
             let m = streams[si].m;
@@ -457,20 +470,16 @@ impl NGramModel {
                 key.push(w);
                 self.levels[len].find(&key).is_some()
             };
-            if !shadowed && w != BOS_ID && v > f32::NEG_INFINITY {
-                out.push((w, v));
-                if out.len() == k {
-                    break;
-                }
+            if !shadowed && w != BOS_ID && v > f32::NEG_INFINITY && !f(w, v) {
+                return;
             }
             let st = &mut streams[si];
             st.pos += 1;
             if st.pos < st.end {
-                if let Some((v, w, _)) = value(st) {
+                if let Some((v, w)) = value(st) {
                     heap.push(Item(v, w, si));
                 }
             }
         }
-        out
     }
 }

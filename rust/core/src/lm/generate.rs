@@ -1,0 +1,222 @@
+//! Generating text from an n-gram model: the word-guessing game played over
+//! and over. One loop for every estimator; the choice of the next token is the
+//! shared sampler's (`crate::sample`), with two exact shortcuts for normalised
+//! backoff-form models:
+//!
+//! - untruncated sampling draws from the interpolation mixture order by order:
+//!   with probability `mass(S_h)` a successor of the longest context h (by
+//!   binary search in its cumulative probabilities), else a word from the next
+//!   shorter context, redrawn while it is a successor of h (rejection). That
+//!   is exactly `p(w|h)`, and never builds the vocabulary-wide distribution;
+//! - top-k / top-p / min-p stream candidates in probability order (as
+//!   `top_k` does) and stop as soon as the truncation is decided, so they are
+//!   exact over the true distribution too.
+//!
+//! Temperature other than 1 or a repetition penalty reshapes every
+//! probability, so those build the full distribution and use the generic sampler.
+
+use super::model::{NGramModel, Remainder, State};
+use crate::sample::{self, Rng, SamplingParams};
+use crate::tokenize::{BOS_ID, EOS_ID};
+
+/// One generated token and what the model thought of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The chosen id.
+    pub token: u32,
+    /// log10 p(token | context) under the untruncated model.
+    pub logprob: f32,
+    /// The most probable candidates (id, log10 p), best first.
+    pub candidates: Vec<(u32, f32)>,
+}
+
+impl NGramModel {
+    /// The state after a context of ids; only the last order-1 ids matter.
+    pub fn state_for(&self, ids: &[u32], bos: bool) -> State {
+        let keep = self.order().saturating_sub(1);
+        if ids.len() >= keep {
+            self.state_after(&ids[ids.len() - keep..], false)
+        } else {
+            self.state_after(ids, bos)
+        }
+    }
+
+    fn exact_shortcuts(&self) -> bool {
+        self.normalized && matches!(self.remainder, Remainder::LowerOrder { .. })
+    }
+
+    /// Draw from the untruncated distribution by the mixture (see module docs).
+    fn draw_mixture(&self, state: &State, m: usize, rng: &mut Rng) -> Option<u32> {
+        let (level, s, e) = if m == 0 {
+            (&self.levels[0], 0, self.levels[0].len())
+        } else {
+            let words = &state.words;
+            let c = self.levels[m - 1].find(&words[words.len() - m..])?;
+            let (s, e) = self.levels[m - 1].children(c, self.levels[m].len());
+            (&self.levels[m], s, e)
+        };
+        let mass = if e > s {
+            level.cum.get(e - 1).copied().unwrap_or(0.0) as f64
+        } else {
+            0.0
+        };
+        let u = rng.uniform();
+        let pick = |target: f64| -> Option<u32> {
+            let cum = level.cum.get(s..e)?;
+            let j = s + cum
+                .partition_point(|&c| (c as f64) <= target)
+                .min(e - s - 1);
+            let entry = *level.by_prob.get(j)? as usize;
+            level.keys.get(entry * level.n + level.n - 1).copied()
+        };
+        if m == 0 {
+            return if mass > 0.0 { pick(u * mass) } else { None };
+        }
+        if u < mass {
+            return pick(u);
+        }
+        // Back off: a word of the shorter context that h has not seen.
+        let words = &state.words;
+        let mut key: Vec<u32> = words[words.len() - m..].to_vec();
+        key.push(0);
+        for _ in 0..10_000 {
+            let w = self.draw_mixture(state, m - 1, rng)?;
+            key[m] = w;
+            if self.levels[m].find(&key).is_none() {
+                return Some(w);
+            }
+        }
+        // Only reached when rounding left mass outside S_h that is not there.
+        if e > s {
+            pick(rng.uniform() * mass)
+        } else {
+            None
+        }
+    }
+
+    /// Candidates in descending probability until the truncation is decided.
+    fn truncated_candidates(&self, state: &State, params: &SamplingParams) -> Vec<(u32, f64)> {
+        let limit = params.top_k.unwrap_or(usize::MAX);
+        let mut out: Vec<(u32, f64)> = Vec::new();
+        let mut mass = 0.0;
+        // Without top-k, top-p compares against the whole (normalised) mass 1.
+        let stop_mass = if params.top_k.is_none() {
+            params.top_p
+        } else {
+            None
+        };
+        self.for_each_candidate(state, |w, lp| {
+            let p = 10f64.powf(lp as f64);
+            if let (Some(min_p), Some(&(_, first))) = (params.min_p, out.first()) {
+                if p < min_p * first {
+                    return false;
+                }
+            }
+            out.push((w, p));
+            mass += p;
+            out.len() < limit && stop_mass.is_none_or(|t| mass < t)
+        });
+        sample::truncate(out, params)
+    }
+
+    /// Choose the next token after `state`; `history` feeds the repetition penalty.
+    pub fn sample_next(
+        &self,
+        state: &State,
+        params: &SamplingParams,
+        history: &[u32],
+        rng: &mut Rng,
+    ) -> Option<u32> {
+        if self.exact_shortcuts() && params.temperature != 0.0 {
+            if params.is_plain() {
+                let held = state.backoff.len().min(self.order() - 1);
+                return self.draw_mixture(state, held, rng);
+            }
+            if params.temperature == 1.0 && params.repetition_penalty.is_none() {
+                return sample::draw(&self.truncated_candidates(state, params), rng);
+            }
+        }
+        let dist = self.distribution(state);
+        let ln10 = std::f64::consts::LN_10;
+        let logits: Vec<f64> = dist.iter().map(|&l| l as f64 * ln10).collect();
+        sample::sample(&logits, true, params, history, rng)
+    }
+
+    /// One step of the game: choose, and report the top `explain` candidates.
+    pub fn step(
+        &self,
+        state: &State,
+        params: &SamplingParams,
+        history: &[u32],
+        rng: &mut Rng,
+        explain: usize,
+    ) -> Option<Step> {
+        let token = self.sample_next(state, params, history, rng)?;
+        let mut next = State::default();
+        let logprob = self.score_word(state, token, &mut next).logprob;
+        Some(Step {
+            token,
+            logprob,
+            candidates: self.top_k(state, explain),
+        })
+    }
+
+    /// Generate up to `max_tokens` ids after `prompt` (the prompt not repeated),
+    /// stopping after any id in `stop` (which is included).
+    pub fn generate(
+        &self,
+        prompt: &[u32],
+        bos: bool,
+        max_tokens: usize,
+        params: &SamplingParams,
+        stop: &[u32],
+        rng: &mut Rng,
+    ) -> Vec<u32> {
+        let mut history: Vec<u32> = prompt.to_vec();
+        let mut state = self.state_for(prompt, bos);
+        let mut next = State::default();
+        let mut out = Vec::new();
+        for _ in 0..max_tokens {
+            let Some(w) = self.sample_next(&state, params, &history, rng) else {
+                break;
+            };
+            out.push(w);
+            history.push(w);
+            if stop.contains(&w) {
+                break;
+            }
+            self.score_word(&state, w, &mut next);
+            std::mem::swap(&mut state, &mut next);
+        }
+        out
+    }
+
+    /// Generate for many prompts in parallel; prompt `i` draws from
+    /// `Rng::for_sequence(seed, i)`, so results do not depend on the thread count.
+    #[allow(clippy::too_many_arguments)]
+    pub fn generate_batch(
+        &self,
+        prompts: &[Vec<u32>],
+        bos: bool,
+        max_tokens: usize,
+        params: &SamplingParams,
+        stop: &[u32],
+        seed: u64,
+    ) -> Vec<Vec<u32>> {
+        use rayon::prelude::*;
+        prompts
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut rng = Rng::for_sequence(seed, i as u64);
+                self.generate(p, bos, max_tokens, params, stop, &mut rng)
+            })
+            .collect()
+    }
+}
+
+/// The default stop set: the end of the sentence.
+pub const DEFAULT_STOP: [u32; 1] = [EOS_ID];
+
+/// `<s>` is never a candidate.
+pub const NEVER: u32 = BOS_ID;
