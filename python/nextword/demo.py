@@ -12,6 +12,7 @@ import time
 
 from nextword import reference
 from nextword.counts import count_ngrams
+from nextword.lm import NGramLM
 from nextword.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 
 
@@ -39,7 +40,7 @@ def run_demo() -> None:
     """Run the demo, printing to stdout (a few seconds)."""
     texts = bundled_corpus()
     size = sum(len(t.encode()) for t in texts)
-    print("nextword demo: from a corpus to n-gram statistics")
+    print("nextword demo: from a corpus to the next word")
     print("corpus: the Python reference manual topics (pydoc_data.topics, ships with CPython)")
 
     _section("1. collect")
@@ -88,7 +89,44 @@ def run_demo() -> None:
         coc = counts.count_of_counts(n)
         print(f"  order {n}: " + ", ".join(f"n{c}={coc.get(c, 0):,}" for c in (1, 2, 3, 4)))
 
-    _section("5. speed: Rust core against the pure-Python reference")
+    _section("5. model: Kneser-Ney, orders 1..5, perplexity on held-out text")
+    cut = len(texts) * 9 // 10
+    train, held_out = texts[:cut], texts[cut:]
+    print(f"train on {cut:,} lines, evaluate on the last {len(texts) - cut:,} (never seen):")
+    print(
+        f"{'order':>7} {'perplexity':>11} {'OOVs':>6}   (lower is better: fewer guesses per word)"
+    )
+    lms: dict[int, NGramLM] = {}
+    start = time.perf_counter()
+    for order in range(1, 6):
+        lms[order] = NGramLM.fit(train, order=order, tokenizer=tokenizer, progress=False)
+        ppl = lms[order].perplexity(held_out, progress=False)
+        print(
+            f"{order:>7} {ppl.perplexity:>11.1f} {ppl.oovs:>6}   "
+            + "#" * round(ppl.perplexity / 20)
+        )
+    fit_ms = (time.perf_counter() - start) * 1e3
+    print(f"(five models fitted and scored in {fit_ms:.0f} ms)")
+    lm = NGramLM.fit(texts, order=5, tokenizer=tokenizer, progress=False)
+
+    _section("6. the word-guessing game")
+    for prompt in ("the for statement", "a list is"):
+        print(f"after {prompt!r}, the model guesses:")
+        for word, p in lm.predict(prompt, k=5):
+            print(f"  {word!r:<14} {p:6.1%}  " + "#" * max(1, round(40 * p)))
+
+    _section("7. generate: guess, pick, append, repeat")
+    for seed in (1, 2, 3):
+        text = lm.generate("the", max_tokens=25, seed=seed, top_p=0.9)
+        print(f"  seed {seed}: the {text}")
+    print("\nthe same, step by step (temperature 0.8, seed 7):")
+    words = ["the"]
+    for step in lm.stream("the", max_tokens=6, seed=7, temperature=0.8, explain=3):
+        shown = ", ".join(f"{w} {p:.0%}" for w, p in step.candidates)
+        print(f"  ...{' '.join(words[-3:])!r:<28} -> {step.token!r:<12} (top: {shown})")
+        words.append(step.token)
+
+    _section("8. speed: Rust core against the pure-Python reference")
     start = time.perf_counter()
     n_tokens = count_ngrams(texts, order=3, progress=False).tokens
     rust = time.perf_counter() - start
@@ -99,4 +137,7 @@ def run_demo() -> None:
     for name, secs in (("reference (Python Counter)", ref), ("nextword (Rust, parallel)", rust)):
         print(f"  {name:<27} {secs * 1e3:7.0f} ms  {n_tokens / secs / 1e6:6.2f} M tokens/s")
     print(f"  speed-up: {ref / rust:.0f}x on this small corpus (see benches/ for large ones)")
-    print("\nnext: `nextword count PATHS --order 5` on your own corpus; `nextword --help`.")
+    print(
+        "\nnext: `nextword train PATHS -o model.nwlm`, then `nextword generate model.nwlm"
+        " --explain`; `nextword --help`."
+    )
