@@ -21,7 +21,7 @@ def shared_dir() -> Path:
     return Path(os.environ.get("NEXTWORD_SHARED", str(REPO_ROOT.parent / "shared")))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared() -> Path:
     """The shared data directory; skips (or, in CI, fails) when it is absent."""
     path = shared_dir()
