@@ -24,6 +24,12 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The shared data directory; skips (or, in CI, fails) when it is absent."""
+    return require_shared()
+
+
+def require_shared() -> Path:
+    """What the ``shared`` fixture does, callable directly (the fixture is
+    session-scoped, so tests of its behaviour call this instead)."""
     path = shared_dir()
     if not path.is_dir():
         message = f"shared data not found at {path}; set NEXTWORD_SHARED"

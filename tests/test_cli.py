@@ -176,8 +176,20 @@ def test_demo_runs_and_prints_its_sections(capsys: pytest.CaptureFixture[str]) -
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     sections = re.findall(r"^== (\d)\. ", out, flags=re.M)
-    assert sections == ["1", "2", "3", "4", "5"]
-    for title in ("collect", "tokenize", "count n-grams", "Zipf", "speed"):
+    assert sections == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    for title in (
+        "collect",
+        "tokenize",
+        "count n-grams",
+        "Zipf",
+        "Kneser-Ney",
+        "guessing game",
+        "generate",
+        "speed",
+    ):
         assert title in out
+    # Perplexity on held-out text falls from order 1 to order 5.
+    ppl = [float(x) for x in re.findall(r"^\s+[1-5]\s+([\d.]+)\s+\d+\s+#", out, flags=re.M)]
+    assert len(ppl) == 5 and ppl[0] > ppl[1] > ppl[2] > ppl[4]
     assert re.search(r"^\s+1\s+[\d,]+\s+[\d,]+\s+", out, flags=re.M)
     assert "speed-up:" in out

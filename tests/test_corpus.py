@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nextword
 import pytest
+from conftest import require_shared
 from nextword import Corpus, CorpusError, EmptyCorpusError, NoFilesError, Vocab, count_ngrams
 
 NGram = tuple[str, ...]
@@ -78,7 +79,7 @@ def test_shared_fixture_skips_or_fails_when_absent(
     monkeypatch.setenv("NEXTWORD_SHARED", str(missing))
     monkeypatch.delenv("NEXTWORD_REQUIRE_SHARED", raising=False)
     with pytest.raises(pytest.skip.Exception, match="set NEXTWORD_SHARED"):
-        request.getfixturevalue("shared")
+        require_shared()
 
 
 def test_shared_fixture_fails_in_ci(
@@ -88,14 +89,14 @@ def test_shared_fixture_fails_in_ci(
     monkeypatch.setenv("NEXTWORD_SHARED", str(missing))
     monkeypatch.setenv("NEXTWORD_REQUIRE_SHARED", "1")
     with pytest.raises(pytest.fail.Exception, match=re.escape(str(missing))):
-        request.getfixturevalue("shared")
+        require_shared()
 
 
 def test_shared_fixture_follows_the_env_var(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("NEXTWORD_SHARED", str(tmp_path))
-    assert request.getfixturevalue("shared") == tmp_path
+    assert require_shared() == tmp_path
 
 
 # --- kinds of input ------------------------------------------------------------

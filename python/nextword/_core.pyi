@@ -113,6 +113,24 @@ class NGramLM:
         discounts: Optional[list[tuple[float, float, float]]],
     ) -> NGramLM: ...
     @staticmethod
+    def fit_corpus(
+        paths: list[str],
+        texts: Optional[list[str]],
+        errors: str,
+        skip_blank: bool,
+        format: str,
+        text_field: str,
+        order: int,
+        tokenizer: str,
+        threads: int,
+        progress: Optional[bool],
+        smoothing: str,
+        k: float,
+        alpha: float,
+        interpolate_unigrams: bool,
+        discounts: Optional[list[tuple[float, float, float]]],
+    ) -> NGramLM: ...
+    @staticmethod
     def load_arpa(path: str, tokenizer: str = "whitespace") -> NGramLM: ...
     def save_arpa(self, path: str) -> None: ...
     @staticmethod

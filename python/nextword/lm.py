@@ -19,9 +19,9 @@ import numpy.typing as npt
 
 from nextword import _core
 from nextword.corpus import CorpusLike, as_corpus
-from nextword.counts import NGramCounts, count_ngrams
+from nextword.counts import MAX_ORDER, NGramCounts
 from nextword.sampling import Generator, SamplingParams, random_seed
-from nextword.tokenizers import Tokenizer, TokenizerLike
+from nextword.tokenizers import Tokenizer, TokenizerLike, as_tokenizer
 from nextword.vocab import Vocab
 
 Text = Union[str, Sequence[str]]
@@ -115,26 +115,40 @@ class NGramLM:
         ``"mle"``, ``"add-k"`` (``k``; Laplace is ``k=1``), ``"witten-bell"`` or
         ``"stupid-backoff"`` (``alpha``; scores, not probabilities).
         """
-        if isinstance(corpus_or_counts, NGramCounts):
-            counts = corpus_or_counts
-            if order is None:
-                order = counts.order
-        else:
-            order = 3 if order is None else order
-            counts = count_ngrams(
-                as_corpus(corpus_or_counts, **corpus_options),
-                order=order,
-                tokenizer=tokenizer,
-                threads=threads,
-                progress=progress,
-            )
         triples: Optional[list[tuple[float, float, float]]] = None
         if discounts is not None:
             if any(len(d) != 3 for d in discounts):
                 raise ValueError("discounts: one (D1, D2, D3+) triple per order")
             triples = [(float(d[0]), float(d[1]), float(d[2])) for d in discounts]
-        core = _core.NGramLM.fit(
-            counts._core, order, smoothing, k, alpha, interpolate_unigrams, triples
+        if isinstance(corpus_or_counts, NGramCounts):
+            counts = corpus_or_counts
+            core = _core.NGramLM.fit(
+                counts._core,
+                counts.order if order is None else order,
+                smoothing,
+                k,
+                alpha,
+                interpolate_unigrams,
+                triples,
+            )
+            return cls(core)
+        order = 3 if order is None else order
+        if threads < 0:
+            raise ValueError(f"threads must be >= 0 (0 = every core), not {threads}")
+        if not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+            raise ValueError(f"order must be an int in 1..{MAX_ORDER}, not {order!r}")
+        c = as_corpus(corpus_or_counts, **corpus_options)
+        core = _core.NGramLM.fit_corpus(
+            **c.core_args(),
+            order=order,
+            tokenizer=as_tokenizer(tokenizer).spec,
+            threads=threads,
+            progress=progress,
+            smoothing=smoothing,
+            k=k,
+            alpha=alpha,
+            interpolate_unigrams=interpolate_unigrams,
+            discounts=triples,
         )
         return cls(core)
 

@@ -100,6 +100,48 @@ impl NGramLM {
         })
     }
 
+    /// Count a corpus and fit, in one go: the counts are never exposed, so
+    /// the model takes their arrays over without a copy.
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, order, tokenizer, threads, progress, smoothing, k, alpha, interpolate_unigrams, discounts))]
+    fn fit_corpus(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        texts: Option<Vec<String>>,
+        errors: &str,
+        skip_blank: bool,
+        format: &str,
+        text_field: &str,
+        order: usize,
+        tokenizer: &str,
+        threads: usize,
+        progress: Option<bool>,
+        smoothing: &str,
+        k: f64,
+        alpha: f64,
+        interpolate_unigrams: bool,
+        discounts: Option<Vec<[f64; 3]>>,
+    ) -> PyResult<Self> {
+        let smoothing = smoothing_of(smoothing, k, alpha, interpolate_unigrams, discounts)?;
+        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let options = nextword_core::count::CountOptions {
+            order,
+            tokenizer: CoreTokenizer::from_spec(tokenizer).py()?,
+            pad: true,
+            threads,
+        };
+        let counts = job::run(py, "count", progress, |control| {
+            nextword_core::count::count_ngrams(&corpus, &options, control)
+        })?;
+        let model = job::run(py, "estimate", progress, |_| {
+            lm::fit_owned(counts, &smoothing)
+        })?;
+        Ok(Self {
+            inner: Arc::new(model),
+        })
+    }
+
     /// Load an ARPA file (plain, .gz or .zst).
     #[staticmethod]
     #[pyo3(signature = (path, tokenizer = "whitespace"))]
@@ -168,12 +210,15 @@ impl NGramLM {
     }
 
     /// (log10 p, n-gram length, oov) of `word` after `context` tokens.
+    /// `<s>` is never predicted: its probability as a next word is 0.
     fn logprob(&self, word: &str, context: Vec<String>, bos: bool) -> (f32, usize, bool) {
+        let id = self.inner.vocab.id(word);
+        if id == nextword_core::tokenize::BOS_ID {
+            return (f32::NEG_INFINITY, 0, false);
+        }
         let state = self.inner.state_after(&self.ids(&context), bos);
         let mut next = lm::State::default();
-        let s = self
-            .inner
-            .score_word(&state, self.inner.vocab.id(word), &mut next);
+        let s = self.inner.score_word(&state, id, &mut next);
         (s.logprob, s.ngram_len, s.oov)
     }
 

@@ -11,11 +11,8 @@ use crate::count::NGramCounts;
 /// Estimate an add-k model.
 pub fn estimate(counts: &NGramCounts, k: f64) -> NGramModel {
     let mut unigram_total = 0.0;
-    let predictable = {
-        let u = &counts.orders[0];
-        let has_unk = u.keys.first() == Some(&crate::tokenize::UNK_ID);
-        (u.len() - 1 + usize::from(!has_unk)).max(1) as f64
-    };
+    // Every vocabulary entry can be predicted except <s>.
+    let predictable = (counts.vocab.len() - 1).max(1) as f64;
     for (i, &c) in counts.orders[0].counts.iter().enumerate() {
         if counts.orders[0].keys[i] != crate::tokenize::BOS_ID {
             unigram_total += c as f64;

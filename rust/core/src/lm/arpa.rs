@@ -90,7 +90,18 @@ pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()
 }
 
 /// Write `model` as ARPA to `path` (gzipped when it ends in `.gz`), atomically.
+///
+/// ARPA's backoff semantics cannot express add-k's uniform remainder or
+/// stupid backoff's alpha for unseen contexts: those models refuse, and are
+/// saved in the binary format instead.
 pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
+    let expressible = matches!(model.remainder, Remainder::LowerOrder { unseen_context } if unseen_context == 0.0);
+    if !expressible {
+        return Err(Error::InvalidArgument(format!(
+            "a {} model cannot be written as ARPA (its backoff rule is not ARPA's); save it as .nwlm",
+            model.smoothing
+        )));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -122,7 +133,11 @@ pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
 fn parse_f32(s: &str) -> Option<f32> {
     match s {
         "-inf" | "-Infinity" => Some(f32::NEG_INFINITY),
-        _ => s.parse::<f32>().ok().filter(|v| !v.is_nan()),
+        // +inf (an overflowing "1e999") or NaN is no log-probability.
+        _ => s
+            .parse::<f32>()
+            .ok()
+            .filter(|v| !v.is_nan() && *v != f32::INFINITY),
     }
 }
 
@@ -133,6 +148,7 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
     let reader = BufReader::with_capacity(1 << 20, crate::corpus::read::open(path, &control)?);
     let bad = |line: usize, msg: String| Error::format(path, format!("line {line}: {msg}"));
     let mut declared: Vec<usize> = Vec::new();
+    let mut declared_at: Vec<usize> = Vec::new();
     let mut vocab = Vocab::new(tokenizer);
     let mut section = 0usize; // 0 = header, n = in \n-grams:, usize::MAX = after \end\
     let mut seen_data = false;
@@ -141,8 +157,11 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
     for (index, line) in reader.lines().enumerate() {
         let lineno = index + 1;
         let line = line.map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => bad(lineno, "invalid UTF-8".into()),
-            _ => Error::io(path, e),
+            std::io::ErrorKind::InvalidData => {
+                bad(lineno, format!("invalid UTF-8 or compressed data: {e}"))
+            }
+            // A truncated or corrupt .gz/.zst fails mid-read: the file is bad.
+            _ => bad(lineno, format!("cannot read: {e}")),
         })?;
         let line = line.trim_end_matches(['\r', '\n']);
         if line.trim().is_empty() {
@@ -195,6 +214,7 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
                 ));
             }
             declared.push(count);
+            declared_at.push(lineno);
             continue;
         }
         let n = section;
@@ -242,8 +262,8 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
     }
     for (k, entries) in raw.iter().enumerate() {
         if entries.len() != declared[k] {
-            return Err(Error::format(
-                path,
+            return Err(bad(
+                declared_at[k],
                 format!(
                     "header declares {} {}-grams, file holds {}",
                     declared[k],

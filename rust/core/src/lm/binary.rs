@@ -23,7 +23,7 @@ use crate::tokenize::{Tokenizer, Vocab};
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 const BYTE_ORDER: u32 = 0x0102_0304;
 const HEAD: usize = 24;
 

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
-use super::{context_runs, keys_with_unk};
+use super::{add_unk, context_runs, keys_with_unk};
 use crate::count::NGramCounts;
 use crate::tokenize::{BOS_ID, UNK_ID};
 use crate::{Error, Result};
@@ -76,6 +76,14 @@ pub fn discounts_from(coc: [u64; 4]) -> std::result::Result<[f32; 3], String> {
     Ok(d)
 }
 
+/// lmplz's stored value: log10 in f32 (glibc's log10f), at most 0.
+fn to_log10(p: &[f32]) -> super::array::Array<f32> {
+    p.iter()
+        .map(|&p| p.log10().min(0.0))
+        .collect::<Vec<_>>()
+        .into()
+}
+
 fn discount(d: &[f32; 3], a: u64) -> f32 {
     match a {
         0 => 0.0,
@@ -87,13 +95,41 @@ fn discount(d: &[f32; 3], a: u64) -> f32 {
 
 /// Estimate an interpolated modified Kneser-Ney model from padded counts.
 pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGramModel> {
-    if !counts.padded {
-        return Err(Error::InvalidArgument(
-            "Kneser-Ney needs counts padded with <s> and </s> (count with pad=True)".into(),
-        ));
-    }
-    let order = counts.order();
+    check_padded(counts)?;
     let (keys, raw) = keys_with_unk(counts);
+    estimate_parts(counts.vocab.clone(), keys, raw, options)
+}
+
+/// [`estimate`], consuming the counts (their arrays are reused, not copied).
+pub fn estimate_owned(counts: NGramCounts, options: &KneserNeyOptions) -> Result<NGramModel> {
+    check_padded(&counts)?;
+    let vocab = counts.vocab;
+    let (keys, raw): (Vec<Vec<u32>>, Vec<Vec<u64>>) = counts
+        .orders
+        .into_iter()
+        .map(|o| (o.keys, o.counts))
+        .unzip();
+    let (keys, raw) = add_unk(keys, raw);
+    estimate_parts(vocab, keys, raw, options)
+}
+
+fn check_padded(counts: &NGramCounts) -> Result<()> {
+    if counts.padded {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(
+            "Kneser-Ney needs counts padded with <s> and </s> (count with pad=True)".into(),
+        ))
+    }
+}
+
+fn estimate_parts(
+    vocab: crate::tokenize::Vocab,
+    keys: Vec<Vec<u32>>,
+    raw: Vec<Vec<u64>>,
+    options: &KneserNeyOptions,
+) -> Result<NGramModel> {
+    let order = keys.len();
     // Levels (with their hash indexes) are independent: build them in parallel.
     let mut levels: Vec<Level> = keys
         .into_par_iter()
@@ -104,13 +140,13 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
         })
         .collect();
 
-    // 1. Adjusted counts (each order reads only itself and the order above).
-    let adjusted: Vec<Vec<u64>> = (0..order)
+    // 1. Adjusted counts (each order reads only itself and the order above);
+    //    the highest order keeps its raw counts, moved rather than copied.
+    let mut raw = raw;
+    let top_raw = raw.pop().unwrap_or_default();
+    let mut adjusted: Vec<Vec<u64>> = (0..order - 1)
         .into_par_iter()
         .map(|k| {
-            if k + 1 == order {
-                return raw[k].clone();
-            }
             let level = &levels[k];
             let mut a: Vec<u64> = (0..level.len())
                 .map(|i| {
@@ -132,6 +168,7 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
             a
         })
         .collect();
+    adjusted.push(top_raw);
 
     // 2. Discounts.
     let mut discounts = Vec::with_capacity(order);
@@ -176,6 +213,8 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
             }
         }
     }
+
+    drop(raw);
 
     // 3-5. Probabilities, order by order, interpolating with the order below.
     // All in f32 with lmplz's operation order (no fused multiply-add), so the
@@ -266,17 +305,19 @@ pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGra
                 below.backoff[c] = gamma.log10();
             }
         }
+        // Order k is done with the linear probabilities of order k - 1.
+        if k > 0 {
+            let lower = std::mem::take(&mut prob[k - 1]);
+            levels[k - 1].logprob = to_log10(&lower);
+        }
         prob.push(p);
     }
-    for (k, level) in levels.iter_mut().enumerate() {
-        level.logprob = prob[k]
-            .iter()
-            .map(|&p| p.log10().min(0.0))
-            .collect::<Vec<_>>()
-            .into();
+    if let Some(last) = prob.pop() {
+        levels[order - 1].logprob = to_log10(&last);
     }
+    drop(adjusted);
     let mut model = NGramModel::from_levels(
-        counts.vocab.clone(),
+        vocab,
         levels,
         Remainder::LowerOrder {
             unseen_context: 0.0,

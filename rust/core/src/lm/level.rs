@@ -35,6 +35,14 @@ pub fn finish(running: u64, n: usize) -> u64 {
     h ^ (h >> 33)
 }
 
+/// The first slot to probe for `hash` in an index of `cap` slots: the low 32
+/// bits scaled to the capacity (Lemire's fast range), independent of the upper
+/// 32 bits that serve as the tag.
+#[inline(always)]
+fn home(hash: u64, cap: usize) -> usize {
+    (((hash & 0xFFFF_FFFF) * cap as u64) >> 32) as usize
+}
+
 /// Hash of a whole n-gram (same value as the incremental form).
 pub fn key_hash(ids: &[u32]) -> u64 {
     let mut it = ids.iter().rev();
@@ -108,7 +116,7 @@ impl Level {
         {
             return Err(format!("order {n}: array lengths disagree"));
         }
-        if !index.len().is_power_of_two() || index.len() < m {
+        if index.len() <= m || index.len() > u32::MAX as usize {
             return Err(format!("order {n}: bad hash index size"));
         }
         if child_start.len() != child_end.len()
@@ -152,15 +160,15 @@ impl Level {
 
     fn build_index(&mut self) {
         let m = self.len();
-        // Load factor at most 2/3: short probe sequences.
-        let cap = ((m * 3 / 2).max(4)).next_power_of_two();
-        let mask = cap - 1;
+        // Load factor 2/3: short probe sequences, and no rounding up to a power
+        // of two (which could double the index of a large order).
+        let cap = m + m / 2 + 4;
         let mut index: Vec<Slot> = vec![[0, EMPTY, 0, 0]; cap];
         for i in 0..m {
             let h = key_hash(self.key(i));
-            let mut pos = h as usize & mask;
+            let mut pos = home(h, cap);
             while index[pos][1] != EMPTY {
-                pos = (pos + 1) & mask;
+                pos = if pos + 1 == cap { 0 } else { pos + 1 };
             }
             index[pos] = [(h >> 32) as u32, i as u32, 0, 0];
         }
@@ -197,7 +205,7 @@ impl Level {
     pub fn prefetch(&self, hash: u64) {
         #[cfg(target_arch = "x86_64")]
         if !self.index.is_empty() {
-            let pos = hash as usize & (self.index.len() - 1);
+            let pos = home(hash, self.index.len());
             let ptr = self.index[pos..].as_ptr() as *const i8;
             // SAFETY: prefetching is a hint; the address lies inside the index.
             unsafe { std::arch::x86_64::_mm_prefetch(ptr, std::arch::x86_64::_MM_HINT_T0) };
@@ -212,9 +220,9 @@ impl Level {
         if self.index.is_empty() {
             return None;
         }
-        let mask = self.index.len() - 1;
+        let cap = self.index.len();
         let tag = (hash >> 32) as u32;
-        let mut pos = hash as usize & mask;
+        let mut pos = home(hash, cap);
         // Bounded probe: a corrupt index can never loop forever.
         for _ in 0..self.index.len() {
             let slot = self.index[pos];
@@ -231,7 +239,7 @@ impl Level {
                     return Some(slot);
                 }
             }
-            pos = (pos + 1) & mask;
+            pos = if pos + 1 == cap { 0 } else { pos + 1 };
         }
         None
     }

@@ -21,7 +21,9 @@ pub fn estimate(counts: &NGramCounts) -> NGramModel {
             scale: if total > 0.0 { 1.0 / total } else { 0.0 },
             offset: 0.0,
             interp: 0.0,
-            weight: 0.0,
+            // A context with counts keeps all its mass; one without falls
+            // back to its suffix (weight 1), like a context never seen.
+            weight: if total > 0.0 { 0.0 } else { 1.0 },
         },
     )
 }

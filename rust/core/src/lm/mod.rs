@@ -87,13 +87,35 @@ pub fn fit(counts: &NGramCounts, smoothing: &Smoothing) -> Result<NGramModel> {
 /// The key arrays of every order, with `<unk>` added as a unigram when the
 /// corpus never had it (so an unknown word always has an entry to score).
 pub(crate) fn keys_with_unk(counts: &NGramCounts) -> (Vec<Vec<u32>>, Vec<Vec<u64>>) {
-    let mut keys: Vec<Vec<u32>> = counts.orders.iter().map(|o| o.keys.clone()).collect();
-    let mut raw: Vec<Vec<u64>> = counts.orders.iter().map(|o| o.counts.clone()).collect();
+    let keys: Vec<Vec<u32>> = counts.orders.iter().map(|o| o.keys.clone()).collect();
+    let raw: Vec<Vec<u64>> = counts.orders.iter().map(|o| o.counts.clone()).collect();
+    add_unk(keys, raw)
+}
+
+/// [`keys_with_unk`] for counts given up by their owner: nothing is copied.
+pub(crate) fn add_unk(
+    mut keys: Vec<Vec<u32>>,
+    mut raw: Vec<Vec<u64>>,
+) -> (Vec<Vec<u32>>, Vec<Vec<u64>>) {
     if keys[0].first() != Some(&UNK_ID) {
         keys[0].insert(0, UNK_ID);
         raw[0].insert(0, 0);
     }
     (keys, raw)
+}
+
+/// Fit a model, consuming the counts so that their arrays become the model's
+/// without a copy (what fitting straight from a corpus does).
+pub fn fit_owned(counts: NGramCounts, smoothing: &Smoothing) -> Result<NGramModel> {
+    match smoothing {
+        Smoothing::KneserNey(options) => {
+            if counts.orders.first().is_none_or(|o| o.is_empty()) {
+                return Err(Error::EmptyCorpus("no n-grams to estimate from".into()));
+            }
+            kneser_ney::estimate_owned(counts, options)
+        }
+        other => fit(&counts, other),
+    }
 }
 
 /// Contiguous runs of entries of a sorted level that share their first `n - 1`
@@ -179,7 +201,16 @@ pub(crate) fn build_simple(
             Level::new(k + 1, keys, vec![0.0; m], vec![0.0; m])
         })
         .collect();
-    let predictable = (levels[0].len() - 1).max(1) as f64;
+    // The uniform floor covers the unigram entries (the words a backoff-form
+    // model can give mass to), <s> excepted (absent when unpadded).
+    let has_bos = levels[0].find(&[BOS_ID]).is_some();
+    let predictable = (levels[0].len() - usize::from(has_bos)).max(1) as f64;
+    // A context held as an n-gram but never followed by a word (it ends in
+    // </s>, say) gets the weight of a context with no counts.
+    for k in 0..order.saturating_sub(1) {
+        let empty = log10(rule(k + 2, 0.0, 0.0).weight);
+        levels[k].backoff = vec![empty; levels[k].len()].into();
+    }
     let mut prob: Vec<Vec<f64>> = Vec::with_capacity(order);
     for k in 0..order {
         let n = k + 1;
