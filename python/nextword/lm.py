@@ -265,11 +265,14 @@ class NGramLM:
         if tokens == 0:
             raise ValueError("no tokens to score")
         inc = 10.0 ** (-d["logprob"] / tokens)
-        exc = (
-            10.0 ** (-(d["logprob"] - d["oov_logprob"]) / (tokens - oovs))
-            if tokens > oovs
-            else float("nan")
+        # KenLM subtracts the OOVs' log-probabilities from the total; when one is
+        # -inf (MLE, stupid backoff) the in-vocabulary sum is used instead.
+        iv = (
+            d["logprob"] - d["oov_logprob"]
+            if math.isfinite(d["oov_logprob"])
+            else d["iv_logprob"]
         )
+        exc = 10.0 ** (-iv / (tokens - oovs)) if tokens > oovs else float("nan")
         return Perplexity(inc, exc, oovs, tokens, int(d["sentences"]), float(d["logprob"]))
 
     def score_many(

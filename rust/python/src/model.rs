@@ -378,6 +378,7 @@ impl NGramLM {
         let d = PyDict::new(py);
         d.set_item("logprob", e.logprob)?;
         d.set_item("oov_logprob", e.oov_logprob)?;
+        d.set_item("iv_logprob", e.iv_logprob)?;
         d.set_item("oovs", e.oovs)?;
         d.set_item("tokens", e.tokens)?;
         d.set_item("sentences", e.sentences)?;

@@ -94,6 +94,34 @@ impl NGramModel {
         }
     }
 
+    /// Top-p by rejection: draw from the whole distribution (cheap, exact) and
+    /// keep the draw if it lies in the nucleus, the smallest most-probable set
+    /// of mass >= p. Deciding that streams candidates only until the draw shows
+    /// up or the mass is reached, and a drawn word is usually a probable one, so
+    /// this reads far fewer candidates than building the nucleus. Accepted
+    /// draws follow p restricted to the nucleus, renormalised: the same
+    /// distribution as truncating first. `None` after many rejections (callers
+    /// then truncate explicitly).
+    fn draw_nucleus(&self, state: &State, p: f64, rng: &mut Rng) -> Option<u32> {
+        let held = state.backoff.len().min(self.order() - 1);
+        for _ in 0..64 {
+            let w = self.draw_mixture(state, held, rng)?;
+            let (mut mass, mut inside) = (0.0, false);
+            self.for_each_candidate(state, |c, lp| {
+                if c == w {
+                    inside = true;
+                    return false;
+                }
+                mass += 10f64.powf(lp as f64);
+                mass < p
+            });
+            if inside {
+                return Some(w);
+            }
+        }
+        None
+    }
+
     /// Candidates in descending probability until the truncation is decided.
     fn truncated_candidates(&self, state: &State, params: &SamplingParams) -> Vec<(u32, f64)> {
         let limit = params.top_k.unwrap_or(usize::MAX);
@@ -133,6 +161,11 @@ impl NGramModel {
                 return self.draw_mixture(state, held, rng);
             }
             if params.temperature == 1.0 && params.repetition_penalty.is_none() {
+                if let (Some(p), None, None) = (params.top_p, params.top_k, params.min_p) {
+                    if let Some(w) = self.draw_nucleus(state, p, rng) {
+                        return Some(w);
+                    }
+                }
                 return sample::draw(&self.truncated_candidates(state, params), rng);
             }
         }

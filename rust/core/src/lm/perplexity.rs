@@ -17,6 +17,9 @@ pub struct Evaluation {
     pub logprob: f64,
     /// Sum of log10 probabilities of the OOV tokens.
     pub oov_logprob: f64,
+    /// Sum of log10 probabilities of the in-vocabulary tokens (kept apart so
+    /// "excluding OOVs" stays finite when an OOV scores -inf, as under MLE).
+    pub iv_logprob: f64,
     /// Out-of-vocabulary tokens.
     pub oovs: u64,
     /// Tokens scored (words plus one `</s>` per sentence).
@@ -31,15 +34,21 @@ impl Evaluation {
         10f64.powf(-self.logprob / self.tokens as f64)
     }
 
-    /// Perplexity excluding OOVs.
+    /// Perplexity excluding OOVs: KenLM's subtraction when it is finite.
     pub fn perplexity_excluding_oovs(&self) -> f64 {
-        10f64.powf(-(self.logprob - self.oov_logprob) / (self.tokens - self.oovs) as f64)
+        let iv = if self.oov_logprob.is_finite() {
+            self.logprob - self.oov_logprob
+        } else {
+            self.iv_logprob
+        };
+        10f64.powf(-iv / (self.tokens - self.oovs) as f64)
     }
 
     /// Add another evaluation into this one.
     pub fn add(&mut self, other: &Evaluation) {
         self.logprob += other.logprob;
         self.oov_logprob += other.oov_logprob;
+        self.iv_logprob += other.iv_logprob;
         self.oovs += other.oovs;
         self.tokens += other.tokens;
         self.sentences += other.sentences;
@@ -65,6 +74,8 @@ impl NGramModel {
             if s.oov {
                 e.oovs += 1;
                 e.oov_logprob += s.logprob as f64;
+            } else {
+                e.iv_logprob += s.logprob as f64;
             }
         }
         e.logprob = sentence as f64;
@@ -118,6 +129,8 @@ impl NGramModel {
                         if s.oov {
                             total.oovs += 1;
                             total.oov_logprob += s.logprob as f64;
+                        } else {
+                            total.iv_logprob += s.logprob as f64;
                         }
                     }
                     total.logprob += sentence as f64;
