@@ -250,3 +250,10 @@ def sample_matrix(
     min_p: Optional[float] = None,
     repetition_penalty: Optional[float] = None,
 ) -> list[int]: ...
+def check_sampling(
+    temperature: float = 1.0,
+    top_k: Optional[int] = None,
+    top_p: Optional[float] = None,
+    min_p: Optional[float] = None,
+    repetition_penalty: Optional[float] = None,
+) -> None: ...

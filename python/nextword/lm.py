@@ -21,6 +21,7 @@ from nextword import _core
 from nextword.corpus import CorpusLike, as_corpus
 from nextword.counts import MAX_ORDER, NGramCounts
 from nextword.sampling import Generator, SamplingParams, random_seed
+from nextword.sampling import check as check_sampling
 from nextword.tokenizers import Tokenizer, TokenizerLike, as_tokenizer
 from nextword.vocab import Vocab
 
@@ -86,6 +87,7 @@ class NGramLM:
 
     def __init__(self, core: _core.NGramLM) -> None:
         self._core = core
+        self._vocab: Optional[Vocab] = None
         self.tokenizer: Tokenizer = Tokenizer.from_spec(core.vocab.tokenizer)
         for message in core.warnings:
             warnings.warn(message, stacklevel=3)
@@ -203,8 +205,10 @@ class NGramLM:
 
     @property
     def vocab(self) -> Vocab:
-        """The vocabulary."""
-        return Vocab._wrap(self._core.vocab)
+        """The vocabulary (built once, then cached)."""
+        if self._vocab is None:
+            self._vocab = Vocab._wrap(self._core.vocab)
+        return self._vocab
 
     @property
     def discounts(self) -> list[tuple[float, float, float]]:
@@ -267,11 +271,7 @@ class NGramLM:
         inc = 10.0 ** (-d["logprob"] / tokens)
         # KenLM subtracts the OOVs' log-probabilities from the total; when one is
         # -inf (MLE, stupid backoff) the in-vocabulary sum is used instead.
-        iv = (
-            d["logprob"] - d["oov_logprob"]
-            if math.isfinite(d["oov_logprob"])
-            else d["iv_logprob"]
-        )
+        iv = d["logprob"] - d["oov_logprob"] if math.isfinite(d["oov_logprob"]) else d["iv_logprob"]
         exc = 10.0 ** (-iv / (tokens - oovs)) if tokens > oovs else float("nan")
         return Perplexity(inc, exc, oovs, tokens, int(d["sentences"]), float(d["logprob"]))
 
@@ -360,8 +360,7 @@ class NGramLM:
     ) -> npt.NDArray[np.uint32]:
         """Generate token ids after ``prompt`` (not repeated), up to ``max_tokens``,
         stopping after a token of ``stop`` (kept). See :meth:`generate`."""
-        if max_tokens < 0:
-            raise ValueError(f"max_tokens must be >= 0, not {max_tokens}")
+        check_sampling(temperature, top_k, top_p, min_p, repetition_penalty, max_tokens)
         state = random_seed() if seed is None else seed
         ids, _ = self._core.generate(
             self._tokens(prompt),
@@ -431,6 +430,7 @@ class NGramLM:
         """Generate for many prompts in parallel; prompt ``i`` uses sequence ``i``
         of ``seed`` (same output whatever the thread count). Returns tokens."""
         sp = SamplingParams(**params)  # type: ignore[arg-type]
+        check_sampling(**sp.as_kwargs(), max_tokens=max_tokens)  # type: ignore[arg-type]
         out = self._core.generate_batch(
             [self._tokens(p) for p in prompts],
             bos,
@@ -462,6 +462,7 @@ class NGramLM:
         """Play the game step by step: yield each chosen token with the top
         ``explain`` candidates and their probabilities. Same seed, same steps
         as :meth:`generate`."""
+        check_sampling(temperature, top_k, top_p, min_p, repetition_penalty, max_tokens)
         tokens = self._tokens(prompt)
         gen = Generator(random_seed() if seed is None else seed)
         stops = set(_stop_tokens(stop))

@@ -59,6 +59,20 @@ class Generator:
     state: int = field(default_factory=random_seed)
 
 
+def check(
+    temperature: float = 1.0,
+    top_k: Optional[int] = None,
+    top_p: Optional[float] = None,
+    min_p: Optional[float] = None,
+    repetition_penalty: Optional[float] = None,
+    max_tokens: int = 0,
+) -> None:
+    """Raise ValueError for a parameter out of its range."""
+    if max_tokens < 0:
+        raise ValueError(f"max_tokens must be >= 0, not {max_tokens}")
+    _core.check_sampling(temperature, top_k, top_p, min_p, repetition_penalty)
+
+
 def sample(
     probs: ArrayLike,
     *,
@@ -78,6 +92,7 @@ def sample(
     fresh one. ``history`` lists ids already generated, for the repetition penalty.
     """
     gen = generator if generator is not None else Generator(random_seed() if seed is None else seed)
+    check(temperature, top_k, top_p, min_p, repetition_penalty)
     scores = np.ascontiguousarray(probs, dtype=np.float64)
     if scores.ndim != 1:
         raise ValueError("sample takes a 1-d vector; use sample_batch for a matrix")
@@ -108,9 +123,11 @@ def sample_batch(
 ) -> npt.NDArray[np.int64]:
     """Draw one index per row of a ``[batch, vocab]`` matrix, rows in parallel.
 
-    Row ``i`` uses SplitMix64 seeded with ``seed + i * 0x9E3779B97F4A7C15``, so
-    results do not depend on the number of threads.
+    Row ``i`` draws from its own SplitMix64 stream derived from ``seed`` and
+    ``i`` (``reference.sample.SplitMix64.for_sequence``), so results do not
+    depend on the number of threads.
     """
+    check(temperature, top_k, top_p, min_p, repetition_penalty)
     scores = np.ascontiguousarray(probs, dtype=np.float64)
     if scores.ndim != 2:
         raise ValueError("sample_batch takes a 2-d [batch, vocab] matrix")
@@ -124,7 +141,11 @@ def sample_batch(
         min_p,
         repetition_penalty,
     )
-    return np.asarray(out, dtype=np.int64)
+    result = np.asarray(out, dtype=np.int64)
+    if (result < 0).any():
+        bad = int(np.flatnonzero(result < 0)[0])
+        raise ValueError(f"nothing to sample in row {bad}: every probability is 0")
+    return result
 
 
-__all__ = ["Generator", "SamplingParams", "random_seed", "sample", "sample_batch"]
+__all__ = ["Generator", "SamplingParams", "check", "random_seed", "sample", "sample_batch"]

@@ -89,13 +89,16 @@ class SplitMix64:
         """The generator of sequence ``index`` of a batch seeded with ``seed``.
 
         Each sequence of a batch gets its own stream, so the results do not
-        depend on which thread ran which sequence.
+        depend on which thread ran which sequence. Its state is the first output
+        of a generator seeded with ``seed + index * GOLDEN``: that sum itself is
+        sequence 0's state after ``index`` draws, so using it directly would make
+        neighbouring sequences replay each other one draw apart.
 
         Example:
-            >>> SplitMix64.for_sequence(5, 0).state, SplitMix64.for_sequence(0, 1).state == GOLDEN
-            (5, True)
+            >>> SplitMix64.for_sequence(0, 0).state == SplitMix64(0).next_u64()
+            True
         """
-        return cls((seed + index * GOLDEN) & MASK64)
+        return cls(cls((seed + index * GOLDEN) & MASK64).next_u64())
 
     def next_u64(self) -> int:
         """The next 64 random bits, as an int in [0, 2**64).

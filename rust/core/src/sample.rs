@@ -5,9 +5,9 @@
 //! `s += 0x9E3779B97F4A7C15`, output `z = s; z = (z ^ z >> 30) * 0xBF58476D1CE4E5B9;
 //! z = (z ^ z >> 27) * 0x94D049BB133111EB; z ^ z >> 31`. A uniform draw in [0, 1)
 //! is the top 53 bits times 2^-53. Only integer arithmetic is involved, so a
-//! seed gives the same numbers on every platform; sequence `i` of a batch is
-//! seeded with `seed + i * 0x9E3779B97F4A7C15`, so results never depend on the
-//! thread count. Its state is one u64, which callers can carry between steps.
+//! seed gives the same numbers on every platform. Sequence `i` of a batch
+//! starts from the first output of SplitMix64 seeded with
+//! `seed + i * 0x9E3779B97F4A7C15`, so results never depend on the thread count. Its state is one u64, which callers can carry between steps.
 //!
 //! Order of operations on a distribution (as in HF transformers): repetition
 //! penalty, temperature, then the truncations top-k, top-p and min-p, each
@@ -30,10 +30,14 @@ impl Rng {
         Self { state: seed }
     }
 
-    /// The generator of sequence `index` of a batch seeded with `seed`.
+    /// The generator of sequence `index` of a batch seeded with `seed`: the
+    /// first output of a SplitMix64 seeded with `seed + index * GOLDEN`. (That
+    /// sum alone would be sequence 0's state after `index` draws, so
+    /// neighbouring sequences would replay each other shifted by one draw.)
     pub fn for_sequence(seed: u64, index: u64) -> Self {
+        let mut mixer = Self::new(seed.wrapping_add(index.wrapping_mul(GOLDEN)));
         Self {
-            state: seed.wrapping_add(index.wrapping_mul(GOLDEN)),
+            state: mixer.next_u64(),
         }
     }
 

@@ -28,6 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::NGramLM>()?;
     m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
     m.add_function(wrap_pyfunction!(sampler::sample_vector, m)?)?;
+    m.add_function(wrap_pyfunction!(sampler::check_sampling, m)?)?;
     m.add_function(wrap_pyfunction!(sampler::sample_matrix, m)?)?;
     Ok(())
 }

@@ -24,6 +24,29 @@ pub fn params(
     Ok(p)
 }
 
+/// Check sampling parameters (ValueError naming the bad one).
+#[pyfunction]
+#[pyo3(signature = (temperature = 1.0, top_k = None, top_p = None, min_p = None, repetition_penalty = None))]
+pub fn check_sampling(
+    temperature: f64,
+    top_k: Option<i64>,
+    top_p: Option<f64>,
+    min_p: Option<f64>,
+    repetition_penalty: Option<f64>,
+) -> PyResult<()> {
+    if top_k.is_some_and(|k| k < 1) {
+        return Err(PyValueError::new_err("top_k must be >= 1"));
+    }
+    params(
+        temperature,
+        top_k.map(|k| k as usize),
+        top_p,
+        min_p,
+        repetition_penalty,
+    )
+    .map(|_| ())
+}
+
 /// Draw one id from probabilities or logits; returns (id, next rng state).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]

@@ -47,11 +47,15 @@ impl NGramModel {
 
     /// Draw from the untruncated distribution by the mixture (see module docs).
     fn draw_mixture(&self, state: &State, m: usize, rng: &mut Rng) -> Option<u32> {
+        // A context whose backoff weight is 0 (MLE) never backs off, even when
+        // its f32 successor mass rounds to just under 1.
+        let mut no_backoff = false;
         let (level, s, e) = if m == 0 {
             (&self.levels[0], 0, self.levels[0].len())
         } else {
             let words = &state.words;
             let c = self.levels[m - 1].find(&words[words.len() - m..])?;
+            no_backoff = self.levels[m - 1].backoff.get(c).copied() == Some(f32::NEG_INFINITY);
             let (s, e) = self.levels[m - 1].children(c, self.levels[m].len());
             (&self.levels[m], s, e)
         };
@@ -69,7 +73,7 @@ impl NGramModel {
             let entry = *level.by_prob.get(j)? as usize;
             level.keys.get(entry * level.n + level.n - 1).copied()
         };
-        if m == 0 {
+        if m == 0 || (no_backoff && e > s) {
             return if mass > 0.0 { pick(u * mass) } else { None };
         }
         if u < mass {
@@ -144,7 +148,17 @@ impl NGramModel {
             mass += p;
             out.len() < limit && stop_mass.is_none_or(|t| mass < t)
         });
-        sample::truncate(out, params)
+        if params.top_k.is_some() {
+            // Top-p then applies within the top k, renormalised (as HF does).
+            sample::truncate(out, params)
+        } else {
+            // Top-p was decided above against mass 1: only min-p is left.
+            let only_min_p = SamplingParams {
+                top_p: None,
+                ..params.clone()
+            };
+            sample::truncate(out, &only_min_p)
+        }
     }
 
     /// Choose the next token after `state`; `history` feeds the repetition penalty.
