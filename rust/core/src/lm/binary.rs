@@ -23,7 +23,7 @@ use crate::tokenize::{Tokenizer, Vocab};
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 const BYTE_ORDER: u32 = 0x0102_0304;
 const HEAD: usize = 24;
 
@@ -54,7 +54,7 @@ fn sections(level: &Level) -> [Section<'_>; 8] {
         s32(&level.keys),
         f32s(&level.logprob),
         f32s(&level.backoff),
-        section::<[u32; 4]>(level.index()),
+        section::<[u32; 5]>(level.index()),
         s32(&level.child_start),
         s32(&level.child_end),
         s32(&level.by_prob),

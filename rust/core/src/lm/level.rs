@@ -7,9 +7,11 @@ use super::array::Array;
 /// Marks an empty slot (in the entry field).
 const EMPTY: u32 = u32::MAX;
 
-/// A hash-index slot: [hash tag, entry, log10 prob bits, log10 backoff bits].
-/// 16 bytes, so a found lookup reads its values from the slot's cache line.
-pub type Slot = [u32; 4];
+/// A hash-index slot: [upper 32 hash bits, entry, log10 prob bits, log10
+/// backoff bits, lower 32 hash bits]. A found lookup reads its values from
+/// the slot itself; scoring trusts a full 64-bit hash match (see
+/// [`Level::find_trusted`]).
+pub type Slot = [u32; 5];
 
 /// Hash of an n-gram, computed from its last word backwards, so a query that
 /// extends a context one word to the left updates the hash in O(1):
@@ -163,14 +165,14 @@ impl Level {
         // Load factor 2/3: short probe sequences, and no rounding up to a power
         // of two (which could double the index of a large order).
         let cap = m + m / 2 + 4;
-        let mut index: Vec<Slot> = vec![[0, EMPTY, 0, 0]; cap];
+        let mut index: Vec<Slot> = vec![[0, EMPTY, 0, 0, 0]; cap];
         for i in 0..m {
             let h = key_hash(self.key(i));
             let mut pos = home(h, cap);
             while index[pos][1] != EMPTY {
                 pos = if pos + 1 == cap { 0 } else { pos + 1 };
             }
-            index[pos] = [(h >> 32) as u32, i as u32, 0, 0];
+            index[pos] = [(h >> 32) as u32, i as u32, 0, 0, h as u32];
         }
         self.index = index.into();
         self.refresh_index_values();
@@ -195,7 +197,8 @@ impl Level {
         if ids.len() != self.n {
             return None;
         }
-        self.find_slot(key_hash(ids), |k| k == ids)
+        // A plain loop: `==` on slices calls memcmp, dearer than a few ids.
+        self.find_slot(key_hash(ids), |k| k.iter().zip(ids).all(|(a, b)| a == b))
             .map(|s| s[1] as usize)
     }
 
@@ -212,6 +215,33 @@ impl Level {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = hash;
+    }
+
+    /// The slot whose stored 64-bit hash equals `hash`, without comparing keys:
+    /// what KenLM's probing model does. Two different n-grams of one order
+    /// share a 64-bit hash with odds about m / 2^64 (one in ~10^11 for a
+    /// 10^8-entry order), and a query n-gram not in the model matches a slot
+    /// with odds 2^-64 per probe; skipping the key read saves a cache miss per
+    /// found n-gram when scoring. Exactness-critical paths use [`Level::find`].
+    #[inline]
+    pub fn find_trusted(&self, hash: u64) -> Option<Slot> {
+        let cap = self.index.len();
+        if cap == 0 {
+            return None;
+        }
+        let (hi, lo) = ((hash >> 32) as u32, hash as u32);
+        let mut pos = home(hash, cap);
+        for _ in 0..cap {
+            let slot = self.index[pos];
+            if slot[1] == EMPTY {
+                return None;
+            }
+            if slot[0] == hi && slot[4] == lo && (slot[1] as usize) < self.len() {
+                return Some(slot);
+            }
+            pos = if pos + 1 == cap { 0 } else { pos + 1 };
+        }
+        None
     }
 
     /// The slot of the n-gram with hash `hash` for which `same(key)` holds.

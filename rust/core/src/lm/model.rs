@@ -79,13 +79,6 @@ pub struct TokenScore {
     pub oov: bool,
 }
 
-/// Slice equality as a plain loop: `==` on `[u32]` calls `memcmp`, which costs
-/// more than comparing the few ids of an n-gram.
-#[inline(always)]
-fn same_ids(a: &[u32], b: &[u32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
-}
-
 impl NGramModel {
     /// Assemble a model from its levels (sorted keys and values), linking them.
     pub fn from_levels(
@@ -204,9 +197,7 @@ impl NGramModel {
             }
             for len in 1..=held {
                 let hash = hashes[len];
-                let found = self.levels[len].find_slot(hash, |k| {
-                    k[len] == word && same_ids(&k[..len], &words[wl - len..])
-                });
+                let found = self.levels[len].find_trusted(hash);
                 match found {
                     Some(slot) => {
                         logprob = f32::from_bits(slot[2]);
