@@ -73,6 +73,33 @@ where
         .bytes_total
         .store(total, std::sync::atomic::Ordering::Relaxed);
 
+    // One worker, or input that fits in one chunk: run on this thread. Spawning
+    // a reader and workers would cost more than the work.
+    if threads == 1 || total <= super::read::CHUNK_BYTES as u64 {
+        let mut state = init();
+        let mut failure = None;
+        for (index, input) in inputs.iter().enumerate() {
+            let mut emit = |chunk: Chunk| {
+                if control.is_cancelled() {
+                    return false;
+                }
+                match work(&mut state, &chunk) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                }
+            };
+            chunk_input(input, index, control, &mut emit)?;
+            if let Some(e) = failure.take() {
+                return Err(e);
+            }
+        }
+        control.check()?;
+        return Ok(vec![state]);
+    }
+
     // The earliest failure so far, by chunk order.
     let first_error: Mutex<Option<((usize, u32), Error)>> = Mutex::new(None);
     let fail = |seq: (usize, u32), err: Error| {

@@ -159,6 +159,19 @@ impl NGramModel {
         }
     }
 
+    /// Start loading the slots that scoring `word` after `history` (ids, most
+    /// recent last) will read, so a scoring loop can overlap the memory
+    /// latency of the next token with the work on this one.
+    #[inline]
+    pub fn prefetch(&self, history: &[u32], word: u32) {
+        let n = self.order();
+        let mut running = level::start(word);
+        for len in 1..n.min(history.len() + 1) {
+            running = level::extend(running, history[history.len() - len]);
+            self.levels[len].prefetch(level::finish(running, len + 1));
+        }
+    }
+
     /// Score `word` after `state` and advance the state.
     pub fn score_word(&self, state: &State, word: u32, next: &mut State) -> TokenScore {
         let oov = word == UNK_ID || self.unigram_entry(word).is_none();
@@ -258,9 +271,21 @@ impl NGramModel {
         let mut state = self.begin_state(bos);
         let mut next = State::default();
         let mut out = Vec::with_capacity(ids.len() + 1);
-        let eos_id = crate::tokenize::EOS_ID;
-        for &w in ids.iter().chain(eos.then_some(&eos_id)) {
-            out.push(self.score_word(&state, w, &mut next));
+        // The whole sequence, so each step can prefetch the next one's lookups.
+        let mut seq = Vec::with_capacity(ids.len() + 2);
+        if bos {
+            seq.push(crate::tokenize::BOS_ID);
+        }
+        let first = seq.len();
+        seq.extend_from_slice(ids);
+        if eos {
+            seq.push(crate::tokenize::EOS_ID);
+        }
+        for j in first..seq.len() {
+            if j + 1 < seq.len() {
+                self.prefetch(&seq[..j + 1], seq[j + 1]);
+            }
+            out.push(self.score_word(&state, seq[j], &mut next));
             std::mem::swap(&mut state, &mut next);
         }
         out

@@ -118,10 +118,18 @@ impl NGramModel {
                         .for_each_token(text, |t| ids.push(self.vocab.id(t)));
                     *a = self.begin_state(true);
                     total.sentences += 1;
-                    let eos = crate::tokenize::EOS_ID;
+                    // The whole sentence, <s> first and </s> last, so the
+                    // lookups of the next token can be prefetched (below).
+                    ids.insert(0, crate::tokenize::BOS_ID);
+                    ids.push(crate::tokenize::EOS_ID);
                     // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
                     let mut sentence = 0f32;
-                    for &w in ids.iter().chain(std::iter::once(&eos)) {
+                    for j in 1..ids.len() {
+                        let w = ids[j];
+                        // One token ahead (two measured slower).
+                        if j + 1 < ids.len() {
+                            self.prefetch(&ids[..j + 1], ids[j + 1]);
+                        }
                         let s = self.score_word(a, w, b);
                         std::mem::swap(a, b);
                         sentence += s.logprob;
