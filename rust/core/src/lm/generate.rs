@@ -116,7 +116,7 @@ impl NGramModel {
                     inside = true;
                     return false;
                 }
-                mass += 10f64.powf(lp as f64);
+                mass += (lp as f64 * std::f64::consts::LN_10).exp();
                 mass < p
             });
             if inside {

@@ -475,16 +475,20 @@ impl NGramModel {
                 }
             }
         }
-        let mut key = Vec::with_capacity(self.order());
         while let Some(Item(v, w, si)) = heap.pop() {
             let m = streams[si].m;
             // Held by a longer context? Then that stream reports it.
             let shadowed = m < top && {
+                // Hashed lookup, as in scoring: no key to build or compare.
                 let len = m + 1;
-                key.clear();
-                key.extend_from_slice(&state.words[state.words.len() - len..]);
-                key.push(w);
-                self.levels[len].find(&key).is_some()
+                let words = &state.words;
+                let mut running = level::start(w);
+                for j in 1..=len {
+                    running = level::extend(running, words[words.len() - j]);
+                }
+                self.levels[len]
+                    .find_trusted(level::finish(running, len + 1))
+                    .is_some()
             };
             if !shadowed && w != BOS_ID && v > f32::NEG_INFINITY && !f(w, v) {
                 return;
