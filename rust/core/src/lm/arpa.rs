@@ -102,32 +102,16 @@ pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
             model.smoothing
         )));
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        if name.ends_with(".gz") {
-            let mut gz = flate2::write::GzEncoder::new(
-                std::io::BufWriter::new(file),
-                flate2::Compression::new(6),
-            );
+    let gzip = path.to_string_lossy().ends_with(".gz");
+    crate::binfmt::write_atomic(path, |out| {
+        if gzip {
+            let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
             write_arpa(model, &mut gz)?;
-            gz.finish()?.flush()?;
+            gz.finish()?.flush()
         } else {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-            write_arpa(model, &mut w)?;
-            w.flush()?;
+            write_arpa(model, out)
         }
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
+    })
 }
 
 fn parse_f32(s: &str) -> Option<f32> {

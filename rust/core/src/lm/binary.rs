@@ -122,13 +122,7 @@ pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
         offsets.push(entry);
     }
     let meta = metadata(model, &offsets);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+    crate::binfmt::write_atomic(path, |out| {
         let mut head = Vec::with_capacity(HEAD + meta.len());
         head.extend_from_slice(MAGIC);
         head.extend_from_slice(&VERSION.to_le_bytes());
@@ -147,14 +141,8 @@ pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
                 written = at + sec.bytes.len();
             }
         }
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Open a binary model. `verify` checks every array's CRC-32 (about 0.1 s per GB).

@@ -55,20 +55,52 @@ impl Evaluation {
     }
 }
 
+/// Buffers reused from sentence to sentence while scoring.
+#[derive(Default)]
+struct Scratch {
+    ids: Vec<u32>,
+    state: State,
+    next: State,
+}
+
 impl NGramModel {
-    /// log10 probability of one sentence of text, and its evaluation.
-    pub fn score_text(&self, text: &str, bos: bool, eos: bool) -> Evaluation {
-        let mut ids = Vec::new();
+    /// Score one sentence of text into an evaluation (the one loop that both
+    /// [`NGramModel::score_text`] and [`NGramModel::evaluate`] run).
+    fn evaluate_sentence(
+        &self,
+        text: &str,
+        bos: bool,
+        eos: bool,
+        scratch: &mut Scratch,
+    ) -> Evaluation {
+        let Scratch { ids, state, next } = scratch;
+        ids.clear();
+        // The whole sentence, <s> and </s> included, so that each step can
+        // prefetch the next token's lookups.
+        if bos {
+            ids.push(crate::tokenize::BOS_ID);
+        }
+        let first = ids.len();
         self.vocab
             .tokenizer()
             .for_each_token(text, |t| ids.push(self.vocab.id(t)));
+        if eos {
+            ids.push(crate::tokenize::EOS_ID);
+        }
+        *state = self.begin_state(bos);
         let mut e = Evaluation {
             sentences: 1,
             ..Default::default()
         };
         // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
         let mut sentence = 0f32;
-        for s in self.score_ids(&ids, bos, eos) {
+        for j in first..ids.len() {
+            // One token ahead (two measured slower).
+            if j + 1 < ids.len() {
+                self.prefetch(&ids[..j + 1], ids[j + 1]);
+            }
+            let s = self.score_word(state, ids[j], next);
+            std::mem::swap(state, next);
             sentence += s.logprob;
             e.tokens += 1;
             if s.oov {
@@ -82,6 +114,11 @@ impl NGramModel {
         e
     }
 
+    /// log10 probability of one sentence of text, and its evaluation.
+    pub fn score_text(&self, text: &str, bos: bool, eos: bool) -> Evaluation {
+        self.evaluate_sentence(text, bos, eos, &mut Scratch::default())
+    }
+
     /// Evaluate a corpus in parallel.
     pub fn evaluate(
         &self,
@@ -89,59 +126,16 @@ impl NGramModel {
         control: &Control,
         threads: usize,
     ) -> Result<Evaluation> {
+        type Local = (Evaluation, corpus::CorpusStats, Scratch);
         let parts = corpus::process(
             corpus,
             control,
             threads,
-            || {
-                (
-                    Evaluation::default(),
-                    corpus::CorpusStats::default(),
-                    Vec::new(),
-                    State::default(),
-                    State::default(),
-                )
-            },
-            |(total, stats, ids, a, b): &mut (
-                Evaluation,
-                corpus::CorpusStats,
-                Vec<u32>,
-                State,
-                State,
-            ),
-             chunk| {
+            Local::default,
+            |(total, stats, scratch): &mut Local, chunk| {
                 let before = total.tokens;
                 chunk.for_each_sentence(&corpus.options, stats, |text| {
-                    ids.clear();
-                    self.vocab
-                        .tokenizer()
-                        .for_each_token(text, |t| ids.push(self.vocab.id(t)));
-                    *a = self.begin_state(true);
-                    total.sentences += 1;
-                    // The whole sentence, <s> first and </s> last, so the
-                    // lookups of the next token can be prefetched (below).
-                    ids.insert(0, crate::tokenize::BOS_ID);
-                    ids.push(crate::tokenize::EOS_ID);
-                    // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
-                    let mut sentence = 0f32;
-                    for j in 1..ids.len() {
-                        let w = ids[j];
-                        // One token ahead (two measured slower).
-                        if j + 1 < ids.len() {
-                            self.prefetch(&ids[..j + 1], ids[j + 1]);
-                        }
-                        let s = self.score_word(a, w, b);
-                        std::mem::swap(a, b);
-                        sentence += s.logprob;
-                        total.tokens += 1;
-                        if s.oov {
-                            total.oovs += 1;
-                            total.oov_logprob += s.logprob as f64;
-                        } else {
-                            total.iv_logprob += s.logprob as f64;
-                        }
-                    }
-                    total.logprob += sentence as f64;
+                    total.add(&self.evaluate_sentence(text, true, true, scratch));
                 })?;
                 control.add_tokens(total.tokens - before);
                 Ok(())
@@ -168,18 +162,24 @@ impl NGramModel {
             corpus,
             control,
             threads,
-            || (Vec::<Piece>::new(), corpus::CorpusStats::default()),
-            |(out, stats), chunk| {
+            || {
+                (
+                    Vec::<Piece>::new(),
+                    corpus::CorpusStats::default(),
+                    Scratch::default(),
+                )
+            },
+            |(out, stats, scratch), chunk| {
                 let mut scores = Vec::new();
                 chunk.for_each_sentence(&corpus.options, stats, |text| {
-                    scores.push(self.score_text(text, bos, eos));
+                    scores.push(self.evaluate_sentence(text, bos, eos, scratch));
                 })?;
                 control.add_tokens(scores.iter().map(|e| e.tokens).sum());
                 out.push((chunk.seq, scores));
                 Ok(())
             },
         )?;
-        let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, _)| p).collect();
+        let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, ..)| p).collect();
         pieces.sort_by_key(|p| p.0);
         Ok(pieces.into_iter().flat_map(|p| p.1).collect())
     }
