@@ -176,7 +176,9 @@ pub fn count_ngrams(
         }
     }
     let mut orders = vec![unigrams];
-    if std::env::var_os("NEXTWORD_TRACE").is_some() {
+    // NEXTWORD_TRACE=1 prints where the time of the final phase goes (profiling aid).
+    let trace = std::env::var_os("NEXTWORD_TRACE").is_some();
+    if trace {
         eprintln!("[trace] merge+vocab {:?}", t_count.elapsed());
     }
     for table in tables {
@@ -185,7 +187,7 @@ pub fn count_ngrams(
         let n = table.order();
         let (keys, counts) = table.into_sorted(&remap, control)?;
         orders.push(OrderCounts { n, keys, counts });
-        if std::env::var_os("NEXTWORD_TRACE").is_some() {
+        if trace {
             eprintln!("[trace] order {n} sorted in {:?}", t.elapsed());
         }
     }

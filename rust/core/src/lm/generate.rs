@@ -17,7 +17,6 @@
 
 use super::model::{NGramModel, Remainder, State};
 use crate::sample::{self, Rng, SamplingParams};
-use crate::tokenize::{BOS_ID, EOS_ID};
 
 /// One generated token and what the model thought of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,9 +260,3 @@ impl NGramModel {
             .collect()
     }
 }
-
-/// The default stop set: the end of the sentence.
-pub const DEFAULT_STOP: [u32; 1] = [EOS_ID];
-
-/// `<s>` is never a candidate.
-pub const NEVER: u32 = BOS_ID;
