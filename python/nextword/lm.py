@@ -89,8 +89,18 @@ class NGramLM:
         self._core = core
         self._vocab: Optional[Vocab] = None
         self.tokenizer: Tokenizer = Tokenizer.from_spec(core.vocab.tokenizer)
+
+    @classmethod
+    def _fitted(cls, core: _core.NGramLM) -> NGramLM:
+        """A freshly estimated model: its estimation warnings are raised now."""
         for message in core.warnings:
             warnings.warn(message, stacklevel=3)
+        return cls(core)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What estimation warned about (discount fallbacks), kept with the model."""
+        return list(self._core.warnings)
 
     # -- building -------------------------------------------------------------------
     @classmethod
@@ -133,7 +143,7 @@ class NGramLM:
                 interpolate_unigrams,
                 triples,
             )
-            return cls(core)
+            return cls._fitted(core)
         order = 3 if order is None else order
         if threads < 0:
             raise ValueError(f"threads must be >= 0 (0 = every core), not {threads}")
@@ -152,7 +162,7 @@ class NGramLM:
             interpolate_unigrams=interpolate_unigrams,
             discounts=triples,
         )
-        return cls(core)
+        return cls._fitted(core)
 
     # -- files ----------------------------------------------------------------------
     @classmethod

@@ -430,11 +430,27 @@ impl NGramLM {
         let corpus = source::corpus(paths, None, errors, true, "jsonl", text_field)?;
         job::run(py, "score", progress, |control| match &output {
             Some(path) => {
-                let file =
-                    std::fs::File::create(path).map_err(|e| nextword_core::Error::io(path, e))?;
-                let mut w = std::io::BufWriter::new(file);
-                self.inner
-                    .annotate_jsonl(&corpus, out_field, &mut w, control, threads)
+                // Written to a temporary file and renamed: a failed run leaves
+                // an existing output file as it was.
+                let mut records = 0;
+                let mut failure = None;
+                nextword_core::binfmt::write_atomic(path, |w| {
+                    match self
+                        .inner
+                        .annotate_jsonl(&corpus, out_field, w, control, threads)
+                    {
+                        Ok(n) => {
+                            records = n;
+                            Ok(())
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            Err(std::io::Error::other("annotation failed"))
+                        }
+                    }
+                })
+                .map_err(|e| failure.take().unwrap_or(e))?;
+                Ok(records)
             }
             None => {
                 let stdout = std::io::stdout();

@@ -302,14 +302,21 @@ impl NGramModel {
         state
     }
 
-    /// Sum of the backoffs of contexts of length >= `m`, up to the context length.
-    fn backoff_from(&self, state: &State, m: usize) -> f32 {
+    /// log10 p of a word the model matched with a context of length `m`: its
+    /// stored value plus the backoffs of every longer context of the history.
+    fn charge(&self, state: &State, logprob: f32, m: usize) -> f32 {
         let context_len = state.words.len().min(self.order() - 1);
         match self.remainder {
-            Remainder::LowerOrder { unseen_context } => (m..context_len)
-                .map(|j| state.backoff.get(j).copied().unwrap_or(unseen_context))
-                .sum(),
-            Remainder::Uniform { .. } => 0.0,
+            Remainder::LowerOrder { unseen_context } => {
+                // One by one, in the order score_word adds them, so that prob()
+                // and the distributions agree to the last bit.
+                let mut v = logprob;
+                for j in m..context_len {
+                    v += state.backoff.get(j).copied().unwrap_or(unseen_context);
+                }
+                v
+            }
+            Remainder::Uniform { .. } => logprob,
         }
     }
 
@@ -328,19 +335,17 @@ impl NGramModel {
         let mut dist = match self.remainder {
             Remainder::LowerOrder { .. } => {
                 let mut d = vec![f32::NEG_INFINITY; v];
-                let base = self.backoff_from(state, 0);
                 let l0 = &self.levels[0];
                 for i in 0..l0.len() {
                     if let Some(slot) = d.get_mut(l0.keys[i] as usize) {
-                        *slot = l0.logprob[i] + base;
+                        *slot = self.charge(state, l0.logprob[i], 0);
                     }
                 }
                 for m in 1..=held {
                     let Some(c) = self.context_entry(state, m) else {
                         break;
                     };
-                    let b = self.backoff_from(state, m);
-                    self.overwrite_children(&mut d, m, c, b);
+                    self.overwrite_children(&mut d, state, m, c);
                 }
                 d
             }
@@ -361,7 +366,7 @@ impl NGramModel {
                 } else if let Some(c) = self.context_entry(state, context_len) {
                     let bo = self.levels[context_len - 1].backoff[c];
                     let mut d = vec![bo; v];
-                    self.overwrite_children(&mut d, context_len, c, 0.0);
+                    self.overwrite_children(&mut d, state, context_len, c);
                     d
                 } else {
                     vec![uniform; v]
@@ -374,13 +379,13 @@ impl NGramModel {
         dist
     }
 
-    fn overwrite_children(&self, d: &mut [f32], m: usize, context: usize, add: f32) {
+    fn overwrite_children(&self, d: &mut [f32], state: &State, m: usize, context: usize) {
         let next = &self.levels[m];
         let (s, e) = self.levels[m - 1].children(context, next.len());
         for j in s..e {
             let w = next.keys[j * next.n + next.n - 1] as usize;
             if let Some(slot) = d.get_mut(w) {
-                *slot = next.logprob[j] + add;
+                *slot = self.charge(state, next.logprob[j], m);
             }
         }
     }
@@ -426,33 +431,26 @@ impl NGramModel {
             m: usize,
             pos: usize,
             end: usize,
-            offset: f32,
         }
         let mut streams = Vec::with_capacity(held + 1);
         streams.push(Stream {
             m: 0,
             pos: 0,
             end: self.levels[0].len(),
-            offset: self.backoff_from(state, 0),
         });
         for m in 1..=held {
             let Some(c) = self.context_entry(state, m) else {
                 break;
             };
             let (s, e) = self.levels[m - 1].children(c, self.levels[m].len());
-            streams.push(Stream {
-                m,
-                pos: s,
-                end: e,
-                offset: self.backoff_from(state, m),
-            });
+            streams.push(Stream { m, pos: s, end: e });
         }
         let top = streams.len() - 1;
         let value = |st: &Stream| -> Option<(f32, u32)> {
             let level = &self.levels[st.m];
             let e = *level.by_prob.get(st.pos)? as usize;
             let w = *level.keys.get(e * level.n + level.n - 1)?;
-            Some((level.logprob.get(e)? + st.offset, w))
+            Some((self.charge(state, *level.logprob.get(e)?, st.m), w))
         };
         #[derive(PartialEq)]
         struct Item(f32, u32, usize);

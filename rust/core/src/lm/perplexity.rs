@@ -187,7 +187,10 @@ impl NGramModel {
     /// Copy JSONL records to `out`, adding to each a field `out_field` with the
     /// perplexity of its `text_field` (all its lines, each scored as a
     /// sentence, OOVs included), as CCNet-style data filters use KenLM.
-    /// Records keep their key order; output order is input order.
+    /// Records keep their key order; output order is input order. A record
+    /// that is not a JSON object with a string `text_field` raises
+    /// [`crate::Error::Corpus`] naming its line, or is left out when the
+    /// corpus's policy is `errors="skip"`.
     pub fn annotate_jsonl(
         &self,
         corpus: &Corpus,
@@ -215,13 +218,22 @@ impl NGramModel {
                         line: chunk.first_line + index as u64,
                         byte: chunk.byte_offset + offset as u64,
                     };
+                    // A bad record stops the run, or with errors="skip" is left out.
+                    let skip = corpus.options.errors == corpus::Utf8Policy::Skip;
                     let mut record: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_slice(raw).map_err(|e| crate::Error::Corpus {
-                            location: location(),
-                            message: format!("invalid JSON object: {e}"),
-                        })?;
+                        match serde_json::from_slice(raw) {
+                            Ok(r) => r,
+                            Err(_) if skip => continue,
+                            Err(e) => {
+                                return Err(crate::Error::Corpus {
+                                    location: location(),
+                                    message: format!("invalid JSON object: {e}"),
+                                })
+                            }
+                        };
                     let text = match record.get(&field) {
                         Some(serde_json::Value::String(s)) => s.clone(),
+                        _ if skip => continue,
                         _ => {
                             return Err(crate::Error::Corpus {
                                 location: location(),
