@@ -11,8 +11,6 @@
 // Index loops mirror the formulas (and lmplz) more plainly than iterator chains here.
 #![allow(clippy::needless_range_loop)]
 
-use std::collections::BinaryHeap;
-
 use super::level::{self, Level};
 use crate::tokenize::{Vocab, BOS_ID, UNK_ID};
 
@@ -452,28 +450,27 @@ impl NGramModel {
             let w = *level.keys.get(e * level.n + level.n - 1)?;
             Some((self.charge(state, *level.logprob.get(e)?, st.m), w))
         };
-        #[derive(PartialEq)]
-        struct Item(f32, u32, usize);
-        impl Eq for Item {}
-        impl PartialOrd for Item {
-            fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-                Some(self.cmp(o))
-            }
-        }
-        impl Ord for Item {
-            fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-                self.0.total_cmp(&o.0).then(o.1.cmp(&self.1))
-            }
-        }
-        let mut heap = BinaryHeap::new();
-        for (si, st) in streams.iter().enumerate() {
-            if st.pos < st.end {
-                if let Some((v, w)) = value(st) {
-                    heap.push(Item(v, w, si));
+        // At most `order` streams: a linear scan of their heads beats a heap.
+        let mut heads: Vec<Option<(f32, u32)>> = streams
+            .iter()
+            .map(|st| if st.pos < st.end { value(st) } else { None })
+            .collect();
+        loop {
+            let mut best: Option<(usize, f32, u32)> = None;
+            for (si, head) in heads.iter().enumerate() {
+                if let Some((v, w)) = *head {
+                    let better = match best {
+                        None => true,
+                        Some((_, bv, bw)) => v > bv || (v == bv && w < bw),
+                    };
+                    if better {
+                        best = Some((si, v, w));
+                    }
                 }
             }
-        }
-        while let Some(Item(v, w, si)) = heap.pop() {
+            let Some((si, v, w)) = best else {
+                return;
+            };
             let m = streams[si].m;
             // Held by a longer context? Then that stream reports it.
             let shadowed = m < top && {
@@ -493,11 +490,7 @@ impl NGramModel {
             }
             let st = &mut streams[si];
             st.pos += 1;
-            if st.pos < st.end {
-                if let Some((v, w)) = value(st) {
-                    heap.push(Item(v, w, si));
-                }
-            }
+            heads[si] = if st.pos < st.end { value(st) } else { None };
         }
     }
 }
