@@ -102,27 +102,31 @@ impl NGramModel {
     /// of mass >= p. Deciding that streams candidates only until the draw shows
     /// up or the mass is reached, and a drawn word is usually a probable one, so
     /// this reads far fewer candidates than building the nucleus. Accepted
-    /// draws follow p restricted to the nucleus, renormalised: the same
-    /// distribution as truncating first. `None` after many rejections (callers
-    /// then truncate explicitly).
+    /// draws follow p restricted to the nucleus; a rejected draw has streamed
+    /// the whole nucleus, which is then drawn from directly. Either way the
+    /// result follows p restricted to the nucleus, renormalised: the same
+    /// distribution as truncating first.
     fn draw_nucleus(&self, state: &State, p: f64, rng: &mut Rng) -> Option<u32> {
         let held = state.backoff.len().min(self.order() - 1);
-        for _ in 0..64 {
-            let w = self.draw_mixture(state, held, rng)?;
-            let (mut mass, mut inside) = (0.0, false);
-            self.for_each_candidate(state, |c, lp| {
-                if c == w {
-                    inside = true;
-                    return false;
-                }
-                mass += (lp as f64 * std::f64::consts::LN_10).exp();
-                mass < p
-            });
-            if inside {
-                return Some(w);
+        let w = self.draw_mixture(state, held, rng)?;
+        let (mut mass, mut inside) = (0.0, false);
+        let mut nucleus: Vec<(u32, f64)> = Vec::new();
+        self.for_each_candidate(state, |c, lp| {
+            if c == w {
+                inside = true;
+                return false;
             }
+            let q = (lp as f64 * std::f64::consts::LN_10).exp();
+            nucleus.push((c, q));
+            mass += q;
+            mass < p
+        });
+        if inside {
+            return Some(w);
         }
-        None
+        // Rejected: the stream ran through the whole nucleus, so draw from it
+        // directly rather than drawing again.
+        sample::draw(&nucleus, rng)
     }
 
     /// Candidates in descending probability until the truncation is decided.
