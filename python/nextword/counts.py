@@ -32,6 +32,7 @@ class NGramCounts:
 
     def __init__(self, core: _core.NGramCounts) -> None:
         self._core = core
+        self._vocab: Optional[Vocab] = None
 
     @property
     def order(self) -> int:
@@ -65,8 +66,11 @@ class NGramCounts:
 
     @property
     def vocab(self) -> Vocab:
-        """The vocabulary: specials, then words in order of first appearance."""
-        return Vocab._wrap(self._core.vocab)
+        """The vocabulary: specials, then words in order of first appearance
+        (built once, then cached)."""
+        if self._vocab is None:
+            self._vocab = Vocab._wrap(self._core.vocab)
+        return self._vocab
 
     def __getitem__(self, ngram: Union[str, NGram]) -> int:
         return self._core[ngram]
