@@ -1,0 +1,121 @@
+"""The binary model format (.nwlm): round trips, and corrupt files never crash."""
+
+from __future__ import annotations
+
+import random
+import warnings
+from pathlib import Path
+
+import nextword
+import numpy as np
+import pytest
+from nextword import ModelFormatError, NGramLM
+
+SENTENCES = [
+    "the cat sat on the mat",
+    "the dog sat on the log",
+    "a cat and a dog met on the mat",
+    "the mat was red and the log was brown",
+] * 5
+SMOOTHINGS = ["kneser-ney", "mle", "add-k", "witten-bell", "stupid-backoff"]
+
+
+def fit(smoothing: str) -> NGramLM:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tiny data: KN discount fallback
+        return NGramLM.fit(SENTENCES, order=3, smoothing=smoothing)
+
+
+@pytest.mark.parametrize("smoothing", SMOOTHINGS)
+def test_round_trip_answers_the_same(tmp_path: Path, smoothing: str) -> None:
+    lm = fit(smoothing)
+    path = tmp_path / "m.nwlm"
+    lm.save(path)
+    loaded = NGramLM.load(path)
+    assert loaded.smoothing == lm.smoothing and loaded.sizes() == lm.sizes()
+    assert loaded.discounts == lm.discounts
+    for context in ["", "the", "the cat", "zebra"]:
+        np.testing.assert_array_equal(
+            loaded.next_distribution(context), lm.next_distribution(context)
+        )
+        assert loaded.predict(context, k=5) == lm.predict(context, k=5)
+    text = ["the cat sat on the log", "a zebra"]
+    assert loaded.perplexity(text) == lm.perplexity(text)
+    assert loaded.generate("the", seed=3) == lm.generate("the", seed=3)
+
+
+@pytest.fixture(scope="module")
+def model_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("nwlm") / "m.nwlm"
+    fit("kneser-ney").save(path)
+    return path.read_bytes()
+
+
+def exercise(lm: NGramLM) -> None:
+    """Every kind of query; results may be wrong for a corrupt file, but must come back."""
+    for context in ["", "the", "the cat", "zebra cat"]:
+        lm.predict(context, k=5)
+        lm.next_distribution(context)
+        lm.generate(context, max_tokens=5, seed=1)
+        lm.generate(context, max_tokens=5, seed=1, top_p=0.9)
+    lm.perplexity(["the cat sat on the mat", "a zebra"])
+    lm.full_scores("the dog sat")
+
+
+@pytest.mark.parametrize("cut", [0, 1, 7, 8, 12, 23, 24, 60, 200, -1000, -100, -9, -1])
+def test_truncated_file_is_a_format_error(tmp_path: Path, model_bytes: bytes, cut: int) -> None:
+    path = tmp_path / "t.nwlm"
+    path.write_bytes(model_bytes[:cut])
+    with pytest.raises((ModelFormatError, nextword.NextwordError, ValueError)):
+        NGramLM.load(path)
+
+
+def test_wrong_magic_version_and_garbage(tmp_path: Path, model_bytes: bytes) -> None:
+    path = tmp_path / "x.nwlm"
+    path.write_bytes(b"NWLMBIN\0" + (99).to_bytes(4, "little") + model_bytes[12:])
+    with pytest.raises(ModelFormatError, match="version 99"):
+        NGramLM.load(path)
+    path.write_bytes(bytes(random.Random(1).randrange(256) for _ in range(5000)))
+    with pytest.raises(ModelFormatError):
+        NGramLM.load(path)
+    path.write_bytes(b"")
+    with pytest.raises(ModelFormatError):
+        NGramLM.load(path)
+
+
+def test_flipped_metadata_byte_is_caught_by_the_checksum(
+    tmp_path: Path, model_bytes: bytes
+) -> None:
+    path = tmp_path / "x.nwlm"
+    for offset in (30, 60, 100):
+        data = bytearray(model_bytes)
+        data[offset] ^= 0x40
+        path.write_bytes(bytes(data))
+        with pytest.raises(ModelFormatError):
+            NGramLM.load(path, verify=False)
+
+
+def test_flipped_array_bytes_are_caught_when_verifying(tmp_path: Path, model_bytes: bytes) -> None:
+    path = tmp_path / "x.nwlm"
+    rng = random.Random(7)
+    start = len(model_bytes) // 3
+    for _ in range(20):
+        data = bytearray(model_bytes)
+        data[rng.randrange(start, len(data))] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(data))
+        with pytest.raises(ModelFormatError, match="checksum"):
+            NGramLM.load(path, verify=True)
+
+
+def test_corrupt_arrays_never_crash_queries(tmp_path: Path, model_bytes: bytes) -> None:
+    """Without verification a corrupt array may give wrong numbers, never a crash."""
+    path = tmp_path / "x.nwlm"
+    rng = random.Random(11)
+    start = len(model_bytes) // 3
+    for trial in range(60):
+        data = bytearray(model_bytes)
+        for _ in range(1 + trial % 8):
+            data[rng.randrange(start, len(data))] = rng.randrange(256)
+        path.write_bytes(bytes(data))
+        lm = NGramLM.load(path, verify=False)
+        exercise(lm)
