@@ -1,6 +1,6 @@
 """Type stubs of the compiled core, ``nextword._core`` (see rust/python)."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -19,12 +19,7 @@ class Vocab:
     def __init__(self, words: list[str], tokenizer: str = "whitespace") -> None: ...
     @staticmethod
     def build(
-        paths: list[str],
-        texts: Optional[list[str]],
-        errors: str,
-        skip_blank: bool,
-        format: str,
-        text_field: str,
+        corpus: dict[str, Any],
         tokenizer: str,
         min_count: int,
         max_size: Optional[int],
@@ -44,12 +39,7 @@ class Vocab:
     def decode(self, ids: npt.NDArray[np.uint32]) -> str: ...
     def encode_corpus(
         self,
-        paths: list[str],
-        texts: Optional[list[str]],
-        errors: str,
-        skip_blank: bool,
-        format: str,
-        text_field: str,
+        corpus: dict[str, Any],
         bos: bool,
         eos: bool,
         threads: int,
@@ -88,12 +78,7 @@ class NGramCounts:
     def count_ids(self, ids: list[int]) -> int: ...
 
 def count_ngrams(
-    paths: list[str],
-    texts: Optional[list[str]],
-    errors: str,
-    skip_blank: bool,
-    format: str,
-    text_field: str,
+    corpus: dict[str, Any],
     order: int,
     tokenizer: str,
     pad: bool,
@@ -114,12 +99,7 @@ class NGramLM:
     ) -> NGramLM: ...
     @staticmethod
     def fit_corpus(
-        paths: list[str],
-        texts: Optional[list[str]],
-        errors: str,
-        skip_blank: bool,
-        format: str,
-        text_field: str,
+        corpus: dict[str, Any],
         order: int,
         tokenizer: str,
         threads: int,
@@ -196,23 +176,13 @@ class NGramLM:
     def tokens_of(self, ids: list[int]) -> list[str]: ...
     def evaluate(
         self,
-        paths: list[str],
-        texts: Optional[list[str]],
-        errors: str,
-        skip_blank: bool,
-        format: str,
-        text_field: str,
+        corpus: dict[str, Any],
         threads: int,
         progress: Optional[bool],
     ) -> dict[str, float]: ...
     def score_sentences(
         self,
-        paths: list[str],
-        texts: Optional[list[str]],
-        errors: str,
-        skip_blank: bool,
-        format: str,
-        text_field: str,
+        corpus: dict[str, Any],
         bos: bool,
         eos: bool,
         threads: int,

@@ -178,7 +178,7 @@ def count_ngrams(
     c = as_corpus(corpus, **corpus_options)
     tok = as_tokenizer(tokenizer)
     core = _core.count_ngrams(
-        **c.core_args(),
+        c.core_args(),
         order=order,
         tokenizer=tok.spec,
         pad=pad,

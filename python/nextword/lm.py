@@ -151,7 +151,7 @@ class NGramLM:
             raise ValueError(f"order must be an int in 1..{MAX_ORDER}, not {order!r}")
         c = as_corpus(corpus_or_counts, **corpus_options)
         core = _core.NGramLM.fit_corpus(
-            **c.core_args(),
+            c.core_args(),
             order=order,
             tokenizer=as_tokenizer(tokenizer).spec,
             threads=threads,
@@ -274,7 +274,7 @@ class NGramLM:
     ) -> Perplexity:
         """Perplexity of a corpus (in parallel), as KenLM's ``query`` reports it."""
         c = as_corpus(corpus, **corpus_options)
-        d = self._core.evaluate(**c.core_args(), threads=threads, progress=progress)
+        d = self._core.evaluate(c.core_args(), threads=threads, progress=progress)
         tokens, oovs = int(d["tokens"]), int(d["oovs"])
         if tokens == 0:
             raise ValueError("no tokens to score")
@@ -309,7 +309,7 @@ class NGramLM:
         """Per-sentence ``(log10 p, tokens, oovs)`` arrays of a corpus, in corpus order."""
         c = as_corpus(corpus, **corpus_options)
         return self._core.score_sentences(
-            **c.core_args(), bos=bos, eos=eos, threads=threads, progress=progress
+            c.core_args(), bos=bos, eos=eos, threads=threads, progress=progress
         )
 
     def annotate_jsonl(

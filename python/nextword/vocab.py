@@ -68,7 +68,7 @@ class Vocab:
         c = as_corpus(corpus, **corpus_options)
         tok = as_tokenizer(tokenizer)
         core, stats = _core.Vocab.build(
-            **c.core_args(),
+            c.core_args(),
             tokenizer=tok.spec,
             min_count=min_count,
             max_size=max_size,
@@ -133,7 +133,7 @@ class Vocab:
         """
         c = as_corpus(corpus, **corpus_options)
         ids, offsets, _ = self._core.encode_corpus(
-            **c.core_args(), bos=bos, eos=eos, threads=threads, progress=progress
+            c.core_args(), bos=bos, eos=eos, threads=threads, progress=progress
         )
         return ids, offsets
 

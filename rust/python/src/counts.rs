@@ -26,22 +26,17 @@ pub struct NGramCounts {
 /// Count n-grams of orders 1..=order over a corpus, in parallel, GIL released.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, order, tokenizer, pad, threads, progress))]
+#[pyo3(signature = (corpus, order, tokenizer, pad, threads, progress))]
 pub fn count_ngrams(
     py: Python<'_>,
-    paths: Vec<PathBuf>,
-    texts: Option<Vec<String>>,
-    errors: &str,
-    skip_blank: bool,
-    format: &str,
-    text_field: &str,
+    corpus: source::CorpusArgs,
     order: usize,
     tokenizer: &str,
     pad: bool,
     threads: usize,
     progress: Option<bool>,
 ) -> PyResult<NGramCounts> {
-    let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+    let corpus = corpus.into_corpus()?;
     let options = CountOptions {
         order,
         tokenizer: CoreTokenizer::from_spec(tokenizer).py()?,

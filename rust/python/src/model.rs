@@ -104,15 +104,10 @@ impl NGramLM {
     /// the model takes their arrays over without a copy.
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, order, tokenizer, threads, progress, smoothing, k, alpha, interpolate_unigrams, discounts))]
+    #[pyo3(signature = (corpus, order, tokenizer, threads, progress, smoothing, k, alpha, interpolate_unigrams, discounts))]
     fn fit_corpus(
         py: Python<'_>,
-        paths: Vec<PathBuf>,
-        texts: Option<Vec<String>>,
-        errors: &str,
-        skip_blank: bool,
-        format: &str,
-        text_field: &str,
+        corpus: source::CorpusArgs,
         order: usize,
         tokenizer: &str,
         threads: usize,
@@ -124,7 +119,7 @@ impl NGramLM {
         discounts: Option<Vec<[f64; 3]>>,
     ) -> PyResult<Self> {
         let smoothing = smoothing_of(smoothing, k, alpha, interpolate_unigrams, discounts)?;
-        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let corpus = corpus.into_corpus()?;
         let options = nextword_core::count::CountOptions {
             order,
             tokenizer: CoreTokenizer::from_spec(tokenizer).py()?,
@@ -358,20 +353,15 @@ impl NGramLM {
 
     /// Evaluate a corpus: a dict of logprob, oov_logprob, oovs, tokens, sentences.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, threads, progress))]
+    #[pyo3(signature = (corpus, threads, progress))]
     fn evaluate<'py>(
         &self,
         py: Python<'py>,
-        paths: Vec<PathBuf>,
-        texts: Option<Vec<String>>,
-        errors: &str,
-        skip_blank: bool,
-        format: &str,
-        text_field: &str,
+        corpus: source::CorpusArgs,
         threads: usize,
         progress: Option<bool>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let corpus = corpus.into_corpus()?;
         let e = job::run(py, "score", progress, |control| {
             self.inner.evaluate(&corpus, control, threads)
         })?;
@@ -387,22 +377,17 @@ impl NGramLM {
 
     /// Per-sentence (log10 p, tokens, oovs) arrays of a corpus, in corpus order.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, bos, eos, threads, progress))]
+    #[pyo3(signature = (corpus, bos, eos, threads, progress))]
     fn score_sentences<'py>(
         &self,
         py: Python<'py>,
-        paths: Vec<PathBuf>,
-        texts: Option<Vec<String>>,
-        errors: &str,
-        skip_blank: bool,
-        format: &str,
-        text_field: &str,
+        corpus: source::CorpusArgs,
         bos: bool,
         eos: bool,
         threads: usize,
         progress: Option<bool>,
     ) -> PyResult<SentenceScores<'py>> {
-        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let corpus = corpus.into_corpus()?;
         let scores = job::run(py, "score", progress, |control| {
             self.inner.score_corpus(&corpus, bos, eos, control, threads)
         })?;

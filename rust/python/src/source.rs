@@ -7,6 +7,33 @@ use nextword_core::corpus::{Corpus, CorpusOptions, FileFormat, Source};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+/// A corpus as the Python layer describes it: the dict of
+/// `nextword.Corpus.core_args()` (paths and/or texts plus reading options).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct CorpusArgs {
+    paths: Vec<PathBuf>,
+    texts: Option<Vec<String>>,
+    errors: String,
+    skip_blank: bool,
+    format: String,
+    text_field: String,
+}
+
+impl CorpusArgs {
+    /// The core corpus, checking the option values.
+    pub fn into_corpus(self) -> PyResult<Corpus> {
+        corpus(
+            self.paths,
+            self.texts,
+            &self.errors,
+            self.skip_blank,
+            &self.format,
+            &self.text_field,
+        )
+    }
+}
+
 /// A corpus from paths and/or texts plus the reading options.
 pub fn corpus(
     paths: Vec<PathBuf>,

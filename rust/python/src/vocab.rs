@@ -36,22 +36,17 @@ impl Vocab {
     /// Build from a corpus (parallel): returns (vocab, stats dict).
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, tokenizer, min_count, max_size, threads, progress))]
+    #[pyo3(signature = (corpus, tokenizer, min_count, max_size, threads, progress))]
     fn build<'py>(
         py: Python<'py>,
-        paths: Vec<PathBuf>,
-        texts: Option<Vec<String>>,
-        errors: &str,
-        skip_blank: bool,
-        format: &str,
-        text_field: &str,
+        corpus: source::CorpusArgs,
         tokenizer: &str,
         min_count: u64,
         max_size: Option<usize>,
         threads: usize,
         progress: Option<bool>,
     ) -> PyResult<(Self, Bound<'py, PyDict>)> {
-        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let corpus = corpus.into_corpus()?;
         let tokenizer = CoreTokenizer::from_spec(tokenizer).py()?;
         let (inner, stats) = job::run(py, "vocab", progress, |control| {
             CoreVocab::build(&corpus, tokenizer, min_count, max_size, control, threads)
@@ -120,22 +115,17 @@ impl Vocab {
 
     /// Encode a whole corpus in parallel: (ids, offsets, stats).
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (paths, texts, errors, skip_blank, format, text_field, bos, eos, threads, progress))]
+    #[pyo3(signature = (corpus, bos, eos, threads, progress))]
     fn encode_corpus<'py>(
         &self,
         py: Python<'py>,
-        paths: Vec<PathBuf>,
-        texts: Option<Vec<String>>,
-        errors: &str,
-        skip_blank: bool,
-        format: &str,
-        text_field: &str,
+        corpus: source::CorpusArgs,
         bos: bool,
         eos: bool,
         threads: usize,
         progress: Option<bool>,
     ) -> PyResult<EncodedCorpus<'py>> {
-        let corpus = source::corpus(paths, texts, errors, skip_blank, format, text_field)?;
+        let corpus = corpus.into_corpus()?;
         let (ids, offsets, stats) = job::run(py, "encode", progress, |control| {
             self.inner
                 .encode_corpus(&corpus, bos, eos, control, threads)
