@@ -83,15 +83,15 @@ impl NGramLM {
                 if order == core.order() {
                     lm::fit(&core, &smoothing)
                 } else {
-                    let mut fewer = CoreCounts {
+                    // The truncated copy is ours: the estimator may take it over.
+                    let fewer = CoreCounts {
                         vocab: core.vocab.clone(),
                         orders: core.orders[..order].to_vec(),
                         padded: core.padded,
                         stats: core.stats,
                         tokens: core.tokens,
                     };
-                    fewer.orders.shrink_to_fit();
-                    lm::fit(&fewer, &smoothing)
+                    lm::fit_owned(fewer, &smoothing)
                 }
             })
             .py()?;

@@ -189,14 +189,14 @@ fn emit_line(
 fn json_field(line: &str, field: &str) -> Result<String, String> {
     let value: serde_json::Value =
         serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| "a JSONL line must be a JSON object".to_string())?;
-    match object.get(field) {
-        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+    let serde_json::Value::Object(mut object) = value else {
+        return Err("a JSONL line must be a JSON object".to_string());
+    };
+    match object.remove(field) {
+        Some(serde_json::Value::String(s)) => Ok(s),
         Some(other) => Err(format!(
             "field {field:?} is not a string but {}",
-            match other {
+            match &other {
                 serde_json::Value::Null => "null",
                 serde_json::Value::Bool(_) => "a boolean",
                 serde_json::Value::Number(_) => "a number",

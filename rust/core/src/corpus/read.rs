@@ -89,17 +89,10 @@ fn cut_point(buf: &[u8]) -> Option<usize> {
 
 /// The number of line terminators in `data` (CRLF counts once).
 pub fn count_lines(data: &[u8]) -> u64 {
-    let mut n = 0;
-    let mut prev_cr = false;
-    for i in memchr::memchr2_iter(b'\n', b'\r', data) {
-        if data[i] == b'\n' && prev_cr && i > 0 && data[i - 1] == b'\r' {
-            prev_cr = false;
-            continue;
-        }
-        prev_cr = data[i] == b'\r';
-        n += 1;
-    }
-    n
+    // Every terminator counts, except the '\n' of a CRLF.
+    memchr::memchr2_iter(b'\n', b'\r', data)
+        .filter(|&i| !(data[i] == b'\n' && i > 0 && data[i - 1] == b'\r'))
+        .count() as u64
 }
 
 /// Cut one input into chunks of whole lines and hand each to `emit`, in order.

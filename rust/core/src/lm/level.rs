@@ -174,8 +174,9 @@ impl Level {
             }
             index[pos] = [(h >> 32) as u32, i as u32, 0, 0, h as u32];
         }
+        // Probabilities and backoffs go into the slots once estimation has set
+        // them: `NGramModel::from_levels` calls `refresh_index_values`.
         self.index = index.into();
-        self.refresh_index_values();
     }
 
     /// Copy the current probabilities and backoffs into the index slots

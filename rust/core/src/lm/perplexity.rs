@@ -205,8 +205,8 @@ impl NGramModel {
             corpus,
             control,
             threads,
-            Vec::<Piece>::new,
-            |pieces, chunk| {
+            || (Vec::<Piece>::new(), Scratch::default()),
+            |(pieces, scratch), chunk| {
                 let mut buf = Vec::with_capacity(chunk.data.len() + chunk.data.len() / 8);
                 let mut records = 0;
                 for (index, (offset, raw)) in corpus::lines::split_lines(&chunk.data).enumerate() {
@@ -245,7 +245,7 @@ impl NGramModel {
                     for (_, line) in corpus::lines::split_lines(text.as_bytes()) {
                         let line = std::str::from_utf8(line).unwrap_or_default();
                         if !crate::tokenize::is_blank(line) {
-                            total.add(&self.score_text(line, true, true));
+                            total.add(&self.evaluate_sentence(line, true, true, scratch));
                         }
                     }
                     let ppl = if total.tokens > 0 {
@@ -266,7 +266,7 @@ impl NGramModel {
                 Ok(())
             },
         )?;
-        let mut pieces: Vec<Piece> = parts.into_iter().flatten().collect();
+        let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, _)| p).collect();
         pieces.sort_by_key(|p| p.0);
         let mut records = 0;
         for (_, bytes, n) in pieces {
