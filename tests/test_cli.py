@@ -193,3 +193,29 @@ def test_demo_runs_and_prints_its_sections(capsys: pytest.CaptureFixture[str]) -
     assert len(ppl) == 5 and ppl[0] > ppl[1] > ppl[2] > ppl[4]
     assert re.search(r"^\s+1\s+[\d,]+\s+[\d,]+\s+", out, flags=re.M)
     assert "speed-up:" in out
+
+
+def test_char_model_as_arpa_keeps_its_tokenizer(
+    shared: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 7: a char model saved as ARPA was read back with the whitespace
+    tokenizer, and score/predict gave wrong answers without a word."""
+    lines = (shared / "corpora/zh/xiyouji.txt").read_text(encoding="utf-8").split("\n")
+    lines = [line for line in lines if line.strip()]
+    train, held = tmp_path / "train.txt", tmp_path / "held.txt"
+    train.write_text("\n".join(lines[:1500]) + "\n", encoding="utf-8")
+    held.write_text("\n".join(lines[1500:1700]) + "\n", encoding="utf-8")
+    model = tmp_path / "model.arpa"
+    assert main(["train", str(train), "-t", "char", "-n", "3", "-o", str(model), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["score", str(model), str(held), "-q"]) == 0
+    recorded = capsys.readouterr().out
+    assert main(["score", str(model), str(held), "-q", "-t", "char"]) == 0
+    assert capsys.readouterr().out == recorded
+    ppl = float(recorded.split("\n")[0].split("\t")[1])
+    assert ppl < 1000  # the whitespace tokenizer made it tens of thousands
+    assert main(["predict", str(model), "孙悟", "-k", "1"]) == 0
+    assert "空" in capsys.readouterr().out
+    with pytest.warns(UserWarning, match="trained with the tokenizer"):
+        assert main(["score", str(model), str(held), "-q", "-t", "whitespace"]) == 0
+    assert float(capsys.readouterr().out.split("\n")[0].split("\t")[1]) > 10 * ppl

@@ -274,7 +274,7 @@ FILE_ERRORS = [
     ("missing \\end\\", lambda t: t.replace("\\end\\\n", ""), r"no \\end\\"),
     ("truncated at a line end", lambda t: t[: t.index("\\2-grams:")], r"no \\end\\"),
     ("duplicate n-gram", lambda t: t.replace("\tb a\n", "\ta b\n"), "duplicate 2-gram"),
-    ("empty", lambda t: "", r"no \\end\\"),
+    ("empty", lambda t: "", r"not an ARPA file \(no \\data\\"),
 ]
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
-    spec: str = args.tokenizer
+    spec: str = args.tokenizer or "whitespace"
     if args.lowercase and spec.startswith("word"):
         spec += ":lower"
     return as_tokenizer(spec)
@@ -109,14 +109,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model(path: str) -> NGramLM:
+def _load_model(args: argparse.Namespace) -> NGramLM:
+    """The model, read with ``--tokenizer`` when given, else with the one it records."""
     from nextword.lm import NGramLM
 
-    return NGramLM.load(path)
+    tokenizer = _tokenizer_from_args(args) if args.tokenizer is not None else None
+    return NGramLM.load(args.model, tokenizer=tokenizer)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    lm = _load_model(args.model)
+    lm = _load_model(args)
     progress = False if args.quiet else None
     if args.jsonl:
         lm.annotate_jsonl(
@@ -140,7 +142,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    lm = _load_model(args.model)
+    lm = _load_model(args)
     context = args.context
     shown = context if context else "<s>"
     print(f"after {shown!r}:")
@@ -157,7 +159,7 @@ def _bar(p: float, width: int = 30) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    lm = _load_model(args.model)
+    lm = _load_model(args)
     params: dict[str, Any] = {
         "temperature": args.temperature,
         "top_k": args.top_k,
@@ -258,8 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     corpus_options(train)
     train.set_defaults(func=cmd_train)
 
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("model", help="a model file (.nwlm binary or ARPA)")
+        p.add_argument(
+            "--tokenizer",
+            "-t",
+            help="how to split text (default: the one the model records; whitespace for "
+            "ARPA files that record none, as KenLM's)",
+        )
+        p.add_argument("--lowercase", action="store_true", help="lowercase (word tokenizer)")
+
     score = sub.add_parser("score", help="perplexity of text under a model (KenLM query layout)")
-    score.add_argument("model", help="a model file (.nwlm binary or ARPA)")
+    model_options(score)
     score.add_argument("paths", nargs="+")
     score.add_argument("--per-sentence", action="store_true", help="a line per sentence too")
     score.add_argument(
@@ -271,14 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(func=cmd_score)
 
     predict = sub.add_parser("predict", help="the most probable next words")
-    predict.add_argument("model")
+    model_options(predict)
     predict.add_argument("context", nargs="?", default="", help="the start of a sentence")
     predict.add_argument("-k", type=int, default=10)
     predict.add_argument("--no-bos", action="store_true", help="context is not a sentence start")
     predict.set_defaults(func=cmd_predict)
 
     gen = sub.add_parser("generate", help="generate text, one word-guess at a time")
-    gen.add_argument("model")
+    model_options(gen)
     gen.add_argument("--prompt", "-p", default="", help="the start of the text")
     gen.add_argument("-n", "--max-tokens", type=int, default=50)
     gen.add_argument("--temperature", "-T", type=float, default=1.0, help="0 = greedy")

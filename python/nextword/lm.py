@@ -176,21 +176,34 @@ class NGramLM:
         milliseconds and is shared between processes) or ARPA (``.arpa``,
         ``.arpa.gz``, ``.arpa.zst``), told apart by their first bytes.
 
-        ``verify`` checks the checksum of every array of a binary model (default:
-        for files under 1 GiB). ``tokenizer`` applies to ARPA files (whitespace by
-        default); binary models remember theirs. A malformed file raises
-        :class:`~nextword.ModelFormatError`.
+        Both formats remember the tokenizer the model was trained with (an ARPA
+        file in a ``# nextword tokenizer:`` comment that KenLM skips; files
+        without one, KenLM's among them, mean the whitespace tokenizer). A
+        ``tokenizer`` given here replaces it, with a warning when it differs.
+        ``verify`` checks the checksum of every array of a binary model
+        (default: for files under 1 GiB).
+
+        ARPA files from other tools are read by KenLM's rules: n-grams whose
+        suffix was pruned (SRILM) are reached through blank entries, a file
+        without ``<unk>`` scores unknown words at log10 p = -100 (with a
+        warning), and an n-gram without its context is refused. A malformed
+        file raises :class:`~nextword.ModelFormatError` naming the line.
         """
         from nextword.tokenizers import as_tokenizer
 
         p = os.fspath(path)
+        spec = None if tokenizer is None else as_tokenizer(tokenizer).spec
         with open(p, "rb") as f:
             head = f.read(8)
         if head == BINARY_MAGIC:
             if verify is None:
                 verify = os.path.getsize(p) < (1 << 30)
-            return cls(_core.NGramLM.load_binary(p, verify))
-        return cls(_core.NGramLM.load_arpa(p, as_tokenizer(tokenizer).spec))
+            core, notes = _core.NGramLM.load_binary(p, verify, spec)
+        else:
+            core, notes = _core.NGramLM.load_arpa(p, spec)
+        for message in notes:
+            warnings.warn(message, stacklevel=2)
+        return cls(core)
 
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
         """Write the model: ARPA when the name ends in ``.arpa`` (``.arpa.gz``

@@ -8,7 +8,10 @@ by the fast path.
 * ``corpus``: texts to lines to sentences (``split_lines``, ``sentences``);
 * ``tokenize``: sentences to tokens (whitespace, Unicode words, characters);
 * ``word_bounds``: the Unicode word-boundary rules (UAX #29) behind ``word_tokenize``;
-* ``count``: tokens to n-gram counts (``count_ngrams``, ``count_of_counts``).
+* ``count``: tokens to n-gram counts (``count_ngrams``, ``count_of_counts``);
+* ``arpa``: ARPA files read and scored by their recursive definition
+  (``load_arpa``, ``arpa_scores``, ``arpa_lengths``), KenLM's rules for files
+  from other tools included.
 
 Example:
     >>> from nextword.reference import count_ngrams, word_tokenize
@@ -17,6 +20,7 @@ Example:
     1
 """
 
+from .arpa import ArpaModel, arpa_lengths, arpa_logprob, arpa_scores, load_arpa, read_arpa
 from .corpus import WHITESPACE, is_blank, sentences, split_lines
 from .count import BOS, EOS, count_ngrams, count_of_counts
 from .tokenize import (
@@ -37,6 +41,12 @@ from .word_bounds import (
 
 __all__ = [
     "ALPHABET_RANGES",
+    "ArpaModel",
+    "arpa_lengths",
+    "arpa_logprob",
+    "arpa_scores",
+    "load_arpa",
+    "read_arpa",
     "BOS",
     "CJK_SPLIT_RANGES",
     "EOS",

@@ -137,24 +137,53 @@ impl NGramLM {
         })
     }
 
-    /// Load an ARPA file (plain, .gz or .zst).
+    /// Load an ARPA file (plain, .gz or .zst), with the tokenizer given or
+    /// the one the file records; returns the model and warnings to raise.
     #[staticmethod]
-    #[pyo3(signature = (path, tokenizer = "whitespace"))]
-    fn load_arpa(py: Python<'_>, path: PathBuf, tokenizer: &str) -> PyResult<Self> {
-        let tok = CoreTokenizer::from_spec(tokenizer).py()?;
-        let model = py.detach(|| lm::arpa::load_arpa(&path, tok)).py()?;
-        Ok(Self {
-            inner: Arc::new(model),
-        })
+    #[pyo3(signature = (path, tokenizer = None))]
+    fn load_arpa(
+        py: Python<'_>,
+        path: PathBuf,
+        tokenizer: Option<&str>,
+    ) -> PyResult<(Self, Vec<String>)> {
+        let tok = tokenizer.map(CoreTokenizer::from_spec).transpose().py()?;
+        let loaded = py.detach(|| lm::arpa::load_arpa(&path, tok)).py()?;
+        let model = Self {
+            inner: Arc::new(loaded.model),
+        };
+        Ok((model, loaded.warnings))
     }
 
-    /// Open a binary model file (memory-mapped); `verify` checks every array's checksum.
+    /// Open a binary model file (memory-mapped); `verify` checks every array's
+    /// checksum. A `tokenizer` other than the recorded one replaces it, with a warning.
     #[staticmethod]
-    fn load_binary(py: Python<'_>, path: PathBuf, verify: bool) -> PyResult<Self> {
-        let model = py.detach(|| lm::binary::load(&path, verify)).py()?;
-        Ok(Self {
-            inner: Arc::new(model),
-        })
+    #[pyo3(signature = (path, verify, tokenizer = None))]
+    fn load_binary(
+        py: Python<'_>,
+        path: PathBuf,
+        verify: bool,
+        tokenizer: Option<&str>,
+    ) -> PyResult<(Self, Vec<String>)> {
+        let tok = tokenizer.map(CoreTokenizer::from_spec).transpose().py()?;
+        let mut model = py.detach(|| lm::binary::load(&path, verify)).py()?;
+        let mut warnings = Vec::new();
+        if let Some(tok) = tok {
+            let recorded = model.vocab.tokenizer().spec();
+            if tok.spec() != recorded {
+                warnings.push(format!(
+                    "{} was trained with the tokenizer {recorded:?} but is read with {:?}",
+                    path.display(),
+                    tok.spec()
+                ));
+                model.vocab.set_tokenizer(tok);
+            }
+        }
+        Ok((
+            Self {
+                inner: Arc::new(model),
+            },
+            warnings,
+        ))
     }
 
     /// Write the binary model format.

@@ -1,20 +1,25 @@
 //! ARPA files: write (plain or `.gz`) and read, interoperable with KenLM and SRILM.
 //!
 //! Values are written as the shortest decimal that reads back as the same f32
-//! (what lmplz prints); log10(0) is written as -99, the SRILM convention.
+//! (what lmplz prints); log10(0) is written as `-inf`, which KenLM and SRILM
+//! read as minus infinity (a model whose zeros became SRILM's finite `-99`
+//! would score an impossible event as merely unlikely).
+//!
+//! Reading follows KenLM's rules for files from other tools (see [`load_arpa`]).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
+use super::arpa_gaps::{self, Completion, Entry};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::control::Control;
-use crate::tokenize::{Tokenizer, Vocab, BOS, EOS, UNK};
+use crate::tokenize::{Tokenizer, Vocab, UNK};
 use crate::{Error, Result};
 
 fn fmt(v: f32) -> String {
-    if v == f32::NEG_INFINITY || v < -99.0 {
-        return "-99".to_string();
+    if v == f32::NEG_INFINITY {
+        return "-inf".to_string();
     }
     if v == 0.0 {
         return "0".to_string();
@@ -56,6 +61,12 @@ fn even_tie(shortest: &str, v: f32) -> Option<String> {
 /// Write `model` as ARPA to `out`.
 pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()> {
     let words = model.vocab.words();
+    let spec = model.vocab.tokenizer().spec();
+    if spec != Tokenizer::default().spec() {
+        // Only a non-default tokenizer is noted, so lmplz-style models stay
+        // byte-identical to lmplz's files.
+        writeln!(out, "{TOKENIZER_NOTE}{spec}\n")?;
+    }
     writeln!(out, "\\data\\")?;
     for level in &model.levels {
         writeln!(out, "ngram {}={}", level.n, level.len())?;
@@ -125,18 +136,44 @@ fn parse_f32(s: &str) -> Option<f32> {
     }
 }
 
+/// The comment line before `\\data\\` that records a tokenizer other than the
+/// default (KenLM skips `#` lines there, so the file stays KenLM's).
+const TOKENIZER_NOTE: &str = "# nextword tokenizer: ";
+
+/// A model read from an ARPA file, with what reading it noticed.
+#[derive(Debug)]
+pub struct ArpaModel {
+    /// The model, its n-grams completed as KenLM completes them.
+    pub model: NGramModel,
+    /// The tokenizer the file records (None: none recorded, the default).
+    pub recorded_tokenizer: Option<String>,
+    /// What completing the file's n-grams added.
+    pub completion: Completion,
+    /// What the caller should tell the user (a missing `<unk>`, a tokenizer
+    /// other than the one the file records).
+    pub warnings: Vec<String>,
+}
+
 /// Read an ARPA file (plain, `.gz` or `.zst`). Tokens are mapped through a
 /// vocabulary built from the unigrams in file order after `<unk>`, `<s>`, `</s>`.
-pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
+///
+/// Lines before `\\data\\` must be blank or comments (`#`), as KenLM requires;
+/// a `# nextword tokenizer: SPEC` comment there names the tokenizer the model
+/// was trained with, used when `tokenizer` is None. Files from other tools are
+/// completed by KenLM's rules (see [`super::arpa_gaps`]): blanks for missing
+/// suffixes, `<unk>` at log10 p = -100 when absent; an n-gram without its
+/// context is refused with its line.
+pub fn load_arpa(path: &Path, tokenizer: Option<Tokenizer>) -> Result<ArpaModel> {
     let control = Control::new();
     let reader = BufReader::with_capacity(1 << 20, crate::corpus::read::open(path, &control)?);
     let bad = |line: usize, msg: String| Error::format(path, format!("line {line}: {msg}"));
     let mut declared: Vec<usize> = Vec::new();
     let mut declared_at: Vec<usize> = Vec::new();
-    let mut vocab = Vocab::new(tokenizer);
+    let mut words = Vocab::new(Tokenizer::default());
+    let mut recorded: Option<String> = None;
     let mut section = 0usize; // 0 = header, n = in \n-grams:, usize::MAX = after \end\
     let mut seen_data = false;
-    let mut raw: Vec<Vec<(Vec<u32>, f32, f32)>> = Vec::new();
+    let mut raw: Vec<Vec<Entry>> = Vec::new();
     let mut ids = Vec::new();
     for (index, line) in reader.lines().enumerate() {
         let lineno = index + 1;
@@ -151,8 +188,18 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
         if line.trim().is_empty() {
             continue;
         }
-        if line == "\\data\\" {
-            seen_data = true;
+        if !seen_data {
+            if line == "\\data\\" {
+                seen_data = true;
+            } else if let Some(spec) = line.strip_prefix(TOKENIZER_NOTE) {
+                recorded = Some(spec.trim().to_string());
+            } else if !line.starts_with('#') {
+                return Err(bad(
+                    lineno,
+                    "not an ARPA file (no \\data\\ header; only blank and # lines may precede it)"
+                        .into(),
+                ));
+            }
             continue;
         }
         if line == "\\end\\" {
@@ -174,9 +221,6 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
             continue;
         }
         if section == 0 {
-            if !seen_data {
-                return Err(bad(lineno, "not an ARPA file (no \\data\\ header)".into()));
-            }
             let spec = line
                 .strip_prefix("ngram ")
                 .and_then(|r| r.split_once('='))
@@ -213,9 +257,9 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
                 .next()
                 .ok_or_else(|| bad(lineno, format!("expected {n} words in {line:?}")))?;
             let id = if n == 1 {
-                vocab.add(word, 0)
+                words.add(word, 0)
             } else {
-                vocab
+                words
                     .get(word)
                     .ok_or_else(|| bad(lineno, format!("word {word:?} is not a unigram")))?
             };
@@ -230,7 +274,15 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
         if fields.next().is_some() {
             return Err(bad(lineno, format!("too many fields in {line:?}")));
         }
-        raw[n - 1].push((ids.clone(), logprob, backoff));
+        raw[n - 1].push(Entry {
+            key: ids.clone(),
+            logprob,
+            backoff,
+            line: lineno,
+        });
+    }
+    if !seen_data {
+        return Err(Error::format(path, "not an ARPA file (no \\data\\ header)"));
     }
     if section != usize::MAX {
         return Err(Error::format(
@@ -244,7 +296,7 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
             "ARPA file misses n-gram sections its header declares",
         ));
     }
-    for (k, entries) in raw.iter().enumerate() {
+    for (k, entries) in raw.iter_mut().enumerate() {
         if entries.len() != declared[k] {
             return Err(bad(
                 declared_at[k],
@@ -256,27 +308,61 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
                 ),
             ));
         }
-    }
-    let _ = (BOS, EOS);
-    let mut levels = Vec::with_capacity(raw.len());
-    for (k, mut entries) in raw.into_iter().enumerate() {
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if entries.windows(2).any(|w| w[0].0 == w[1].0) {
-            return Err(Error::format(path, format!("duplicate {}-gram", k + 1)));
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        if let Some(w) = entries.windows(2).find(|w| w[0].key == w[1].key) {
+            return Err(bad(
+                w[0].line.max(w[1].line),
+                format!(
+                    "duplicate {}-gram (also on line {})",
+                    k + 1,
+                    w[0].line.min(w[1].line)
+                ),
+            ));
         }
+    }
+    let completion =
+        arpa_gaps::complete(&mut raw, words.words()).map_err(|(line, msg)| bad(line, msg))?;
+    let mut warnings = Vec::new();
+    let name = path.display();
+    if completion.unk_added {
+        warnings.push(format!(
+            "{name} has no <unk>: unknown words score log10 p = {}, as in KenLM",
+            arpa_gaps::UNKNOWN_MISSING_LOGPROB
+        ));
+    }
+    let tokenizer = match (tokenizer, &recorded) {
+        (Some(given), Some(spec)) => {
+            if given.spec() != *spec {
+                warnings.push(format!(
+                    "{name} was trained with the tokenizer {spec:?} but is read with {:?}: \
+                     scores and predictions will be wrong unless text is tokenized as in training",
+                    given.spec()
+                ));
+            }
+            given
+        }
+        (Some(given), None) => given,
+        (None, Some(spec)) => Tokenizer::from_spec(spec)
+            .map_err(|e| Error::format(path, format!("recorded tokenizer {spec:?}: {e}")))?,
+        (None, None) => Tokenizer::default(),
+    };
+    let mut vocab = words;
+    vocab.set_tokenizer(tokenizer);
+    let mut levels = Vec::with_capacity(raw.len());
+    for (k, entries) in raw.into_iter().enumerate() {
         let mut keys = Vec::with_capacity(entries.len() * (k + 1));
         let mut logprob = Vec::with_capacity(entries.len());
         let mut backoff = Vec::with_capacity(entries.len());
-        for (key, p, b) in entries {
-            keys.extend_from_slice(&key);
-            logprob.push(p);
-            backoff.push(b);
+        for e in entries {
+            keys.extend_from_slice(&e.key);
+            logprob.push(e.logprob);
+            backoff.push(e.backoff);
         }
         levels.push(Level::new(k + 1, keys, logprob, backoff));
     }
-    // Specials missing from the file (an ARPA without <unk>) stay in the
-    // vocabulary but have no unigram: they score as -inf, as in KenLM.
-    Ok(NGramModel::from_levels(
+    // <s> and </s> missing from the file stay in the vocabulary without a
+    // unigram: they score as -inf.
+    let model = NGramModel::from_levels(
         vocab,
         levels,
         Remainder::LowerOrder {
@@ -284,7 +370,13 @@ pub fn load_arpa(path: &Path, tokenizer: Tokenizer) -> Result<NGramModel> {
         },
         "arpa",
         true,
-    ))
+    );
+    Ok(ArpaModel {
+        model,
+        recorded_tokenizer: recorded,
+        completion,
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -298,6 +390,7 @@ mod tests {
         assert_eq!(fmt(-1.0664062), "-1.0664062");
         assert_eq!(fmt(-0.92275405), "-0.92275405");
         assert_eq!(fmt(0.0), "0");
-        assert_eq!(fmt(f32::NEG_INFINITY), "-99");
+        assert_eq!(fmt(f32::NEG_INFINITY), "-inf");
+        assert_eq!(fmt(-100.0), "-100");
     }
 }

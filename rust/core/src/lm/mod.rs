@@ -10,6 +10,7 @@
 
 pub mod add_k;
 pub mod arpa;
+pub mod arpa_gaps;
 pub mod array;
 pub mod binary;
 pub mod generate;

@@ -119,6 +119,12 @@ impl Vocab {
         &self.counts
     }
 
+    /// The same vocabulary, read with another tokenizer (a model file that
+    /// records its tokenizer apart from its words, or a user's override).
+    pub fn set_tokenizer(&mut self, tokenizer: Tokenizer) {
+        self.tokenizer = tokenizer;
+    }
+
     /// The tokenizer this vocabulary's tokens come from.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
