@@ -9,11 +9,14 @@ the ``kenlm`` module is installed, it is asked too.
 from __future__ import annotations
 
 import math
+import random
 import warnings
 from pathlib import Path
 
 import nextword
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nextword import reference
 
 # An order-4 model pruned the way SRILM prunes: `a b c d` is kept while its
@@ -304,3 +307,63 @@ def test_kenlm_reads_a_file_with_a_tokenizer_note(tmp_path: Path) -> None:
     km = kenlm_model(path)
     spaced = " ".join("孙悟空笑道")
     assert km.score(spaced) == pytest.approx(lm.score("孙悟空笑道"), abs=1e-5)  # type: ignore[attr-defined]
+
+
+# -- differential: random pruned files, core against the reference -------------------
+
+
+def prune(arpa: str, rng: random.Random, share: float) -> str:
+    """Drop a share of the n-grams of orders 2..N-1 that no kept n-gram needs as
+    its context (the way SRILM prunes: suffixes may go, contexts stay)."""
+    lines = arpa.split("\n")
+    sections: dict[int, list[int]] = {}
+    n = 0
+    for i, line in enumerate(lines):
+        if line.startswith("\\") and line.endswith("-grams:"):
+            n = int(line[1:-7])
+        elif n and line and not line.startswith("\\"):
+            sections.setdefault(n, []).append(i)
+    top = max(sections)
+    drop: set[int] = set()
+    needed: set[tuple[str, ...]] = set()
+    for order in range(top, 1, -1):
+        for i in sections[order]:
+            words = tuple(lines[i].split("\t")[1].split(" "))
+            if order < top and words not in needed and rng.random() < share:
+                drop.add(i)
+            else:
+                needed.add(words[:-1])
+    kept = [line for i, line in enumerate(lines) if i not in drop]
+    text = "\n".join(kept)
+    for order, rows in sections.items():
+        count = sum(1 for i in rows if i not in drop)
+        text = text.replace(f"ngram {order}={len(rows)}\n", f"ngram {order}={count}\n", 1)
+    return text
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), order=st.integers(3, 5), share=st.floats(0.1, 0.9))
+def test_random_pruned_files_score_as_the_reference(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, order: int, share: float
+) -> None:
+    rng = random.Random(seed)
+    words = "abcdefg"
+    corpus = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 9))) for _ in range(40)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lm = nextword.NGramLM.fit(corpus, order=order, smoothing="witten-bell", progress=False)
+    path = tmp_path_factory.mktemp("pruned") / "m.arpa"
+    lm.save(path)
+    path.write_text(prune(path.read_text(encoding="utf-8"), rng, share), encoding="utf-8")
+    pruned = nextword.NGramLM.load(path)
+    ref = reference.load_arpa(path)
+    for _ in range(10):
+        tokens = [rng.choice(words + "x") for _ in range(rng.randint(0, 10))]
+        bos = rng.random() < 0.8
+        ours = pruned.full_scores(tokens, bos=bos, eos=True)
+        assert [t.logprob for t in ours] == pytest.approx(
+            reference.arpa_scores(ref, tokens, bos=bos, eos=True), abs=1e-4
+        )
+        assert [t.ngram_length for t in ours] == reference.arpa_lengths(
+            ref, tokens, bos=bos, eos=True
+        )
