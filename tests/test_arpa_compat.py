@@ -20,12 +20,14 @@ from hypothesis import strategies as st
 from nextword import reference
 
 # An order-4 model pruned the way SRILM prunes: `a b c d` is kept while its
-# suffixes `b c d` and `c d` are gone, and `d e a` is kept without `e a`.
+# suffixes `b c d` and `c d` are gone, and `d e a` is kept without `e a`. The
+# f-words are complete filler: KenLM's probing tables are sized by the counts
+# in the header and refuse files with more blanks than they have room for.
 PRUNED = """
 \\data\\
-ngram 1=8
-ngram 2=4
-ngram 3=3
+ngram 1=18
+ngram 2=13
+ngram 3=11
 ngram 4=1
 
 \\1-grams:
@@ -37,18 +39,18 @@ ngram 4=1
 -1.4\tc\t-0.1
 -1.5\td\t-0.4
 -1.6\te\t-0.35
-
+-2.5\tf0\t-0.2\n-2.5\tf1\t-0.2\n-2.5\tf2\t-0.2\n-2.5\tf3\t-0.2\n-2.5\tf4\t-0.2\n-2.5\tf5\t-0.2\n-2.5\tf6\t-0.2\n-2.5\tf7\t-0.2\n-2.5\tf8\t-0.2\n-2.5\tf9\t-0.2\n
 \\2-grams:
 -0.6\t<s> a\t-0.25
 -0.7\ta b\t-0.15
 -0.5\tb c\t-0.05
 -0.9\td e\t-0.2
-
+-0.8\tf0 f1\t-0.1\n-0.8\tf1 f2\t-0.1\n-0.8\tf2 f3\t-0.1\n-0.8\tf3 f4\t-0.1\n-0.8\tf4 f5\t-0.1\n-0.8\tf5 f6\t-0.1\n-0.8\tf6 f7\t-0.1\n-0.8\tf7 f8\t-0.1\n-0.8\tf8 f9\t-0.1\n
 \\3-grams:
 -0.4\t<s> a b\t-0.1
 -0.3\ta b c\t-0.12
 -0.2\td e a\t0
-
+-0.3\tf0 f1 f2\t0\n-0.3\tf1 f2 f3\t0\n-0.3\tf2 f3 f4\t0\n-0.3\tf3 f4 f5\t0\n-0.3\tf4 f5 f6\t0\n-0.3\tf5 f6 f7\t0\n-0.3\tf6 f7 f8\t0\n-0.3\tf7 f8 f9\t0\n
 \\4-grams:
 -0.1\ta b c d
 
@@ -117,7 +119,7 @@ def test_pruned_file_scores_through_blanks(pruned: Path, case: tuple[str, bool, 
 def test_blanks_are_added_to_the_levels(pruned: Path) -> None:
     lm = nextword.NGramLM.load(pruned)
     # c d and e a at order 2, b c d at order 3.
-    assert lm.sizes() == [8, 6, 4, 1]
+    assert lm.sizes() == [18, 15, 12, 1]
 
 
 def test_pruned_file_matches_kenlm(pruned: Path) -> None:
@@ -246,21 +248,50 @@ def test_comment_lines_before_data_are_skipped_text_is_not(tmp_path: Path) -> No
 # -- zeros survive ARPA --------------------------------------------------------------
 
 
-def test_mle_zeros_round_trip_as_minus_inf(tmp_path: Path) -> None:
+def test_mle_zeros_are_never_written_as_finite(tmp_path: Path) -> None:
+    """An MLE model's zero backoff weights have no ARPA form KenLM accepts (it
+    refuses infinite backoffs; SRILM's -99 made -inf scores finite): refused."""
     lm = nextword.NGramLM.fit(["a b c", "a c b"], order=2, smoothing="mle", progress=False)
-    before = lm.score("b a", bos=True, eos=True)
-    assert before == -math.inf
-    path = tmp_path / "mle.arpa"
-    lm.save(path)
-    assert "-inf" in path.read_text(encoding="utf-8")
-    again = nextword.NGramLM.load(path)
-    assert again.score("b a", bos=True, eos=True) == -math.inf
-    assert again.score("a b c") == pytest.approx(lm.score("a b c"), abs=1e-6)
+    assert lm.score("b a", bos=True, eos=True) == -math.inf
+    with pytest.raises(ValueError, match=r"zero backoff weights.*\.nwlm"):
+        lm.save(tmp_path / "mle.arpa")
+    assert not (tmp_path / "mle.arpa").exists()
+    lm.save(tmp_path / "mle.nwlm")
+    assert nextword.NGramLM.load(tmp_path / "mle.nwlm").score("b a") == -math.inf
+
+
+ZERO_PROB = """
+\\data\\
+ngram 1=4
+ngram 2=1
+
+\\1-grams:
+-inf\t<unk>\t0
+-99\t<s>\t-0.3
+-0.5\t</s>\t0
+-0.2\ta\t0
+
+\\2-grams:
+-inf\t<s> a
+
+\\end\\
+"""
+
+
+def test_zero_probabilities_round_trip_as_minus_inf(tmp_path: Path) -> None:
+    path = write(tmp_path, "zero.arpa", ZERO_PROB)
+    lm = nextword.NGramLM.load(path)
+    assert [t.logprob for t in lm.full_scores("a zz")] == [-math.inf, -math.inf, -0.5]
+    lm.save(tmp_path / "again.arpa")
+    text = (tmp_path / "again.arpa").read_text(encoding="utf-8")
+    assert "-inf\t<unk>" in text and "-inf\t<s> a" in text
+    again = nextword.NGramLM.load(tmp_path / "again.arpa")
+    assert [t.logprob for t in again.full_scores("a zz")] == [-math.inf, -math.inf, -0.5]
     try:
-        km = kenlm_model(path)
+        km = kenlm_model(tmp_path / "again.arpa")
     except pytest.skip.Exception:
         return
-    assert km.score("b a", bos=True, eos=True) == -math.inf  # type: ignore[attr-defined]
+    assert [p for p, _, _ in km.full_scores("a zz")] == [-math.inf, -math.inf, -0.5]  # type: ignore[attr-defined]
 
 
 # -- the tokenizer travels with the model --------------------------------------------

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from nextword import NGramCounts, count_ngrams
+from nextword import NGramCounts, count_ngrams, reference
 from nextword.cli import main
 
 TEXT = "the cat sat on the mat\nthe dog sat\n\na cat and a dog\n"
@@ -17,13 +17,8 @@ SENTENCES = [line for line in TEXT.splitlines() if line.strip()]
 
 
 def ref_counts(order: int, pad: bool = True) -> dict[int, Counter[tuple[str, ...]]]:
-    """{n: Counter of n-grams} by plain Python."""
-    out: dict[int, Counter[tuple[str, ...]]] = {n: Counter() for n in range(1, order + 1)}
-    for s in SENTENCES:
-        tokens = ["<s>", *s.split(), "</s>"] if pad else s.split()
-        for n in range(1, order + 1):
-            out[n].update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    return out
+    """{n: Counter of n-grams} by the reference counter."""
+    return dict(enumerate(reference.count_ngrams(SENTENCES, order, pad=pad), start=1))
 
 
 def parse_table(out: str) -> dict[int, tuple[int, int]]:

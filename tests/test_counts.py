@@ -14,22 +14,18 @@ from pathlib import Path
 import nextword
 import numpy as np
 import pytest
-from nextword import MAX_ORDER, ModelFormatError, NGramCounts, Vocab, count_ngrams
+from nextword import MAX_ORDER, ModelFormatError, NGramCounts, Vocab, count_ngrams, reference
 
 NGram = tuple[str, ...]
 
 
 def ref_counts(sentences: Iterable[str], order: int, pad: bool = True) -> dict[NGram, int]:
-    """n-gram counts of orders 1..order by plain Python (whitespace tokens)."""
-    counter: Counter[NGram] = Counter()
-    for sentence in sentences:
-        tokens = sentence.split()
-        if pad:
-            tokens = ["<s>", *tokens, "</s>"]
-        for n in range(1, order + 1):
-            for i in range(len(tokens) - n + 1):
-                counter[tuple(tokens[i : i + n])] += 1
-    return dict(counter)
+    """n-gram counts of orders 1..order, all in one dict, by the reference counter."""
+    return {
+        k: c
+        for level in reference.count_ngrams(sentences, order, pad=pad)
+        for k, c in level.items()
+    }
 
 
 def first_appearance_ids(sentences: Iterable[str]) -> dict[str, int]:

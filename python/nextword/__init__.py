@@ -1,7 +1,8 @@
 """nextword: language modelling from corpus to next word, with a Rust core.
 
-Collect a corpus, analyse it, count n-grams, and (in later versions) train and
-query n-gram and neural language models through one API.
+Collect a corpus, analyse it, count n-grams, train n-gram language models
+(Kneser-Ney as KenLM's lmplz, MLE, add-k, Witten-Bell, stupid backoff), score
+text, ask for the next word and generate, through one API.
 
 >>> import nextword
 >>> counts = nextword.count_ngrams(["to be or not to be"], order=3)

@@ -1,4 +1,4 @@
-"""The ``nextword`` command: ``nextword count``, ``nextword demo``.
+"""The ``nextword`` command: ``count``, ``train``, ``score``, ``predict``, ``generate``, ``demo``.
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
 """

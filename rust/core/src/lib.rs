@@ -1,8 +1,12 @@
 //! `nextword-core`: the algorithms of nextword, with no Python in sight.
 //!
 //! Data flows one way: [`corpus`] reads sources into chunks of lines,
-//! [`tokenize`] turns lines into tokens and ids, [`count`] counts n-grams.
-//! The Python bindings (`rust/python`) only convert types and map errors.
+//! [`tokenize`] turns lines into tokens and ids, [`count`] counts n-grams,
+//! [`lm`] estimates n-gram models from the counts (Kneser-Ney as lmplz, MLE,
+//! add-k, Witten-Bell, stupid backoff), reads and writes ARPA and binary model
+//! files and answers queries, and [`sample`] is the one seeded sampler that
+//! every model generates through. The Python bindings (`rust/python`) only
+//! convert types and map errors.
 
 pub mod alloc;
 pub mod binfmt;

@@ -1,9 +1,10 @@
 //! ARPA files: write (plain or `.gz`) and read, interoperable with KenLM and SRILM.
 //!
 //! Values are written as the shortest decimal that reads back as the same f32
-//! (what lmplz prints); log10(0) is written as `-inf`, which KenLM and SRILM
-//! read as minus infinity (a model whose zeros became SRILM's finite `-99`
-//! would score an impossible event as merely unlikely).
+//! (what lmplz prints). A zero probability is written as `-inf`, which KenLM
+//! reads as minus infinity (SRILM's finite `-99` would make an impossible
+//! event merely unlikely). A zero backoff weight (an MLE model's) has no
+//! form KenLM accepts, so such a model refuses ARPA and is saved as `.nwlm`.
 //!
 //! Reading follows KenLM's rules for files from other tools (see [`load_arpa`]).
 
@@ -110,6 +111,17 @@ pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
     if !expressible {
         return Err(Error::InvalidArgument(format!(
             "a {} model cannot be written as ARPA (its backoff rule is not ARPA's); save it as .nwlm",
+            model.smoothing
+        )));
+    }
+    let top = model.order();
+    if model.levels[..top - 1]
+        .iter()
+        .any(|level| level.backoff.contains(&f32::NEG_INFINITY))
+    {
+        return Err(Error::InvalidArgument(format!(
+            "a {} model has zero backoff weights (log10 0), which ARPA readers such as \
+             KenLM refuse (and SRILM's -99 would turn into a finite penalty); save it as .nwlm",
             model.smoothing
         )));
     }
