@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 from pathlib import Path
@@ -188,3 +189,14 @@ def test_fit_shortcut() -> None:
         progress=False,
     )
     assert lm.vocab.tokenizer.spec == "char" and lm.history.steps == 3
+
+
+def test_resume_keeps_the_best_weights(tmp_path: Path) -> None:
+    path = str(tmp_path / "ck.npz")
+    config = dataclasses.replace(FAST, steps=8, eval_every=2)
+    model = small("mlp")
+    train(model, CORPUS, config, valid=CORPUS[:2], checkpoint=path, progress=False)
+    saved = load_checkpoint(path)
+    assert saved.optimizer is not None and "best" in saved.optimizer
+    best = saved.training["best_valid"] if saved.training else None
+    assert best == min(loss for _, loss in saved.training["valid_losses"])  # type: ignore[index]

@@ -78,7 +78,8 @@ def save_checkpoint(
 ) -> None:
     """Write ``model`` (and training state) to ``path`` atomically (see the module docs).
 
-    ``optimizer`` maps ``"adam_m"``/``"adam_v"`` to moments by parameter name.
+    ``optimizer`` maps ``"adam_m"``/``"adam_v"`` to moments by parameter name
+    (and ``"best"`` to the best weights seen in validation, if any).
     """
     meta = {
         "format": FORMAT,
@@ -149,7 +150,7 @@ def load_checkpoint(path: str) -> Checkpoint:
     except (KeyError, TypeError, ValueError, UnicodeDecodeError) as e:
         raise ModelFormatError(f"{path}: inconsistent checkpoint ({e!r})") from e
     optimizer: Optional[dict[str, dict[str, Array]]]
-    optimizer = {k: groups[k] for k in ("adam_m", "adam_v") if k in groups} or None
+    optimizer = {k: v for k, v in groups.items() if k not in ("param", "carry")} or None
     carry_group = groups.get("carry", {})
     carry = [carry_group[str(i)] for i in range(len(carry_group))] if carry_group else None
     return Checkpoint(model, optimizer, carry, meta.get("training"))

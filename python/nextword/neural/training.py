@@ -202,6 +202,8 @@ class TrainingRun:
             "stale": self.stale,
         }
         moments = {"adam_m": self.optimizer.m, "adam_v": self.optimizer.v}
+        if self.best is not None:
+            moments["best"] = self.best[1]
         save_checkpoint(path, self.model, moments, carry, training)
 
     def resume(self, path: str) -> None:
@@ -226,11 +228,8 @@ class TrainingRun:
         self.batches.restore(t["batches"], saved.carry or [])
         self.history.losses = list(t["losses"])
         self.history.valid_losses = [(int(s), float(v)) for s, v in t["valid_losses"]]
-        if t["best_valid"] is not None:
-            self.best = (
-                float(t["best_valid"]),
-                {k: v.copy() for k, v in self.model.parameters().items()},
-            )
+        if t["best_valid"] is not None and "best" in saved.optimizer:
+            self.best = (float(t["best_valid"]), saved.optimizer["best"])
         self.stale = int(t["stale"])
 
     def step(self) -> float:
