@@ -46,4 +46,34 @@ class ModelFormatError(NextwordError, ValueError):
     """A saved file (counts, vocabulary, model) is corrupt, truncated or foreign."""
 
 
-__all__ = ["CorpusError", "EmptyCorpusError", "ModelFormatError", "NextwordError", "NoFilesError"]
+
+
+class TrainingError(NextwordError, ValueError):
+    """Training cannot start or go on: a bad setting (a learning rate <= 0, ...)."""
+
+
+class TrainingDivergedError(TrainingError):
+    """The loss became NaN or infinite; training stopped before applying that step.
+
+    ``step`` is the step that failed; ``checkpoint`` the last good checkpoint
+    written (None when training wrote none).
+    """
+
+    step: Optional[int] = None
+    checkpoint: Optional[str] = None
+
+
+class VocabularyMismatchError(NextwordError, ValueError):
+    """A model, checkpoint or id array was made with another vocabulary."""
+
+
+__all__ = [
+    "CorpusError",
+    "EmptyCorpusError",
+    "ModelFormatError",
+    "NextwordError",
+    "NoFilesError",
+    "TrainingDivergedError",
+    "TrainingError",
+    "VocabularyMismatchError",
+]

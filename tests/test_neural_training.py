@@ -1,0 +1,202 @@
+"""The training loop and checkpoints: learning, determinism, resuming, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+from pathlib import Path
+
+import nextword
+import numpy as np
+import pytest
+from nextword import Vocab
+from nextword.errors import TrainingDivergedError, TrainingError, VocabularyMismatchError
+from nextword.neural import (
+    LSTMLanguageModel,
+    MLPLanguageModel,
+    NeuralLanguageModel,
+    RNNLanguageModel,
+    TrainingConfig,
+    TransformerLanguageModel,
+    train,
+)
+from nextword.neural.checkpoint import load_checkpoint
+
+CORPUS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 12
+VOCAB = Vocab.from_corpus(CORPUS, tokenizer="char")
+
+
+def unigram_entropy(model: NeuralLanguageModel, corpus: list[str]) -> float:
+    """Entropy (nats) of the token frequencies of the training stream's targets."""
+    ids, _ = model.vocab.encode_corpus(corpus, bos=True, eos=True)
+    targets = ids[1:][ids[1:] != 1]
+    p = np.bincount(targets) / len(targets)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        LSTMLanguageModel(VOCAB, embed_dim=24, hidden_dim=24, tie_weights=True, dropout=0.1),
+        TransformerLanguageModel(VOCAB, dim=24, heads=2, layers=1, block_size=16),
+    ],
+    ids=["lstm", "transformer"],
+)
+def test_learns_well_below_unigram_entropy(model: NeuralLanguageModel) -> None:
+    config = TrainingConfig(steps=250, batch_size=8, seq_len=16, learning_rate=1e-2)
+    history = train(model, CORPUS, config, valid=CORPUS[:3], progress=False)
+    entropy = unigram_entropy(model, CORPUS)
+    assert history.valid_losses[-1][1] < 0.5 * entropy
+    ppl = model.perplexity(CORPUS[:3])
+    assert math.log(ppl.perplexity) * ppl.tokens < 0.5 * entropy * (ppl.tokens + 3)
+    assert model.generate("the c", max_tokens=3, temperature=0, stop=()) == "ats"  # "thecatsat"
+
+
+def small(kind: str) -> NeuralLanguageModel:
+    if kind == "mlp":
+        return MLPLanguageModel(VOCAB, order=3, embed_dim=4, hidden_dim=8)
+    if kind == "rnn":
+        return RNNLanguageModel(VOCAB, embed_dim=8, hidden_dim=8, dropout=0.2)
+    if kind == "lstm":
+        return LSTMLanguageModel(VOCAB, embed_dim=8, hidden_dim=8, layers=2, dropout=0.2)
+    return TransformerLanguageModel(VOCAB, dim=8, heads=2, layers=1, block_size=8)
+
+
+KINDS = ["mlp", "rnn", "lstm", "transformer"]
+FAST = TrainingConfig(steps=12, batch_size=4, seq_len=8, eval_every=4)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_same_losses(kind: str) -> None:
+    one = train(small(kind), CORPUS, FAST, progress=False).losses
+    assert one == train(small(kind), CORPUS, FAST, progress=False).losses
+    assert one != train(small(kind), CORPUS, FAST, progress=False, seed=1).losses
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_checkpoint_round_trip_and_resume(kind: str, tmp_path: Path) -> None:
+    path = str(tmp_path / "ck.npz")
+    straight = train(small(kind), CORPUS, FAST, progress=False)
+
+    def press_ctrl_c(step: int, loss: float) -> None:
+        if step == 5:
+            signal.raise_signal(signal.SIGINT)
+
+    model = small(kind)
+    first = train(model, CORPUS, FAST, checkpoint=path, progress=False, on_step=press_ctrl_c)
+    assert first.stopped == "interrupted" and first.steps == 5
+    loaded = NeuralLanguageModel.load(path)
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(loaded.next_distribution("the"), model.next_distribution("the"))
+    assert loaded.generate("a", 5, seed=3) == model.generate("a", 5, seed=3)
+    resumed = train(loaded, CORPUS, FAST, checkpoint=path, resume=True, progress=False)
+    assert resumed.stopped == "done"
+    np.testing.assert_allclose(resumed.losses, straight.losses, rtol=1e-6)
+
+
+def test_corrupt_or_truncated_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "ck.npz"
+    small("lstm").save(str(path))
+    data = path.read_bytes()
+    bad = tmp_path / "bad.npz"
+    for damaged in (data[: len(data) // 2], data[:200], b"", b"not a zip at all"):
+        bad.write_bytes(damaged)
+        with pytest.raises(nextword.ModelFormatError):
+            load_checkpoint(str(bad))
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # inside a stored array: zip CRC or our checksum
+    bad.write_bytes(bytes(flipped))
+    with pytest.raises(nextword.ModelFormatError):
+        load_checkpoint(str(bad))
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(str(tmp_path / "missing.npz"))
+
+
+def test_foreign_npz_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "weights.npz"
+    np.savez(path, w=np.zeros(3))
+    with pytest.raises(nextword.ModelFormatError, match="not a nextword"):
+        load_checkpoint(str(path))
+
+
+def test_errors(tmp_path: Path) -> None:
+    with pytest.raises(nextword.EmptyCorpusError):
+        train(small("mlp"), ["", "  "], FAST, progress=False)
+    for lr in (0.0, -1.0, math.nan):
+        with pytest.raises(TrainingError, match="learning_rate"):
+            train(small("mlp"), CORPUS, FAST, learning_rate=lr, progress=False)
+    assert issubclass(TrainingError, ValueError)
+    with pytest.raises(VocabularyMismatchError):
+        train(small("mlp"), np.array([1, 5, 999]), FAST, progress=False)
+    # A checkpoint of another vocabulary cannot be resumed into this model.
+    path = str(tmp_path / "ck.npz")
+    other = Vocab.from_corpus(["x y z"], tokenizer="char")
+    train(
+        LSTMLanguageModel(other, embed_dim=4, hidden_dim=4),
+        ["x y z"] * 3,
+        FAST,
+        checkpoint=path,
+        progress=False,
+    )
+    with pytest.raises(VocabularyMismatchError, match="another vocabulary"):
+        train(small("lstm"), CORPUS, FAST, checkpoint=path, resume=True, progress=False)
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    path = str(tmp_path / "ck.npz")
+    model = small("transformer")
+    train(model, CORPUS, FAST, checkpoint=path, progress=False)
+    good = load_checkpoint(path).model.next_distribution("the")
+    model.parameters()["wte.weight"][3] = np.nan
+    with pytest.raises(TrainingDivergedError, match="last good checkpoint") as info:
+        train(model, CORPUS, FAST, steps=24, checkpoint=path, resume=False, progress=False)
+    assert info.value.step == 1 and info.value.checkpoint == path
+    np.testing.assert_array_equal(load_checkpoint(path).model.next_distribution("the"), good)
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    model = small("mlp")
+    history = train(
+        model,
+        CORPUS,
+        FAST,
+        steps=400,
+        eval_every=2,
+        patience=2,
+        learning_rate=0.5,
+        valid=["zzz qqq"],
+        progress=False,
+    )
+    assert history.stopped == "early" and history.steps < 400
+    best = min(loss for _, loss in history.valid_losses)
+    from nextword.neural.training import evaluate, token_stream
+
+    stream = token_stream(model, ["zzz qqq"])
+    assert evaluate(model, stream, 8, 4) == pytest.approx(best, rel=1e-5)
+
+
+def test_fit_shortcut() -> None:
+    lm = TransformerLanguageModel.fit(
+        CORPUS,
+        tokenizer="char",
+        dim=8,
+        heads=2,
+        layers=1,
+        block_size=8,
+        training=TrainingConfig(steps=3, batch_size=2),
+        progress=False,
+    )
+    assert lm.vocab.tokenizer.spec == "char" and lm.history.steps == 3
+
+
+def test_resume_keeps_the_best_weights(tmp_path: Path) -> None:
+    path = str(tmp_path / "ck.npz")
+    config = dataclasses.replace(FAST, steps=8, eval_every=2)
+    model = small("mlp")
+    train(model, CORPUS, config, valid=CORPUS[:2], checkpoint=path, progress=False)
+    saved = load_checkpoint(path)
+    assert saved.optimizer is not None and "best" in saved.optimizer
+    best = saved.training["best_valid"] if saved.training else None
+    assert best == min(loss for _, loss in saved.training["valid_losses"])  # type: ignore[index]
