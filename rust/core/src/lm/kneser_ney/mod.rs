@@ -40,7 +40,8 @@ pub struct KneserNeyOptions {
     /// Interpolate unigrams with the uniform distribution (lmplz's default;
     /// `--interpolate_unigrams 0` turns it off).
     pub interpolate_unigrams: bool,
-    /// Discounts (D1, D2, D3+) to use instead of estimating them, per order.
+    /// Discounts (D1, D2, D3+) to use instead of estimating them: one triple
+    /// per order, each with `0 <= D_j <= j` (checked by [`KneserNeyOptions::check`]).
     pub discounts: Option<Vec<[f64; 3]>>,
 }
 
