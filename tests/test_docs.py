@@ -15,6 +15,7 @@ MODULES = [
     "nextword.vocab",
     "nextword.reference.corpus",
     "nextword.reference.count",
+    "nextword.reference.ngram_model",
     "nextword.reference.tokenize",
 ]
 

@@ -4,8 +4,8 @@
 //! (every type but `<s>`). Only the longest context is used; a context never
 //! seen gives the uniform distribution 1/|V|.
 
+use super::backoff_form::{build_simple, log10, RunRule};
 use super::model::{NGramModel, Remainder};
-use super::{build_simple, log10, RunRule};
 use crate::count::NGramCounts;
 
 /// Estimate an add-k model.

@@ -4,8 +4,8 @@
 //! An unseen word in a seen context gets probability 0 (log10 -inf); a context
 //! the model never saw falls back to its longest seen suffix.
 
+use super::backoff_form::{build_simple, RunRule};
 use super::model::{NGramModel, Remainder};
-use super::{build_simple, RunRule};
 use crate::count::NGramCounts;
 
 /// Estimate an MLE model.

@@ -5,8 +5,8 @@
 //! one, so a "perplexity" of a stupid-backoff model is not comparable with
 //! that of a normalised model.
 
+use super::backoff_form::{build_simple, log10, RunRule};
 use super::model::{NGramModel, Remainder};
-use super::{build_simple, log10, RunRule};
 use crate::count::NGramCounts;
 
 /// Estimate a stupid-backoff model with this alpha (0.4 in the paper).

@@ -4,8 +4,8 @@
 //! number of distinct words seen after h; the unigram level interpolates with
 //! the uniform distribution over the predictable words.
 
+use super::backoff_form::{build_simple, RunRule};
 use super::model::{NGramModel, Remainder};
-use super::{build_simple, RunRule};
 use crate::count::NGramCounts;
 
 /// Estimate an interpolated Witten-Bell model.

@@ -1,0 +1,101 @@
+//! Stage 1: adjusted counts, and their count-of-counts.
+//!
+//! Input: the levels of orders 1..N (sorted keys, `<unk>` present as a
+//! unigram) and the raw count of every n-gram, in the levels' order.
+//!
+//! Output: [`AdjustedCounts`]: for every order, the count Kneser-Ney estimates
+//! from, and how many n-grams have adjusted count 1, 2, 3 and 4.
+//!
+//! * The highest order keeps its raw counts (moved, not copied).
+//! * Below it, an n-gram starting with `<s>` keeps its raw count (nothing can
+//!   come before `<s>`); any other gets its continuation count, the number of
+//!   distinct words seen directly before it (the n-grams one order up that end
+//!   with it). An n-gram no longer n-gram ends with gets 0 (`<unk>` when the
+//!   corpus never had it).
+//! * Count-of-counts leave `<s>` as a unigram out (it is never predicted).
+//!   Below the highest order, the last n-gram in suffix order (compared by its
+//!   last id, then the one before, ...) counts with its *raw* count: lmplz's
+//!   final flush of each order reads the raw count, and the discounts match
+//!   lmplz's to the last bit only with this quirk kept.
+//!
+//! Each order reads only itself and the order above, so the orders are
+//! computed in parallel.
+
+use rayon::prelude::*;
+
+use crate::lm::level::Level;
+use crate::tokenize::BOS_ID;
+
+/// The output of stage 1, one entry per order (index 0 = unigrams).
+pub(super) struct AdjustedCounts {
+    /// Adjusted count of every n-gram, in the level's order.
+    pub counts: Vec<Vec<u64>>,
+    /// n1, n2, n3, n4 of the adjusted counts (with lmplz's quirk, above).
+    pub count_of_counts: Vec<[u64; 4]>,
+}
+
+/// Adjust the raw counts of `levels` (consumed: the top order's are moved).
+pub(super) fn adjust_counts(levels: &[Level], mut raw: Vec<Vec<u64>>) -> AdjustedCounts {
+    let order = levels.len();
+    let top = raw.pop().unwrap_or_default();
+    let (mut counts, mut coc): (Vec<Vec<u64>>, Vec<[u64; 4]>) = (0..order - 1)
+        .into_par_iter()
+        .map(|k| {
+            let adjusted = continuation_counts(&levels[k], &levels[k + 1], &raw[k]);
+            let last = last_in_suffix_order(&levels[k]);
+            let coc = count_of_counts(&levels[k], k == 0, |i| {
+                if Some(i) == last {
+                    raw[k][i]
+                } else {
+                    adjusted[i]
+                }
+            });
+            (adjusted, coc)
+        })
+        .unzip();
+    // The top order's raw counts are final: no quirk, nothing to adjust.
+    coc.push(count_of_counts(&levels[order - 1], order == 1, |i| top[i]));
+    counts.push(top);
+    AdjustedCounts {
+        counts,
+        count_of_counts: coc,
+    }
+}
+
+/// Continuation counts of one lower order from the order `above` it; n-grams
+/// starting with `<s>` keep their `raw` count.
+fn continuation_counts(level: &Level, above: &Level, raw: &[u64]) -> Vec<u64> {
+    let mut adjusted: Vec<u64> = (0..level.len())
+        .map(|i| if level.key(i)[0] == BOS_ID { raw[i] } else { 0 })
+        .collect();
+    for j in 0..above.len() {
+        if let Some(i) = level.find(&above.key(j)[1..]) {
+            if level.key(i)[0] != BOS_ID {
+                adjusted[i] += 1;
+            }
+        }
+    }
+    adjusted
+}
+
+/// The entry of `level` that comes last when keys are compared from their
+/// last id backwards (lmplz's suffix order).
+fn last_in_suffix_order(level: &Level) -> Option<usize> {
+    (0..level.len()).max_by(|&x, &y| level.key(x).iter().rev().cmp(level.key(y).iter().rev()))
+}
+
+/// n1..n4 of the counts of `level`, `count(i)` giving entry i's count;
+/// `unigrams` leaves `<s>` out.
+fn count_of_counts(level: &Level, unigrams: bool, count: impl Fn(usize) -> u64) -> [u64; 4] {
+    let mut coc = [0u64; 4];
+    for i in 0..level.len() {
+        if unigrams && level.key(i)[0] == BOS_ID {
+            continue;
+        }
+        let c = count(i);
+        if (1..=4).contains(&c) {
+            coc[c as usize - 1] += 1;
+        }
+    }
+    coc
+}

@@ -1,0 +1,178 @@
+//! Interpolated modified Kneser-Ney, computed as KenLM's `lmplz` does.
+//!
+//! The estimation is lmplz's pipeline, one stage per file, each opening with
+//! its contract; [`estimate`] wires them together:
+//!
+//! 1. [`adjust_counts`]: the highest order keeps raw counts; a lower-order
+//!    n-gram starting with `<s>` keeps its raw count; any other gets its
+//!    continuation count, the number of distinct words seen before it. Also
+//!    the count-of-counts n1..n4 of the adjusted counts.
+//! 2. [`discounts`]: per order from the count-of-counts:
+//!    Y = n1 / (n1 + 2 n2), D_j = j - (j + 1) Y n_{j+1} / n_j (j = 1, 2, 3+),
+//!    or given by the user (0 <= D_j <= j is required).
+//! 3. [`initial_probabilities`]: for each context h,
+//!    u(w|h) = (a(hw) - D(a(hw))) / sum_w a(hw), and
+//!    gamma(h) = (D1 N1(h) + D2 N2(h) + D3 N3+(h)) / sum_w a(hw).
+//! 4. [`interpolate`]: p(w) = u(w) + gamma() / (|V| - 1) (|V| counts every
+//!    type, `<s>` left out by the -1); p(w|h) = u(w|h) + gamma(h) p(w|h');
+//!    the backoff of an n-gram that is a context is its gamma.
+//!
+//! Then every probability is stored as lmplz stores it: log10 in f32.
+//! Stages 3 and 4 run order by order (order n needs order n - 1 final), which
+//! keeps only two orders of linear probabilities alive at a time.
+
+use super::context_runs;
+use super::model::{NGramModel, Remainder};
+use super::{add_unk, keys_with_unk, unfilled_levels};
+use crate::count::NGramCounts;
+use crate::{Error, Result};
+
+pub mod adjust_counts;
+pub mod discounts;
+pub mod initial_probabilities;
+pub mod interpolate;
+
+pub use discounts::{discounts_from, FALLBACK};
+
+/// Options of Kneser-Ney estimation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KneserNeyOptions {
+    /// Interpolate unigrams with the uniform distribution (lmplz's default;
+    /// `--interpolate_unigrams 0` turns it off).
+    pub interpolate_unigrams: bool,
+    /// Discounts (D1, D2, D3+) to use instead of estimating them: one triple
+    /// per order, each with `0 <= D_j <= j` (checked by [`KneserNeyOptions::check`]).
+    pub discounts: Option<Vec<[f64; 3]>>,
+}
+
+impl KneserNeyOptions {
+    /// Refuse given discounts that do not fit a model of `order`: not one
+    /// `[D1, D2, D3+]` per order, or not `0 <= D_j <= j` (lmplz's bounds).
+    /// A caller may check before counting, so that bad options fail fast.
+    pub fn check(&self, order: usize) -> Result<()> {
+        match &self.discounts {
+            Some(given) => discounts::check_given(given, order),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Default for KneserNeyOptions {
+    fn default() -> Self {
+        Self {
+            interpolate_unigrams: true,
+            discounts: None,
+        }
+    }
+}
+
+/// Estimate an interpolated modified Kneser-Ney model from padded counts.
+pub fn estimate(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<NGramModel> {
+    check(counts, options)?;
+    let (keys, raw) = keys_with_unk(counts);
+    estimate_parts(counts.vocab.clone(), keys, raw, options)
+}
+
+/// [`estimate`], consuming the counts (their arrays are reused, not copied).
+pub fn estimate_owned(counts: NGramCounts, options: &KneserNeyOptions) -> Result<NGramModel> {
+    check(&counts, options)?;
+    let vocab = counts.vocab;
+    let (keys, raw): (Vec<Vec<u32>>, Vec<Vec<u64>>) = counts
+        .orders
+        .into_iter()
+        .map(|o| (o.keys, o.counts))
+        .unzip();
+    let (keys, raw) = add_unk(keys, raw);
+    estimate_parts(vocab, keys, raw, options)
+}
+
+/// Refuse what Kneser-Ney cannot estimate from: unpadded counts, and
+/// discounts that are not one valid `[D1, D2, D3+]` per order.
+fn check(counts: &NGramCounts, options: &KneserNeyOptions) -> Result<()> {
+    if !counts.padded {
+        return Err(Error::InvalidArgument(
+            "Kneser-Ney needs counts padded with <s> and </s> (count with pad=True)".into(),
+        ));
+    }
+    options.check(counts.orders.len())
+}
+
+/// The pipeline: levels from the keys, then the four stages, then log10.
+fn estimate_parts(
+    vocab: crate::tokenize::Vocab,
+    keys: Vec<Vec<u32>>,
+    raw: Vec<Vec<u64>>,
+    options: &KneserNeyOptions,
+) -> Result<NGramModel> {
+    let mut levels = unfilled_levels(keys);
+
+    let adjusted = adjust_counts::adjust_counts(&levels, raw);
+    let (discounts, warnings) =
+        discounts::choose(&adjusted.count_of_counts, options.discounts.as_deref());
+
+    // Linear probabilities of the order below the one being estimated.
+    let mut lower: Vec<f32> = Vec::new();
+    for (k, counts) in adjusted.counts.into_iter().enumerate() {
+        let runs = context_runs(&levels[k].keys, k + 1);
+        let initial =
+            initial_probabilities::initial_probabilities(&levels[k], &runs, &counts, &discounts[k]);
+        drop(counts);
+        let p = interpolate::interpolate(
+            &mut levels,
+            k,
+            &runs,
+            initial,
+            &lower,
+            options.interpolate_unigrams,
+        );
+        // Order k - 1 is final once order k has read it.
+        if k > 0 {
+            levels[k - 1].logprob = to_log10(&lower);
+        }
+        lower = p;
+    }
+    if let Some(top) = levels.last_mut() {
+        top.logprob = to_log10(&lower);
+    }
+    let mut model = NGramModel::from_levels(
+        vocab,
+        levels,
+        Remainder::LowerOrder {
+            unseen_context: 0.0,
+        },
+        "kneser-ney",
+        true,
+    );
+    model.discounts = discounts;
+    model.warnings = warnings;
+    Ok(model)
+}
+
+/// lmplz's stored value: log10 in f32 (glibc's log10f), at most 0.
+fn to_log10(p: &[f32]) -> super::array::Array<f32> {
+    p.iter()
+        .map(|&p| p.log10().min(0.0))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// Contexts are independent within stages 3 and 4: their runs are cut into
+/// about this many blocks of consecutive contexts, computed in parallel.
+const BLOCKS: usize = 256;
+
+/// The slices of `values` (one per n-gram) covered by consecutive blocks of
+/// `block` runs; runs are contiguous and cover the level from entry 0.
+fn block_slices<'a, T>(
+    mut values: &'a mut [T],
+    runs: &[(usize, usize)],
+    block: usize,
+) -> Vec<&'a mut [T]> {
+    let mut slices = Vec::with_capacity(runs.len().div_ceil(block.max(1)));
+    for block_runs in runs.chunks(block.max(1)) {
+        let len = block_runs[block_runs.len() - 1].1 - block_runs[0].0;
+        let (head, tail) = std::mem::take(&mut values).split_at_mut(len);
+        slices.push(head);
+        values = tail;
+    }
+    slices
+}
