@@ -13,8 +13,10 @@ import pytest
 from nextword.reference import (
     ALPHABET_RANGES,
     CJK_SPLIT_RANGES,
+    KENLM_SEPARATORS,
     WHITESPACE,
     CharTokenizer,
+    UnicodeWhitespaceTokenizer,
     WhitespaceTokenizer,
     WordTokenizer,
     char_tokenize,
@@ -25,6 +27,7 @@ from nextword.reference import (
     sentences,
     split_lines,
     split_word_bounds,
+    unicode_whitespace_tokenize,
     whitespace_tokenize,
     word_break_property,
     word_tokenize,
@@ -47,14 +50,18 @@ ZWJ = "\u200d"
         ("a\n", ["a"]),
         ("a\nb", ["a", "b"]),
         ("a\r\nb\r\n", ["a", "b"]),
-        ("a\rb", ["a", "b"]),
-        ("a\r\rb", ["a", "", "b"]),
-        ("a\n\r", ["a", ""]),  # "\n" then a lone "\r": two terminators
+        # Only "\n" ends a line (as in lmplz); a lone "\r" stays in its line...
+        ("a\rb", ["a\rb"]),
+        ("a\r\rb", ["a\r\rb"]),
+        ("a\r\r\nb", ["a\r", "b"]),
+        # ... except at the very end of the text, where it ends the line as "\r\n" would.
+        ("a\r", ["a"]),
+        ("a\n\r", ["a", ""]),
         ("\n", [""]),
         ("\n\n", ["", ""]),
         ("\r\n\r\n", ["", ""]),
         (" \n ", [" ", " "]),
-        # Only CR and LF end lines: not U+2028, U+2029, U+0085, VT, FF, FS.
+        # Nothing else ends lines: not U+2028, U+2029, U+0085, VT, FF, FS.
         ("a\u2028b\u2029c\x85d\x0be\x0cf\x1cg", ["a\u2028b\u2029c\x85d\x0be\x0cf\x1cg"]),
     ],
 )
@@ -81,7 +88,10 @@ def test_whitespace_is_unicode_white_space() -> None:
     [
         ("", True),
         (" ", True),
-        ("\t \u3000\u00a0\u2003", True),
+        ("\t \r\0", True),
+        # Other whitespace holds a word for lmplz: not blank.
+        ("\t \u3000\u00a0\u2003", False),
+        ("\x0b\x0c", False),
         ("\u200b", False),
         ("\x1c\x1d\x1e\x1f", False),
         (" a ", False),
@@ -108,6 +118,10 @@ def test_sentences() -> None:
 # --- whitespace and character tokenizers --------------------------------------
 
 
+def test_kenlm_separators() -> None:
+    assert frozenset("\0\t\n\r ") == KENLM_SEPARATORS
+
+
 @pytest.mark.parametrize(
     ("line", "tokens"),
     [
@@ -115,7 +129,10 @@ def test_sentences() -> None:
         ("   ", []),
         ("the cat", ["the", "cat"]),
         ("  the\t\tcat  ", ["the", "cat"]),
-        ("a\u3000b\u00a0c\u2009d\x85e", ["a", "b", "c", "d", "e"]),
+        ("a\rb\0c", ["a", "b", "c"]),
+        # lmplz splits at NUL, tab, LF, CR and space only.
+        ("a\u3000b\u00a0c\u2009d\x85e", ["a\u3000b\u00a0c\u2009d\x85e"]),
+        ("\x0bg\x0ch i", ["\x0bg\x0ch", "i"]),
         ("Don't panic!", ["Don't", "panic!"]),
         ("a\x1cb", ["a\x1cb"]),  # not a split point, unlike str.split()
         ("a\u200bb", ["a\u200bb"]),
@@ -126,6 +143,21 @@ def test_whitespace_tokenize(line: str, tokens: list[str]) -> None:
     assert WhitespaceTokenizer().tokenize(line) == tokens
 
 
+@pytest.mark.parametrize(
+    ("line", "tokens"),
+    [
+        ("", []),
+        ("  the\t\tcat\r ", ["the", "cat"]),
+        ("a\u3000b\u00a0c\u2009d\x85e\x0bf\x0cg", ["a", "b", "c", "d", "e", "f", "g"]),
+        ("a\x1cb\0c", ["a\x1cb\0c"]),  # neither is White_Space
+        ("a\u200bb", ["a\u200bb"]),
+    ],
+)
+def test_unicode_whitespace_tokenize(line: str, tokens: list[str]) -> None:
+    assert unicode_whitespace_tokenize(line) == tokens
+    assert UnicodeWhitespaceTokenizer().tokenize(line) == tokens
+
+
 def test_char_tokenize() -> None:
     assert char_tokenize("猫 の\tcat") == ["猫", "の", "c", "a", "t"]
     assert char_tokenize("a b", keep_whitespace=True) == ["a", " ", "b"]
@@ -134,6 +166,9 @@ def test_char_tokenize() -> None:
     assert char_tokenize("👍🏽") == ["👍", "🏽"]
     assert CharTokenizer().tokenize("a\u3000b") == ["a", "b"]
     assert CharTokenizer(keep_whitespace=True).tokenize("a\u3000b") == ["a", "\u3000", "b"]
+    # A lone "\r" in a line is whitespace, and never a token, even when whitespace is kept.
+    assert char_tokenize("a\rb") == ["a", "b"]
+    assert char_tokenize("a\r b\n", keep_whitespace=True) == ["a", " ", "b"]
 
 
 # --- Unicode properties -------------------------------------------------------
@@ -357,6 +392,7 @@ def test_split_word_bounds_invariants() -> None:
         ("a\u200bb", ["a", "\u200b", "b"]),
         ("a \u0301", ["a", " \u0301"]),  # a space carrying an accent is not blank
         ("line\r\nbreak", ["line", "break"]),
+        ("lone\rcr\r", ["lone", "cr"]),
     ],
 )
 def test_word_tokenize(line: str, tokens: list[str]) -> None:

@@ -22,7 +22,13 @@ from nextword.errors import (
 )
 from nextword.lm import NGramLM, Perplexity, Step, TokenScore
 from nextword.sampling import Generator, SamplingParams, sample, sample_batch
-from nextword.tokenizers import CharTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer
+from nextword.tokenizers import (
+    CharTokenizer,
+    Tokenizer,
+    UnicodeWhitespaceTokenizer,
+    WhitespaceTokenizer,
+    WordTokenizer,
+)
 from nextword.vocab import Vocab
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "NextwordError",
     "NoFilesError",
     "Tokenizer",
+    "UnicodeWhitespaceTokenizer",
     "Vocab",
     "WhitespaceTokenizer",
     "WordTokenizer",

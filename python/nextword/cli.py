@@ -215,7 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("paths", nargs="+", help="files, directories or globs (.gz/.zst/.jsonl)")
     count.add_argument("--order", "-n", type=int, default=3, help=f"highest order (1..{MAX_ORDER})")
     count.add_argument(
-        "--tokenizer", "-t", default="whitespace", help="whitespace (default), word or char"
+        "--tokenizer",
+        "-t",
+        default="whitespace",
+        help="whitespace (default; KenLM's split), unicode-whitespace, word or char",
     )
     count.add_argument("--lowercase", action="store_true", help="lowercase (word tokenizer)")
     count.add_argument("--top", "-k", type=int, default=10, help="show the top K n-grams per order")

@@ -24,7 +24,9 @@ class Corpus:
     skipped) or glob patterns; plain text, ``.gz`` and ``.zst`` are detected by
     their first bytes; ``.jsonl``/``.ndjson`` (optionally compressed) are JSONL
     and the sentence text is read from ``text_field``. One line is one sentence;
-    ``\\r\\n``, ``\\r`` and ``\\n`` end lines; blank lines are skipped unless
+    as in KenLM's ``lmplz``, only ``\\n`` ends a line (``\\r\\n`` works: its ``\\r``
+    belongs to the line end), and a lone ``\\r`` stays in the line as whitespace.
+    Blank lines (empty or only NUL, tab, ``\\r`` and space) are skipped unless
     ``skip_blank=False``. Invalid UTF-8 raises :class:`~nextword.CorpusError`
     naming file, line and byte (``errors="strict"``), or is replaced by U+FFFD
     (``"replace"``) or its line skipped (``"skip"``); both are counted in the

@@ -1,4 +1,4 @@
-"""Tokenizers: whitespace (KenLM's convention), Unicode words, characters.
+"""Tokenizers: KenLM's whitespace split, Unicode whitespace, Unicode words, characters.
 
 Each is a small object naming the compiled tokenizer; the same object is passed
 to :func:`~nextword.count_ngrams`, :class:`~nextword.Vocab` and models.
@@ -21,7 +21,8 @@ class Tokenizer:
 
     @property
     def spec(self) -> str:
-        """The spec string (``whitespace``, ``word:lower:nfkc``, ``char:keep-ws``, ...)."""
+        """The spec string (``whitespace``, ``unicode-whitespace``, ``word:lower:nfkc``,
+        ``char:keep-ws``, ...)."""
         return self._core.spec
 
     def tokenize(self, text: str) -> list[str]:
@@ -54,6 +55,8 @@ class Tokenizer:
         name, *flags = spec.split(":")
         if name in ("whitespace", "ws") and not flags:
             return WhitespaceTokenizer()
+        if name == "unicode-whitespace" and not flags:
+            return UnicodeWhitespaceTokenizer()
         if name == "word":
             bad = set(flags) - {"lower", "nfc", "nfkc"}
             if not bad:
@@ -67,14 +70,41 @@ class Tokenizer:
 
 
 class WhitespaceTokenizer(Tokenizer):
-    """Split on runs of Unicode whitespace (White_Space); KenLM's convention.
+    """Split exactly where KenLM's ``lmplz`` does (spec ``whitespace``).
 
-    >>> WhitespaceTokenizer().tokenize("a\\tb  c")
-    ['a', 'b', 'c']
+    Words are separated by runs of five characters: NUL, tab (``\\t``), line
+    feed, carriage return (``\\r``) and space; by nothing else. A no-break space
+    (U+00A0), an ideographic space (U+3000), a thin space (U+2009), a vertical
+    tab or a form feed is part of a word, as it is for ``lmplz``, so counts
+    match ``lmplz``'s. For a split at every Unicode whitespace character use
+    :class:`UnicodeWhitespaceTokenizer` (spec ``unicode-whitespace``).
+
+    Saved counts, vocabularies and models that name ``whitespace`` are read
+    with this split, including files written before it was made exactly
+    ``lmplz``'s (when ``whitespace`` split on Unicode whitespace too).
+
+    >>> WhitespaceTokenizer().tokenize("a\\tb  c\\u00a0d")
+    ['a', 'b', 'c\\xa0d']
     """
 
     def __init__(self) -> None:
         super().__init__("whitespace")
+
+
+class UnicodeWhitespaceTokenizer(Tokenizer):
+    """Split on runs of Unicode whitespace (White_Space; spec ``unicode-whitespace``).
+
+    Every character of the Unicode White_Space property separates words: tab,
+    line feed, vertical tab, form feed, carriage return, space, U+0085, no-break
+    space, the spaces U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, ideographic
+    space, ... (NUL does not).
+
+    >>> UnicodeWhitespaceTokenizer().tokenize("a\\tb  c\\u00a0d")
+    ['a', 'b', 'c', 'd']
+    """
+
+    def __init__(self) -> None:
+        super().__init__("unicode-whitespace")
 
 
 class WordTokenizer(Tokenizer):
@@ -101,6 +131,8 @@ class WordTokenizer(Tokenizer):
 
 class CharTokenizer(Tokenizer):
     """One token per Unicode character; whitespace dropped unless ``keep_whitespace``.
+
+    ``\\r`` and ``\\n`` are dropped always: they belong to line ends.
 
     >>> CharTokenizer().tokenize("西 游")
     ['西', '游']
@@ -129,6 +161,7 @@ __all__ = [
     "CharTokenizer",
     "Tokenizer",
     "TokenizerLike",
+    "UnicodeWhitespaceTokenizer",
     "WhitespaceTokenizer",
     "WordTokenizer",
     "as_tokenizer",

@@ -6,7 +6,8 @@ outputs) and the baseline that the benchmarks compare with. It is never called
 by the fast path.
 
 * ``corpus``: texts to lines to sentences (``split_lines``, ``sentences``);
-* ``tokenize``: sentences to tokens (whitespace, Unicode words, characters);
+* ``tokenize``: sentences to tokens (KenLM's whitespace split, Unicode
+  whitespace, Unicode words, characters);
 * ``word_bounds``: the Unicode word-boundary rules (UAX #29) behind ``word_tokenize``;
 * ``count``: tokens to n-gram counts (``count_ngrams``, ``count_of_counts``);
 * ``arpa``: ARPA files read and scored by their recursive definition
@@ -21,14 +22,16 @@ Example:
 """
 
 from .arpa import ArpaModel, arpa_lengths, arpa_logprob, arpa_scores, load_arpa, read_arpa
-from .corpus import WHITESPACE, is_blank, sentences, split_lines
+from .corpus import KENLM_SEPARATORS, WHITESPACE, is_blank, sentences, split_lines
 from .count import BOS, EOS, count_ngrams, count_of_counts
 from .tokenize import (
     CJK_SPLIT_RANGES,
     CharTokenizer,
+    UnicodeWhitespaceTokenizer,
     WhitespaceTokenizer,
     WordTokenizer,
     char_tokenize,
+    unicode_whitespace_tokenize,
     whitespace_tokenize,
     word_tokenize,
 )
@@ -50,8 +53,10 @@ __all__ = [
     "BOS",
     "CJK_SPLIT_RANGES",
     "EOS",
+    "KENLM_SEPARATORS",
     "WHITESPACE",
     "CharTokenizer",
+    "UnicodeWhitespaceTokenizer",
     "WhitespaceTokenizer",
     "WordTokenizer",
     "char_tokenize",
@@ -62,6 +67,7 @@ __all__ = [
     "sentences",
     "split_lines",
     "split_word_bounds",
+    "unicode_whitespace_tokenize",
     "whitespace_tokenize",
     "word_break_property",
     "word_tokenize",

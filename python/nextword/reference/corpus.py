@@ -3,11 +3,18 @@
 A corpus is a sequence of texts. Each text is cut into lines, and each line is
 one sentence: the convention of KenLM's ``lmplz`` and of most n-gram tools.
 
-Two small definitions matter everywhere in ``nextword`` and live here:
+A few small definitions matter everywhere in ``nextword`` and live here:
 
-* a line ends at ``"\\r\\n"``, ``"\\r"`` or ``"\\n"`` and at nothing else;
+* a line ends at ``"\\n"`` and at nothing else, as in ``lmplz``; a ``"\\r"``
+  right before it (or right at the end of the text) belongs to the line end, so
+  CRLF text reads as lines, and any other ``"\\r"`` stays in its line, where
+  every tokenizer treats it as whitespace;
+* ``KENLM_SEPARATORS`` are the five characters that separate words for
+  ``lmplz`` and for the ``whitespace`` tokenizer: NUL, tab, line feed, carriage
+  return and space;
 * ``WHITESPACE`` is the Unicode ``White_Space`` property, the set of characters
-  that Rust's ``char::is_whitespace`` accepts.
+  that Rust's ``char::is_whitespace`` accepts (the ``unicode-whitespace``
+  tokenizer's separators).
 
 Example:
     >>> list(sentences(["the cat\\r\\n\\nsat\\n"]))
@@ -17,6 +24,10 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+
+# What separates words for KenLM's lmplz, and nothing else: a no-break space, a
+# vertical tab or a form feed is part of a word.
+KENLM_SEPARATORS: frozenset[str] = frozenset("\0\t\n\r ")
 
 # The Unicode White_Space property, written out so that nobody has to guess.
 # Python's str.isspace() and str.split() also treat U+001C..U+001F (the ASCII
@@ -55,14 +66,16 @@ WHITESPACE: frozenset[str] = frozenset(
 def split_lines(text: str) -> list[str]:
     """Cut ``text`` into lines, without their line terminators.
 
-    A line ends at ``"\\r\\n"``, at a lone ``"\\r"`` or at ``"\\n"``. Unlike
-    ``str.splitlines()``, nothing else ends a line (not U+2028, U+0085, ``\\x0b``,
-    ``\\x0c``, ...). A last line without a terminator still counts, but a
-    terminator at the very end does not start an extra empty line.
+    A line ends at ``"\\n"``. A ``"\\r"`` just before a ``"\\n"``, or at the very
+    end of ``text``, belongs to the line end (CRLF); a lone ``"\\r"`` anywhere
+    else stays in its line. Unlike ``str.splitlines()``, nothing else ends a line
+    (not U+2028, U+0085, ``\\x0b``, ``\\x0c``, ...). A last line without a
+    terminator still counts, but a terminator at the very end does not start an
+    extra empty line.
 
     Example:
         >>> split_lines("one\\r\\ntwo\\rthree\\n\\nfour")
-        ['one', 'two', 'three', '', 'four']
+        ['one', 'two\\rthree', '', 'four']
         >>> split_lines("ends with a newline\\n")
         ['ends with a newline']
         >>> split_lines("")
@@ -70,34 +83,35 @@ def split_lines(text: str) -> list[str]:
     """
     lines: list[str] = []
     start = 0  # where the current line begins
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\n" or ch == "\r":
-            lines.append(text[start:i])
-            # "\r\n" is one terminator, not two: step over both characters.
-            if ch == "\r" and i + 1 < len(text) and text[i + 1] == "\n":
-                i += 1
-            start = i + 1
-        i += 1
-    # Whatever follows the last terminator is a line of its own, unless empty.
-    if start < len(text):
-        lines.append(text[start:])
+    while start < len(text):
+        end = text.find("\n", start)
+        if end == -1:  # a last line without terminator
+            end = len(text)
+        line = text[start:end]
+        # The "\r" of a CRLF (or of a CR at the end of the text) is no part of the line.
+        if line.endswith("\r"):
+            line = line[:-1]
+        lines.append(line)
+        start = end + 1
     return lines
 
 
 def is_blank(line: str) -> bool:
-    """Tell whether ``line`` is empty or made only of ``WHITESPACE`` characters.
+    """Tell whether ``line`` is empty or made only of ``KENLM_SEPARATORS``.
+
+    A blank line is one where ``whitespace_tokenize`` finds no token. A line of
+    other whitespace (a no-break space, an ideographic space, ...) is not blank:
+    it holds a word for ``lmplz``.
 
     Example:
-        >>> is_blank(" \\t\\u3000")
+        >>> is_blank(" \\t\\r")
         True
         >>> is_blank(" a ")
         False
-        >>> is_blank("\\x1c")  # an ASCII separator, not whitespace in Unicode
+        >>> is_blank("\\u3000")  # a word for lmplz, not a blank line
         False
     """
-    return all(ch in WHITESPACE for ch in line)
+    return all(ch in KENLM_SEPARATORS for ch in line)
 
 
 def sentences(texts: Iterable[str], skip_blank: bool = True) -> Iterator[str]:

@@ -1,8 +1,10 @@
 """Reference tokenizers: how a line of text becomes a list of tokens.
 
-Three tokenizers, from the simplest to the most careful:
+Four tokenizers, from the simplest to the most careful:
 
-* ``whitespace_tokenize`` splits on whitespace, like KenLM and most n-gram tools;
+* ``whitespace_tokenize`` splits exactly where KenLM's ``lmplz`` does: at NUL,
+  tab, line feed, carriage return and space, and nowhere else;
+* ``unicode_whitespace_tokenize`` splits at every Unicode whitespace character;
 * ``char_tokenize`` makes every character (code point) a token;
 * ``word_tokenize`` finds words with the Unicode word-boundary rules (UAX #29,
   "Unicode Text Segmentation"), then cuts Chinese, Japanese and Korean text
@@ -11,6 +13,10 @@ Three tokenizers, from the simplest to the most careful:
 Example:
     >>> whitespace_tokenize("Don't panic!")
     ["Don't", 'panic!']
+    >>> whitespace_tokenize("no-break\\u00a0space")
+    ['no-break\\xa0space']
+    >>> unicode_whitespace_tokenize("no-break\\u00a0space")
+    ['no-break', 'space']
     >>> word_tokenize("Don't panic!")
     ["Don't", 'panic', '!']
     >>> char_tokenize("猫 cat")
@@ -23,15 +29,17 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from .corpus import WHITESPACE
+from .corpus import KENLM_SEPARATORS, WHITESPACE
 from .word_bounds import split_word_bounds
 
 __all__ = [
     "CJK_SPLIT_RANGES",
     "CharTokenizer",
+    "UnicodeWhitespaceTokenizer",
     "WhitespaceTokenizer",
     "WordTokenizer",
     "char_tokenize",
+    "unicode_whitespace_tokenize",
     "whitespace_tokenize",
     "word_tokenize",
 ]
@@ -56,20 +64,12 @@ CJK_SPLIT_RANGES: tuple[tuple[int, int], ...] = (
 # --- 1. Whitespace and characters -------------------------------------------
 
 
-def whitespace_tokenize(line: str) -> list[str]:
-    """Split ``line`` on runs of whitespace; never return empty tokens.
-
-    Whitespace is ``corpus.WHITESPACE`` (Unicode ``White_Space``), so a tab, a
-    no-break space or an ideographic space separate tokens too.
-
-    Example:
-        >>> whitespace_tokenize("  the\\tcat\\u3000sat ")
-        ['the', 'cat', 'sat']
-    """
+def _split_at(line: str, separators: frozenset[str]) -> list[str]:
+    """Split ``line`` at runs of ``separators``; never return empty tokens."""
     tokens: list[str] = []
     current: list[str] = []  # characters of the token being read
     for ch in line:
-        if ch in WHITESPACE:
+        if ch in separators:
             if current:
                 tokens.append("".join(current))
                 current = []
@@ -80,20 +80,49 @@ def whitespace_tokenize(line: str) -> list[str]:
     return tokens
 
 
+def whitespace_tokenize(line: str) -> list[str]:
+    """Split ``line`` where KenLM's ``lmplz`` does; never return empty tokens.
+
+    The separators are ``corpus.KENLM_SEPARATORS``: NUL, tab, line feed, carriage
+    return and space. Nothing else separates words, so a no-break space, an
+    ideographic space, a vertical tab or a form feed stays inside its token.
+
+    Example:
+        >>> whitespace_tokenize("  the\\tcat\\rsat\\u3000down ")
+        ['the', 'cat', 'sat\\u3000down']
+    """
+    return _split_at(line, KENLM_SEPARATORS)
+
+
+def unicode_whitespace_tokenize(line: str) -> list[str]:
+    """Split ``line`` on runs of Unicode whitespace; never return empty tokens.
+
+    Whitespace is ``corpus.WHITESPACE`` (Unicode ``White_Space``), so a tab, a
+    no-break space or an ideographic space separate tokens too.
+
+    Example:
+        >>> unicode_whitespace_tokenize("  the\\tcat\\u3000sat ")
+        ['the', 'cat', 'sat']
+    """
+    return _split_at(line, WHITESPACE)
+
+
 def char_tokenize(line: str, keep_whitespace: bool = False) -> list[str]:
     """Make one token of every code point of ``line``.
 
-    Whitespace characters are dropped unless ``keep_whitespace`` is true. A
-    letter followed by a combining accent gives two tokens: tokens are code
-    points, not what a reader sees as one character.
+    Whitespace characters are dropped unless ``keep_whitespace`` is true; ``"\\r"``
+    and ``"\\n"`` are dropped always, since they belong to line ends (a lone
+    ``"\\r"`` in a line is whitespace, never text). A letter followed by a
+    combining accent gives two tokens: tokens are code points, not what a reader
+    sees as one character.
 
     Example:
         >>> char_tokenize("a b")
         ['a', 'b']
-        >>> char_tokenize("a b", keep_whitespace=True)
+        >>> char_tokenize("a b\\r", keep_whitespace=True)
         ['a', ' ', 'b']
     """
-    return [ch for ch in line if keep_whitespace or ch not in WHITESPACE]
+    return [ch for ch in line if ch not in WHITESPACE or (keep_whitespace and ch not in "\r\n")]
 
 
 # --- 2. Word tokenizer ----------------------------------------------------------
@@ -163,8 +192,22 @@ class WhitespaceTokenizer:
     """
 
     def tokenize(self, line: str) -> list[str]:
-        """Split ``line`` on whitespace (see ``whitespace_tokenize``)."""
+        """Split ``line`` where ``lmplz`` does (see ``whitespace_tokenize``)."""
         return whitespace_tokenize(line)
+
+
+@dataclass(frozen=True)
+class UnicodeWhitespaceTokenizer:
+    """Tokenizer object for ``unicode_whitespace_tokenize``.
+
+    Example:
+        >>> UnicodeWhitespaceTokenizer().tokenize("a\\u00a0b")
+        ['a', 'b']
+    """
+
+    def tokenize(self, line: str) -> list[str]:
+        """Split ``line`` on Unicode whitespace (see ``unicode_whitespace_tokenize``)."""
+        return unicode_whitespace_tokenize(line)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ use pyo3::prelude::*;
 
 use crate::errors::IntoPyResult;
 
-/// A tokenizer from a spec: `whitespace`, `word[:lower][:nfc|:nfkc]`, `char[:keep-ws]`.
+/// A tokenizer from a spec: `whitespace` (KenLM's split), `unicode-whitespace`,
+/// `word[:lower][:nfc|:nfkc]`, `char[:keep-ws]`.
 #[pyclass(module = "nextword._core", frozen)]
 pub struct Tokenizer {
     pub inner: CoreTokenizer,

@@ -7,8 +7,11 @@
 //! the UTF-8 policy and extracting the JSONL text field; [`parallel`] runs a
 //! job over all chunks on worker threads with bounded memory.
 //!
-//! One line is one sentence: `\r\n`, `\r` and `\n` end lines. Blank lines (empty
-//! or only whitespace) are skipped unless [`CorpusOptions::skip_blank`] is off.
+//! One line is one sentence. As in KenLM's `lmplz`, only `\n` ends a line; a
+//! `\r` right before it is part of the line end (CRLF), and a lone `\r` stays in
+//! the line, where every tokenizer treats it as whitespace. Blank lines (empty
+//! or only NUL, tab, `\r` and space: see [`crate::tokenize::is_blank`]) are
+//! skipped unless [`CorpusOptions::skip_blank`] is off.
 
 pub mod lines;
 pub mod parallel;
@@ -67,7 +70,7 @@ pub enum FileFormat {
 pub struct CorpusOptions {
     /// UTF-8 policy.
     pub errors: Utf8Policy,
-    /// Skip lines that are empty or only whitespace (default true).
+    /// Skip blank lines (empty or only NUL, tab, `\r`, space; default true).
     pub skip_blank: bool,
     /// Text or JSONL.
     pub format: FileFormat,

@@ -73,26 +73,15 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize, path: &Path) -> R
 }
 
 /// Where to cut `buf` so that the head holds only whole lines: just after the
-/// last terminator, never between the `\r` and `\n` of a CRLF. `None` when the
+/// last `\n` (only `\n` ends a line, so a CRLF is never split). `None` when the
 /// buffer holds no complete line.
 fn cut_point(buf: &[u8]) -> Option<usize> {
-    let mut end = buf.len();
-    while let Some(i) = memchr::memrchr2(b'\n', b'\r', &buf[..end]) {
-        if buf[i] == b'\n' || i + 1 < buf.len() {
-            return Some(i + 1);
-        }
-        // A '\r' at the very end: a '\n' may follow in the next read.
-        end = i;
-    }
-    None
+    memchr::memrchr(b'\n', buf).map(|i| i + 1)
 }
 
-/// The number of line terminators in `data` (CRLF counts once).
+/// The number of line terminators in `data`: its `\n` bytes.
 pub fn count_lines(data: &[u8]) -> u64 {
-    // Every terminator counts, except the '\n' of a CRLF.
-    memchr::memchr2_iter(b'\n', b'\r', data)
-        .filter(|&i| !(data[i] == b'\n' && i > 0 && data[i - 1] == b'\r'))
-        .count() as u64
+    memchr::memchr_iter(b'\n', data).count() as u64
 }
 
 /// Cut one input into chunks of whole lines and hand each to `emit`, in order.
@@ -111,8 +100,8 @@ pub fn chunk_input(
             let (mut first_line, mut byte_offset, mut seq) = (1u64, 0u64, 0u32);
             for text in texts.iter() {
                 // Each text is split on its own: end its last line unless it is
-                // already ended (a trailing "\r" gets "\n" so the next text's
-                // first byte cannot pair with it), and add nothing for "".
+                // already ended (a trailing "\r" gets "\n", so it ends the line
+                // as it would at the end of the text), and add nothing for "".
                 data.extend_from_slice(text.as_bytes());
                 if !text.is_empty() && !text.ends_with('\n') {
                     data.push(b'\n');
@@ -220,10 +209,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cut_never_splits_crlf() {
+    fn cut_after_the_last_newline() {
         assert_eq!(cut_point(b"ab\r\ncd"), Some(4));
         assert_eq!(cut_point(b"ab\ncd\r"), Some(3));
-        assert_eq!(cut_point(b"ab\rcd"), Some(3));
+        assert_eq!(cut_point(b"ab\rcd"), None);
         assert_eq!(cut_point(b"abcd"), None);
         assert_eq!(cut_point(b"\r"), None);
     }
@@ -249,10 +238,10 @@ mod tests {
     }
 
     #[test]
-    fn lines_counted_with_all_terminators() {
-        assert_eq!(count_lines(b"a\r\nb\rc\nd"), 3);
+    fn lines_counted_at_newlines_only() {
+        assert_eq!(count_lines(b"a\r\nb\rc\nd"), 2);
         assert_eq!(count_lines(b"\r\n\r\n"), 2);
-        assert_eq!(count_lines(b"\n\r"), 2);
-        assert_eq!(count_lines(b"\r\r\n"), 2);
+        assert_eq!(count_lines(b"\n\r"), 1);
+        assert_eq!(count_lines(b"\r\r\n"), 1);
     }
 }

@@ -14,17 +14,27 @@ pub use word::{Normalization, WordOptions};
 
 use crate::{Error, Result};
 
-/// Whether a line is blank: empty or only whitespace (Unicode White_Space).
+/// Whether a line is blank: empty or made only of the bytes that separate
+/// words for KenLM ([`whitespace::is_kenlm_separator`]: NUL, tab, `\n`, `\r`,
+/// space), so that the `whitespace` tokenizer finds no token in it. A line of
+/// other whitespace (no-break space, ideographic space, ...) is not blank: it
+/// holds a word for `lmplz`, and skipping it would lose that word.
 pub fn is_blank(line: &str) -> bool {
-    line.chars().all(char::is_whitespace)
+    line.bytes().all(whitespace::is_kenlm_separator)
 }
 
 /// A tokenizer, chosen at run time.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Tokenizer {
-    /// Split on runs of Unicode whitespace (the KenLM convention).
+    /// KenLM's split (spec `whitespace`): words are separated by NUL, tab, line
+    /// feed, carriage return and space, and by nothing else. Saved files that
+    /// name `whitespace` (before this rule was exact they split on Unicode
+    /// White_Space) are read with this split.
     #[default]
     Whitespace,
+    /// Split on runs of Unicode White_Space (spec `unicode-whitespace`): no-break
+    /// space, ideographic space, vertical tab, form feed, ... separate words too.
+    UnicodeWhitespace,
     /// Unicode word boundaries (UAX #29), punctuation apart, CJK per character.
     Word(WordOptions),
     /// One token per Unicode scalar value.
@@ -35,16 +45,18 @@ pub enum Tokenizer {
 }
 
 impl Tokenizer {
-    /// Parse a tokenizer name: `whitespace`, `word` or `char`, with default options.
+    /// Parse a tokenizer name: `whitespace`, `unicode-whitespace`, `word` or
+    /// `char`, with default options.
     pub fn from_name(name: &str) -> Result<Self> {
         match name {
             "whitespace" | "ws" => Ok(Self::Whitespace),
+            "unicode-whitespace" => Ok(Self::UnicodeWhitespace),
             "word" => Ok(Self::Word(WordOptions::default())),
             "char" | "character" => Ok(Self::Char {
                 keep_whitespace: false,
             }),
             other => Err(Error::InvalidArgument(format!(
-                "unknown tokenizer {other:?}: use 'whitespace', 'word' or 'char'"
+                "unknown tokenizer {other:?}: use 'whitespace', 'unicode-whitespace', 'word' or 'char'"
             ))),
         }
     }
@@ -54,6 +66,7 @@ impl Tokenizer {
     pub fn for_each_token(&self, text: &str, f: impl FnMut(&str)) {
         match self {
             Self::Whitespace => whitespace::for_each_token(text, f),
+            Self::UnicodeWhitespace => whitespace::for_each_unicode_token(text, f),
             Self::Word(options) => word::for_each_token(text, options, f),
             Self::Char { keep_whitespace } => char::for_each_token(text, *keep_whitespace, f),
         }
@@ -75,10 +88,11 @@ impl Tokenizer {
     }
 
     /// A short, stable description used in saved files: `whitespace`,
-    /// `word[:lower][:nfc|:nfkc]`, `char[:keep-ws]`.
+    /// `unicode-whitespace`, `word[:lower][:nfc|:nfkc]`, `char[:keep-ws]`.
     pub fn spec(&self) -> String {
         match self {
             Self::Whitespace => "whitespace".into(),
+            Self::UnicodeWhitespace => "unicode-whitespace".into(),
             Self::Word(o) => {
                 let mut s = String::from("word");
                 if o.lowercase {
@@ -130,6 +144,7 @@ mod tests {
     fn spec_round_trips() {
         for spec in [
             "whitespace",
+            "unicode-whitespace",
             "word",
             "word:lower:nfkc",
             "char",
@@ -138,5 +153,6 @@ mod tests {
             assert_eq!(Tokenizer::from_spec(spec).unwrap().spec(), spec);
         }
         assert!(Tokenizer::from_spec("bpe").is_err());
+        assert!(Tokenizer::from_spec("unicode-whitespace:lower").is_err());
     }
 }

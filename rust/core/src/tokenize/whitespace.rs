@@ -1,11 +1,46 @@
-//! Whitespace tokenizer: tokens are the maximal runs of non-whitespace.
+//! Whitespace tokenizers: tokens are the maximal runs of non-separators.
+//!
+//! Two splits, two tokenizers:
+//!
+//! - [`for_each_token`] (spec `whitespace`) is KenLM's: `lmplz` separates words
+//!   at exactly five bytes, NUL, tab, line feed, carriage return and space
+//!   ([`is_kenlm_separator`]), and at nothing else. A no-break space, an
+//!   ideographic space, a thin space, a vertical tab or a form feed is part of
+//!   a word. Counts made with it match `lmplz`'s.
+//! - [`for_each_unicode_token`] (spec `unicode-whitespace`) separates words at
+//!   every Unicode White_Space character (`char::is_whitespace`).
 
-/// Call `f` on every run of non-whitespace characters of `text`.
-///
-/// Whitespace is Unicode White_Space (`char::is_whitespace`). ASCII text, the
-/// common case, takes a byte-level fast path.
+/// Whether `byte` separates words for KenLM's `lmplz`: NUL, `\t`, `\n`, `\r` or
+/// space. No other byte does (not even vertical tab or form feed).
+#[inline]
+pub fn is_kenlm_separator(byte: u8) -> bool {
+    matches!(byte, b'\0' | b'\t' | b'\n' | b'\r' | b' ')
+}
+
+/// Call `f` on every run of bytes that are not [`is_kenlm_separator`] (KenLM's split).
 #[inline]
 pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
+    // The separators are ASCII, and ASCII bytes never occur inside a multi-byte
+    // UTF-8 sequence, so scanning bytes cuts only at char boundaries and needs
+    // no decoding.
+    let mut start = 0;
+    for (i, &byte) in text.as_bytes().iter().enumerate() {
+        if is_kenlm_separator(byte) {
+            if start < i {
+                f(&text[start..i]);
+            }
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        f(&text[start..]);
+    }
+}
+
+/// Call `f` on every run of characters that are not Unicode White_Space
+/// (`char::is_whitespace`). ASCII text, the common case, takes a faster path.
+#[inline]
+pub fn for_each_unicode_token(text: &str, mut f: impl FnMut(&str)) {
     if text.is_ascii() {
         // Every ASCII whitespace byte is one char, so byte splitting is exact.
         for token in text
@@ -29,13 +64,30 @@ mod tests {
         v
     }
 
+    fn unicode_tokens(s: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        super::for_each_unicode_token(s, |t| v.push(t.to_string()));
+        v
+    }
+
     #[test]
-    fn splits_on_unicode_whitespace() {
+    fn splits_on_kenlm_separators_only() {
+        assert_eq!(tokens(" a\tb\rc\0d  e\n"), ["a", "b", "c", "d", "e"]);
         assert_eq!(
-            tokens("  a\tb\x0bc\u{a0}d\u{3000}e "),
-            ["a", "b", "c", "d", "e"]
+            tokens("a\u{a0}b c\u{3000}d\u{2009}e\x0bf\x0cg\x1ch"),
+            ["a\u{a0}b", "c\u{3000}d\u{2009}e\x0bf\x0cg\x1ch"]
         );
-        assert_eq!(tokens("a\x1cb"), ["a\x1cb"]);
-        assert!(tokens(" \t ").is_empty());
+        assert_eq!(tokens("\u{3000}x é"), ["\u{3000}x", "é"]);
+        assert!(tokens(" \t\r\0 ").is_empty());
+    }
+
+    #[test]
+    fn unicode_splits_on_white_space() {
+        assert_eq!(
+            unicode_tokens("  a\tb\x0bc\u{a0}d\u{3000}e\rf "),
+            ["a", "b", "c", "d", "e", "f"]
+        );
+        assert_eq!(unicode_tokens("a\x1cb\0c"), ["a\x1cb\0c"]);
+        assert!(unicode_tokens(" \t ").is_empty());
     }
 }
