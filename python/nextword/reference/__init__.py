@@ -10,6 +10,10 @@ by the fast path.
   whitespace, Unicode words, characters);
 * ``word_bounds``: the Unicode word-boundary rules (UAX #29) behind ``word_tokenize``;
 * ``count``: tokens to n-gram counts (``count_ngrams``, ``count_of_counts``);
+* ``ngram_model``, ``lm``, ``lm_kneser_ney``: n-gram models in backoff form and
+  their estimators (MLE, add-k, Witten-Bell, stupid backoff; Kneser-Ney in
+  lmplz's stages);
+* ``sample``: the seeded sampler every model generates through;
 * ``arpa``: ARPA files read and scored by their recursive definition
   (``load_arpa``, ``arpa_scores``, ``arpa_lengths``), KenLM's rules for files
   from other tools included.
