@@ -1,7 +1,9 @@
 //! `nextword-core`: the algorithms of nextword, with no Python in sight.
 //!
 //! Data flows one way: [`corpus`] reads sources into chunks of lines,
-//! [`tokenize`] turns lines into tokens and ids, [`count`] counts n-grams.
+//! [`tokenize`] turns lines into tokens and ids, [`count`] counts n-grams,
+//! [`lm`] estimates models, and [`generate`] is the one generation loop of
+//! every model over the one sampler, [`sample`].
 //! The Python bindings (`rust/python`) only convert types and map errors.
 
 pub mod alloc;
@@ -10,6 +12,7 @@ pub mod control;
 pub mod corpus;
 pub mod count;
 pub mod error;
+pub mod generate;
 pub mod lm;
 pub mod sample;
 pub mod tokenize;

@@ -9,20 +9,27 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod add_k;
+pub mod annotate;
 pub mod arpa;
 pub mod array;
 pub mod binary;
+pub mod file;
 pub mod generate;
 pub mod kneser_ney;
 pub mod level;
 pub mod mle;
 pub mod model;
+pub mod next;
 pub mod perplexity;
+pub mod smoothing;
 pub mod stupid_backoff;
 pub mod witten_bell;
 
+pub use file::{load, save};
+pub use generate::NGramDecoder;
 pub use level::Level;
 pub use model::{NGramModel, Remainder, State, TokenScore};
+pub use smoothing::SmoothingParams;
 
 use crate::count::NGramCounts;
 use crate::tokenize::{BOS_ID, UNK_ID};
@@ -115,6 +122,22 @@ pub fn fit_owned(counts: NGramCounts, smoothing: &Smoothing) -> Result<NGramMode
             kneser_ney::estimate_owned(counts, options)
         }
         other => fit(&counts, other),
+    }
+}
+
+/// Fit a model of `order`, at most the counts' order: higher orders are left
+/// out (of a copy, which the estimator then takes over).
+pub fn fit_order(counts: &NGramCounts, order: usize, smoothing: &Smoothing) -> Result<NGramModel> {
+    if order == 0 || order > counts.order() {
+        return Err(Error::InvalidArgument(format!(
+            "order {order} not in 1..={} (the orders counted)",
+            counts.order()
+        )));
+    }
+    if order == counts.order() {
+        fit(counts, smoothing)
+    } else {
+        fit_owned(counts.truncated(order), smoothing)
     }
 }
 
