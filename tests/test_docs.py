@@ -11,6 +11,8 @@ MODULES = [
     "nextword",
     "nextword.corpus",
     "nextword.counts",
+    "nextword.model",
+    "nextword.sampling",
     "nextword.tokenizers",
     "nextword.vocab",
     "nextword.reference.corpus",

@@ -20,7 +20,15 @@ from nextword.errors import (
     NextwordError,
     NoFilesError,
 )
-from nextword.lm import NGramLM, Perplexity, Step, TokenScore
+from nextword.lm import NGramLM
+from nextword.model import (
+    DistributionModel,
+    Generation,
+    LanguageModel,
+    Perplexity,
+    Step,
+    TokenScore,
+)
 from nextword.sampling import Generator, SamplingParams, sample, sample_batch
 from nextword.tokenizers import (
     CharTokenizer,
@@ -36,12 +44,15 @@ __all__ = [
     "CharTokenizer",
     "Corpus",
     "CorpusError",
+    "DistributionModel",
     "EmptyCorpusError",
     "ModelFormatError",
     "NGramCounts",
     "NGramLM",
     "Perplexity",
+    "Generation",
     "Generator",
+    "LanguageModel",
     "SamplingParams",
     "Step",
     "sample",

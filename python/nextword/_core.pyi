@@ -5,6 +5,8 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
+from nextword.sampling import SamplingParams
+
 __version__: str
 MAX_ORDER: int
 
@@ -88,15 +90,7 @@ def count_ngrams(
 
 class NGramLM:
     @staticmethod
-    def fit(
-        counts: NGramCounts,
-        order: int,
-        smoothing: str,
-        k: float,
-        alpha: float,
-        interpolate_unigrams: bool,
-        discounts: Optional[list[tuple[float, float, float]]],
-    ) -> NGramLM: ...
+    def fit(counts: NGramCounts, order: int, estimator: dict[str, Any]) -> NGramLM: ...
     @staticmethod
     def fit_corpus(
         corpus: dict[str, Any],
@@ -104,20 +98,13 @@ class NGramLM:
         tokenizer: str,
         threads: int,
         progress: Optional[bool],
-        smoothing: str,
-        k: float,
-        alpha: float,
-        interpolate_unigrams: bool,
-        discounts: Optional[list[tuple[float, float, float]]],
+        estimator: dict[str, Any],
     ) -> NGramLM: ...
     @staticmethod
-    def load_arpa(path: str, tokenizer: Optional[str] = None) -> tuple[NGramLM, list[str]]: ...
-    def save_arpa(self, path: str) -> None: ...
-    @staticmethod
-    def load_binary(
-        path: str, verify: bool, tokenizer: Optional[str] = None
+    def load(
+        path: str, tokenizer: Optional[str] = None, verify: Optional[bool] = None
     ) -> tuple[NGramLM, list[str]]: ...
-    def save_binary(self, path: str) -> None: ...
+    def save(self, path: str) -> None: ...
     @property
     def order(self) -> int: ...
     @property
@@ -137,44 +124,20 @@ class NGramLM:
     ) -> list[tuple[float, int, bool]]: ...
     def predict(self, context: list[str], k: int, bos: bool) -> list[tuple[str, float]]: ...
     def next_logprobs(self, context: list[str], bos: bool) -> npt.NDArray[np.float64]: ...
-    def generate(
+    def generation(
         self,
         prompt: list[str],
-        bos: bool,
-        max_tokens: int,
-        stop: list[str],
+        bounds: dict[str, Any],
+        params: SamplingParams,
         rng_state: int,
-        temperature: float,
-        top_k: Optional[int],
-        top_p: Optional[float],
-        min_p: Optional[float],
-        repetition_penalty: Optional[float],
-    ) -> tuple[list[int], int]: ...
+    ) -> Generation: ...
     def generate_batch(
         self,
         prompts: list[list[str]],
-        bos: bool,
-        max_tokens: int,
-        stop: list[str],
+        bounds: dict[str, Any],
+        params: SamplingParams,
         seed: int,
-        temperature: float,
-        top_k: Optional[int],
-        top_p: Optional[float],
-        min_p: Optional[float],
-        repetition_penalty: Optional[float],
     ) -> list[list[int]]: ...
-    def step(
-        self,
-        context: list[str],
-        bos: bool,
-        rng_state: int,
-        explain: int,
-        temperature: float,
-        top_k: Optional[int],
-        top_p: Optional[float],
-        min_p: Optional[float],
-        repetition_penalty: Optional[float],
-    ) -> Optional[tuple[str, float, int, list[tuple[str, float]]]]: ...
     def tokens_of(self, ids: list[int]) -> list[str]: ...
     def evaluate(
         self,
@@ -192,40 +155,39 @@ class NGramLM:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
     def annotate_jsonl(
         self,
-        paths: list[str],
+        corpus: dict[str, Any],
         output: Optional[str],
-        text_field: str,
         out_field: str,
-        errors: str,
         threads: int,
         progress: Optional[bool],
     ) -> int: ...
+
+class Generation:
+    @staticmethod
+    def over(
+        model: Any,
+        prompt: list[int],
+        params: SamplingParams,
+        stop: list[int],
+        max_tokens: int,
+        rng_state: int,
+    ) -> Generation: ...
+    def next_step(self, explain: int) -> Optional[tuple[int, float, list[tuple[int, float]]]]: ...
+    def rest(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def rng_state(self) -> int: ...
 
 def sample_vector(
     scores: npt.NDArray[np.float64],
     logits: bool,
     rng_state: int,
-    temperature: float = 1.0,
-    top_k: Optional[int] = None,
-    top_p: Optional[float] = None,
-    min_p: Optional[float] = None,
-    repetition_penalty: Optional[float] = None,
-    history: list[int] = ...,
+    params: SamplingParams,
+    history: list[int],
 ) -> tuple[int, int]: ...
 def sample_matrix(
     scores: npt.NDArray[np.float64],
     logits: bool,
     seed: int,
-    temperature: float = 1.0,
-    top_k: Optional[int] = None,
-    top_p: Optional[float] = None,
-    min_p: Optional[float] = None,
-    repetition_penalty: Optional[float] = None,
+    params: SamplingParams,
 ) -> list[int]: ...
-def check_sampling(
-    temperature: float = 1.0,
-    top_k: Optional[int] = None,
-    top_p: Optional[float] = None,
-    min_p: Optional[float] = None,
-    repetition_penalty: Optional[float] = None,
-) -> None: ...
+def check_sampling(params: SamplingParams) -> None: ...

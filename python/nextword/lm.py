@@ -7,76 +7,28 @@ add-k, Witten-Bell or stupid backoff; score text, compute perplexity as KenLM's
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from nextword import _core
-from nextword.corpus import CorpusLike, as_corpus
+from nextword.corpus import Corpus, CorpusLike, as_corpus
 from nextword.counts import MAX_ORDER, NGramCounts
-from nextword.sampling import Generator, SamplingParams, random_seed
-from nextword.sampling import check as check_sampling
+from nextword.model import Generative, Perplexity, Step, Text, TokenScore, rebase, stop_words
+from nextword.sampling import MASK64, SamplingParams, resolve_params
 from nextword.tokenizers import Tokenizer, TokenizerLike, as_tokenizer
 from nextword.vocab import Vocab
 
-Text = Union[str, Sequence[str]]
 SMOOTHINGS = ("kneser-ney", "mle", "add-k", "witten-bell", "stupid-backoff")
-LN10 = math.log(10.0)
-BINARY_MAGIC = b"NWLMBIN\0"
 
 
-@dataclass(frozen=True)
-class Perplexity:
-    """What KenLM's ``query`` summary reports, for one corpus.
-
-    ``tokens`` counts every word plus one ``</s>`` per sentence; ``oovs`` the
-    out-of-vocabulary words among them.
-    """
-
-    perplexity: float
-    perplexity_excluding_oovs: float
-    oovs: int
-    tokens: int
-    sentences: int
-    logprob: float
-
-    def __str__(self) -> str:
-        return (
-            f"Perplexity including OOVs:\t{self.perplexity}\n"
-            f"Perplexity excluding OOVs:\t{self.perplexity_excluding_oovs}\n"
-            f"OOVs:\t{self.oovs}\n"
-            f"Tokens:\t{self.tokens}"
-        )
-
-
-@dataclass(frozen=True)
-class Step:
-    """One round of the word-guessing game: the chosen token, its probability
-    under the (untruncated) model, and the top candidates with theirs."""
-
-    token: str
-    prob: float
-    candidates: list[tuple[str, float]]
-
-
-@dataclass(frozen=True)
-class TokenScore:
-    """One token of :meth:`NGramLM.full_scores`."""
-
-    token: str
-    logprob: float
-    ngram_length: int
-    oov: bool
-
-
-class NGramLM:
-    """An n-gram language model.
+class NGramLM(Generative):
+    """An n-gram language model; it implements :class:`~nextword.model.LanguageModel`
+    with fast paths in Rust.
 
     >>> lm = NGramLM.fit(["the cat sat", "the cat ran", "a dog sat"], order=2)
     >>> lm.predict("the", k=1)
@@ -132,18 +84,17 @@ class NGramLM:
             if any(len(d) != 3 for d in discounts):
                 raise ValueError("discounts: one (D1, D2, D3+) triple per order")
             triples = [(float(d[0]), float(d[1]), float(d[2])) for d in discounts]
+        estimator = {
+            "smoothing": smoothing,
+            "k": k,
+            "alpha": alpha,
+            "interpolate_unigrams": interpolate_unigrams,
+            "discounts": triples,
+        }
         if isinstance(corpus_or_counts, NGramCounts):
             counts = corpus_or_counts
-            core = _core.NGramLM.fit(
-                counts._core,
-                counts.order if order is None else order,
-                smoothing,
-                k,
-                alpha,
-                interpolate_unigrams,
-                triples,
-            )
-            return cls._fitted(core)
+            n = counts.order if order is None else order
+            return cls._fitted(_core.NGramLM.fit(counts._core, n, estimator))
         order = 3 if order is None else order
         if threads < 0:
             raise ValueError(f"threads must be >= 0 (0 = every core), not {threads}")
@@ -156,11 +107,7 @@ class NGramLM:
             tokenizer=as_tokenizer(tokenizer).spec,
             threads=threads,
             progress=progress,
-            smoothing=smoothing,
-            k=k,
-            alpha=alpha,
-            interpolate_unigrams=interpolate_unigrams,
-            discounts=triples,
+            estimator=estimator,
         )
         return cls._fitted(core)
 
@@ -189,18 +136,8 @@ class NGramLM:
         warning), and an n-gram without its context is refused. A malformed
         file raises :class:`~nextword.ModelFormatError` naming the line.
         """
-        from nextword.tokenizers import as_tokenizer
-
-        p = os.fspath(path)
         spec = None if tokenizer is None else as_tokenizer(tokenizer).spec
-        with open(p, "rb") as f:
-            head = f.read(8)
-        if head == BINARY_MAGIC:
-            if verify is None:
-                verify = os.path.getsize(p) < (1 << 30)
-            core, notes = _core.NGramLM.load_binary(p, verify, spec)
-        else:
-            core, notes = _core.NGramLM.load_arpa(p, spec)
+        core, notes = _core.NGramLM.load(os.fspath(path), spec, verify)
         for message in notes:
             warnings.warn(message, stacklevel=2)
         return cls(core)
@@ -208,12 +145,7 @@ class NGramLM:
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
         """Write the model: ARPA when the name ends in ``.arpa`` (``.arpa.gz``
         compresses), else the binary format (``.nwlm``). Written atomically."""
-        p = os.fspath(path)
-        name = os.path.basename(p).lower()
-        if name.endswith((".arpa", ".arpa.gz", ".lm", ".lm.gz")):
-            self._core.save_arpa(p)
-        else:
-            self._core.save_binary(p)
+        self._core.save(os.fspath(path))
 
     # -- facts ----------------------------------------------------------------------
     @property
@@ -247,6 +179,7 @@ class NGramLM:
 
     # -- scoring --------------------------------------------------------------------
     def _tokens(self, text: Text) -> list[str]:
+        """Text split by the tokenizer; a sequence is taken as tokens."""
         return self.tokenizer.tokenize(text) if isinstance(text, str) else list(text)
 
     def logprob(self, word: str, context: Text = (), bos: bool = True, base: float = 10.0) -> float:
@@ -256,7 +189,7 @@ class NGramLM:
         ``<s>`` before it.
         """
         lp, _, _ = self._core.logprob(word, self._tokens(context), bos)
-        return _rebase(lp, base)
+        return rebase(lp, base)
 
     def prob(self, word: str, context: Text = (), bos: bool = True) -> float:
         """p(word | context)."""
@@ -269,7 +202,7 @@ class NGramLM:
         total = np.float32(0.0)
         for lp, _, _ in self._core.full_scores(self._tokens(sentence), bos, eos):
             total = np.float32(total + np.float32(lp))
-        return _rebase(float(total), base)
+        return rebase(float(total), base)
 
     def full_scores(self, sentence: Text, bos: bool = True, eos: bool = True) -> list[TokenScore]:
         """Per-token scores: log10 p, the length of the n-gram used, and the OOV flag."""
@@ -288,15 +221,14 @@ class NGramLM:
         """Perplexity of a corpus (in parallel), as KenLM's ``query`` reports it."""
         c = as_corpus(corpus, **corpus_options)
         d = self._core.evaluate(c.core_args(), threads=threads, progress=progress)
-        tokens, oovs = int(d["tokens"]), int(d["oovs"])
-        if tokens == 0:
-            raise ValueError("no tokens to score")
-        inc = 10.0 ** (-d["logprob"] / tokens)
-        # KenLM subtracts the OOVs' log-probabilities from the total; when one is
-        # -inf (MLE, stupid backoff) the in-vocabulary sum is used instead.
-        iv = d["logprob"] - d["oov_logprob"] if math.isfinite(d["oov_logprob"]) else d["iv_logprob"]
-        exc = 10.0 ** (-iv / (tokens - oovs)) if tokens > oovs else float("nan")
-        return Perplexity(inc, exc, oovs, tokens, int(d["sentences"]), float(d["logprob"]))
+        return Perplexity(
+            d["perplexity"],
+            d["perplexity_excluding_oovs"],
+            int(d["oovs"]),
+            int(d["tokens"]),
+            int(d["sentences"]),
+            d["logprob"],
+        )
 
     def score_many(
         self,
@@ -346,15 +278,14 @@ class NGramLM:
         import sys
 
         sys.stdout.flush()
-        return self._core.annotate_jsonl(
-            [os.fspath(p) for p in paths],
-            None if output is None else os.fspath(output),
-            text_field,
-            out_field,
-            errors,
-            threads,
-            progress,
+        c = Corpus(
+            paths=[os.fspath(p) for p in paths],
+            errors=errors,  # type: ignore[arg-type]
+            format="jsonl",
+            text_field=text_field,
         )
+        out = None if output is None else os.fspath(output)
+        return self._core.annotate_jsonl(c.core_args(), out, out_field, threads, progress)
 
     # -- the next word --------------------------------------------------------------
     def predict(self, context: Text = (), k: int = 10, bos: bool = True) -> list[tuple[str, float]]:
@@ -368,78 +299,18 @@ class NGramLM:
         return [(w, 10.0**lp) for w, lp in self._core.predict(self._tokens(context), k, bos)]
 
     # -- generation -----------------------------------------------------------------
-    def generate_ids(
+    def _start(
         self,
-        prompt: Text = (),
-        max_tokens: int = 50,
-        temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        min_p: Optional[float] = None,
-        repetition_penalty: Optional[float] = None,
-        seed: Optional[int] = None,
-        stop: Union[str, Sequence[str], None] = ("</s>",),
-        bos: bool = True,
-    ) -> npt.NDArray[np.uint32]:
-        """Generate token ids after ``prompt`` (not repeated), up to ``max_tokens``,
-        stopping after a token of ``stop`` (kept). See :meth:`generate`."""
-        check_sampling(temperature, top_k, top_p, min_p, repetition_penalty, max_tokens)
-        state = random_seed() if seed is None else seed
-        ids, _ = self._core.generate(
-            self._tokens(prompt),
-            bos,
-            max_tokens,
-            _stop_tokens(stop),
-            state & 0xFFFF_FFFF_FFFF_FFFF,
-            temperature,
-            top_k,
-            top_p,
-            min_p,
-            repetition_penalty,
-        )
-        return np.asarray(ids, dtype=np.uint32)
-
-    def generate(
-        self,
-        prompt: Text = (),
-        max_tokens: int = 50,
-        temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        min_p: Optional[float] = None,
-        repetition_penalty: Optional[float] = None,
-        seed: Optional[int] = None,
-        stop: Union[str, Sequence[str], None] = ("</s>",),
-        bos: bool = True,
-    ) -> str:
-        """Generate text after ``prompt``: the word-guessing game, played ``max_tokens`` times.
-
-        ``temperature`` (0 = greedy), ``top_k``, ``top_p``, ``min_p`` and
-        ``repetition_penalty`` shape each choice (see :mod:`nextword.sampling`);
-        untruncated and truncated sampling are exact over the model's true
-        distribution. The same ``seed`` gives the same text everywhere. The
-        returned text is the continuation only; a final ``</s>`` is dropped.
-
-        >>> lm = NGramLM.fit(["a b c", "a b d"], order=2)
-        >>> lm.generate("a", temperature=0, seed=1)
-        'b c'
-        """
-        ids = self.generate_ids(
-            prompt,
-            max_tokens,
-            temperature,
-            top_k,
-            top_p,
-            min_p,
-            repetition_penalty,
-            seed,
-            stop,
-            bos,
-        )
-        tokens = self._core.tokens_of([int(i) for i in ids])
-        if tokens and tokens[-1] == "</s>":
-            tokens = tokens[:-1]
-        return self.vocab.decode([self.vocab.id(t) for t in tokens]) if tokens else ""
+        prompt: list[str],
+        bos: bool,
+        params: SamplingParams,
+        stop: list[str],
+        max_tokens: int,
+        rng_state: int,
+    ) -> _core.Generation:
+        # The n-gram decoder: exact streamed sampling (see rust/core/src/lm/generate.rs).
+        bounds = {"bos": bos, "stop": stop, "max_tokens": max_tokens}
+        return self._core.generation(prompt, bounds, params, rng_state)
 
     def generate_batch(
         self,
@@ -448,82 +319,24 @@ class NGramLM:
         seed: int = 0,
         stop: Union[str, Sequence[str], None] = ("</s>",),
         bos: bool = True,
-        **params: Optional[float],
+        params: Optional[SamplingParams] = None,
+        **sampling: Any,
     ) -> list[list[str]]:
         """Generate for many prompts in parallel; prompt ``i`` uses sequence ``i``
-        of ``seed`` (same output whatever the thread count). Returns tokens."""
-        sp = SamplingParams(**params)  # type: ignore[arg-type]
-        check_sampling(**sp.as_kwargs(), max_tokens=max_tokens)  # type: ignore[arg-type]
+        of ``seed`` (same output whatever the thread count). Returns tokens.
+        Sampling as :meth:`generate` (keywords, or ``params=SamplingParams(...)``)."""
+        sp = resolve_params(params, **sampling)
+        if max_tokens < 0:
+            raise ValueError(f"max_tokens must be >= 0, not {max_tokens}")
+        bounds = {"bos": bos, "stop": stop_words(stop), "max_tokens": max_tokens}
         out = self._core.generate_batch(
-            [self._tokens(p) for p in prompts],
-            bos,
-            max_tokens,
-            _stop_tokens(stop),
-            seed & 0xFFFF_FFFF_FFFF_FFFF,
-            sp.temperature,
-            sp.top_k,
-            sp.top_p,
-            sp.min_p,
-            sp.repetition_penalty,
+            [self._tokens(p) for p in prompts], bounds, sp, seed & MASK64
         )
         return [self._core.tokens_of(ids) for ids in out]
-
-    def stream(
-        self,
-        prompt: Text = (),
-        max_tokens: int = 50,
-        temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        min_p: Optional[float] = None,
-        repetition_penalty: Optional[float] = None,
-        seed: Optional[int] = None,
-        stop: Union[str, Sequence[str], None] = ("</s>",),
-        bos: bool = True,
-        explain: int = 5,
-    ) -> Iterator[Step]:
-        """Play the game step by step: yield each chosen token with the top
-        ``explain`` candidates and their probabilities. Same seed, same steps
-        as :meth:`generate`."""
-        check_sampling(temperature, top_k, top_p, min_p, repetition_penalty, max_tokens)
-        tokens = self._tokens(prompt)
-        gen = Generator(random_seed() if seed is None else seed)
-        stops = set(_stop_tokens(stop))
-        for _ in range(max_tokens):
-            result = self._core.step(
-                tokens,
-                bos,
-                gen.state & 0xFFFF_FFFF_FFFF_FFFF,
-                explain,
-                temperature,
-                top_k,
-                top_p,
-                min_p,
-                repetition_penalty,
-            )
-            if result is None:
-                return
-            token, lp, gen.state, cands = result
-            yield Step(token, 10.0**lp, [(w, 10.0**c) for w, c in cands])
-            tokens.append(token)
-            if token in stops:
-                return
 
     def next_distribution(self, context: Text = (), bos: bool = True) -> npt.NDArray[np.float64]:
         """p(w | context) for every vocabulary id (index with ``lm.vocab``); ``<s>`` is 0."""
         return np.power(10.0, self._core.next_logprobs(self._tokens(context), bos))
-
-
-def _stop_tokens(stop: Union[str, Sequence[str], None]) -> list[str]:
-    if stop is None:
-        return []
-    return [stop] if isinstance(stop, str) else list(stop)
-
-
-def _rebase(log10_value: float, base: float) -> float:
-    if base == 10.0:
-        return log10_value
-    return log10_value * LN10 / math.log(base)
 
 
 __all__ = ["NGramLM", "Perplexity", "SMOOTHINGS", "Step", "TokenScore"]

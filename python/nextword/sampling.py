@@ -24,6 +24,7 @@ import numpy.typing as npt
 from nextword import _core
 
 ArrayLike = Union[Sequence[float], npt.NDArray[np.floating]]
+MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def random_seed() -> int:
@@ -33,7 +34,16 @@ def random_seed() -> int:
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to choose the next token (see the module docs for the order applied)."""
+    """How to choose the next token (see the module docs for the order applied).
+
+    The values are checked when the object is made (by the core, the one place
+    that knows the ranges): a bad one raises ValueError naming it.
+
+    >>> SamplingParams(top_p=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: top_p must be in (0, 1], not 1.5
+    """
 
     temperature: float = 1.0
     top_k: Optional[int] = None
@@ -41,15 +51,8 @@ class SamplingParams:
     min_p: Optional[float] = None
     repetition_penalty: Optional[float] = None
 
-    def as_kwargs(self) -> dict[str, Optional[float]]:
-        """The keyword arguments of the compiled sampler."""
-        return {
-            "temperature": self.temperature,
-            "top_k": self.top_k,
-            "top_p": self.top_p,
-            "min_p": self.min_p,
-            "repetition_penalty": self.repetition_penalty,
-        }
+    def __post_init__(self) -> None:
+        _core.check_sampling(self)
 
 
 @dataclass
@@ -57,20 +60,6 @@ class Generator:
     """A seeded SplitMix64 stream: ``state`` advances with every draw."""
 
     state: int = field(default_factory=random_seed)
-
-
-def check(
-    temperature: float = 1.0,
-    top_k: Optional[int] = None,
-    top_p: Optional[float] = None,
-    min_p: Optional[float] = None,
-    repetition_penalty: Optional[float] = None,
-    max_tokens: int = 0,
-) -> None:
-    """Raise ValueError for a parameter out of its range."""
-    if max_tokens < 0:
-        raise ValueError(f"max_tokens must be >= 0, not {max_tokens}")
-    _core.check_sampling(temperature, top_k, top_p, min_p, repetition_penalty)
 
 
 def sample(
@@ -85,28 +74,22 @@ def sample(
     history: Sequence[int] = (),
     seed: Optional[int] = None,
     generator: Optional[Generator] = None,
+    params: Optional[SamplingParams] = None,
 ) -> int:
     """Draw an index from a probability vector (or logits with ``logits=True``).
 
     ``generator`` carries the random state between calls; ``seed`` starts a
-    fresh one. ``history`` lists ids already generated, for the repetition penalty.
+    fresh one. ``history`` lists ids already generated, for the repetition
+    penalty. Negative or non-finite probabilities (NaN or +inf logits) raise
+    ValueError naming the index. ``params`` may replace the five sampling keywords.
     """
+    sp = resolve_params(params, temperature, top_k, top_p, min_p, repetition_penalty)
     gen = generator if generator is not None else Generator(random_seed() if seed is None else seed)
-    check(temperature, top_k, top_p, min_p, repetition_penalty)
     scores = np.ascontiguousarray(probs, dtype=np.float64)
     if scores.ndim != 1:
         raise ValueError("sample takes a 1-d vector; use sample_batch for a matrix")
-    i, gen.state = _core.sample_vector(
-        scores,
-        logits,
-        gen.state & 0xFFFF_FFFF_FFFF_FFFF,
-        temperature,
-        top_k,
-        top_p,
-        min_p,
-        repetition_penalty,
-        [int(h) for h in history],
-    )
+    history_ids = [int(h) for h in history]
+    i, gen.state = _core.sample_vector(scores, logits, gen.state & MASK64, sp, history_ids)
     return i
 
 
@@ -120,32 +103,44 @@ def sample_batch(
     top_p: Optional[float] = None,
     min_p: Optional[float] = None,
     repetition_penalty: Optional[float] = None,
+    params: Optional[SamplingParams] = None,
 ) -> npt.NDArray[np.int64]:
     """Draw one index per row of a ``[batch, vocab]`` matrix, rows in parallel.
 
     Row ``i`` draws from its own SplitMix64 stream derived from ``seed`` and
     ``i`` (``reference.sample.SplitMix64.for_sequence``), so results do not
-    depend on the number of threads.
+    depend on the number of threads. Errors name the row.
     """
-    check(temperature, top_k, top_p, min_p, repetition_penalty)
+    sp = resolve_params(params, temperature, top_k, top_p, min_p, repetition_penalty)
     scores = np.ascontiguousarray(probs, dtype=np.float64)
     if scores.ndim != 2:
         raise ValueError("sample_batch takes a 2-d [batch, vocab] matrix")
-    out = _core.sample_matrix(
-        scores,
-        logits,
-        seed & 0xFFFF_FFFF_FFFF_FFFF,
-        temperature,
-        top_k,
-        top_p,
-        min_p,
-        repetition_penalty,
-    )
-    result = np.asarray(out, dtype=np.int64)
-    if (result < 0).any():
-        bad = int(np.flatnonzero(result < 0)[0])
-        raise ValueError(f"nothing to sample in row {bad}: every probability is 0")
-    return result
+    out = _core.sample_matrix(scores, logits, seed & MASK64, sp)
+    return np.asarray(out, dtype=np.int64)
 
 
-__all__ = ["Generator", "SamplingParams", "check", "random_seed", "sample", "sample_batch"]
+def resolve_params(
+    params: Optional[SamplingParams] = None,
+    temperature: float = 1.0,
+    top_k: Optional[int] = None,
+    top_p: Optional[float] = None,
+    min_p: Optional[float] = None,
+    repetition_penalty: Optional[float] = None,
+) -> SamplingParams:
+    """``params``, or the keyword arguments given instead (not both)."""
+    given = SamplingParams(temperature, top_k, top_p, min_p, repetition_penalty)
+    if params is None:
+        return given
+    if given != SamplingParams():
+        raise TypeError("pass params=SamplingParams(...) or the sampling keywords, not both")
+    return params
+
+
+__all__ = [
+    "Generator",
+    "SamplingParams",
+    "random_seed",
+    "resolve_params",
+    "sample",
+    "sample_batch",
+]

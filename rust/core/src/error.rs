@@ -67,6 +67,10 @@ pub enum Error {
     /// The work was cancelled (Ctrl-C).
     #[error("cancelled")]
     Cancelled,
+    /// An error raised by code plugged in from outside (a model written in
+    /// Python that the generation loop calls), carried back to its caller as is.
+    #[error("{0}")]
+    External(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl Error {

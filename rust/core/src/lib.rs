@@ -4,9 +4,9 @@
 //! [`tokenize`] turns lines into tokens and ids, [`count`] counts n-grams,
 //! [`lm`] estimates n-gram models from the counts (Kneser-Ney as lmplz, MLE,
 //! add-k, Witten-Bell, stupid backoff), reads and writes ARPA and binary model
-//! files and answers queries, and [`sample`] is the one seeded sampler that
-//! every model generates through. The Python bindings (`rust/python`) only
-//! convert types and map errors.
+//! files and answers queries, [`generate`] is the one generation loop of every
+//! model over the one seeded sampler, [`sample`]. The Python bindings
+//! (`rust/python`) only convert types and map errors.
 
 pub mod alloc;
 pub mod binfmt;
@@ -14,6 +14,7 @@ pub mod control;
 pub mod corpus;
 pub mod count;
 pub mod error;
+pub mod generate;
 pub mod lm;
 pub mod sample;
 pub mod tokenize;

@@ -13,6 +13,11 @@
 //! penalty, temperature, then the truncations top-k, top-p and min-p, each
 //! over candidates in descending probability (ties: lower id first), then a
 //! draw from what is left, renormalised.
+//!
+//! Every rule about valid input lives here: [`SamplingParams::validate`] for
+//! the parameters, [`check_scores`] for a probability vector or logits.
+
+use crate::{Error, Result};
 
 /// SplitMix64: a tiny, fast, portable generator (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,30 +92,31 @@ impl Default for SamplingParams {
 }
 
 impl SamplingParams {
-    /// Check the values; `Err` says which is out of range.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Check the values; the error names the one out of range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidArgument(m));
         if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            return Err(format!(
+            return bad(format!(
                 "temperature must be >= 0, not {}",
                 self.temperature
             ));
         }
         if self.top_k == Some(0) {
-            return Err("top_k must be >= 1".into());
+            return bad("top_k must be >= 1".into());
         }
         if let Some(p) = self.top_p {
             if !(p > 0.0 && p <= 1.0) {
-                return Err(format!("top_p must be in (0, 1], not {p}"));
+                return bad(format!("top_p must be in (0, 1], not {p}"));
             }
         }
         if let Some(p) = self.min_p {
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("min_p must be in [0, 1], not {p}"));
+                return bad(format!("min_p must be in [0, 1], not {p}"));
             }
         }
         if let Some(r) = self.repetition_penalty {
             if !(r > 0.0 && r.is_finite()) {
-                return Err(format!("repetition_penalty must be > 0, not {r}"));
+                return bad(format!("repetition_penalty must be > 0, not {r}"));
             }
         }
         Ok(())
@@ -231,7 +237,8 @@ pub fn prepare(
     out
 }
 
-/// Sample one token from a probability vector or logits.
+/// Sample one token from a probability vector or logits (`None`: every
+/// probability is 0). The input is trusted: see [`sample_checked`].
 pub fn sample(
     scores: &[f64],
     are_logits: bool,
@@ -241,6 +248,83 @@ pub fn sample(
 ) -> Option<u32> {
     let cands = truncate(prepare(scores, are_logits, params, history), params);
     draw(&cands, rng)
+}
+
+/// Check scores a caller gave: probabilities must be finite and >= 0; logits
+/// may be -inf (a token ruled out) but neither NaN nor +inf. The error names
+/// the first bad index.
+pub fn check_scores(scores: &[f64], are_logits: bool) -> Result<()> {
+    let bad = if are_logits {
+        scores
+            .iter()
+            .position(|&l| l.is_nan() || l == f64::INFINITY)
+    } else {
+        scores.iter().position(|&p| !(p >= 0.0 && p.is_finite()))
+    };
+    match bad {
+        None => Ok(()),
+        Some(i) => Err(Error::InvalidArgument(format!(
+            "{} at index {i} is {}: {}",
+            if are_logits { "logit" } else { "probability" },
+            scores[i],
+            if are_logits {
+                "logits must be finite or -inf"
+            } else {
+                "probabilities must be finite and >= 0"
+            }
+        ))),
+    }
+}
+
+/// [`sample`] for input from outside: parameters and scores are checked, and
+/// a vector with nothing to draw is an error.
+pub fn sample_checked(
+    scores: &[f64],
+    are_logits: bool,
+    params: &SamplingParams,
+    history: &[u32],
+    rng: &mut Rng,
+) -> Result<u32> {
+    params.validate()?;
+    check_scores(scores, are_logits)?;
+    sample(scores, are_logits, params, history, rng)
+        .ok_or_else(|| Error::InvalidArgument("nothing to sample: every probability is 0".into()))
+}
+
+/// One draw per row of a row-major `[rows, width]` matrix, rows in parallel;
+/// row `i` draws from `Rng::for_sequence(seed, i)`, so the result does not
+/// depend on the thread count. Checked as [`sample_checked`]; errors name the row.
+pub fn sample_rows(
+    scores: &[f64],
+    width: usize,
+    are_logits: bool,
+    params: &SamplingParams,
+    seed: u64,
+) -> Result<Vec<u32>> {
+    use rayon::prelude::*;
+    params.validate()?;
+    if scores.is_empty() {
+        return Ok(Vec::new());
+    }
+    if width == 0 {
+        return Err(Error::InvalidArgument(
+            "nothing to sample: rows are empty".into(),
+        ));
+    }
+    scores
+        .par_chunks(width)
+        .enumerate()
+        .map(|(i, row)| {
+            let in_row = |e: Error| Error::InvalidArgument(format!("row {i}: {e}"));
+            check_scores(row, are_logits).map_err(in_row)?;
+            let mut rng = Rng::for_sequence(seed, i as u64);
+            sample(row, are_logits, params, &[], &mut rng).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "nothing to sample in row {i}: every probability is 0"
+                ))
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -289,5 +373,23 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(sample(&[0.2, 0.5, 0.3], false, &p, &[1], &mut rng), Some(2));
+    }
+
+    #[test]
+    fn bad_scores_name_their_index() {
+        let p = SamplingParams::default();
+        let mut rng = Rng::new(1);
+        let err = sample_checked(&[0.5, -0.5], false, &p, &[], &mut rng).unwrap_err();
+        assert!(err.to_string().contains("index 1"), "{err}");
+        assert!(sample_checked(&[0.5, f64::NAN], false, &p, &[], &mut rng).is_err());
+        assert!(sample_checked(&[0.5, f64::INFINITY], false, &p, &[], &mut rng).is_err());
+        assert!(sample_checked(&[0.0, f64::NAN], true, &p, &[], &mut rng).is_err());
+        assert!(sample_checked(&[0.0, f64::INFINITY], true, &p, &[], &mut rng).is_err());
+        assert_eq!(
+            sample_checked(&[f64::NEG_INFINITY, 0.0], true, &p, &[], &mut rng).ok(),
+            Some(1)
+        );
+        let err = sample_rows(&[0.5, 0.5, 1.0, -1.0], 2, false, &p, 3).unwrap_err();
+        assert!(err.to_string().starts_with("row 1:"), "{err}");
     }
 }

@@ -25,7 +25,6 @@ pub struct NGramCounts {
 
 /// Count n-grams of orders 1..=order over a corpus, in parallel, GIL released.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 #[pyo3(signature = (corpus, order, tokenizer, pad, threads, progress))]
 pub fn count_ngrams(
     py: Python<'_>,

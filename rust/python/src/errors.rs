@@ -1,7 +1,9 @@
 //! Mapping core errors onto the Python exception hierarchy of `nextword.errors`.
 
 use nextword_core::Error;
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 /// Raise `nextword.errors.<class>(message)` and set `attrs` on it.
@@ -68,6 +70,11 @@ pub fn to_py(err: Error) -> PyErr {
         e @ Error::Format { .. } => raise(py, "ModelFormatError", e.to_string(), &[]),
         Error::InvalidArgument(m) => PyValueError::new_err(m),
         Error::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
+        // Raised by a Python model the generation loop called: as it was raised.
+        Error::External(e) => match e.downcast::<PyErr>() {
+            Ok(raised) => *raised,
+            Err(other) => PyRuntimeError::new_err(other.to_string()),
+        },
     })
 }
 

@@ -3,9 +3,10 @@
 
 mod counts;
 mod errors;
+mod generation;
 mod job;
-mod model;
-mod sampler;
+mod ngram_lm;
+mod sampling;
 mod source;
 mod tokenizer;
 mod vocab;
@@ -25,10 +26,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tokenizer::Tokenizer>()?;
     m.add_class::<vocab::Vocab>()?;
     m.add_class::<counts::NGramCounts>()?;
-    m.add_class::<model::NGramLM>()?;
+    m.add_class::<ngram_lm::NGramLM>()?;
+    m.add_class::<generation::Generation>()?;
     m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
-    m.add_function(wrap_pyfunction!(sampler::sample_vector, m)?)?;
-    m.add_function(wrap_pyfunction!(sampler::check_sampling, m)?)?;
-    m.add_function(wrap_pyfunction!(sampler::sample_matrix, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::sample_vector, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::check_sampling, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::sample_matrix, m)?)?;
     Ok(())
 }

@@ -35,7 +35,6 @@ impl Vocab {
 
     /// Build from a corpus (parallel): returns (vocab, stats dict).
     #[staticmethod]
-    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (corpus, tokenizer, min_count, max_size, threads, progress))]
     fn build<'py>(
         py: Python<'py>,
@@ -114,7 +113,6 @@ impl Vocab {
     }
 
     /// Encode a whole corpus in parallel: (ids, offsets, stats).
-    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (corpus, bos, eos, threads, progress))]
     fn encode_corpus<'py>(
         &self,

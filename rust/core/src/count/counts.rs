@@ -139,6 +139,17 @@ impl NGramCounts {
         self.orders.len()
     }
 
+    /// A copy holding only the orders up to `order` (all of them when higher).
+    pub fn truncated(&self, order: usize) -> NGramCounts {
+        NGramCounts {
+            vocab: self.vocab.clone(),
+            orders: self.orders[..order.min(self.order())].to_vec(),
+            padded: self.padded,
+            stats: self.stats,
+            tokens: self.tokens,
+        }
+    }
+
     /// Counts of order `n` (1-based).
     pub fn get_order(&self, n: usize) -> Result<&OrderCounts> {
         if n == 0 || n > self.order() {

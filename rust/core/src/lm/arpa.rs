@@ -344,13 +344,7 @@ pub fn load_arpa(path: &Path, tokenizer: Option<Tokenizer>) -> Result<ArpaModel>
     }
     let tokenizer = match (tokenizer, &recorded) {
         (Some(given), Some(spec)) => {
-            if given.spec() != *spec {
-                warnings.push(format!(
-                    "{name} was trained with the tokenizer {spec:?} but is read with {:?}: \
-                     scores and predictions will be wrong unless text is tokenized as in training",
-                    given.spec()
-                ));
-            }
+            warnings.extend(super::file::tokenizer_mismatch(path, spec, &given));
             given
         }
         (Some(given), None) => given,

@@ -1,7 +1,7 @@
-//! Generating text from an n-gram model: the word-guessing game played over
-//! and over. One loop for every estimator; the choice of the next token is the
-//! shared sampler's (`crate::sample`), with two exact shortcuts for normalised
-//! backoff-form models:
+//! Generating text from an n-gram model: [`NGramDecoder`] takes part in the
+//! one generation loop of every model ([`crate::generate`]). The choice of the
+//! next token is the shared sampler's (`crate::sample`), with two exact
+//! shortcuts for normalised backoff-form models:
 //!
 //! - untruncated sampling draws from the interpolation mixture order by order:
 //!   with probability `mass(S_h)` a successor of the longest context h (by
@@ -15,18 +15,81 @@
 //! Temperature other than 1 or a repetition penalty reshapes every
 //! probability, so those build the full distribution and use the generic sampler.
 
-use super::model::{NGramModel, Remainder, State};
-use crate::sample::{self, Rng, SamplingParams};
+use std::ops::Deref;
 
-/// One generated token and what the model thought of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    /// The chosen id.
-    pub token: u32,
-    /// log10 p(token | context) under the untruncated model.
-    pub logprob: f32,
-    /// The most probable candidates (id, log10 p), best first.
-    pub candidates: Vec<(u32, f32)>,
+use super::model::{NGramModel, Remainder, State};
+use crate::generate::{Decoder, Generation};
+use crate::sample::{self, Rng, SamplingParams};
+use crate::tokenize::UNK_ID;
+use crate::Result;
+
+/// An n-gram model's side of generation: the state after the words so far.
+/// `M` is how the model is held (`&NGramModel`, `Arc<NGramModel>`).
+#[derive(Debug, Clone)]
+pub struct NGramDecoder<M> {
+    model: M,
+    state: State,
+    next: State,
+}
+
+impl<M: Deref<Target = NGramModel>> NGramDecoder<M> {
+    /// The decoder after `prompt` (from the sentence start `<s>` when `bos`).
+    pub fn new(model: M, prompt: &[u32], bos: bool) -> Self {
+        let state = model.state_for(prompt, bos);
+        Self {
+            model,
+            state,
+            next: State::default(),
+        }
+    }
+
+    /// `id`, or `<unk>` for an id outside the vocabulary (which only a corrupt
+    /// model file can hold): what a decoder gives out is always a word.
+    fn known(&self, id: u32) -> u32 {
+        if (id as usize) < self.model.vocab.len() {
+            id
+        } else {
+            UNK_ID
+        }
+    }
+}
+
+/// 10^x: log10 values as probabilities.
+fn prob_of(log10: f32) -> f64 {
+    10f64.powf(f64::from(log10))
+}
+
+impl<M: Deref<Target = NGramModel>> Decoder for NGramDecoder<M> {
+    fn choose(
+        &mut self,
+        params: &SamplingParams,
+        history: &[u32],
+        rng: &mut Rng,
+    ) -> Result<Option<u32>> {
+        let chosen = self.model.sample_next(&self.state, params, history, rng);
+        Ok(chosen.map(|id| self.known(id)))
+    }
+
+    fn explain(&self, token: u32, k: usize) -> (f64, Vec<(u32, f64)>) {
+        let mut scratch = State::default();
+        let logprob = self
+            .model
+            .score_word(&self.state, token, &mut scratch)
+            .logprob;
+        let top = self.model.top_k(&self.state, k);
+        (
+            prob_of(logprob),
+            top.into_iter()
+                .map(|(id, lp)| (self.known(id), prob_of(lp)))
+                .collect(),
+        )
+    }
+
+    fn advance(&mut self, token: u32) -> Result<()> {
+        self.model.score_word(&self.state, token, &mut self.next);
+        std::mem::swap(&mut self.state, &mut self.next);
+        Ok(())
+    }
 }
 
 impl NGramModel {
@@ -192,25 +255,6 @@ impl NGramModel {
         sample::sample(&logits, true, params, history, rng)
     }
 
-    /// One step of the game: choose, and report the top `explain` candidates.
-    pub fn step(
-        &self,
-        state: &State,
-        params: &SamplingParams,
-        history: &[u32],
-        rng: &mut Rng,
-        explain: usize,
-    ) -> Option<Step> {
-        let token = self.sample_next(state, params, history, rng)?;
-        let mut next = State::default();
-        let logprob = self.score_word(state, token, &mut next).logprob;
-        Some(Step {
-            token,
-            logprob,
-            candidates: self.top_k(state, explain),
-        })
-    }
-
     /// Generate up to `max_tokens` ids after `prompt` (the prompt not repeated),
     /// stopping after any id in `stop` (which is included).
     pub fn generate(
@@ -220,30 +264,22 @@ impl NGramModel {
         max_tokens: usize,
         params: &SamplingParams,
         stop: &[u32],
-        rng: &mut Rng,
-    ) -> Vec<u32> {
-        let mut history: Vec<u32> = prompt.to_vec();
-        let mut state = self.state_for(prompt, bos);
-        let mut next = State::default();
-        let mut out = Vec::new();
-        for _ in 0..max_tokens {
-            let Some(w) = self.sample_next(&state, params, &history, rng) else {
-                break;
-            };
-            out.push(w);
-            history.push(w);
-            if stop.contains(&w) {
-                break;
-            }
-            self.score_word(&state, w, &mut next);
-            std::mem::swap(&mut state, &mut next);
-        }
-        out
+        rng: Rng,
+    ) -> Result<Vec<u32>> {
+        let decoder = NGramDecoder::new(self, prompt, bos);
+        Generation::new(
+            decoder,
+            prompt,
+            params.clone(),
+            stop.to_vec(),
+            max_tokens,
+            rng,
+        )?
+        .rest()
     }
 
     /// Generate for many prompts in parallel; prompt `i` draws from
     /// `Rng::for_sequence(seed, i)`, so results do not depend on the thread count.
-    #[allow(clippy::too_many_arguments)]
     pub fn generate_batch(
         &self,
         prompts: &[Vec<u32>],
@@ -252,14 +288,14 @@ impl NGramModel {
         params: &SamplingParams,
         stop: &[u32],
         seed: u64,
-    ) -> Vec<Vec<u32>> {
+    ) -> Result<Vec<Vec<u32>>> {
         use rayon::prelude::*;
         prompts
             .par_iter()
             .enumerate()
             .map(|(i, p)| {
-                let mut rng = Rng::for_sequence(seed, i as u64);
-                self.generate(p, bos, max_tokens, params, stop, &mut rng)
+                let rng = Rng::for_sequence(seed, i as u64);
+                self.generate(p, bos, max_tokens, params, stop, rng)
             })
             .collect()
     }

@@ -10,22 +10,29 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod add_k;
+pub mod annotate;
 pub mod arpa;
 pub mod arpa_gaps;
 pub mod array;
 mod backoff_form;
 pub mod binary;
+pub mod file;
 pub mod generate;
 pub mod kneser_ney;
 pub mod level;
 pub mod mle;
 pub mod model;
+pub mod next;
 pub mod perplexity;
+pub mod smoothing;
 pub mod stupid_backoff;
 pub mod witten_bell;
 
+pub use file::{load, save};
+pub use generate::NGramDecoder;
 pub use level::Level;
 pub use model::{NGramModel, Remainder, State, TokenScore};
+pub use smoothing::SmoothingParams;
 
 use rayon::prelude::*;
 
@@ -49,6 +56,26 @@ pub enum Smoothing {
 }
 
 impl Smoothing {
+    /// Refuse parameters no model of `order` can be fitted with (add-k's k,
+    /// stupid backoff's alpha, Kneser-Ney's given discounts), so that a caller
+    /// can fail before counting a corpus.
+    pub fn check(&self, order: usize) -> Result<()> {
+        match self {
+            Smoothing::AddK(k) if !(k.is_finite() && *k > 0.0) => Err(Error::InvalidArgument(
+                format!("add-k needs k > 0, not {k}"),
+            )),
+            Smoothing::StupidBackoff(alpha)
+                if !(alpha.is_finite() && *alpha > 0.0 && *alpha <= 1.0) =>
+            {
+                Err(Error::InvalidArgument(format!(
+                    "stupid backoff needs 0 < alpha <= 1, not {alpha}"
+                )))
+            }
+            Smoothing::KneserNey(options) => options.check(order),
+            _ => Ok(()),
+        }
+    }
+
     /// The estimator's name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -66,25 +93,12 @@ pub fn fit(counts: &NGramCounts, smoothing: &Smoothing) -> Result<NGramModel> {
     if counts.orders.first().is_none_or(|o| o.is_empty()) {
         return Err(Error::EmptyCorpus("no n-grams to estimate from".into()));
     }
+    smoothing.check(counts.order())?;
     match smoothing {
         Smoothing::Mle => Ok(mle::estimate(counts)),
-        Smoothing::AddK(k) => {
-            if !(k.is_finite() && *k > 0.0) {
-                return Err(Error::InvalidArgument(format!(
-                    "add-k needs k > 0, not {k}"
-                )));
-            }
-            Ok(add_k::estimate(counts, *k))
-        }
+        Smoothing::AddK(k) => Ok(add_k::estimate(counts, *k)),
         Smoothing::WittenBell => Ok(witten_bell::estimate(counts)),
-        Smoothing::StupidBackoff(alpha) => {
-            if !(alpha.is_finite() && *alpha > 0.0 && *alpha <= 1.0) {
-                return Err(Error::InvalidArgument(format!(
-                    "stupid backoff needs 0 < alpha <= 1, not {alpha}"
-                )));
-            }
-            Ok(stupid_backoff::estimate(counts, *alpha))
-        }
+        Smoothing::StupidBackoff(alpha) => Ok(stupid_backoff::estimate(counts, *alpha)),
         Smoothing::KneserNey(options) => kneser_ney::estimate(counts, options),
     }
 }
@@ -134,6 +148,22 @@ pub(crate) fn unfilled_levels(keys: Vec<Vec<u32>>) -> Vec<Level> {
             Level::new(k + 1, keys, vec![0.0; m], vec![0.0; m])
         })
         .collect()
+}
+
+/// Fit a model of `order`, at most the counts' order: higher orders are left
+/// out (of a copy, which the estimator then takes over).
+pub fn fit_order(counts: &NGramCounts, order: usize, smoothing: &Smoothing) -> Result<NGramModel> {
+    if order == 0 || order > counts.order() {
+        return Err(Error::InvalidArgument(format!(
+            "order {order} not in 1..={} (the orders counted)",
+            counts.order()
+        )));
+    }
+    if order == counts.order() {
+        fit(counts, smoothing)
+    } else {
+        fit_owned(counts.truncated(order), smoothing)
+    }
 }
 
 /// Contiguous runs of entries of a sorted level that share their first `n - 1`

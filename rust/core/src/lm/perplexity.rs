@@ -1,5 +1,5 @@
 //! Scoring whole corpora in parallel: perplexity as KenLM's `query` reports it,
-//! and per-sentence scores.
+//! and per-sentence scores (JSONL records: [`super::annotate`]).
 //!
 //! Each sentence is scored from `<s>` and its `</s>` counts as a token. An
 //! out-of-vocabulary word is scored as `<unk>`; "excluding OOVs" leaves those
@@ -8,7 +8,7 @@
 use super::model::{NGramModel, State};
 use crate::control::Control;
 use crate::corpus::{self, Corpus};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Totals of a scored corpus.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -29,13 +29,21 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// Perplexity including OOVs: 10^(-logprob / tokens).
+    /// Perplexity including OOVs: 10^(-logprob / tokens) (NaN without tokens).
     pub fn perplexity(&self) -> f64 {
+        if self.tokens == 0 {
+            return f64::NAN;
+        }
         10f64.powf(-self.logprob / self.tokens as f64)
     }
 
-    /// Perplexity excluding OOVs: KenLM's subtraction when it is finite.
+    /// Perplexity excluding OOVs: KenLM's subtraction when it is finite (when
+    /// an OOV scores -inf, as under MLE, the in-vocabulary sum); NaN when every
+    /// token is an OOV.
     pub fn perplexity_excluding_oovs(&self) -> f64 {
+        if self.tokens <= self.oovs {
+            return f64::NAN;
+        }
         let iv = if self.oov_logprob.is_finite() {
             self.logprob - self.oov_logprob
         } else {
@@ -57,7 +65,7 @@ impl Evaluation {
 
 /// Buffers reused from sentence to sentence while scoring.
 #[derive(Default)]
-struct Scratch {
+pub(super) struct Scratch {
     ids: Vec<u32>,
     state: State,
     next: State,
@@ -66,7 +74,7 @@ struct Scratch {
 impl NGramModel {
     /// Score one sentence of text into an evaluation (the one loop that both
     /// [`NGramModel::score_text`] and [`NGramModel::evaluate`] run).
-    fn evaluate_sentence(
+    pub(super) fn evaluate_sentence(
         &self,
         text: &str,
         bos: bool,
@@ -119,7 +127,7 @@ impl NGramModel {
         self.evaluate_sentence(text, bos, eos, &mut Scratch::default())
     }
 
-    /// Evaluate a corpus in parallel.
+    /// Evaluate a corpus in parallel ([`Error::EmptyCorpus`] when it has no token).
     pub fn evaluate(
         &self,
         corpus: &Corpus,
@@ -144,6 +152,9 @@ impl NGramModel {
         let mut total = Evaluation::default();
         for (e, ..) in parts {
             total.add(&e);
+        }
+        if total.tokens == 0 {
+            return Err(Error::EmptyCorpus("no tokens to score".into()));
         }
         Ok(total)
     }
@@ -182,99 +193,5 @@ impl NGramModel {
         let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, ..)| p).collect();
         pieces.sort_by_key(|p| p.0);
         Ok(pieces.into_iter().flat_map(|p| p.1).collect())
-    }
-
-    /// Copy JSONL records to `out`, adding to each a field `out_field` with the
-    /// perplexity of its `text_field` (all its lines, each scored as a
-    /// sentence, OOVs included), as CCNet-style data filters use KenLM.
-    /// Records keep their key order; output order is input order. A record
-    /// that is not a JSON object with a string `text_field` raises
-    /// [`crate::Error::Corpus`] naming its line, or is left out when the
-    /// corpus's policy is `errors="skip"`.
-    pub fn annotate_jsonl(
-        &self,
-        corpus: &Corpus,
-        out_field: &str,
-        out: &mut dyn std::io::Write,
-        control: &Control,
-        threads: usize,
-    ) -> Result<u64> {
-        type Piece = ((usize, u32), Vec<u8>, u64);
-        let field = corpus.options.text_field.clone();
-        let parts = corpus::process(
-            corpus,
-            control,
-            threads,
-            || (Vec::<Piece>::new(), Scratch::default()),
-            |(pieces, scratch), chunk| {
-                let mut buf = Vec::with_capacity(chunk.data.len() + chunk.data.len() / 8);
-                let mut records = 0;
-                for (index, (offset, raw)) in corpus::lines::split_lines(&chunk.data).enumerate() {
-                    if raw.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let location = || crate::Location {
-                        source: chunk.source.to_string(),
-                        line: chunk.first_line + index as u64,
-                        byte: chunk.byte_offset + offset as u64,
-                    };
-                    // A bad record stops the run, or with errors="skip" is left out.
-                    let skip = corpus.options.errors == corpus::Utf8Policy::Skip;
-                    let mut record: serde_json::Map<String, serde_json::Value> =
-                        match serde_json::from_slice(raw) {
-                            Ok(r) => r,
-                            Err(_) if skip => continue,
-                            Err(e) => {
-                                return Err(crate::Error::Corpus {
-                                    location: location(),
-                                    message: format!("invalid JSON object: {e}"),
-                                })
-                            }
-                        };
-                    let text = match record.get(&field) {
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        _ if skip => continue,
-                        _ => {
-                            return Err(crate::Error::Corpus {
-                                location: location(),
-                                message: format!("no string field {field:?} in this record"),
-                            })
-                        }
-                    };
-                    let mut total = Evaluation::default();
-                    for (_, line) in corpus::lines::split_lines(text.as_bytes()) {
-                        let line = std::str::from_utf8(line).unwrap_or_default();
-                        if !crate::tokenize::is_blank(line) {
-                            total.add(&self.evaluate_sentence(line, true, true, scratch));
-                        }
-                    }
-                    let ppl = if total.tokens > 0 {
-                        total.perplexity()
-                    } else {
-                        f64::NAN
-                    };
-                    let value = serde_json::Number::from_f64(ppl)
-                        .map_or(serde_json::Value::Null, serde_json::Value::Number);
-                    record.insert(out_field.to_string(), value);
-                    serde_json::to_writer(&mut buf, &record)
-                        .map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
-                    buf.push(b'\n');
-                    records += 1;
-                }
-                control.add_tokens(records);
-                pieces.push((chunk.seq, buf, records));
-                Ok(())
-            },
-        )?;
-        let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, _)| p).collect();
-        pieces.sort_by_key(|p| p.0);
-        let mut records = 0;
-        for (_, bytes, n) in pieces {
-            out.write_all(&bytes)
-                .map_err(|e| crate::Error::io("<output>", e))?;
-            records += n;
-        }
-        out.flush().map_err(|e| crate::Error::io("<output>", e))?;
-        Ok(records)
     }
 }
