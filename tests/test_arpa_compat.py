@@ -23,7 +23,7 @@ from nextword import reference
 # suffixes `b c d` and `c d` are gone, and `d e a` is kept without `e a`. The
 # f-words are complete filler: KenLM's probing tables are sized by the counts
 # in the header and refuse files with more blanks than they have room for.
-PRUNED = """
+PRUNED_TEMPLATE = """
 \\data\\
 ngram 1=18
 ngram 2=13
@@ -39,23 +39,28 @@ ngram 4=1
 -1.4\tc\t-0.1
 -1.5\td\t-0.4
 -1.6\te\t-0.35
--2.5\tf0\t-0.2\n-2.5\tf1\t-0.2\n-2.5\tf2\t-0.2\n-2.5\tf3\t-0.2\n-2.5\tf4\t-0.2\n-2.5\tf5\t-0.2\n-2.5\tf6\t-0.2\n-2.5\tf7\t-0.2\n-2.5\tf8\t-0.2\n-2.5\tf9\t-0.2\n
+{filler1}
 \\2-grams:
 -0.6\t<s> a\t-0.25
 -0.7\ta b\t-0.15
 -0.5\tb c\t-0.05
 -0.9\td e\t-0.2
--0.8\tf0 f1\t-0.1\n-0.8\tf1 f2\t-0.1\n-0.8\tf2 f3\t-0.1\n-0.8\tf3 f4\t-0.1\n-0.8\tf4 f5\t-0.1\n-0.8\tf5 f6\t-0.1\n-0.8\tf6 f7\t-0.1\n-0.8\tf7 f8\t-0.1\n-0.8\tf8 f9\t-0.1\n
+{filler2}
 \\3-grams:
 -0.4\t<s> a b\t-0.1
 -0.3\ta b c\t-0.12
 -0.2\td e a\t0
--0.3\tf0 f1 f2\t0\n-0.3\tf1 f2 f3\t0\n-0.3\tf2 f3 f4\t0\n-0.3\tf3 f4 f5\t0\n-0.3\tf4 f5 f6\t0\n-0.3\tf5 f6 f7\t0\n-0.3\tf6 f7 f8\t0\n-0.3\tf7 f8 f9\t0\n
+{filler3}
 \\4-grams:
 -0.1\ta b c d
 
 \\end\\
 """
+PRUNED = PRUNED_TEMPLATE.format(
+    filler1="".join(f"-2.5\tf{i}\t-0.2\n" for i in range(10)).rstrip("\n"),
+    filler2="".join(f"-0.8\tf{i} f{i + 1}\t-0.1\n" for i in range(9)).rstrip("\n"),
+    filler3="".join(f"-0.3\tf{i} f{i + 1} f{i + 2}\t0\n" for i in range(8)).rstrip("\n"),
+)
 
 # Blanks, as KenLM makes them: p(longest shorter suffix) + backoff(context).
 C_D = -1.5 + -0.1  # p(d) + bo(c)

@@ -46,8 +46,6 @@ class ModelFormatError(NextwordError, ValueError):
     """A saved file (counts, vocabulary, model) is corrupt, truncated or foreign."""
 
 
-
-
 class TrainingError(NextwordError, ValueError):
     """Training cannot start or go on: a bad setting (a learning rate <= 0, ...)."""
 
