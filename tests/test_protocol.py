@@ -199,3 +199,35 @@ def test_valid_bases(lm: NGramLM) -> None:
     lp10 = lm.logprob("cat", "the")
     assert lm.logprob("cat", "the", base=2) == pytest.approx(lp10 * math.log2(10))
     assert lm.logprob("cat", "the", base=0.5) == pytest.approx(-lp10 * math.log2(10))
+
+
+class PrefixOnly:
+    """The toy bigram as a bare next-token model (no state to carry): the
+    generic functions ask it once per prefix."""
+
+    vocab = Bigram.vocab
+    order = 2
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def next_distribution(self, context: Text = ()) -> np.ndarray:
+        self.asked += 1
+        return Bigram().next_distribution(context)
+
+
+def test_scores_carry_the_state_and_equal_the_prefix_path() -> None:
+    corpus = ["a b", "b", "a c", "b b a a"]
+    bare, counting = PrefixOnly(), CountingBigram()
+    for sentence in corpus:
+        by_prefix = generic.full_scores(bare, sentence)
+        carried = counting.full_scores(sentence)
+        assert carried == Bigram().full_scores(sentence)
+        assert [s.token for s in carried] == [s.token for s in by_prefix]
+        assert [s.ngram_length for s in carried] == [s.ngram_length for s in by_prefix]
+        assert [s.oov for s in carried] == [s.oov for s in by_prefix]
+        assert [s.logprob for s in carried] == pytest.approx([s.logprob for s in by_prefix])
+    # One advance per token but the last of each sentence, not one replay per prefix.
+    assert counting.advanced == sum(len(s.split()) for s in corpus)
+    assert bare.asked == sum(len(s.split()) + 1 for s in corpus)
+    assert generic.perplexity(bare, corpus) == CountingBigram().perplexity(corpus)

@@ -1,8 +1,9 @@
 """nextword: language modelling from corpus to next word, with a Rust core.
 
 Collect a corpus, analyse it, count n-grams, train n-gram language models
-(Kneser-Ney as KenLM's lmplz, MLE, add-k, Witten-Bell, stupid backoff), score
-text, ask for the next word and generate, through one API.
+(Kneser-Ney as KenLM's lmplz, MLE, add-k, Witten-Bell, stupid backoff) and
+neural ones (MLP, RNN, LSTM, Transformer, in numpy), score text, ask for the
+next word and generate, through one API.
 
 >>> import nextword
 >>> counts = nextword.count_ngrams(["to be or not to be"], order=3)
@@ -29,6 +30,14 @@ from nextword.model import (
     Step,
     TokenScore,
 )
+from nextword.neural import (
+    LSTMLanguageModel,
+    MLPLanguageModel,
+    RNNLanguageModel,
+    TrainingConfig,
+    TransformerLanguageModel,
+    train,
+)
 from nextword.sampling import Generator, SamplingParams, sample, sample_batch
 from nextword.tokenizers import (
     CharTokenizer,
@@ -53,6 +62,11 @@ __all__ = [
     "Generation",
     "Generator",
     "LanguageModel",
+    "LSTMLanguageModel",
+    "MLPLanguageModel",
+    "RNNLanguageModel",
+    "TrainingConfig",
+    "TransformerLanguageModel",
     "SamplingParams",
     "Step",
     "sample",
@@ -68,4 +82,5 @@ __all__ = [
     "__version__",
     "as_corpus",
     "count_ngrams",
+    "train",
 ]

@@ -184,18 +184,42 @@ def logprob(model: NextTokenModel, word: str, context: Text = (), base: float = 
     return rebase(math.log10(p) if p > 0 else -math.inf, base)
 
 
+def token_logprobs(model: NextTokenModel, ids: Sequence[int]) -> npt.NDArray[np.float64]:
+    """log10 p of each of ``ids`` (a sentence, ``</s>`` included if wanted),
+    each given the sentence start and the ids before it.
+
+    A :class:`DistributionModel` answers with its own
+    :meth:`~DistributionModel.token_logprobs` (a state carried from token to
+    token, or a neural model's one forward pass); any other model is asked
+    ``next_distribution`` once per prefix, an out-of-vocabulary word read as ``<unk>``.
+    """
+    if isinstance(model, DistributionModel):
+        return model.token_logprobs(ids)
+    words = [model.vocab.word(i) for i in ids]
+    probs = [model.next_distribution(words[:i])[token] for i, token in enumerate(ids)]
+    return log10_of(np.asarray(probs, dtype=np.float64))
+
+
+def log10_of(probs: Probabilities) -> npt.NDArray[np.float64]:
+    """log10 of probabilities, -inf for 0 (without a warning)."""
+    with np.errstate(divide="ignore"):
+        result: npt.NDArray[np.float64] = np.log10(probs)
+    return result
+
+
 def full_scores(model: NextTokenModel, sentence: Text, eos: bool = True) -> list[TokenScore]:
-    """Per-token log10 probabilities of a sentence, each from the distribution
-    after the tokens before it (one ``next_distribution`` per token)."""
+    """Per-token log10 probabilities of a sentence, each given the tokens
+    before it (see :func:`token_logprobs`)."""
     tokens = tokens_of(model, sentence) + (["</s>"] if eos else [])
+    logps = token_logprobs(model, [model.vocab.id(t) for t in tokens])
     order = getattr(model, "order", None)
-    scores = []
-    for i, token in enumerate(tokens):
-        p = float(model.next_distribution(tokens[:i])[model.vocab.id(token)])
-        used = i + 2 if order is None else min(i + 2, order)  # <s> counts
-        lp = math.log10(p) if p > 0 else -math.inf
-        scores.append(TokenScore(token, lp, used, token not in model.vocab))
-    return scores
+    return [
+        # The n-gram length: the context used, <s> included, plus the token.
+        TokenScore(
+            t, float(lp), i + 2 if order is None else min(i + 2, order), t not in model.vocab
+        )
+        for i, (t, lp) in enumerate(zip(tokens, logps))
+    ]
 
 
 def score(model: NextTokenModel, sentence: Text, eos: bool = True, base: float = 10.0) -> float:
@@ -204,24 +228,20 @@ def score(model: NextTokenModel, sentence: Text, eos: bool = True, base: float =
 
 
 def perplexity(model: NextTokenModel, corpus: CorpusLike, **corpus_options: Any) -> Perplexity:
-    """Perplexity of a corpus, token by token through ``next_distribution``
+    """Perplexity of a corpus, sentence by sentence through :func:`token_logprobs`
     (the corpus is read and encoded by the core; OOVs are scored as ``<unk>``
     and reported as KenLM's ``query`` does)."""
     ids, offsets = model.vocab.encode_corpus(corpus, eos=True, progress=False, **corpus_options)
-    words = model.vocab.words()
     total = inside = 0.0  # inside: the in-vocabulary tokens (finite when an OOV is -inf)
     oovs = 0
     unk = model.vocab.id("<unk>")
     for start, end in zip(offsets[:-1], offsets[1:]):
-        sentence = [words[i] for i in ids[start:end]]
-        for i, token in enumerate(sentence):
-            p = float(model.next_distribution(sentence[:i])[model.vocab.id(token)])
-            lp = math.log10(p) if p > 0 else -math.inf
-            total += lp
-            if ids[start + i] == unk:
-                oovs += 1
-            else:
-                inside += lp
+        sentence = ids[int(start) : int(end)]
+        logps = token_logprobs(model, sentence.tolist())
+        known = sentence != unk
+        total += math.fsum(logps)
+        inside += math.fsum(logps[known])
+        oovs += len(sentence) - int(known.sum())
     tokens, sentences = len(ids), len(offsets) - 1
     if tokens == 0:
         raise ValueError("no tokens to score")
@@ -420,6 +440,20 @@ class DistributionModel(Generative):
         """The state after one more ``token`` and the distribution that follows it."""
         return self._after([*state, token])
 
+    def token_logprobs(self, ids: Sequence[int]) -> npt.NDArray[np.float64]:
+        """log10 p of each of ``ids`` given the sentence start and the ids before
+        it, the state carried through :meth:`initial_state` and :meth:`advance`
+        (one step per token, as in generation; a model that can score a whole
+        sentence at once overrides this)."""
+        probs = np.empty(len(ids))
+        if len(ids):
+            state, dist = self.initial_state([])
+            for i, token in enumerate(ids):
+                probs[i] = dist[token]
+                if i + 1 < len(ids):
+                    state, dist = self.advance(state, token)
+        return log10_of(probs)
+
     def _after(self, ids: list[int]) -> tuple[list[int], Probabilities]:
         if self.order is not None:
             # Only the last order - 1 ids matter (and then the sentence start does not).
@@ -482,4 +516,5 @@ __all__ = [
     "predict",
     "rebase",
     "score",
+    "token_logprobs",
 ]

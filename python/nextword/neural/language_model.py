@@ -1,5 +1,6 @@
-"""What every neural language model shares: scoring, perplexity, prediction and
-generation on top of a forward pass, and the loss the training loop minimises.
+"""What every neural language model shares: the protocol's
+:class:`~nextword.model.DistributionModel` on top of a forward pass, and the
+loss the training loop minimises.
 
 A model subclasses :class:`NeuralLanguageModel` and provides ``forward`` (ids
 ``[B, T]`` and a state -> logits ``[B, T, V]``, the next state and a cache),
@@ -8,40 +9,40 @@ start ``<s>`` is fed first and never predicted: its logit is masked, so the
 next-token distribution covers the same outcomes as an n-gram model's and
 perplexities are comparable on the same token stream.
 
-Generation advances the model one token at a time through
+Generation is the protocol's one loop (in Rust, with the one seeded sampler):
+it advances the model one token at a time through
 :meth:`~NeuralLanguageModel.initial_state` and
-:meth:`~NeuralLanguageModel.advance` (the protocol's names): a recurrent model
-carries its hidden state, a Transformer its key/value cache.
+:meth:`~NeuralLanguageModel.advance`, a recurrent model carrying its hidden
+state, a Transformer its key/value cache. Scoring a sentence is one forward
+pass (:meth:`~NeuralLanguageModel.token_logprobs`); logprob, score,
+full_scores, perplexity and predict come from the base.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from nextword.corpus import CorpusLike
-from nextword.lm import Perplexity, Step, TokenScore
+from nextword.model import DistributionModel, Probabilities, Text
 from nextword.neural.cross_entropy import log_softmax, softmax_cross_entropy
 from nextword.neural.module import Array, IntArray, Module
-from nextword.sampling import Generator, random_seed, sample
 from nextword.tokenizers import TokenizerLike
 from nextword.vocab import Vocab
 
 if TYPE_CHECKING:
     from nextword.neural.training import TrainingConfig
 
-Text = Union[str, Sequence[str]]
-Probabilities = npt.NDArray[np.float64]
 UNK, BOS, EOS = 0, 1, 2
 LN10 = math.log(10.0)
 Model = TypeVar("Model", bound="NeuralLanguageModel")
 
 
-class NeuralLanguageModel(Module):
+class NeuralLanguageModel(DistributionModel, Module):
     """Base of the neural models (see the module docs)."""
 
     #: Training feeds contiguous streams and carries the state across batches.
@@ -60,11 +61,6 @@ class NeuralLanguageModel(Module):
     def vocab(self) -> Vocab:
         """The vocabulary: ids of :meth:`next_distribution` and its tokenizer."""
         return self._vocab
-
-    @property
-    def order(self) -> Optional[int]:
-        """How many tokens a prediction reads, the next one included (None: unbounded)."""
-        return None
 
     # -- what a model implements ---------------------------------------------------------
 
@@ -146,129 +142,17 @@ class NeuralLanguageModel(Module):
         """p(w | context) for every vocabulary id; the context starts a sentence."""
         return self.initial_state(self._ids(context))[1]
 
-    def sentence_logprobs(self, ids: Sequence[int]) -> npt.NDArray[np.float64]:
-        """Natural-log probabilities of each of ``ids`` and of a final ``</s>``,
-        each given ``<s>`` and the ids before it (one forward pass)."""
-        inputs = np.array([[BOS, *ids]], dtype=np.int64)
+    def token_logprobs(self, ids: Sequence[int]) -> npt.NDArray[np.float64]:
+        """log10 p of each of ``ids`` given ``<s>`` and the ids before it, all
+        from one forward pass (the sentence's ``</s>`` is the caller's to include)."""
+        if not len(ids):
+            return np.empty(0)
+        inputs = np.array([[BOS, *ids[:-1]]], dtype=np.int64)
         logits, _, _ = self.forward(inputs, self.start_state(1))
         z = logits[0].astype(np.float64)
         z[:, BOS] = -np.inf
-        logp = log_softmax(z)
-        result: npt.NDArray[np.float64] = logp[np.arange(len(ids) + 1), [*ids, EOS]]
+        result: npt.NDArray[np.float64] = log_softmax(z)[np.arange(len(ids)), ids] / LN10
         return result
-
-    def logprob(self, word: str, context: Text = (), base: float = 10.0) -> float:
-        """log p(word | context), log10 by default (an unknown word is ``<unk>``)."""
-        p = float(self.next_distribution(context)[self.vocab.id(word)])
-        return (math.log(p) if p > 0 else -math.inf) / math.log(base)
-
-    def full_scores(self, sentence: Text) -> list[TokenScore]:
-        """Per-token log10 scores of a sentence, ``</s>`` included."""
-        tokens = self.vocab.tokenizer.tokenize(sentence) if isinstance(sentence, str) else sentence
-        ids = [self.vocab.id(t) for t in tokens]
-        logp = self.sentence_logprobs(ids) / LN10
-        order = self.order
-        return [
-            TokenScore(t, float(lp), i + 2 if order is None else min(i + 2, order), i == UNK)
-            for (t, i, lp) in zip([*tokens, "</s>"], [*ids, EOS], logp)
-        ]
-
-    def score(self, sentence: Text) -> float:
-        """log10 probability of a sentence, ``</s>`` included."""
-        return float(self.sentence_logprobs(self._ids(sentence)).sum() / LN10)
-
-    def perplexity(self, corpus: CorpusLike, **corpus_options: Any) -> Perplexity:
-        """Perplexity of a corpus, one sentence per line, as KenLM's ``query`` reports it.
-
-        Each sentence starts afresh after ``<s>`` (as for an n-gram model).
-        """
-        ids, offsets = self.vocab.encode_corpus(corpus, progress=False, **corpus_options)
-        total = oov_total = 0.0
-        oovs = 0
-        for start, end in zip(offsets[:-1], offsets[1:]):
-            sentence = ids[int(start) : int(end)]
-            logp = self.sentence_logprobs(sentence.tolist()) / LN10
-            total += float(logp.sum())
-            unknown = np.flatnonzero(sentence == UNK)
-            oovs += len(unknown)
-            oov_total += float(logp[unknown].sum())
-        sentences = len(offsets) - 1
-        tokens = len(ids) + sentences
-        if sentences == 0:
-            raise ValueError("no sentence to score")
-        inside = total - oov_total
-        return Perplexity(
-            10.0 ** (-total / tokens),
-            10.0 ** (-inside / (tokens - oovs)) if tokens > oovs else math.nan,
-            oovs,
-            tokens,
-            sentences,
-            total,
-        )
-
-    def predict(self, context: Text = (), k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` most probable next words, best first (ties: lower id first)."""
-        if k < 0:
-            raise ValueError(f"k must be >= 0, not {k}")
-        p = self.next_distribution(context)
-        best = np.lexsort((np.arange(len(p)), -p))[:k]
-        return [(self.vocab.word(int(i)), float(p[i])) for i in best if p[i] > 0]
-
-    def stream(
-        self,
-        prompt: Text = (),
-        max_tokens: int = 50,
-        temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        seed: Optional[int] = None,
-        stop: Sequence[str] = ("</s>",),
-        explain: int = 5,
-    ) -> Iterator[Step]:
-        """Generate token by token after ``prompt``, yielding each choice with the
-        top ``explain`` candidates. Each step advances the state by one token.
-
-        >>> from nextword.neural import LSTMLanguageModel
-        >>> model = LSTMLanguageModel(Vocab(["a", "b"]), hidden_dim=8, embed_dim=8)
-        >>> steps = list(model.stream(max_tokens=3, seed=1))
-        >>> len(steps) <= 3
-        True
-        """
-        if max_tokens < 0:
-            raise ValueError(f"max_tokens must be >= 0, not {max_tokens}")
-        generator = Generator(random_seed() if seed is None else seed)
-        stop_ids = {self.vocab.id(w) for w in stop}
-        state, probs = self.initial_state(self._ids(prompt))
-        for n in range(max_tokens):
-            token = sample(
-                probs, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
-            )
-            best = np.lexsort((np.arange(len(probs)), -probs))[:explain]
-            candidates = [(self.vocab.word(int(i)), float(probs[i])) for i in best]
-            yield Step(self.vocab.word(token), float(probs[token]), candidates)
-            if token in stop_ids or n + 1 == max_tokens:
-                return
-            state, probs = self.advance(state, token)
-
-    def generate(
-        self,
-        prompt: Text = (),
-        max_tokens: int = 50,
-        temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        seed: Optional[int] = None,
-        stop: Sequence[str] = ("</s>",),
-    ) -> str:
-        """Text generated after ``prompt`` (the continuation only; a final ``</s>`` dropped).
-
-        The same ``seed`` gives the same text (the project's seeded sampler).
-        """
-        steps = self.stream(prompt, max_tokens, temperature, top_k, top_p, seed, stop, 0)
-        tokens = [s.token for s in steps]
-        if tokens and tokens[-1] == "</s>":
-            tokens.pop()
-        return self.vocab.decode([self.vocab.id(t) for t in tokens]) if tokens else ""
 
     # -- training and files --------------------------------------------------------------
 

@@ -46,13 +46,10 @@ class MLPLanguageModel(NeuralLanguageModel):
         )
         rng = np.random.default_rng(seed)
         self.context = order - 1
+        self.order = order
         self.embed = self.add_child("embed", Embedding(len(vocab), embed_dim, rng))
         self.hidden = self.add_child("hidden", Linear(self.context * embed_dim, hidden_dim, rng))
         self.out = self.add_child("out", Linear(hidden_dim, len(vocab), rng))
-
-    @property
-    def order(self) -> Optional[int]:
-        return self.context + 1
 
     def start_state(self, batch: int) -> IntArray:
         return np.full((batch, self.context), BOS, dtype=np.int64)

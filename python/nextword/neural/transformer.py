@@ -89,6 +89,7 @@ class TransformerLanguageModel(NeuralLanguageModel):
         rng = np.random.default_rng(seed)
         self.window: int = block_size
         self.block_size = block_size
+        self.order = block_size + 1  # <s> and block_size - 1 tokens, then the predicted one
         out_std = 0.02 / np.sqrt(2 * layers)  # GPT-2: residual projections scaled by depth
         self.wte = self.add_child("wte", Embedding(len(vocab), dim, rng, std=0.02))
         self.wpe = self.add_child("wpe", Embedding(block_size, dim, rng, std=0.02))
@@ -97,10 +98,6 @@ class TransformerLanguageModel(NeuralLanguageModel):
             for i in range(layers)
         ]
         self.ln_f = self.add_child("ln_f", LayerNorm(dim))
-
-    @property
-    def order(self) -> Optional[int]:
-        return self.window + 1
 
     def start_state(self, batch: int) -> TransformerState:
         return TransformerState([], [None] * len(self.blocks))
