@@ -167,11 +167,20 @@ def test_python_dash_m_nextword_count(corpus: Path) -> None:
     assert "nextword: error:" in failed.stderr and "missing.txt" in failed.stderr
 
 
-def test_demo_runs_and_prints_its_sections(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_and_prints_its_sections(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nextword.demo
+    from nextword.neural.demo import run_neural_demo
+
+    # The neural section as the demo calls it, but a few training steps only.
+    monkeypatch.setattr(
+        nextword.demo, "run_neural_demo", lambda lines, steps: run_neural_demo(lines, steps=3)
+    )
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     sections = re.findall(r"^== (\d)\. ", out, flags=re.M)
-    assert sections == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    assert sections == ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
     for title in (
         "collect",
         "tokenize",
@@ -181,6 +190,7 @@ def test_demo_runs_and_prints_its_sections(capsys: pytest.CaptureFixture[str]) -
         "guessing game",
         "generate",
         "speed",
+        "neural language models",
     ):
         assert title in out
     # Perplexity on held-out text falls from order 1 to order 5.
@@ -188,6 +198,7 @@ def test_demo_runs_and_prints_its_sections(capsys: pytest.CaptureFixture[str]) -
     assert len(ppl) == 5 and ppl[0] > ppl[1] > ppl[2] > ppl[4]
     assert re.search(r"^\s+1\s+[\d,]+\s+[\d,]+\s+", out, flags=re.M)
     assert "speed-up:" in out
+    assert "Kneser-Ney, 5-grams of characters" in out and "the LSTM writes" in out
 
 
 def test_char_model_as_arpa_keeps_its_tokenizer(

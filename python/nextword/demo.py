@@ -2,8 +2,8 @@
 
 The corpus is the reference manual's topics (``pydoc_data.topics``), so the demo
 needs no download. It collects the text, tokenizes it, counts n-grams of
-orders 1..5, looks at the Zipf curve and count-of-counts, and times the Rust
-core against the pure-Python reference.
+orders 1..5, looks at the Zipf curve and count-of-counts, times the Rust
+core against the pure-Python reference, and trains two tiny neural models.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 from nextword import reference
 from nextword.counts import count_ngrams
 from nextword.lm import NGramLM
+from nextword.neural.demo import run_neural_demo
 from nextword.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 
 
@@ -37,7 +38,7 @@ def _section(title: str) -> None:
 
 
 def run_demo() -> None:
-    """Run the demo, printing to stdout (a few seconds)."""
+    """Run the demo, printing to stdout (about fifteen seconds)."""
     texts = bundled_corpus()
     size = sum(len(t.encode()) for t in texts)
     print("nextword demo: from a corpus to the next word")
@@ -137,6 +138,9 @@ def run_demo() -> None:
     for name, secs in (("reference (Python Counter)", ref), ("nextword (Rust, parallel)", rust)):
         print(f"  {name:<27} {secs * 1e3:7.0f} ms  {n_tokens / secs / 1e6:6.2f} M tokens/s")
     print(f"  speed-up: {ref / rust:.0f}x on this small corpus (see benches/ for large ones)")
+
+    # Section 9: a slice of the corpus, so that training stays a few seconds per model.
+    run_neural_demo(texts[:1500], steps=300)
     print(
         "\nnext: `nextword train PATHS -o model.nwlm`, then `nextword generate model.nwlm"
         " --explain`; `nextword --help`."
