@@ -9,15 +9,17 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.errors import NextwordError
+from nextword.neural.cli import add_size_options
 from nextword.tokenizers import Tokenizer, as_tokenizer
 
 if TYPE_CHECKING:
     from nextword.lm import NGramLM
+    from nextword.neural.language_model import NeuralLanguageModel
 
 
 def _tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
@@ -84,6 +86,10 @@ def _corpus_from_args(args: argparse.Namespace) -> Corpus:
 def cmd_train(args: argparse.Namespace) -> int:
     from nextword.lm import NGramLM
 
+    if args.model != "ngram":
+        from nextword.neural.cli import train_neural
+
+        return train_neural(args, _corpus_from_args(args), _tokenizer_from_args(args))
     start = time.perf_counter()
     lm = NGramLM.fit(
         _corpus_from_args(args),
@@ -109,19 +115,37 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model(args: argparse.Namespace) -> NGramLM:
-    """The model, read with ``--tokenizer`` when given, else with the one it records."""
+def _load_model(args: argparse.Namespace) -> Union[NGramLM, NeuralLanguageModel]:
+    """The model, n-gram or neural whatever the file's name (a neural checkpoint
+    is told by its content), read with ``--tokenizer`` when given, else with the
+    one it records (a neural model keeps its own)."""
     from nextword.lm import NGramLM
+    from nextword.neural.checkpoint import is_checkpoint, load_checkpoint
 
+    if is_checkpoint(args.model):
+        if args.tokenizer is not None:
+            raise ValueError(f"{args.model}: a neural checkpoint keeps its own tokenizer")
+        return load_checkpoint(args.model).model
     tokenizer = _tokenizer_from_args(args) if args.tokenizer is not None else None
     return NGramLM.load(args.model, tokenizer=tokenizer)
 
 
+def _ngram(lm: Union[NGramLM, NeuralLanguageModel], option: str) -> NGramLM:
+    """``lm`` if it is an n-gram model, else an error naming the n-gram-only option."""
+    from nextword.lm import NGramLM
+
+    if not isinstance(lm, NGramLM):
+        raise ValueError(f"{option} needs an n-gram model, not a {type(lm).__name__}")
+    return lm
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    from nextword.lm import NGramLM
+
     lm = _load_model(args)
     progress = False if args.quiet else None
     if args.jsonl:
-        lm.annotate_jsonl(
+        _ngram(lm, "--jsonl").annotate_jsonl(
             list(args.paths),
             output=args.output,
             text_field=args.text_field,
@@ -133,11 +157,16 @@ def cmd_score(args: argparse.Namespace) -> int:
         return 0
     corpus = _corpus_from_args(args)
     if args.per_sentence:
-        logprob, tokens, oovs = lm.score_sentences(corpus, threads=args.threads, progress=progress)
+        logprob, tokens, oovs = _ngram(lm, "--per-sentence").score_sentences(
+            corpus, threads=args.threads, progress=progress
+        )
         for i, (lp, t, o) in enumerate(zip(logprob.tolist(), tokens.tolist(), oovs.tolist())):
             ppl = 10.0 ** (-lp / t) if t else float("nan")
             print(f"{i + 1}\tTotal: {lp:.6f}\tOOV: {o}\tTokens: {t}\tPerplexity: {ppl:.4f}")
-    print(lm.perplexity(corpus, threads=args.threads, progress=progress))
+    if isinstance(lm, NGramLM):
+        print(lm.perplexity(corpus, threads=args.threads, progress=progress))
+    else:
+        print(lm.perplexity(corpus, threads=args.threads))
     return 0
 
 
@@ -146,7 +175,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     context = args.context
     shown = context if context else "<s>"
     print(f"after {shown!r}:")
-    for word, p in lm.predict(context, k=args.k, bos=not args.no_bos):
+    if args.no_bos:  # a neural model's context always starts a sentence
+        best = _ngram(lm, "--no-bos").predict(context, k=args.k, bos=False)
+    else:
+        best = lm.predict(context, k=args.k)
+    for word, p in best:
         print(f"  {word:<20} {p:8.4f}  " + "#" * round(40 * p))
     return 0
 
@@ -239,8 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
         p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
-    train = sub.add_parser("train", help="train an n-gram language model")
+    train = sub.add_parser("train", help="train an n-gram or a neural language model")
     train.add_argument("paths", nargs="+", help="files, directories or globs (.gz/.zst/.jsonl)")
+    train.add_argument(
+        "--model",
+        "-m",
+        choices=["ngram", "mlp", "rnn", "lstm", "transformer"],
+        default="ngram",
+        help="ngram (default) or a neural model, saved as a checkpoint (.npz)",
+    )
     train.add_argument("--order", "-n", type=int, default=5)
     train.add_argument(
         "--smoothing",
@@ -258,13 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="as lmplz --interpolate_unigrams 0",
     )
     train.add_argument(
-        "--output", "-o", required=True, help="model.nwlm (binary), model.arpa or model.arpa.gz"
+        "--output",
+        "-o",
+        required=True,
+        help="model.nwlm (binary), model.arpa or model.arpa.gz; model.npz for a neural model",
     )
     corpus_options(train)
+    add_size_options(train)
     train.set_defaults(func=cmd_train)
 
     def model_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("model", help="a model file (.nwlm binary or ARPA)")
+        p.add_argument("model", help="a model file (.nwlm binary, ARPA, or a neural checkpoint)")
         p.add_argument(
             "--tokenizer",
             "-t",

@@ -119,6 +119,14 @@ def _read_arrays(path: str) -> dict[str, np.ndarray[Any, Any]]:
         raise ModelFormatError(f"{path}: not a readable checkpoint ({e})") from e
 
 
+def is_checkpoint(path: str) -> bool:
+    """Whether ``path`` holds a zip archive, as a checkpoint does (its first
+    bytes, not its name: n-gram models are ARPA text or ``NWLMBIN`` binaries).
+    :func:`load_checkpoint` then checks the rest."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
 def load_checkpoint(path: str) -> Checkpoint:
     """Read a file written by :func:`save_checkpoint`.
 
@@ -156,4 +164,4 @@ def load_checkpoint(path: str) -> Checkpoint:
     return Checkpoint(model, optimizer, carry, meta.get("training"))
 
 
-__all__ = ["MODEL_CLASSES", "Checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["MODEL_CLASSES", "Checkpoint", "is_checkpoint", "load_checkpoint", "save_checkpoint"]

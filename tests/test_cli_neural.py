@@ -1,0 +1,80 @@
+"""``nextword train --model mlp|rnn|lstm|transformer``: a checkpoint that
+``score``, ``predict`` and ``generate`` read, told apart from an n-gram model
+by its content, not its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from nextword.cli import main
+from nextword.neural import NeuralLanguageModel, TransformerLanguageModel
+
+TEXT = "the cat sat on the mat\nthe dog sat\na cat and a dog\n" * 5
+TINY = ["--dim", "8", "--context", "4", "--steps", "3", "--batch-size", "2", "-q"]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "train.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["mlp", "rnn", "lstm", "transformer"])
+def test_train_then_score_predict_generate(
+    kind: str, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model.bin"  # any name: the loaders read the content
+    assert main(["train", str(corpus), "--model", kind, "-o", str(out), *TINY]) == 0
+    assert "3 steps" in capsys.readouterr().out
+    model = NeuralLanguageModel.load(str(out))
+    assert model.config.get("seed") == 0
+
+    assert main(["score", str(out), str(corpus)]) == 0
+    assert f"Perplexity including OOVs:\t{model.perplexity(str(corpus)).perplexity}" in (
+        capsys.readouterr().out
+    )
+    assert main(["predict", str(out), "the", "-k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [w for w, _ in model.predict("the", k=3)]
+    args = ["generate", str(out), "-p", "the", "-n", "6", "--seed", "4", "--min-p", "0.01"]
+    assert main([*args, "--repetition-penalty", "1.2"]) == 0
+    text = model.generate("the", max_tokens=6, seed=4, min_p=0.01, repetition_penalty=1.2)
+    assert capsys.readouterr().out.strip() == f"the {text}".strip()
+    assert main([*args, "--explain"]) == 0
+    assert "step 1:" in capsys.readouterr().out
+
+
+def test_size_options_reach_the_model(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tf.npz"
+    options = ["--layers", "2", "--heads", "4", "--lr", "0.01", "--seed", "3"]
+    assert main(["train", str(corpus), "-m", "transformer", "-o", str(out), *TINY, *options]) == 0
+    model = NeuralLanguageModel.load(str(out))
+    assert isinstance(model, TransformerLanguageModel)
+    assert model.config == dict(dim=8, heads=4, layers=2, block_size=4, seed=3)
+
+
+def test_n_gram_only_options_fail_clearly(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model.npz"
+    assert main(["train", str(corpus), "-m", "lstm", "-o", str(out), *TINY]) == 0
+    for argv in (
+        ["score", str(out), str(corpus), "--per-sentence"],
+        ["score", str(out), str(corpus), "--jsonl"],
+        ["predict", str(out), "the", "--no-bos"],
+        ["predict", str(out), "the", "--tokenizer", "char"],
+    ):
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--per-sentence needs an n-gram model" in err and "--no-bos" in err
+    assert "keeps its own tokenizer" in err
+
+
+@pytest.mark.filterwarnings("ignore:order 2")  # so repetitive a text needs fallback discounts
+def test_the_n_gram_path_stays_the_default(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.npz"  # an n-gram model, whatever its name says
+    assert main(["train", str(corpus), "-n", "2", "-o", str(out), "-q"]) == 0
+    assert out.read_bytes().startswith(b"NWLMBIN")
+    assert main(["predict", str(out), "the", "-k", "2"]) == 0
