@@ -1,8 +1,10 @@
 """Neural language models in numpy: MLP (Bengio 2003), RNN, LSTM, Transformer.
 
 Layers live one family per module (each with forward and analytic backward);
-the models share scoring, perplexity and generation (``language_model``), one
-training loop (``training``) and one checkpoint format (``checkpoint``).
+every model is a :class:`~nextword.model.DistributionModel` (``language_model``:
+scoring in one forward pass, generation through the one loop and sampler of
+every model), with one training loop (``training``), one checkpoint format
+(``checkpoint``) and ``nextword train --model ...`` (``cli``).
 
 >>> from nextword.neural import TrainingConfig, TransformerLanguageModel
 >>> lm = TransformerLanguageModel.fit(["to be or not to be"] * 10, dim=16, heads=2, layers=1,
