@@ -26,6 +26,7 @@ from nextword.tokenizers import (
     CharTokenizer,
     Tokenizer,
     UnicodeWhitespaceTokenizer,
+    VocabTokenizer,
     WhitespaceTokenizer,
     WordTokenizer,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "NoFilesError",
     "Tokenizer",
     "UnicodeWhitespaceTokenizer",
+    "VocabTokenizer",
     "Vocab",
     "WhitespaceTokenizer",
     "WordTokenizer",
