@@ -43,6 +43,7 @@ from nextword.tokenizers import (
     CharTokenizer,
     Tokenizer,
     UnicodeWhitespaceTokenizer,
+    VocabTokenizer,
     WhitespaceTokenizer,
     WordTokenizer,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "NoFilesError",
     "Tokenizer",
     "UnicodeWhitespaceTokenizer",
+    "VocabTokenizer",
     "Vocab",
     "WhitespaceTokenizer",
     "WordTokenizer",

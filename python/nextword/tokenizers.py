@@ -1,14 +1,18 @@
-"""Tokenizers: KenLM's whitespace split, Unicode whitespace, Unicode words, characters.
+"""Tokenizers: KenLM's whitespace split, Unicode whitespace, Unicode words, characters,
+and a word list learned from a corpus.
 
 Each is a small object naming the compiled tokenizer; the same object is passed
-to :func:`~nextword.count_ngrams`, :class:`~nextword.Vocab` and models.
+to :func:`~nextword.count_ngrams`, :class:`~nextword.Vocab` and models. Saved
+counts, vocabularies and models record it (a learned tokenizer with its list).
 """
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from collections.abc import Sequence
+from typing import Any, Literal, Optional, Union
 
 from nextword import _core
+from nextword.corpus import CorpusLike, as_corpus
 
 Normalization = Optional[Literal["NFC", "NFKC"]]
 
@@ -49,9 +53,18 @@ class Tokenizer:
     def __hash__(self) -> int:
         return hash(self.spec)
 
+    @property
+    def kind(self) -> str:
+        """The kind name: ``whitespace``, ``unicode-whitespace``, ``word``, ``char``, ``vocab``."""
+        return self._core.kind
+
     @staticmethod
     def from_spec(spec: str) -> Tokenizer:
         """The tokenizer of a spec string, as the matching subclass."""
+        if "@" in spec.split(":", 1)[0]:
+            core = _core.Tokenizer(spec)
+            if core.kind == VocabTokenizer.KIND:
+                return VocabTokenizer._wrap(core)
         name, *flags = spec.split(":")
         if name in ("whitespace", "ws") and not flags:
             return WhitespaceTokenizer()
@@ -143,6 +156,70 @@ class CharTokenizer(Tokenizer):
         self.keep_whitespace = keep_whitespace
 
 
+class VocabTokenizer(Tokenizer):
+    """KenLM's whitespace split onto a fixed word list; other words become ``<unk>``.
+
+    Ids are fixed by the list: ``<unk>`` = 0, ``<s>`` = 1, ``</s>`` = 2, then
+    the words. Counting with it feeds these ids straight to the counts (no
+    string interning), and the counts' vocabulary is the list. Counts,
+    vocabularies and models saved with it carry the list; an ARPA model keeps it
+    in a ``NAME.arpa.tokenizer`` file beside the model.
+
+    >>> tok = VocabTokenizer.learn(["the cat sat", "the dog sat", "a bird"], min_count=2)
+    >>> tok.words
+    ['<unk>', '<s>', '</s>', 'the', 'sat']
+    >>> tok.tokenize("the cat sat")
+    ['the', '<unk>', 'sat']
+    >>> tok.encode_ids("the cat sat")
+    [3, 0, 4]
+    """
+
+    KIND = "vocab"
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self._core = _core.Tokenizer.vocab(list(words))
+
+    @classmethod
+    def _wrap(cls, core: _core.Tokenizer) -> VocabTokenizer:
+        tok = cls.__new__(cls)
+        tok._core = core
+        return tok
+
+    @classmethod
+    def learn(
+        cls,
+        corpus: CorpusLike,
+        min_count: int = 1,
+        max_size: Optional[int] = None,
+        threads: int = 0,
+        progress: Optional[bool] = None,
+        **corpus_options: Any,
+    ) -> VocabTokenizer:
+        """Learn the list from a corpus: words seen at least ``min_count`` times, at
+        most ``max_size`` entries with the specials, by descending count (ties by
+        first appearance). ``corpus_options`` are those of :class:`~nextword.Corpus`.
+        """
+        if min_count < 1:
+            raise ValueError(f"min_count must be >= 1, not {min_count}")
+        c = as_corpus(corpus, **corpus_options)
+        core, _ = _core.Tokenizer.learn_vocab(
+            c.core_args(), min_count, max_size, threads=threads, progress=progress
+        )
+        return cls._wrap(core)
+
+    @property
+    def words(self) -> list[str]:
+        """The word list in id order, specials first."""
+        return self._core.fixed_vocab or []
+
+    def encode_ids(self, text: str) -> list[int]:
+        """The fixed ids of the tokens of ``text``."""
+        return self._core.encode_ids(text) or []
+
+    def __repr__(self) -> str:
+        return f"VocabTokenizer({len(self.words)} words)"
+
+
 TokenizerLike = Union[Tokenizer, str, None]
 
 
@@ -162,6 +239,7 @@ __all__ = [
     "Tokenizer",
     "TokenizerLike",
     "UnicodeWhitespaceTokenizer",
+    "VocabTokenizer",
     "WhitespaceTokenizer",
     "WordTokenizer",
     "as_tokenizer",

@@ -41,6 +41,15 @@ impl Writer {
         self.u64(s.len() as u64);
         self.buf.extend_from_slice(s.as_bytes());
     }
+    /// Append length-prefixed raw bytes.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+    /// Append raw bytes (no length prefix).
+    pub fn raw(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
     /// Append a slice of u32 (no length prefix).
     pub fn u32s(&mut self, v: &[u32]) {
         self.buf.reserve(v.len() * 4);
@@ -107,6 +116,18 @@ pub fn write_atomic(
 
 /// Read a framed file: check magic, version, length and checksum; return the payload.
 pub fn load(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Result<Vec<u8>> {
+    load_versions(path, magic, version..=version, what).map(|(_, payload)| payload)
+}
+
+/// Read a framed file of any version in `versions` (a format that still reads
+/// its older versions): check magic, version, length and checksum; return the
+/// version found and the payload.
+pub fn load_versions(
+    path: &Path,
+    magic: &[u8; 8],
+    versions: std::ops::RangeInclusive<u32>,
+    what: &str,
+) -> Result<(u32, Vec<u8>)> {
     let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.len() < 24 || &bytes[..8] != magic {
         return Err(Error::format(
@@ -115,10 +136,16 @@ pub fn load(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Result<Ve
         ));
     }
     let found = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
-    if found != version {
+    if !versions.contains(&found) {
+        let (low, high) = (versions.start(), versions.end());
+        let reads = if low == high {
+            format!("version {high}")
+        } else {
+            format!("versions {low} to {high}")
+        };
         return Err(Error::format(
             path,
-            format!("{what} file format version {found}; this nextword reads version {version}"),
+            format!("{what} file format version {found}; this nextword reads {reads}"),
         ));
     }
     let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
@@ -141,7 +168,7 @@ pub fn load(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Result<Ve
     }
     bytes.truncate(body);
     bytes.drain(..20);
-    Ok(bytes)
+    Ok((found, bytes))
 }
 
 /// Bounds-checked cursor over a payload.
@@ -201,6 +228,11 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.take(n)?)
             .map_err(|_| Error::format(self.path, "invalid UTF-8 in string"))
     }
+    /// Read length-prefixed raw bytes.
+    pub fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.len(1)?;
+        self.take(n)
+    }
     /// Read `n` u32 values.
     pub fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
         let bytes = self.take(
@@ -222,6 +254,12 @@ impl<'a> Reader<'a> {
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect())
+    }
+    /// Every byte not read yet (the cursor moves to the end).
+    pub fn rest(&mut self) -> &'a [u8] {
+        let rest = &self.buf[self.pos..];
+        self.pos = self.buf.len();
+        rest
     }
     /// Fail unless every byte was read.
     pub fn finish(&self) -> Result<()> {

@@ -1,21 +1,25 @@
 //! Saving and loading [`NGramCounts`] (framed by [`crate::binfmt`]).
+//!
+//! Version 2 holds the tokenizer as a [`crate::tokenize::TokenizerRecord`];
+//! version 1 held its spec string, and is still read.
 
 use std::path::Path;
 
 use super::counts::{NGramCounts, OrderCounts};
 use crate::binfmt::{self, Reader, Writer};
 use crate::corpus::CorpusStats;
-use crate::tokenize::{Tokenizer, Vocab};
+use crate::tokenize::record::{read_legacy_spec, read_tokenizer};
+use crate::tokenize::Vocab;
 use crate::Result;
 
 const MAGIC: &[u8; 8] = b"NWCOUNT\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 impl NGramCounts {
     /// Save to `path`: written to a temporary file, then renamed into place.
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut w = Writer::new();
-        w.str(&self.vocab.tokenizer().spec());
+        self.vocab.tokenizer().to_record().write(&mut w);
         w.u8(self.padded as u8);
         for v in [
             self.tokens,
@@ -44,9 +48,13 @@ impl NGramCounts {
     /// Load counts saved by [`NGramCounts::save`]. A truncated, altered or
     /// foreign file gives [`crate::Error::Format`].
     pub fn load(path: &Path) -> Result<Self> {
-        let payload = binfmt::load(path, MAGIC, VERSION, "n-gram counts")?;
+        let (version, payload) = binfmt::load_versions(path, MAGIC, 1..=VERSION, "n-gram counts")?;
         let mut r = Reader::new(&payload, path);
-        let tokenizer = Tokenizer::from_spec(r.str()?).map_err(|e| r.error(e.to_string()))?;
+        let tokenizer = if version == 1 {
+            read_legacy_spec(&mut r)?
+        } else {
+            read_tokenizer(&mut r)?
+        };
         let padded = r.u8()? != 0;
         let tokens = r.u64()?;
         let stats = CorpusStats {

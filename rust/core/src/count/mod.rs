@@ -7,6 +7,10 @@
 //! batches that are inserted into the shared [`table`]s once per chunk. At the
 //! end, temporary ids are remapped to first-appearance order and each order is
 //! sorted, so the result never depends on the number of threads.
+//!
+//! A tokenizer with its own fixed ids ([`Tokenizer::fixed_vocab`]) skips
+//! interning: its ids go straight into the counts, and the table's vocabulary
+//! is the tokenizer's.
 
 pub mod counts;
 pub mod file;
@@ -20,7 +24,7 @@ use std::sync::Arc;
 
 use crate::control::Control;
 use crate::corpus::{self, Corpus, CorpusStats};
-use crate::tokenize::{Tokenizer, BOS_ID, EOS_ID};
+use crate::tokenize::{Tokenizer, Vocab, BOS_ID, EOS_ID};
 use crate::{Error, Result};
 use intern::{Interner, LocalInterner};
 use table::{table_for, OrderBatch, OrderTable};
@@ -82,6 +86,8 @@ pub fn count_ngrams(
     let interner = Interner::new();
     let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order).map(table_for).collect();
     let tokenizer = &options.tokenizer;
+    // Decided once per corpus: a fixed-id tokenizer bypasses the interner.
+    let fixed_ids = tokenizer.fixed_vocab().is_some();
 
     let workers = corpus::process(
         corpus,
@@ -111,10 +117,16 @@ pub fn count_ngrams(
                 if options.pad {
                     sentence.push(BOS_ID);
                 }
-                tokenizer.for_each_token(text, |t| {
-                    sentence.push(interner.intern(local, t, (chunk.seq.0, chunk.seq.1, k)));
-                    k += 1;
-                });
+                if fixed_ids {
+                    let start = sentence.len();
+                    tokenizer.encode_ids(text, &mut sentence);
+                    k += (sentence.len() - start) as u32;
+                } else {
+                    tokenizer.for_each_token(text, |t| {
+                        sentence.push(interner.intern(local, t, (chunk.seq.0, chunk.seq.1, k)));
+                        k += 1;
+                    });
+                }
                 if options.pad {
                     sentence.push(EOS_ID);
                 }
@@ -159,7 +171,20 @@ pub fn count_ngrams(
         ));
     }
 
-    let (vocab, remap) = interner.into_vocab(tokenizer.clone(), &unigram_counts);
+    let (vocab, remap) = match Vocab::of_fixed(tokenizer, &unigram_counts)? {
+        Some(vocab) => {
+            let identity = (0..vocab.len() as u32).collect();
+            (vocab, identity)
+        }
+        None => interner.into_vocab(tokenizer.clone(), &unigram_counts),
+    };
+    if unigram_counts.iter().skip(vocab.len()).any(|&c| c > 0) {
+        return Err(Error::InvalidArgument(format!(
+            "tokenizer {:?} gave an id beyond its vocabulary of {}",
+            tokenizer.kind(),
+            vocab.len()
+        )));
+    }
     let mut unigrams = OrderCounts {
         n: 1,
         ..Default::default()

@@ -7,6 +7,12 @@
 //! form KenLM accepts, so such a model refuses ARPA and is saved as `.nwlm`.
 //!
 //! Reading follows KenLM's rules for files from other tools (see [`load_arpa`]).
+//!
+//! The tokenizer: nothing for KenLM's whitespace split (files stay
+//! byte-identical to lmplz's), a `# nextword tokenizer: SPEC` comment for a
+//! built-in one, and for a learned one (whose record has a payload ARPA cannot
+//! hold) the comment naming its kind plus a sidecar file `NAME.tokenizer`
+//! holding the checksummed record ([`TokenizerRecord::sidecar_path`]).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -15,7 +21,7 @@ use super::arpa_gaps::{self, Completion, Entry};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::control::Control;
-use crate::tokenize::{Tokenizer, Vocab, UNK};
+use crate::tokenize::{Tokenizer, TokenizerRecord, Vocab, UNK};
 use crate::{Error, Result};
 
 fn fmt(v: f32) -> String {
@@ -62,11 +68,11 @@ fn even_tie(shortest: &str, v: f32) -> Option<String> {
 /// Write `model` as ARPA to `out`.
 pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()> {
     let words = model.vocab.words();
-    let spec = model.vocab.tokenizer().spec();
-    if spec != Tokenizer::default().spec() {
+    let tokenizer = model.vocab.tokenizer();
+    if *tokenizer != Tokenizer::default() {
         // Only a non-default tokenizer is noted, so lmplz-style models stay
         // byte-identical to lmplz's files.
-        writeln!(out, "{TOKENIZER_NOTE}{spec}\n")?;
+        writeln!(out, "{TOKENIZER_NOTE}{}\n", note(tokenizer))?;
     }
     writeln!(out, "\\data\\")?;
     for level in &model.levels {
@@ -125,6 +131,13 @@ pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
             model.smoothing
         )));
     }
+    let tokenizer = model.vocab.tokenizer();
+    if tokenizer.has_payload() {
+        // The sidecar first: an ARPA file naming a learned kind never lacks it.
+        tokenizer
+            .to_record()
+            .save(&TokenizerRecord::sidecar_path(path))?;
+    }
     let gzip = path.to_string_lossy().ends_with(".gz");
     crate::binfmt::write_atomic(path, |out| {
         if gzip {
@@ -152,6 +165,38 @@ fn parse_f32(s: &str) -> Option<f32> {
 /// default (KenLM skips `#` lines there, so the file stays KenLM's).
 const TOKENIZER_NOTE: &str = "# nextword tokenizer: ";
 
+/// What the comment says of `tokenizer`: its spec, or for a learned one
+/// (whose record lives in the sidecar) its kind.
+pub(crate) fn note(tokenizer: &Tokenizer) -> String {
+    if tokenizer.has_payload() {
+        tokenizer.kind().to_string()
+    } else {
+        tokenizer.spec()
+    }
+}
+
+/// The tokenizer an ARPA file's comment names: a built-in spec, or a learned
+/// kind whose record is read from the sidecar beside `path`.
+fn recorded_tokenizer(path: &Path, spec: &str) -> Result<Tokenizer> {
+    let sidecar = TokenizerRecord::sidecar_path(path);
+    if sidecar.exists() {
+        let record = TokenizerRecord::load(&sidecar)?;
+        if record.kind == spec {
+            return Tokenizer::from_record(&record)
+                .map_err(|e| Error::format(&sidecar, e.to_string()));
+        }
+    }
+    Tokenizer::from_spec(spec).map_err(|e| {
+        Error::format(
+            path,
+            format!(
+                "recorded tokenizer {spec:?}: {e} (a learned tokenizer's record belongs in {}; is it missing?)",
+                sidecar.display()
+            ),
+        )
+    })
+}
+
 /// A model read from an ARPA file, with what reading it noticed.
 #[derive(Debug)]
 pub struct ArpaModel {
@@ -171,7 +216,8 @@ pub struct ArpaModel {
 ///
 /// Lines before `\\data\\` must be blank or comments (`#`), as KenLM requires;
 /// a `# nextword tokenizer: SPEC` comment there names the tokenizer the model
-/// was trained with, used when `tokenizer` is None. Files from other tools are
+/// was trained with, used when `tokenizer` is None (a learned kind is read
+/// from the sidecar `NAME.tokenizer`). Files from other tools are
 /// completed by KenLM's rules (see [`super::arpa_gaps`]): blanks for missing
 /// suffixes, `<unk>` at log10 p = -100 when absent; an n-gram without its
 /// context is refused with its line.
@@ -344,12 +390,11 @@ pub fn load_arpa(path: &Path, tokenizer: Option<Tokenizer>) -> Result<ArpaModel>
     }
     let tokenizer = match (tokenizer, &recorded) {
         (Some(given), Some(spec)) => {
-            warnings.extend(super::file::tokenizer_mismatch(path, spec, &given));
+            warnings.extend(super::file::tokenizer_mismatch(path, spec, &note(&given)));
             given
         }
         (Some(given), None) => given,
-        (None, Some(spec)) => Tokenizer::from_spec(spec)
-            .map_err(|e| Error::format(path, format!("recorded tokenizer {spec:?}: {e}")))?,
+        (None, Some(spec)) => recorded_tokenizer(path, spec)?,
         (None, None) => Tokenizer::default(),
     };
     let mut vocab = words;

@@ -10,6 +10,10 @@
 //! checked too unless the caller skips it for speed on very large files.
 //! Queries bounds-check every index they read, so a corrupt array gives wrong
 //! numbers at worst, never a crash.
+//!
+//! Version 6 holds the tokenizer as a [`crate::tokenize::TokenizerRecord`];
+//! version 5 held its spec string, and is still read (and written by
+//! [`save_version`] for the test that proves it).
 
 use std::io::Write;
 use std::path::Path;
@@ -19,11 +23,14 @@ use super::array::Array;
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::binfmt::{Reader, Writer};
-use crate::tokenize::{Tokenizer, Vocab};
+use crate::tokenize::record::{read_legacy_spec, read_tokenizer};
+use crate::tokenize::Vocab;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
-const VERSION: u32 = 5;
+const VERSION: u32 = 6;
+/// The oldest version read: 5, with the tokenizer's spec string.
+const OLDEST: u32 = 5;
 const BYTE_ORDER: u32 = 0x0102_0304;
 const HEAD: usize = 24;
 
@@ -62,7 +69,7 @@ fn sections(level: &Level) -> [Section<'_>; 8] {
     ]
 }
 
-fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]]) -> Vec<u8> {
+fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]], version: u32) -> Vec<u8> {
     let mut w = Writer::new();
     w.str(&model.smoothing);
     w.u8(model.normalized as u8);
@@ -81,7 +88,11 @@ fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]]) -> Vec<u8> {
             w.u32(uniform.to_bits());
         }
     }
-    w.str(&model.vocab.tokenizer().spec());
+    if version == OLDEST {
+        w.str(&model.vocab.tokenizer().spec());
+    } else {
+        model.vocab.tokenizer().to_record().write(&mut w);
+    }
     w.u64(model.vocab.len() as u64);
     for (word, count) in model.vocab.words().iter().zip(model.vocab.counts()) {
         w.str(word);
@@ -109,8 +120,19 @@ fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]]) -> Vec<u8> {
 
 /// Write `model` to `path` in the binary format (atomically).
 pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
+    save_version(model, path, VERSION)
+}
+
+/// Write `model` in format `version` (5 or 6): the previous version stays
+/// writable so tests can prove it stays readable.
+pub fn save_version(model: &NGramModel, path: &Path, version: u32) -> Result<()> {
+    if !(OLDEST..=VERSION).contains(&version) {
+        return Err(Error::InvalidArgument(format!(
+            "binary model format version {version}: versions {OLDEST} to {VERSION} exist"
+        )));
+    }
     let zero = vec![[(0u64, 0u64, 0u32); 8]; model.order()];
-    let meta_len = metadata(model, &zero).len();
+    let meta_len = metadata(model, &zero, version).len();
     let mut pos = align8(HEAD + meta_len + 4);
     let mut offsets = Vec::with_capacity(model.order());
     for level in &model.levels {
@@ -121,11 +143,11 @@ pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
         }
         offsets.push(entry);
     }
-    let meta = metadata(model, &offsets);
+    let meta = metadata(model, &offsets, version);
     crate::binfmt::write_atomic(path, |out| {
         let mut head = Vec::with_capacity(HEAD + meta.len());
         head.extend_from_slice(MAGIC);
-        head.extend_from_slice(&VERSION.to_le_bytes());
+        head.extend_from_slice(&version.to_le_bytes());
         head.extend_from_slice(&BYTE_ORDER.to_le_bytes());
         head.extend_from_slice(&(meta.len() as u64).to_le_bytes());
         head.extend_from_slice(&meta);
@@ -163,10 +185,10 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         return Err(bad("not a nextword binary model (bad magic number)"));
     }
     let word = |at: usize| u32::from_le_bytes([map[at], map[at + 1], map[at + 2], map[at + 3]]);
-    if word(8) != VERSION {
+    let version = word(8);
+    if !(OLDEST..=VERSION).contains(&version) {
         return Err(bad(&format!(
-            "model format version {}; this nextword reads version {VERSION}",
-            word(8)
+            "model format version {version}; this nextword reads versions {OLDEST} to {VERSION}"
         )));
     }
     if word(12) != BYTE_ORDER {
@@ -194,7 +216,11 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         },
         _ => return Err(r.error("unknown remainder kind")),
     };
-    let tokenizer = Tokenizer::from_spec(r.str()?).map_err(|e| r.error(e.to_string()))?;
+    let tokenizer = if version == OLDEST {
+        read_legacy_spec(&mut r)?
+    } else {
+        read_tokenizer(&mut r)?
+    };
     let nwords = r.len(16)?;
     let mut vocab = Vocab::new(tokenizer);
     for i in 0..nwords {

@@ -51,17 +51,19 @@ pub fn load(path: &Path, tokenizer: Option<Tokenizer>, verify: Option<bool>) -> 
     let mut model = binary::load(path, verify)?;
     let mut warnings = Vec::new();
     if let Some(given) = tokenizer {
-        if let Some(warning) = tokenizer_mismatch(path, &model.vocab.tokenizer().spec(), &given) {
-            warnings.push(warning);
+        let recorded = model.vocab.tokenizer();
+        if recorded.spec() != given.spec() {
+            let (recorded, given) = (arpa::note(recorded), arpa::note(&given));
+            warnings.extend(tokenizer_mismatch(path, &recorded, &given));
         }
         model.vocab.set_tokenizer(given);
     }
     Ok(Loaded { model, warnings })
 }
 
-/// The warning for a model read with a tokenizer other than its own.
-pub(crate) fn tokenizer_mismatch(path: &Path, recorded: &str, given: &Tokenizer) -> Option<String> {
-    let given = given.spec();
+/// The warning for a model read with a tokenizer other than its own (each
+/// named as an ARPA comment names it).
+pub(crate) fn tokenizer_mismatch(path: &Path, recorded: &str, given: &str) -> Option<String> {
     (given != recorded).then(|| {
         format!(
             "{} was trained with the tokenizer {recorded:?} but is read with {given:?}: \

@@ -396,7 +396,9 @@ impl NGramModel {
             return out;
         }
         self.for_each_candidate(state, |w, lp| {
-            out.push((w, lp));
+            // No valid model gives log10 p > 0; only a corrupt array read
+            // unverified does, and callers exponentiate the value.
+            out.push((w, lp.min(0.0)));
             out.len() < k
         });
         out

@@ -1,5 +1,18 @@
 //! Character tokenizer: one token per Unicode scalar value.
 
+use super::registry::{self, Kind};
+use super::Tokenizer;
+
+/// The registry entry (record kind `char`, payload: one byte, keep whitespace).
+pub const KIND: Kind = Kind {
+    name: "char",
+    version: 1,
+    decode: |_, payload| {
+        let [keep_whitespace] = registry::flags(payload)?;
+        Ok(Tokenizer::Char { keep_whitespace })
+    },
+};
+
 /// Call `f` on every character of `text` as a one-character string.
 ///
 /// Whitespace characters (Unicode White_Space) are skipped unless

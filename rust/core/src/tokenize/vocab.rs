@@ -10,6 +10,7 @@ use std::path::Path;
 
 use hashbrown::HashMap;
 
+use super::record::{read_legacy_spec, read_tokenizer};
 use super::Tokenizer;
 use crate::binfmt;
 use crate::control::Control;
@@ -30,7 +31,8 @@ pub const BOS_ID: u32 = 1;
 pub const EOS_ID: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"NWVOCAB\0";
-const VERSION: u32 = 1;
+/// Version 2 holds the tokenizer as a record; version 1 (its spec string) is still read.
+const VERSION: u32 = 2;
 
 /// A token <-> id mapping with the tokenizer that produced its tokens.
 #[derive(Debug, Clone)]
@@ -69,6 +71,26 @@ impl Vocab {
             v.add(w.as_ref(), 0);
         }
         v
+    }
+
+    /// The vocabulary of a tokenizer with fixed ids ([`Tokenizer::fixed_vocab`]):
+    /// its table in its order, with `counts` by id (missing = 0). None when
+    /// the tokenizer has no fixed ids.
+    pub fn of_fixed(tokenizer: &Tokenizer, counts: &[u64]) -> Result<Option<Self>> {
+        let Some(words) = tokenizer.fixed_vocab() else {
+            return Ok(None);
+        };
+        let mut v = Self::new(tokenizer.clone());
+        for (id, word) in words.iter().enumerate() {
+            let count = counts.get(id).copied().unwrap_or(0);
+            if v.add(word, count) as usize != id {
+                return Err(Error::InvalidArgument(format!(
+                    "tokenizer {:?}: fixed id {id} ({word:?}) is a duplicate or a misplaced <unk>, <s>, </s>",
+                    tokenizer.kind()
+                )));
+            }
+        }
+        Ok(Some(v))
     }
 
     /// Add `word` with `count` (added to an existing word's count); returns its id.
@@ -289,7 +311,7 @@ impl Vocab {
     /// Save to `path` (atomic write, checksummed).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut w = binfmt::Writer::new();
-        w.str(&self.tokenizer.spec());
+        self.tokenizer.to_record().write(&mut w);
         w.u64(self.words.len() as u64);
         for (word, count) in self.words.iter().zip(&self.counts) {
             w.str(word);
@@ -300,9 +322,13 @@ impl Vocab {
 
     /// Load a vocabulary saved by [`Vocab::save`].
     pub fn load(path: &Path) -> Result<Self> {
-        let payload = binfmt::load(path, MAGIC, VERSION, "vocabulary")?;
+        let (version, payload) = binfmt::load_versions(path, MAGIC, 1..=VERSION, "vocabulary")?;
         let mut r = binfmt::Reader::new(&payload, path);
-        let tokenizer = Tokenizer::from_spec(r.str()?).map_err(|e| r.error(e.to_string()))?;
+        let tokenizer = if version == 1 {
+            read_legacy_spec(&mut r)?
+        } else {
+            read_tokenizer(&mut r)?
+        };
         let n = r.len(9)?;
         let mut v = Self {
             words: Vec::with_capacity(n),

@@ -10,6 +10,23 @@
 //! - [`for_each_unicode_token`] (spec `unicode-whitespace`) separates words at
 //!   every Unicode White_Space character (`char::is_whitespace`).
 
+use super::registry::{self, Kind};
+use super::Tokenizer;
+
+/// The registry entry of KenLM's split (record kind `whitespace`, no payload).
+pub const KIND: Kind = Kind {
+    name: "whitespace",
+    version: 1,
+    decode: |_, payload| registry::no_payload(payload, Tokenizer::Whitespace),
+};
+
+/// The registry entry of the Unicode split (record kind `unicode-whitespace`, no payload).
+pub const UNICODE_KIND: Kind = Kind {
+    name: "unicode-whitespace",
+    version: 1,
+    decode: |_, payload| registry::no_payload(payload, Tokenizer::UnicodeWhitespace),
+};
+
 /// Whether `byte` separates words for KenLM's `lmplz`: NUL, `\t`, `\n`, `\r` or
 /// space. No other byte does (not even vertical tab or form feed).
 #[inline]

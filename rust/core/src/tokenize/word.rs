@@ -13,6 +13,16 @@ use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::registry::Kind;
+use super::Tokenizer;
+
+/// The registry entry (record kind `word`, payload: [`WordOptions::to_bytes`]).
+pub const KIND: Kind = Kind {
+    name: "word",
+    version: 1,
+    decode: |_, payload| WordOptions::from_bytes(payload).map(Tokenizer::Word),
+};
+
 /// Unicode normalisation applied before segmenting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Normalization {
@@ -32,6 +42,32 @@ pub struct WordOptions {
     pub lowercase: bool,
     /// Normalisation applied to the line first.
     pub normalize: Normalization,
+}
+
+impl WordOptions {
+    /// The record payload: lowercase (0/1), normalisation (0 none, 1 NFC, 2 NFKC).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let normalize = match self.normalize {
+            Normalization::None => 0,
+            Normalization::Nfc => 1,
+            Normalization::Nfkc => 2,
+        };
+        vec![self.lowercase as u8, normalize]
+    }
+
+    /// Inverse of [`WordOptions::to_bytes`].
+    pub fn from_bytes(payload: &[u8]) -> Result<Self, String> {
+        let normalize = match payload {
+            [0 | 1, 0] => Normalization::None,
+            [0 | 1, 1] => Normalization::Nfc,
+            [0 | 1, 2] => Normalization::Nfkc,
+            _ => return Err(format!("bad word tokenizer options {payload:?}")),
+        };
+        Ok(Self {
+            lowercase: payload[0] == 1,
+            normalize,
+        })
+    }
 }
 
 /// Whether `c` is split into its own token: Hiragana, Katakana, Hangul
