@@ -86,7 +86,7 @@ impl NGramCounts {
         // The file keeps no vocabulary counts: they are the unigram counts.
         if let Some(unigrams) = orders.first() {
             for (&id, &c) in unigrams.keys.iter().zip(&unigrams.counts) {
-                vocab.add(&words[id as usize], c);
+                vocab.add(words[id as usize], c);
             }
         }
         Ok(NGramCounts {
