@@ -4,12 +4,16 @@ The shared data directory (corpora, KenLM golden outputs) lives outside the
 repository. It is found through one setting, the environment variable
 ``NEXTWORD_SHARED`` (default: ``<repo root>/../shared``). Tests that need it skip
 when it is absent, unless ``NEXTWORD_REQUIRE_SHARED=1`` (set in CI), where they fail.
+The same holds for the outside oracles: the ``kenlm`` and ``nltk`` modules and
+Unicode's word-break test cases (see :func:`require_module`).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -32,8 +36,23 @@ def require_shared() -> Path:
     session-scoped, so tests of its behaviour call this instead)."""
     path = shared_dir()
     if not path.is_dir():
-        message = f"shared data not found at {path}; set NEXTWORD_SHARED"
-        if os.environ.get("NEXTWORD_REQUIRE_SHARED") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_unless_ci(f"shared data not found at {path}; set NEXTWORD_SHARED")
     return path
+
+
+def skip_unless_ci(message: str) -> None:
+    """Skip the test, or fail it where ``NEXTWORD_REQUIRE_SHARED=1`` (CI): there a
+    missing oracle or data set must not turn a check into a silent skip."""
+    if os.environ.get("NEXTWORD_REQUIRE_SHARED") == "1":
+        pytest.fail(message)
+    pytest.skip(message, allow_module_level=True)
+
+
+def require_module(name: str, install: str) -> ModuleType:
+    """Import ``name`` (an outside oracle such as ``kenlm`` or ``nltk``); skip
+    when it is not installed, or fail in CI."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        skip_unless_ci(f"the {name} module is not installed ({install})")
+        raise  # not reached: skip and fail raise

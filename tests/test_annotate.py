@@ -82,4 +82,8 @@ def test_cli_score_jsonl(
     assert code == 0
     got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["body"] for r in got] == ["the cat sat", "a dog"]
-    assert all(r["ppl"] > 1 for r in got)
+    saved = nextword.NGramLM.load(model)
+    for r in got:
+        assert list(r) == ["body", "ppl"]
+        assert r["ppl"] == pytest.approx(saved.perplexity([r["body"]]).perplexity, rel=1e-9)
+        assert r["ppl"] == pytest.approx(lm.perplexity([r["body"]]).perplexity, rel=1e-6)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nextword
 import pytest
+from conftest import require_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nextword import reference
@@ -107,7 +108,7 @@ def pruned(tmp_path: Path) -> Path:
 
 
 def kenlm_model(path: Path) -> object:
-    kenlm = pytest.importorskip("kenlm", reason="the kenlm module is not installed")
+    kenlm = require_module("kenlm", "pip install kenlm")
     return kenlm.Model(str(path))
 
 

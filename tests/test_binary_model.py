@@ -6,7 +6,6 @@ import random
 import warnings
 from pathlib import Path
 
-import nextword
 import numpy as np
 import pytest
 from nextword import ModelFormatError, NGramLM
@@ -66,7 +65,7 @@ def exercise(lm: NGramLM) -> None:
 def test_truncated_file_is_a_format_error(tmp_path: Path, model_bytes: bytes, cut: int) -> None:
     path = tmp_path / "t.nwlm"
     path.write_bytes(model_bytes[:cut])
-    with pytest.raises((ModelFormatError, nextword.NextwordError, ValueError)):
+    with pytest.raises(ModelFormatError):
         NGramLM.load(path)
 
 

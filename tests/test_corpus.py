@@ -329,43 +329,56 @@ def test_lone_cr_is_whitespace_inside_the_line(tmp_path: Path) -> None:
     assert (info.value.line, info.value.byte) == (2, 8)
 
 
-def test_crlf_split_across_chunk_boundary(tmp_path: Path) -> None:
-    """A 1 MiB chunk cut must never split a CRLF nor lose line numbers."""
-    chunk = 1 << 20
+# Every way a line can end, and a lone "\r" that stays inside its line.
+LINE_ENDS = {"lf": b"\n", "crlf": b"\r\n", "cr-crlf": b"\r\r\n", "lone-cr": b"\rtail\n"}
+
+
+def across_the_first_chunk_edge(end: bytes, offset: int) -> tuple[bytes, list[bytes]]:
+    """Data whose line ending ``end`` starts ``offset`` bytes after the reader's
+    first chunk edge (``_core.CHUNK_BYTES``, the real buffer size), so the edge
+    falls before, inside or after it; and the lines a reader must see."""
+    edge = nextword._core.CHUNK_BYTES
     lines: list[bytes] = []
     data = bytearray()
-    i = 0
-    while len(data) < chunk - 64:
-        line = b"w%d x y" % i
-        lines.append(line)
-        data += line + b"\r\n"
-        i += 1
-    pad = b"p" * (chunk - 1 - len(data))  # its '\r' is the chunk's last byte
-    lines.append(pad)
-    data += pad + b"\r\n"
-    assert data[chunk - 1 : chunk + 1] == b"\r\n"
+    while len(data) < edge - 64:
+        lines.append(b"w%d x y" % len(lines))
+        data += lines[-1] + b"\r\n"
+    pad = b"p" * (edge + offset - len(data))
+    data += pad + end
+    # What the reader sees: a "\r" right before "\n" is part of the line end.
+    lines.append(pad + end.rstrip(b"\n")[:-1] if end.endswith(b"\r\n") else pad + end[:-1])
     for j in range(30_000):
-        line = b"v%d a b" % j
-        lines.append(line)
-        data += line + b"\n"
+        lines.append(b"v%d a b" % j)
+        data += lines[-1] + b"\n"
+    assert data[edge + offset : edge + offset + len(end)] == end
+    return bytes(data), lines
+
+
+@pytest.mark.parametrize("offset", range(-3, 3))
+@pytest.mark.parametrize("end", LINE_ENDS.values(), ids=LINE_ENDS.keys())
+def test_line_ends_at_every_chunk_edge(tmp_path: Path, end: bytes, offset: int) -> None:
+    """A chunk cut must never split a CRLF (a phantom blank line) nor lose or add
+    line numbers, wherever the edge falls around each kind of line ending."""
+    data, lines = across_the_first_chunk_edge(end, offset)
     bad_line = len(lines) + 1
     bad_byte = len(data) + 4
     data += b"bad \xff here\r\n"
     path = tmp_path / "big.txt"
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
 
     with pytest.raises(CorpusError) as info:
         count_ngrams(path, order=2, threads=2)
     assert (info.value.line, info.value.byte) == (bad_line, bad_byte)
-    assert (info.value.line, info.value.byte) == first_bad_utf8(bytes(data))
+    assert (info.value.line, info.value.byte) == first_bad_utf8(data)
 
-    counts = count_ngrams(path, order=2, errors="skip", threads=2)
+    counts = count_ngrams(path, order=2, errors="skip", threads=2, skip_blank=False)
     assert got(counts) == ref_counts((x.decode() for x in lines), 2)
     assert counts.stats["lines"] == len(lines) + 1
+    assert counts.stats["sentences"] == len(lines)
     assert counts.stats["bad_lines"] == 1
 
     gz = tmp_path / "big.txt.gz"
-    gz.write_bytes(gzip.compress(bytes(data), compresslevel=1))
+    gz.write_bytes(gzip.compress(data, compresslevel=1))
     with pytest.raises(CorpusError) as info:
         count_ngrams(gz, order=2)
     assert (info.value.line, info.value.byte) == (bad_line, bad_byte)
@@ -373,7 +386,7 @@ def test_crlf_split_across_chunk_boundary(tmp_path: Path) -> None:
 
 def test_line_longer_than_a_chunk(tmp_path: Path) -> None:
     long = " ".join(f"t{i % 5000}" for i in range(250_000))
-    assert len(long) > 1 << 20  # longer than the reader's 1 MiB chunk
+    assert len(long) > 2 * nextword._core.CHUNK_BYTES  # longer than two of the reader's chunks
     path = tmp_path / "long.txt"
     path.write_bytes(b"first line\n" + long.encode() + b"\nlast \xff line\r\n")
     counts = count_ngrams(path, order=2, errors="replace", threads=2)

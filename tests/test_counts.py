@@ -214,6 +214,29 @@ def test_merge_equals_counting_the_concatenation() -> None:
     assert (b + a).vocab.words()[3:6] == ["of", "the", "people"]
 
 
+def vocab_counts(counts: NGramCounts) -> dict[str, int]:
+    return dict(zip(counts.vocab.words(), counts.vocab.counts().tolist()))
+
+
+def unigram_counts(counts: NGramCounts) -> dict[str, int]:
+    """Each vocabulary word's count in the unigram table (0 when absent)."""
+    return {w: counts[w] for w in counts.vocab.words()}
+
+
+@pytest.mark.parametrize("pad", [True, False])
+def test_merge_adds_vocab_counts(pad: bool) -> None:
+    """The merged vocabulary reports the counts of counting both texts at once
+    (it once kept the first table's counts: the=2 and a=0 instead of 3 and 1)."""
+    a = count_ngrams(SENTENCES[:2], order=2, pad=pad)
+    b = count_ngrams(SENTENCES[2:], order=2, pad=pad)
+    both = count_ngrams(SENTENCES, order=2, pad=pad)
+    for merged in (a + b, a.merge(b)):
+        assert vocab_counts(merged) == vocab_counts(both)
+        assert vocab_counts(merged) == unigram_counts(both)
+        assert (vocab_counts(merged)["the"], vocab_counts(merged)["a"]) == (8, 1)
+    assert vocab_counts(b + a) == vocab_counts(both)
+
+
 def test_merge_mismatch_raises() -> None:
     a = count_ngrams(SENTENCES, order=3)
     with pytest.raises(ValueError, match="order"):
@@ -236,6 +259,8 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     d = NGramCounts.load(path)
     assert list(d.items()) == list(c.items())
     assert d.vocab.words() == c.vocab.words()
+    assert vocab_counts(d) == vocab_counts(c) == unigram_counts(c)
+    assert vocab_counts(d)["the"] == 8
     assert (d.order, d.padded, d.tokens, d.stats) == (c.order, c.padded, c.tokens, c.stats)
     assert d.tokenizer == nextword.WordTokenizer(lowercase=True)
     assert NGramCounts.load(str(path))["the", "people"] == 3
@@ -243,6 +268,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     unpadded.save(path)  # overwrites in place
     e = NGramCounts.load(path)
     assert not e.padded and list(e.items()) == list(unpadded.items())
+    assert vocab_counts(e) == vocab_counts(unpadded) == unigram_counts(unpadded)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.nwc"]  # no temporary left
 
 
@@ -464,10 +490,21 @@ def test_counting_real_text_matches_counter(shared: Path) -> None:
 
 
 def test_vocab_of_counts_carries_unigram_counts() -> None:
+    """The documented rule (``Vocab.counts``): a count table's vocabulary holds
+    its unigram counts, so ``<s>`` and ``</s>`` count the sentences when padded
+    and are 0 when not; a vocabulary built from the corpus gives them 0."""
     counts = count_ngrams(["a b a", "b a"], order=2)
-    vocab = counts.vocab
-    got = dict(zip(vocab.words(), vocab.counts().tolist()))
-    assert got == {"<unk>": 0, "<s>": 2, "</s>": 2, "a": 3, "b": 2}
+    assert vocab_counts(counts) == {"<unk>": 0, "<s>": 2, "</s>": 2, "a": 3, "b": 2}
+    unpadded = count_ngrams(["a b a", "b a"], order=2, pad=False)
+    assert vocab_counts(unpadded) == {"<unk>": 0, "<s>": 0, "</s>": 0, "a": 3, "b": 2}
+    built = nextword.Vocab.from_corpus(["a b a", "b a"])
+    assert dict(zip(built.words(), built.counts().tolist())) == {
+        "<unk>": 0,
+        "<s>": 0,
+        "</s>": 0,
+        "a": 3,
+        "b": 2,
+    }
 
 
 def test_utf8_byte_order_mark_is_not_part_of_the_first_token(tmp_path) -> None:

@@ -32,9 +32,11 @@ def test_ctrl_c_stops_counting_within_a_second(shared: Path) -> None:
     time.sleep(1.5)  # well inside the ~20 s the whole count takes
     sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
+    # The count raises KeyboardInterrupt within a second of the signal (the
+    # whole count takes 20-30 s); the process then exits.
+    line = proc.stdout.readline()
     stopped = time.perf_counter()
-    assert out.startswith("interrupted"), out
-    # The whole count takes 20-30 s here; stopping (process exit included) takes
-    # well under a second. The bound is loose on purpose: machines are shared.
-    assert stopped - sent < 10.0
+    assert line.strip() == "interrupted", line
+    assert stopped - sent < 1.0
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0

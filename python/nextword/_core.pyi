@@ -9,6 +9,8 @@ from nextword.sampling import SamplingParams
 
 __version__: str
 MAX_ORDER: int
+# The default target size in bytes of one corpus chunk (one read buffer).
+CHUNK_BYTES: int
 
 class Tokenizer:
     def __init__(self, spec: str) -> None: ...
@@ -192,6 +194,8 @@ class Generation:
     @property
     def rng_state(self) -> int: ...
 
+# Test-only: the chunk size of later reads (0 restores CHUNK_BYTES).
+def set_chunk_bytes(bytes: int) -> None: ...
 def sample_vector(
     scores: npt.NDArray[np.float64],
     logits: bool,

@@ -106,7 +106,19 @@ class Vocab:
         return self._core.words()
 
     def counts(self) -> npt.NDArray[np.uint64]:
-        """Corpus counts in id order (0 for specials)."""
+        """Corpus counts in id order.
+
+        A vocabulary from :meth:`Vocab.from_corpus` counts the corpus's own tokens:
+        ``<unk>``, ``<s>`` and ``</s>`` have 0. The vocabulary of an
+        :class:`NGramCounts` (``counts.vocab``) holds the unigram counts, kept
+        through ``merge``/``+`` and ``save``/``load``: there ``<s>`` and
+        ``</s>`` count the sentences when padded.
+
+        >>> import nextword
+        >>> c = nextword.count_ngrams(["the cat", "the dog"], order=2)
+        >>> [int(n) for n in c.vocab.counts()[:4]]
+        [0, 2, 2, 2]
+        """
         return self._core.counts()
 
     def encode(self, text: str, bos: bool = False, eos: bool = False) -> IdArray:

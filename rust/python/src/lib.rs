@@ -23,12 +23,14 @@ static ALLOC: nextword_core::alloc::HugePageAlloc = nextword_core::alloc::HugePa
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_ORDER", nextword_core::count::MAX_ORDER)?;
+    m.add("CHUNK_BYTES", nextword_core::corpus::read::CHUNK_BYTES)?;
     m.add_class::<tokenizer::Tokenizer>()?;
     m.add_class::<vocab::Vocab>()?;
     m.add_class::<counts::NGramCounts>()?;
     m.add_class::<ngram_lm::NGramLM>()?;
     m.add_class::<generation::Generation>()?;
     m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
+    m.add_function(wrap_pyfunction!(source::set_chunk_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sample_vector, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::check_sampling, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sample_matrix, m)?)?;

@@ -81,3 +81,11 @@ pub fn stats_dict<'py>(
     d.set_item("bytes", stats.bytes)?;
     Ok(d)
 }
+
+/// Set the target size of a corpus chunk for every later read (0 restores
+/// `CHUNK_BYTES`). For tests only: small chunks make small corpora cross chunk
+/// edges and reach the parallel reader and the merge of worker states.
+#[pyfunction]
+pub fn set_chunk_bytes(bytes: usize) {
+    nextword_core::corpus::read::set_chunk_bytes(bytes);
+}

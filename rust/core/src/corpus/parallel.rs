@@ -75,7 +75,7 @@ where
 
     // One worker, or input that fits in one chunk: run on this thread. Spawning
     // a reader and workers would cost more than the work.
-    if threads == 1 || total <= super::read::CHUNK_BYTES as u64 {
+    if threads == 1 || total <= super::read::chunk_bytes() as u64 {
         let mut state = init();
         let mut failure = None;
         for (index, input) in inputs.iter().enumerate() {

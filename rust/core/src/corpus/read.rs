@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::lines::Chunk;
@@ -13,6 +14,23 @@ use crate::{Error, Result};
 /// Target size of one chunk. Big enough that per-chunk overhead vanishes, small
 /// enough that a few chunks in flight per thread keep memory low.
 pub const CHUNK_BYTES: usize = 256 << 10;
+
+/// The chunk size in force: [`CHUNK_BYTES`] unless [`set_chunk_bytes`] changed it.
+static CHUNK_TARGET: AtomicUsize = AtomicUsize::new(CHUNK_BYTES);
+
+/// The target size of one chunk now in force.
+pub fn chunk_bytes() -> usize {
+    CHUNK_TARGET.load(Ordering::Relaxed)
+}
+
+/// Set the chunk size for every later read in this process (0 restores
+/// [`CHUNK_BYTES`]). For tests only: a few bytes make a small corpus cross
+/// chunk edges and reach the parallel reader, several workers and the merge
+/// of their states, which a real chunk size reserves for big inputs.
+pub fn set_chunk_bytes(bytes: usize) {
+    let bytes = if bytes == 0 { CHUNK_BYTES } else { bytes };
+    CHUNK_TARGET.store(bytes, Ordering::Relaxed);
+}
 
 /// A reader that reports the bytes it reads to a [`Control`] (progress).
 struct Counted<'c, R> {
@@ -93,9 +111,10 @@ pub fn chunk_input(
     emit: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<()> {
     let name: Arc<str> = Arc::from(input.name());
+    let chunk_target = chunk_bytes();
     match input {
         Input::Texts(texts) => {
-            // Each text ends a line; texts are grouped into chunks of about CHUNK_BYTES.
+            // Each text ends a line; texts are grouped into chunks of about `chunk_target` bytes.
             let mut data = Vec::new();
             let (mut first_line, mut byte_offset, mut seq) = (1u64, 0u64, 0u32);
             for text in texts.iter() {
@@ -106,7 +125,7 @@ pub fn chunk_input(
                 if !text.is_empty() && !text.ends_with('\n') {
                     data.push(b'\n');
                 }
-                if data.len() >= CHUNK_BYTES {
+                if data.len() >= chunk_target {
                     let lines = count_lines(&data);
                     let len = data.len() as u64;
                     let chunk = Chunk::new(
@@ -139,9 +158,9 @@ pub fn chunk_input(
         }
         Input::File { path, format, .. } => {
             let mut reader = open(path, control)?;
-            let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+            let mut buf: Vec<u8> = Vec::with_capacity(chunk_target + 4096);
             let (mut first_line, mut byte_offset, mut seq) = (1u64, 0u64, 0u32);
-            let mut want = CHUNK_BYTES;
+            let mut want = chunk_target;
             loop {
                 if control.is_cancelled() {
                     return Ok(());
@@ -169,7 +188,7 @@ pub fn chunk_input(
                     want *= 2;
                     continue;
                 };
-                want = CHUNK_BYTES;
+                want = chunk_target;
                 if cut == 0 {
                     break;
                 }

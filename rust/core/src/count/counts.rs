@@ -197,11 +197,13 @@ impl NGramCounts {
             )));
         }
         let mut vocab = self.vocab.clone();
+        // `add` sums the counts of a word both tables know.
         let remap: Vec<u32> = other
             .vocab
             .words()
             .iter()
-            .map(|w| vocab.add(w, 0))
+            .zip(other.vocab.counts())
+            .map(|(w, &c)| vocab.add(w, c))
             .collect();
         let orders = self
             .orders
@@ -224,5 +226,35 @@ impl NGramCounts {
             stats,
             tokens: self.tokens + other.tokens,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::control::Control;
+    use crate::corpus::Corpus;
+    use crate::count::{count_ngrams, CountOptions, NGramCounts};
+
+    fn count(texts: &[&str]) -> NGramCounts {
+        let corpus = Corpus::from_texts(texts.iter().map(|t| t.to_string()).collect());
+        count_ngrams(&corpus, &CountOptions::default(), &Control::new()).unwrap()
+    }
+
+    /// The vocabulary's counts are the unigram counts, after a merge and a
+    /// save/load as after counting.
+    #[test]
+    fn vocab_counts_survive_merge_and_round_trip() {
+        let both = count(&["the cat", "the dog", "a the"]);
+        let merged = count(&["the cat", "the dog"])
+            .merge(&count(&["a the"]))
+            .unwrap();
+        assert_eq!(merged.vocab.words(), both.vocab.words());
+        assert_eq!(merged.vocab.counts(), both.vocab.counts());
+        assert_eq!(merged.vocab.counts(), [0, 3, 3, 3, 1, 1, 1]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.nwc");
+        merged.save(&path).unwrap();
+        let loaded = NGramCounts::load(&path).unwrap();
+        assert_eq!(loaded.vocab.counts(), both.vocab.counts());
     }
 }

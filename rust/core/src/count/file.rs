@@ -72,7 +72,7 @@ impl NGramCounts {
         if words.len() < 3 || words[..3] != ["<unk>", "<s>", "</s>"] {
             return Err(r.error("vocabulary does not start with <unk>, <s>, </s>"));
         }
-        let vocab = Vocab::from_words(&words[3..], tokenizer);
+        let mut vocab = Vocab::from_words(&words[3..], tokenizer);
         if vocab.len() != nwords {
             return Err(r.error("duplicate words in the vocabulary"));
         }
@@ -91,6 +91,12 @@ impl NGramCounts {
             orders.push(o);
         }
         r.finish()?;
+        // The file keeps no vocabulary counts: they are the unigram counts.
+        if let Some(unigrams) = orders.first() {
+            for (&id, &c) in unigrams.keys.iter().zip(&unigrams.counts) {
+                vocab.add(words[id as usize], c);
+            }
+        }
         Ok(NGramCounts {
             vocab,
             orders,

@@ -136,7 +136,11 @@ impl Vocab {
         &self.words
     }
 
-    /// Corpus counts in id order (0 for specials and for words added without count).
+    /// Corpus counts in id order (0 for words added without count). A
+    /// vocabulary built by [`Vocab::build`] counts only the corpus's own
+    /// tokens, so the specials have 0; the vocabulary of an n-gram count table
+    /// holds its unigram counts, where `<s>` and `</s>` (when padded) count
+    /// the sentences.
     pub fn counts(&self) -> &[u64] {
         &self.counts
     }
