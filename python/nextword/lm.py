@@ -336,7 +336,9 @@ class NGramLM(Generative):
 
     def next_distribution(self, context: Text = (), bos: bool = True) -> npt.NDArray[np.float64]:
         """p(w | context) for every vocabulary id (index with ``lm.vocab``); ``<s>`` is 0."""
-        return np.power(10.0, self._core.next_logprobs(self._tokens(context), bos))
+        logprobs = self._core.next_logprobs(self._tokens(context), bos)
+        # No valid model has log10 p > 0; capping keeps a corrupt file's values finite.
+        return np.power(10.0, np.minimum(logprobs, 0.0))
 
 
 __all__ = ["NGramLM", "Perplexity", "SMOOTHINGS", "Step", "TokenScore"]
