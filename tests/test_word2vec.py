@@ -3,6 +3,10 @@ vectors' queries, files and errors, and the built-in evaluations."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nextword
@@ -275,3 +279,29 @@ def test_shared_evaluation_files_parse(shared: Path) -> None:
     for name in ("wordsim353.tsv", "simlex999.txt"):
         sim = wv.evaluate_similarity(eval_dir / name)
         assert sim.pairs + sim.oov_pairs in (353, 999) and 0 < sim.oov_rate < 1
+
+
+INTERRUPTED = """
+import nextword
+lines = [f"w{i % 97} w{i % 89} w{i % 83} w{i % 79} w{i % 73}" for i in range(20000)]
+print("start", flush=True)
+try:
+    nextword.Word2Vec(dim=50, min_count=1, epochs=1000, sample=0).fit(lines, progress=False)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_training() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(1.0)
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    # Workers check between sentences: training stops long before its 1000 epochs.
+    assert proc.stdout.readline().strip() == "interrupted"
+    assert time.perf_counter() - sent < 5.0
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
