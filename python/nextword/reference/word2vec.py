@@ -30,6 +30,8 @@ from .sample import SplitMix64
 
 MAX_EXP = 6.0
 """Scores beyond +-6 give the sigmoid's limit, 0 or 1 (``MAX_EXP`` in word2vec.c)."""
+SIGMOID_TABLE_SIZE = 1000
+"""Steps of the sigmoid table over [-MAX_EXP, MAX_EXP] (``EXP_TABLE_SIZE`` in word2vec.c)."""
 LANES = 8
 """The dot product sums into eight partial sums (by index modulo 8)."""
 NOISE_POWER = 0.75
@@ -130,14 +132,35 @@ def dot(a: Sequence[float], b: Sequence[float]) -> float:
     return total
 
 
+def sigmoid_table() -> list[float]:
+    """``sigmoid(x)`` at ``x = (i / SIZE * 2 - 1) * MAX_EXP`` for ``i`` in ``0..SIZE``
+    (inclusive): in float64, stored as f32."""
+    table = []
+    for i in range(SIGMOID_TABLE_SIZE + 1):
+        e = math.exp((i / SIGMOID_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP)
+        table.append(f32(e / (e + 1.0)))
+    return table
+
+
+SIGMOID = sigmoid_table()
+
+
+def table_sigmoid(score: float) -> float:
+    """The sigmoid of a score in [-MAX_EXP, MAX_EXP] read from the table, at
+    entry ``trunc((score + MAX_EXP) * (SIZE / MAX_EXP / 2))`` computed in f32."""
+    scale = f32(f32(SIGMOID_TABLE_SIZE / MAX_EXP) / 2.0)
+    return SIGMOID[min(int(f32(f32(score + MAX_EXP) * scale)), SIGMOID_TABLE_SIZE)]
+
+
 def gradient(score: float, label: float, alpha: float) -> float:
-    """``(label - sigmoid(score)) * alpha``; the sigmoid in float64, rounded to f32."""
+    """``(label - sigmoid(score)) * alpha``; the sigmoid from the table, its
+    limits 0 and 1 beyond +-MAX_EXP (as the C tool)."""
     if score > MAX_EXP:
         predicted = 1.0
     elif score < -MAX_EXP:
         predicted = 0.0
     else:
-        predicted = f32(1.0 / (1.0 + math.exp(-score)))
+        predicted = table_sigmoid(score)
     return f32(f32(label - predicted) * alpha)
 
 
@@ -294,6 +317,8 @@ __all__ = [
     "draw_noise",
     "f32",
     "gradient",
+    "sigmoid_table",
+    "table_sigmoid",
     "initial_vectors",
     "keep_probabilities",
     "learning_rate",

@@ -2,18 +2,22 @@
 //! weight matrices: `syn0` (the word vectors) and `syn1neg` (the output
 //! vectors), each `vocabulary x dim`, row-major.
 //!
-//! Every float operation here is in f32 and in a fixed order, except the
-//! sigmoid (f64, then rounded to f32), so `nextword.reference.word2vec`, which
-//! does the same operations in numpy float32, gets the same bits:
+//! Every float operation here is in f32 and in a fixed order, so
+//! `nextword.reference.word2vec`, which rounds each operation to f32 the same
+//! way, gets the same bits:
 //! - [`dot`] sums `a[i] * b[i]` into eight partial sums by `i % 8`, in
 //!   increasing `i`, then adds the eight in order. Eight independent sums let
 //!   the compiler use vector registers, which one running sum would forbid.
 //! - [`axpy`] is `y[i] += g * x[i]`, a product then a sum (never fused).
-//! - as in the C tool, a score beyond `±MAX_EXP` gets the sigmoid's limit,
-//!   0 or 1.
+//! - as in the C tool, the sigmoid is read from a table of
+//!   [`SIGMOID_TABLE_SIZE`] + 1 values over `[-MAX_EXP, MAX_EXP]` (computed in
+//!   f64, stored as f32): an exponential per output would cost about as much
+//!   as the dot product. A score beyond `±MAX_EXP` gets the limit, 0 or 1.
 
 /// Scores beyond ±6 saturate the sigmoid, as `MAX_EXP` in word2vec.c.
 pub const MAX_EXP: f32 = 6.0;
+/// Steps of the sigmoid table over `[-MAX_EXP, MAX_EXP]` (`EXP_TABLE_SIZE` in word2vec.c).
+pub const SIGMOID_TABLE_SIZE: usize = 1000;
 /// The number of partial sums of [`dot`].
 pub const LANES: usize = 8;
 
@@ -48,6 +52,25 @@ pub fn axpy(g: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// `sigmoid(x)` at `x = (i / SIGMOID_TABLE_SIZE * 2 - 1) * MAX_EXP`, for `i` in `0..=SIZE`.
+static SIGMOID: std::sync::LazyLock<Vec<f32>> = std::sync::LazyLock::new(|| {
+    (0..=SIGMOID_TABLE_SIZE)
+        .map(|i| {
+            let e = ((i as f64 / SIGMOID_TABLE_SIZE as f64 * 2.0 - 1.0) * MAX_EXP as f64).exp();
+            (e / (e + 1.0)) as f32
+        })
+        .collect()
+});
+
+/// The sigmoid of a score in `[-MAX_EXP, MAX_EXP]`, from the table: entry
+/// `trunc((score + MAX_EXP) * (SIZE / MAX_EXP / 2))`, in f32.
+#[inline]
+pub fn table_sigmoid(score: f32) -> f32 {
+    let scale = SIGMOID_TABLE_SIZE as f32 / MAX_EXP / 2.0;
+    let i = ((score + MAX_EXP) * scale) as usize;
+    SIGMOID[i.min(SIGMOID_TABLE_SIZE)]
+}
+
 /// The error signal of one output: `(label - sigmoid(score)) * alpha`.
 #[inline]
 pub fn gradient(score: f32, label: f32, alpha: f32) -> f32 {
@@ -56,7 +79,7 @@ pub fn gradient(score: f32, label: f32, alpha: f32) -> f32 {
     } else if score < -MAX_EXP {
         0.0
     } else {
-        (1.0 / (1.0 + (-(score as f64)).exp())) as f32
+        table_sigmoid(score)
     };
     (label - predicted) * alpha
 }
@@ -196,6 +219,9 @@ mod tests {
         assert_eq!(gradient(7.0, 1.0, 0.5), 0.0);
         assert_eq!(gradient(-7.0, 0.0, 0.5), 0.0);
         assert_eq!(gradient(0.0, 1.0, 0.5), 0.25);
+        assert_eq!(table_sigmoid(-6.0), SIGMOID[0]);
+        assert_eq!(table_sigmoid(6.0), SIGMOID[SIGMOID_TABLE_SIZE]);
+        assert!((table_sigmoid(1.0) - 0.7310586).abs() < 0.01);
     }
 
     #[test]
