@@ -19,6 +19,9 @@ MODULES = [
     "nextword.reference.count",
     "nextword.reference.ngram_model",
     "nextword.reference.tokenize",
+    "nextword.embeddings",
+    "nextword.embedding_eval",
+    "nextword.reference.word2vec",
 ]
 
 

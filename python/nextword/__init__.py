@@ -14,6 +14,7 @@ next word and generate, through one API.
 from nextword._core import __version__
 from nextword.corpus import Corpus, as_corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
+from nextword.embeddings import Word2Vec, WordVectors
 from nextword.errors import (
     CorpusError,
     EmptyCorpusError,
@@ -81,6 +82,8 @@ __all__ = [
     "Vocab",
     "WhitespaceTokenizer",
     "WordTokenizer",
+    "Word2Vec",
+    "WordVectors",
     "__version__",
     "as_corpus",
     "count_ngrams",

@@ -210,3 +210,37 @@ def sample_matrix(
     params: SamplingParams,
 ) -> list[int]: ...
 def check_sampling(params: SamplingParams) -> None: ...
+
+# Word2vec (rust/python/src/word_vectors.rs): words, counts, (words, dim) vectors.
+def train_word2vec(
+    corpus: dict[str, Any],
+    tokenizer: str,
+    params: dict[str, Any],
+    progress: Optional[bool],
+) -> tuple[list[str], npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
+def load_word_vectors(
+    path: str, format: str
+) -> tuple[list[str], npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
+def save_word_vectors(
+    path: str,
+    format: str,
+    words: list[str],
+    counts: list[int],
+    vectors: npt.NDArray[np.float32],
+) -> None: ...
+
+# Test-only: one core update on copies of the two matrices.
+def word2vec_step(
+    syn0: npt.NDArray[np.float32],
+    syn1neg: npt.NDArray[np.float32],
+    sg: bool,
+    context: list[int],
+    target: int,
+    negatives: list[int],
+    alpha: float,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+
+# Test-only: noise cumulative sums, keep probabilities, initial vectors (flat).
+def word2vec_rules(
+    counts: npt.NDArray[np.uint64], sample: float, dim: int, seed: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float32]]: ...

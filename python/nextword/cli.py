@@ -1,4 +1,5 @@
-"""The ``nextword`` command: ``count``, ``train``, ``score``, ``predict``, ``generate``, ``demo``.
+"""The ``nextword`` command: ``count``, ``train``, ``score``, ``predict``, ``generate``, ``demo``;
+``word2vec``, ``similar``, ``analogy`` (in :mod:`nextword.embedding_cli`).
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
 """
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
+from nextword.embedding_cli import add_embedding_commands
 from nextword.errors import NextwordError
 from nextword.neural.cli import add_size_options
 from nextword.tokenizers import Tokenizer, as_tokenizer
@@ -353,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the whole pipeline on text that ships with Python")
     demo.set_defaults(func=cmd_demo)
+    add_embedding_commands(sub, corpus_options)
     return parser
 
 

@@ -16,7 +16,9 @@ by the fast path.
 * ``sample``: the seeded sampler every model generates through;
 * ``arpa``: ARPA files read and scored by their recursive definition
   (``load_arpa``, ``arpa_scores``, ``arpa_lengths``), KenLM's rules for files
-  from other tools included.
+  from other tools included;
+* ``word2vec``: skip-gram and CBOW updates, noise table, subsampling and the
+  one-thread training loop, in the core's float32 order.
 
 Example:
     >>> from nextword.reference import count_ngrams, word_tokenize

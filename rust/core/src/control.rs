@@ -4,7 +4,7 @@
 //! [`Control`], and the caller (the Python binding, the CLI) polls them to draw a
 //! progress bar and sets the cancel flag on Ctrl-C.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::{Error, Result};
 
@@ -18,6 +18,11 @@ pub struct Control {
     pub bytes_total: AtomicU64,
     /// Tokens processed so far.
     pub tokens_done: AtomicU64,
+    /// Passes the job makes over the input (0 counts as 1): the fraction done
+    /// is bytes read over `bytes_total * passes`.
+    pub passes: AtomicU64,
+    /// The current learning rate of a training job, as f32 bits (0 = none shown).
+    pub learning_rate: AtomicU32,
 }
 
 impl Control {
@@ -61,8 +66,9 @@ impl Control {
         if total == 0 {
             return None;
         }
+        let passes = self.passes.load(Ordering::Relaxed).max(1);
         let done = self.bytes_done.load(Ordering::Relaxed);
-        Some((done as f64 / total as f64).min(1.0))
+        Some((done as f64 / (total * passes) as f64).min(1.0))
     }
 }
 
@@ -106,8 +112,14 @@ impl ProgressBar {
             }
             None => String::new(),
         };
+        let rate = f32::from_bits(control.learning_rate.load(Ordering::Relaxed));
+        let rate = if rate > 0.0 {
+            format!(", lr {rate:.5}")
+        } else {
+            String::new()
+        };
         let line = format!(
-            "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s, {:.0} s ",
+            "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}, {:.0} s ",
             self.label,
             bar,
             mb,

@@ -5,7 +5,8 @@
 //! [`lm`] estimates n-gram models from the counts (Kneser-Ney as lmplz, MLE,
 //! add-k, Witten-Bell, stupid backoff), reads and writes ARPA and binary model
 //! files and answers queries, [`generate`] is the one generation loop of every
-//! model over the one seeded sampler, [`sample`]. The Python bindings
+//! model over the one seeded sampler, [`sample`]; [`embed`] trains word2vec
+//! embeddings. The Python bindings
 //! (`rust/python`) only convert types and map errors.
 
 pub mod alloc;
@@ -13,6 +14,7 @@ pub mod binfmt;
 pub mod control;
 pub mod corpus;
 pub mod count;
+pub mod embed;
 pub mod error;
 pub mod generate;
 pub mod lm;

@@ -10,6 +10,7 @@ mod sampling;
 mod source;
 mod tokenizer;
 mod vocab;
+mod word_vectors;
 
 use pyo3::prelude::*;
 
@@ -34,5 +35,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sampling::sample_vector, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::check_sampling, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sample_matrix, m)?)?;
+    m.add_function(wrap_pyfunction!(word_vectors::train_word2vec, m)?)?;
+    m.add_function(wrap_pyfunction!(word_vectors::load_word_vectors, m)?)?;
+    m.add_function(wrap_pyfunction!(word_vectors::save_word_vectors, m)?)?;
+    m.add_function(wrap_pyfunction!(word_vectors::word2vec_step, m)?)?;
+    m.add_function(wrap_pyfunction!(word_vectors::word2vec_rules, m)?)?;
     Ok(())
 }
