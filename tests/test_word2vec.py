@@ -58,7 +58,7 @@ def test_one_update_matches_the_reference(seed: int, dim: int, sg: bool, alpha: 
     context = [int(rng.integers(rows))] if sg else [int(x) for x in rng.integers(rows, size=3)]
     negatives = [int(x) for x in rng.integers(rows, size=4)] + [target]
     alpha32 = float(np.float32(alpha))
-    got0, got1 = _core.word2vec_step(syn0, syn1, sg, context, target, negatives, alpha32)
+    got0, got1 = _core.word2vec_step(syn0, syn1, sg, (context, target, negatives), alpha32)
 
     want0, want1 = syn0.tolist(), syn1.tolist()
     if sg:

@@ -234,9 +234,7 @@ def word2vec_step(
     syn0: npt.NDArray[np.float32],
     syn1neg: npt.NDArray[np.float32],
     sg: bool,
-    context: list[int],
-    target: int,
-    negatives: list[int],
+    example: tuple[list[int], int, list[int]],
     alpha: float,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
 

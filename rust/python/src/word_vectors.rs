@@ -143,21 +143,20 @@ pub fn save_word_vectors(
     .py()
 }
 
-/// Test hook: one core update on copies of `syn0` and `syn1neg`. Skip-gram
-/// when `context` holds one id and `sg` is true (that id is the input), CBOW
+/// Test hook: one core update on copies of `syn0` and `syn1neg`, for one
+/// `example` = (context ids, target id, negative ids). Skip-gram when the
+/// context holds one id and `sg` is true (that id is the input), CBOW
 /// otherwise. Returns the updated copies.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 pub fn word2vec_step<'py>(
     py: Python<'py>,
     syn0: PyReadonlyArray2<'py, f32>,
     syn1neg: PyReadonlyArray2<'py, f32>,
     sg: bool,
-    context: Vec<u32>,
-    target: u32,
-    negatives: Vec<u32>,
+    example: (Vec<u32>, u32, Vec<u32>),
     alpha: f32,
 ) -> PyResult<Matrices<'py>> {
+    let (context, target, negatives) = example;
     let (rows, dim) = (syn0.shape()[0], syn0.shape()[1]);
     if syn1neg.shape() != syn0.shape()
         || context
