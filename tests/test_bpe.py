@@ -173,3 +173,28 @@ def test_kneser_ney_over_bpe_tokens(tok: BPETokenizer, tmp_path: Path) -> None:
     assert back.tokenizer.merges == tok.merges
     assert back.score("the cat sat") == pytest.approx(lm.score("the cat sat"))
     assert back.generate("the", max_tokens=20, seed=1) == lm.generate("the", max_tokens=20, seed=1)
+
+
+def test_neural_model_over_bpe_tokens(tok: BPETokenizer, tmp_path: Path) -> None:
+    from nextword import Vocab, train
+    from nextword.neural import MLPLanguageModel
+
+    vocab = Vocab.from_corpus(TEXTS, tokenizer=tok)
+    assert isinstance(vocab.tokenizer, BPETokenizer)
+    model = MLPLanguageModel(vocab, order=3, embed_dim=8, hidden_dim=16, seed=1)
+    train(model, TEXTS, steps=20, progress=False)
+    text = model.generate("the", max_tokens=20, seed=2)
+    text.encode("utf-8")
+    assert vocab.decode(vocab.encode("the cat")) == "the cat"
+    full = tok.vocab()
+    assert len(full) == tok.vocab_size + 3
+    assert full.encode("zebra 🦓").tolist() == (tok.encode("zebra 🦓") + 3).tolist()
+    assert full.decode(full.encode("zebra 🦓")) == "zebra 🦓"
+    model = MLPLanguageModel(full, order=3, embed_dim=8, hidden_dim=16, seed=1)
+    train(model, TEXTS, steps=20, progress=False)
+    model.save(str(tmp_path / "mlp.npz"))
+    back = type(model).load(str(tmp_path / "mlp.npz"))
+    assert isinstance(back.vocab.tokenizer, BPETokenizer)
+    assert back.generate("the", max_tokens=15, seed=4) == model.generate(
+        "the", max_tokens=15, seed=4
+    )

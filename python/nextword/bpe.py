@@ -28,6 +28,7 @@ import numpy.typing as npt
 from nextword import _core
 from nextword.corpus import CorpusLike, as_corpus
 from nextword.tokenizers import Tokenizer
+from nextword.vocab import Vocab
 
 IdArray = npt.NDArray[np.uint32]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -136,6 +137,18 @@ class BPETokenizer(Tokenizer):
     def special_tokens(self) -> dict[str, int]:
         """The special tokens and their ids."""
         return dict(self._bpe.special_tokens)
+
+    def vocab(self) -> Vocab:
+        """A :class:`~nextword.Vocab` of every token (``<unk>``, ``<s>``, ``</s>``,
+        then BPE id ``i`` at ``i + 3``): no text is out of its vocabulary, and
+        its ids are those counting gives. Neural models take it.
+
+        >>> tok = BPETokenizer.train(["ab ab"], vocab_size=257, min_frequency=1)
+        >>> v = tok.vocab()
+        >>> len(v), v.decode(v.encode("zz ab"))
+        (260, 'zz ab')
+        """
+        return Vocab((self._core.fixed_vocab or [])[3:], tokenizer=self)
 
     def token_bytes(self, id: int) -> bytes:
         """The bytes of token ``id`` (``IndexError`` when out of range)."""
