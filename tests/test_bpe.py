@@ -173,6 +173,11 @@ def test_kneser_ney_over_bpe_tokens(tok: BPETokenizer, tmp_path: Path) -> None:
     assert back.tokenizer.merges == tok.merges
     assert back.score("the cat sat") == pytest.approx(lm.score("the cat sat"))
     assert back.generate("the", max_tokens=20, seed=1) == lm.generate("the", max_tokens=20, seed=1)
+    arpa = tmp_path / "m.arpa"
+    lm.save(arpa)
+    from_arpa = NGramLM.load(arpa)
+    assert isinstance(from_arpa.tokenizer, BPETokenizer)
+    assert from_arpa.score("the cat sat") == pytest.approx(lm.score("the cat sat"), abs=1e-4)
 
 
 def test_neural_model_over_bpe_tokens(tok: BPETokenizer, tmp_path: Path) -> None:
