@@ -203,3 +203,37 @@ def test_neural_model_over_bpe_tokens(tok: BPETokenizer, tmp_path: Path) -> None
     assert back.generate("the", max_tokens=15, seed=4) == model.generate(
         "the", max_tokens=15, seed=4
     )
+
+
+TRAIN_SCRIPT = """
+import sys
+import nextword
+print("start", flush=True)
+try:
+    nextword.BPETokenizer.train(sys.argv[1], vocab_size=50000, progress=False)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_training(shared: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TRAIN_SCRIPT, str(shared / "corpora/gutenberg")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(1.5)  # training on the Gutenberg set takes far longer
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    line = proc.stdout.readline()
+    assert line.strip() == "interrupted", line
+    assert time.perf_counter() - sent < 5.0  # loose: the machine is shared
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
