@@ -139,6 +139,10 @@ pub fn load_tokenizer_json(path: &Path) -> Result<BpeTokenizer> {
     field_is(model, "type", &|x| x == "BPE")?;
     field_is(model, "ignore_merges", &|x| x.is_null() || x == false)?;
     field_is(model, "byte_fallback", &|x| x.is_null() || x == false)?;
+    field_is(model, "dropout", &Value::is_null)?;
+    for affix in ["continuing_subword_prefix", "end_of_word_suffix"] {
+        field_is(model, affix, &|x| x.is_null() || x == "")?;
+    }
     field_is(&doc, "normalizer", &Value::is_null)?;
     let pattern =
         pattern_of_pre_tokenizer(doc.get("pre_tokenizer").unwrap_or(&Value::Null)).map_err(err)?;
@@ -172,6 +176,13 @@ pub fn load_tokenizer_json(path: &Path) -> Result<BpeTokenizer> {
                 "added_tokens[{i}]: needs an integer id and a string content"
             )));
         };
+        for flag in ["lstrip", "rstrip", "single_word"] {
+            if a.get(flag) == Some(&Value::Bool(true)) {
+                return Err(err(format!(
+                    "added_tokens[{i}].{flag} = true is not supported"
+                )));
+            }
+        }
         // The same id in model.vocab (GPT-2 lists <|endoftext|> in both) is the special token.
         entries.retain(|e| e.0 != id as u32);
         entries.push((id as u32, content.as_bytes().to_vec(), true));
@@ -400,6 +411,12 @@ mod tests {
                 "\"add_prefix_space\": false",
                 "\"add_prefix_space\": true",
                 "add_prefix_space",
+            ),
+            ("\"dropout\": null", "\"dropout\": 0.1", "dropout"),
+            (
+                "\"lstrip\": false",
+                "\"lstrip\": true",
+                "added_tokens[0].lstrip",
             ),
         ] {
             std::fs::write(&path, good.replacen(from, to, 1)).unwrap();
