@@ -110,7 +110,7 @@ impl BpeTokenizer {
     /// The token string of BPE id `id` as n-gram vocabularies hold it.
     pub fn token_string(&self, id: u32) -> Option<&str> {
         self.words
-            .get((id + NGRAM_OFFSET) as usize)
+            .get(id as usize + NGRAM_OFFSET as usize)
             .map(String::as_str)
     }
 

@@ -52,6 +52,21 @@ fn assemble(
     what: &str,
 ) -> std::result::Result<(Vec<Vec<u8>>, Vec<u32>), String> {
     let n = entries.iter().map(|e| e.0 as usize + 1).max().unwrap_or(0);
+    // Dense ids: the largest is below the number of entries (checked before
+    // allocating, so a corrupt id cannot ask for gigabytes).
+    if n > entries.len() {
+        let mut present = vec![false; entries.len()];
+        for e in &entries {
+            if let Some(p) = present.get_mut(e.0 as usize) {
+                *p = true;
+            }
+        }
+        let missing = present.iter().position(|&p| !p).unwrap_or(entries.len());
+        let len = entries.len();
+        return Err(format!(
+            "{what}: no token has id {missing} (ids must be 0..{len})"
+        ));
+    }
     let mut tokens: Vec<Option<Vec<u8>>> = vec![None; n];
     let mut specials = Vec::new();
     for (id, bytes, special) in entries {
@@ -426,6 +441,9 @@ mod tests {
             };
             assert!(e.contains(expect), "{expect}: {e}");
         }
+        std::fs::write(&path, "AA== 4000000000\n").unwrap();
+        let e = load_tiktoken(&path, "gpt2", &[]).unwrap_err().to_string();
+        assert!(e.contains("no token has id 0"), "{e}");
         std::fs::write(&path, "AA== 0\nnot base64! 1\n").unwrap();
         let e = load_tiktoken(&path, "gpt2", &[]).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
