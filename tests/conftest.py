@@ -5,7 +5,8 @@ repository. It is found through one setting, the environment variable
 ``NEXTWORD_SHARED`` (default: ``<repo root>/../shared``). Tests that need it skip
 when it is absent, unless ``NEXTWORD_REQUIRE_SHARED=1`` (set in CI), where they fail.
 The same holds for the outside oracles: the ``kenlm``, ``nltk`` and ``gensim``
-modules and Unicode's word-break test cases (see :func:`require_module`).
+modules, HF ``tokenizers`` and ``tiktoken`` (BPE interop), and Unicode's
+word-break test cases (see :func:`require_module`).
 """
 
 from __future__ import annotations

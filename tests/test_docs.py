@@ -9,12 +9,14 @@ import pytest
 
 MODULES = [
     "nextword",
+    "nextword.bpe",
     "nextword.corpus",
     "nextword.counts",
     "nextword.model",
     "nextword.sampling",
     "nextword.tokenizers",
     "nextword.vocab",
+    "nextword.reference.bpe",
     "nextword.reference.corpus",
     "nextword.reference.count",
     "nextword.reference.ngram_model",

@@ -12,6 +12,7 @@ next word and generate, through one API.
 """
 
 from nextword._core import __version__
+from nextword.bpe import BPETokenizer
 from nextword.corpus import Corpus, as_corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embeddings import Word2Vec, WordVectors
@@ -52,6 +53,7 @@ from nextword.vocab import Vocab
 
 __all__ = [
     "MAX_ORDER",
+    "BPETokenizer",
     "CharTokenizer",
     "Corpus",
     "CorpusError",

@@ -1,5 +1,5 @@
-"""The ``nextword`` command: ``count``, ``train``, ``score``, ``predict``, ``generate``, ``demo``;
-``word2vec``, ``similar``, ``analogy`` (in :mod:`nextword.embedding_cli`).
+"""The ``nextword`` command: ``count``, ``train``, ``score``, ``predict``, ``generate``, ``demo``,
+``bpe``; ``word2vec``, ``similar``, ``analogy`` (in :mod:`nextword.embedding_cli`).
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
 """
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from nextword.bpe_cli import add_bpe_commands
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embedding_cli import add_embedding_commands
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 def _tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
     spec: str = args.tokenizer or "whitespace"
+    if spec.endswith(".json"):  # a BPE tokenizer.json from `nextword bpe train`
+        from nextword.bpe import BPETokenizer
+
+        return BPETokenizer.load(spec)
     if args.lowercase and spec.startswith("word"):
         spec += ":lower"
     return as_tokenizer(spec)
@@ -356,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the whole pipeline on text that ships with Python")
     demo.set_defaults(func=cmd_demo)
     add_embedding_commands(sub, corpus_options)
+    add_bpe_commands(sub, corpus_options)
     return parser
 
 

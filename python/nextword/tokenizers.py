@@ -65,6 +65,10 @@ class Tokenizer:
             core = _core.Tokenizer(spec)
             if core.kind == VocabTokenizer.KIND:
                 return VocabTokenizer._wrap(core)
+            if core.kind == "bpe":
+                from nextword.bpe import BPETokenizer
+
+                return BPETokenizer.from_spec(spec)
         name, *flags = spec.split(":")
         if name in ("whitespace", "ws") and not flags:
             return WhitespaceTokenizer()

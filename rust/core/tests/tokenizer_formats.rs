@@ -141,7 +141,11 @@ fn unknown_kind_or_newer_version_is_a_format_error() {
     let (version, payload) =
         binfmt::load_versions(&path, b"NWCOUNT\0", 0..=u32::MAX, "test").unwrap();
     for (kind, v, expect) in [
-        ("bpe", 1, "unknown tokenizer kind \"bpe\""),
+        (
+            "sentencepiece",
+            1,
+            "unknown tokenizer kind \"sentencepiece\"",
+        ),
         ("whitespace", 9, "tokenizer \"whitespace\" version 9"),
     ] {
         let mut r = Reader::new(&payload, &path);

@@ -1,6 +1,7 @@
 //! PyO3 bindings of `nextword-core`: type conversion, GIL release and error
 //! mapping only. Every algorithm lives in `rust/core`.
 
+mod bpe;
 mod counts;
 mod errors;
 mod generation;
@@ -26,6 +27,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_ORDER", nextword_core::count::MAX_ORDER)?;
     m.add("CHUNK_BYTES", nextword_core::corpus::read::CHUNK_BYTES)?;
     m.add_class::<tokenizer::Tokenizer>()?;
+    m.add_class::<bpe::BpeTokenizer>()?;
     m.add_class::<vocab::Vocab>()?;
     m.add_class::<counts::NGramCounts>()?;
     m.add_class::<ngram_lm::NGramLM>()?;

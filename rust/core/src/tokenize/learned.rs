@@ -30,6 +30,12 @@ pub trait LearnedTokenizer: Debug + Send + Sync {
         " "
     }
 
+    /// Join tokens (as [`LearnedTokenizer::for_each_token`] gives them) back
+    /// into text; by default with [`LearnedTokenizer::joiner`].
+    fn join_tokens(&self, tokens: &[&str]) -> String {
+        tokens.join(self.joiner())
+    }
+
     /// The id -> token table when the tokenizer fixes its own ids (None: ids
     /// are given by counting, in first-appearance order). Ids 0, 1, 2 must be
     /// `<unk>`, `<s>`, `</s>`, and the tokens distinct.

@@ -10,6 +10,7 @@
 //! tokenizer implements [`LearnedTokenizer`] in its own module and is held as
 //! [`Tokenizer::Learned`], called once per sentence.
 
+pub mod bpe;
 pub mod char;
 pub mod learned;
 pub mod record;
@@ -19,6 +20,7 @@ pub mod vocab_tokenizer;
 pub mod whitespace;
 pub mod word;
 
+pub use bpe::BpeTokenizer;
 pub use learned::LearnedTokenizer;
 pub use record::TokenizerRecord;
 pub use vocab::{Vocab, BOS, BOS_ID, EOS, EOS_ID, UNK, UNK_ID};
@@ -188,6 +190,15 @@ impl Tokenizer {
         }
     }
 
+    /// Join tokens back into text: with [`Tokenizer::joiner`], or as a
+    /// learned tokenizer says (BPE tokens join into their bytes).
+    pub fn join_tokens(&self, tokens: &[&str]) -> String {
+        match self {
+            Self::Learned(t) => t.join_tokens(tokens),
+            _ => tokens.join(self.joiner()),
+        }
+    }
+
     /// A stable description, as saved files of earlier versions held it:
     /// `whitespace`, `unicode-whitespace`, `word[:lower][:nfc|:nfkc]`,
     /// `char[:keep-ws]`; a learned tokenizer's is its whole record as
@@ -300,9 +311,12 @@ mod record_tests {
         record.version = 2;
         let e = Tokenizer::from_record(&record).unwrap_err().to_string();
         assert!(e.contains("\"whitespace\" version 2"), "{e}");
-        record.kind = "bpe".into();
+        record.kind = "sentencepiece".into();
         let e = Tokenizer::from_record(&record).unwrap_err().to_string();
-        assert!(e.contains("unknown tokenizer kind \"bpe\""), "{e}");
+        assert!(
+            e.contains("unknown tokenizer kind \"sentencepiece\""),
+            "{e}"
+        );
         assert!(Tokenizer::from_spec("bpe@1:0g").is_err());
     }
 

@@ -4,7 +4,7 @@
 //! tokenizers through [`decode`].
 
 use super::record::TokenizerRecord;
-use super::{char, vocab_tokenizer, whitespace, word, Tokenizer};
+use super::{bpe, char, vocab_tokenizer, whitespace, word, Tokenizer};
 
 /// Rebuilds a tokenizer from its record's payload (the version is already checked).
 pub type Decoder = fn(version: u32, payload: &[u8]) -> Result<Tokenizer, String>;
@@ -26,6 +26,7 @@ pub const KINDS: &[Kind] = &[
     word::KIND,
     char::KIND,
     vocab_tokenizer::KIND,
+    bpe::KIND,
 ];
 
 /// The tokenizer of `record`. An unknown kind or a version newer than this

@@ -170,7 +170,8 @@ impl Vocab {
         out
     }
 
-    /// Map ids back to tokens and join them (space, or nothing for characters).
+    /// Map ids back to tokens and join them (space, nothing for characters,
+    /// the original bytes for BPE).
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         let mut parts = Vec::with_capacity(ids.len());
         for &id in ids {
@@ -181,7 +182,7 @@ impl Vocab {
                 ))
             })?);
         }
-        Ok(parts.join(self.tokenizer.joiner()))
+        Ok(self.tokenizer.join_tokens(&parts))
     }
 
     /// Build a vocabulary from a corpus: words with at least `min_count`

@@ -1,0 +1,96 @@
+"""BPE files against their home tools: HF ``tokenizers`` loads our
+``tokenizer.json`` and encodes identically, we load theirs (GPT-2's layout);
+a tiktoken ``Encoding`` built from our rank file encodes identically.
+Skipped when the modules are absent (failed in CI, see conftest)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from conftest import require_module
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nextword import BPETokenizer
+
+TEXTS = [
+    "It was the best of times, it was the worst of times, it was the age of wisdom,",
+    "it was the age of foolishness, it was the epoch of belief, it was the epoch of",
+    "incredulity; 1859 copies were sold.  Don't we'll   they've — naïve café 家族 👍🏽",
+    "\tTabs and  double  spaces at the end  ",
+] * 4
+SAMPLES = TEXTS + ["Unseen words: quixotic zephyr 12345 ¿qué? ☃", "", "   ", "<|end|> the end"]
+ALPHABET = "abcdeitwsho XYZ'sltvmrd019 \t.,!?-éüß家族中文😀👍🏽\u00a0"
+
+
+@pytest.fixture(scope="module")
+def ours() -> BPETokenizer:
+    return BPETokenizer.train(TEXTS, vocab_size=400, min_frequency=2, special_tokens=["<|end|>"])
+
+
+def test_hf_loads_ours_and_encodes_identically(ours: BPETokenizer, tmp_path: Path) -> None:
+    tokenizers = require_module("tokenizers", "pip install tokenizers")
+    path = tmp_path / "tokenizer.json"
+    ours.save(path)
+    hf = tokenizers.Tokenizer.from_file(str(path))
+    for text in SAMPLES:
+        assert hf.encode(text, add_special_tokens=False).ids == ours.encode(text).tolist(), text
+        assert hf.decode(ours.encode(text).tolist(), skip_special_tokens=False) == text
+
+
+def test_we_load_hf_gpt2_layout(tmp_path: Path) -> None:
+    tokenizers = require_module("tokenizers", "pip install tokenizers")
+    from tokenizers import decoders, models, pre_tokenizers, trainers
+
+    hf = tokenizers.Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=500,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    hf.train_from_iterator(TEXTS, trainer)
+    path = tmp_path / "gpt2-layout.json"
+    hf.save(str(path))
+    ours = BPETokenizer.load(path)
+    assert ours.special_tokens == {"<|endoftext|>": 0}
+    for text in SAMPLES + ["<|endoftext|>x"]:
+        assert ours.encode(text).tolist() == hf.encode(text).ids, text
+    ours.save(tmp_path / "again.json")
+    assert BPETokenizer.load(tmp_path / "again.json").merges == ours.merges
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=50))
+def test_hf_agrees_on_random_text(
+    ours: BPETokenizer, tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    tokenizers = require_module("tokenizers", "pip install tokenizers")
+    path = tmp_path_factory.mktemp("hf") / "tokenizer.json"
+    ours.save(path)
+    hf = tokenizers.Tokenizer.from_file(str(path))
+    assert hf.encode(text, add_special_tokens=False).ids == ours.encode(text).tolist()
+
+
+def test_tiktoken_encoding_from_our_ranks(ours: BPETokenizer, tmp_path: Path) -> None:
+    tiktoken = require_module("tiktoken", "pip install tiktoken")
+    path = tmp_path / "ours.tiktoken"
+    ours.save_tiktoken(path)
+    ranks = {}
+    for line in path.read_text().splitlines():
+        token, rank = line.split()
+        ranks[base64.b64decode(token)] = int(rank)
+    enc = tiktoken.Encoding(
+        name="nextword-test",
+        pat_str=ours.pattern,
+        mergeable_ranks=ranks,
+        special_tokens=ours.special_tokens,
+    )
+    for text in SAMPLES:
+        assert enc.encode(text, allowed_special="all") == ours.encode(text).tolist(), text
+    back = BPETokenizer.load_tiktoken(path, ours.pattern, ours.special_tokens)
+    for text in SAMPLES:
+        assert back.encode(text).tolist() == ours.encode(text).tolist()
