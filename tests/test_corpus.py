@@ -318,7 +318,8 @@ def test_lone_cr_is_whitespace_inside_the_line(tmp_path: Path) -> None:
     counts = count_ngrams(path, order=2, skip_blank=False)
     assert got(counts) == ref_counts(["a b", "c d", "", "e"], 2)
     assert counts.stats["lines"] == 4
-    assert got(count_ngrams(path, order=2)) == ref_counts(["a b", "c d", "e"], 2)
+    skipped = count_ngrams(path, order=2, skip_blank=True)
+    assert got(skipped) == ref_counts(["a b", "c d", "e"], 2)
     assert got(count_ngrams([b"a b\r\nc\rd\n\r\r\ne\r".decode()], order=2)) == got(
         count_ngrams(path, order=2)
     )
@@ -396,25 +397,26 @@ def test_line_longer_than_a_chunk(tmp_path: Path) -> None:
     assert (info.value.line, info.value.byte) == (3, 11 + len(long) + 1 + 5)
 
 
-def test_blank_lines_skipped_by_default_kept_on_request(tmp_path: Path) -> None:
+def test_blank_lines_kept_by_default_skipped_on_request(tmp_path: Path) -> None:
     # A line of U+3000 is not blank: for lmplz (and the whitespace tokenizer) it is a word.
     text = "a b\n\n   \n\t\r\0\nc\n\u3000\n\nd e\n"
     path = write(tmp_path / "a.txt", text)
-    counts = count_ngrams(path, order=2)
+    counts = count_ngrams(path, order=2, skip_blank=True)
     assert got(counts) == ref_counts(["a b", "c", "\u3000", "d e"], 2)
     assert counts.stats["sentences"] == 4
     assert counts.stats["blank_lines"] == 4
     assert counts.stats["lines"] == 8
 
-    kept = count_ngrams(path, order=2, skip_blank=False)
+    kept = count_ngrams(path, order=2)
     blanks = ["", "   ", "\t\r\0", ""]
     assert got(kept) == ref_counts(["a b", *blanks[:3], "c", "\u3000", blanks[3], "d e"], 2)
     assert kept["<s>", "</s>"] == 4
     assert kept.sentences == 8
     assert kept.stats["blank_lines"] == 0
 
-    vocab = Vocab.from_corpus(path, skip_blank=False)
+    vocab = Vocab.from_corpus(path)
     assert vocab.stats["sentences"] == 8
+    assert Vocab.from_corpus(path, skip_blank=True).stats["sentences"] == 4
 
 
 # --- invalid UTF-8 -----------------------------------------------------------------
@@ -547,20 +549,38 @@ def test_bad_errors_value_raises_value_error() -> None:
 # --- errors -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content", [b"", b"\n", b"\n\n  \n\t\r\n", b"\r"])
-def test_empty_or_blank_file_raises_empty_corpus(tmp_path: Path, content: bytes) -> None:
+def test_empty_file_raises_empty_corpus(tmp_path: Path) -> None:
     path = tmp_path / "empty.txt"
-    path.write_bytes(content)
+    path.write_bytes(b"")
     with pytest.raises(EmptyCorpusError):
         count_ngrams(path)
     with pytest.raises(EmptyCorpusError):
         Vocab.from_corpus(path)
 
 
+@pytest.mark.parametrize("content", [b"\n", b"\n\n  \n\t\r\n", b"\r"])
+def test_blank_file_is_empty_only_when_blank_lines_are_skipped(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "blank.txt"
+    path.write_bytes(content)
+    with pytest.raises(EmptyCorpusError):
+        count_ngrams(path, skip_blank=True)
+    with pytest.raises(EmptyCorpusError):
+        Vocab.from_corpus(path, skip_blank=True)
+    # Kept (the default, as lmplz), every blank line is the sentence "<s> </s>".
+    counts = count_ngrams(path, order=2)
+    lines = content.count(b"\n") + (not content.endswith(b"\n"))
+    assert counts["<s>", "</s>"] == counts.sentences == lines
+
+
 def test_empty_texts_raise_empty_corpus() -> None:
-    for texts in ([], ["", "   ", "\t"], (s for s in [""])):
+    for texts in ([], [""], (s for s in [""])):
         with pytest.raises(EmptyCorpusError):
             count_ngrams(texts)
+    with pytest.raises(EmptyCorpusError):
+        count_ngrams(["", "   ", "\t"], skip_blank=True)
+    assert count_ngrams(["", "   ", "\t"]).sentences == 2
     with pytest.raises(EmptyCorpusError):
         Vocab.from_corpus([])
     assert issubclass(EmptyCorpusError, CorpusError)

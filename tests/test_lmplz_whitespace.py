@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nextword
 import pytest
+from conftest import require_module
 from nextword.reference import KENLM_SEPARATORS, WHITESPACE
 
 # Four lines with whitespace that lmplz does not split on (no-break space U+00A0,
@@ -82,10 +83,10 @@ def test_counts_match_lmplz(odd_whitespace: Path) -> None:
 
 def test_blank_lines_and_nul_like_lmplz(tmp_path: Path) -> None:
     # lmplz on "a b", "", " \t\r", "c<NUL>d": tokens 4, types 7, and the
-    # bigrams below; it keeps blank lines as "<s> </s>", as skip_blank=False does.
+    # bigrams below; it keeps blank lines as "<s> </s>", as nextword does by default.
     path = tmp_path / "blank.txt"
     path.write_bytes(b"a b\n\n \t\r\nc\x00d\n")
-    counts = nextword.count_ngrams(path, order=2, skip_blank=False, progress=False)
+    counts = nextword.count_ngrams(path, order=2, progress=False)
     assert set(dict(counts.items(2))) == {
         ("<s>", "</s>"),
         ("b", "</s>"),
@@ -97,9 +98,78 @@ def test_blank_lines_and_nul_like_lmplz(tmp_path: Path) -> None:
     }
     assert counts["<s>", "</s>"] == 2
     assert (counts.tokens, len(counts.vocab)) == (4, 7)
-    skipped = nextword.count_ngrams(path, order=2, progress=False)
+    assert counts.sentences == 4
+    skipped = nextword.count_ngrams(path, order=2, skip_blank=True, progress=False)
     assert ("<s>", "</s>") not in skipped
     assert skipped.stats["blank_lines"] == 2
+    assert skipped.sentences == 2
+
+
+# lmplz -o 3 --discount_fallback on "a b", "", "c d" (its ARPA file, whole):
+# the blank line is the sentence "<s> </s>", which changes every probability.
+LMPLZ_BLANK_ARPA = """\\data\\
+ngram 1=7
+ngram 2=7
+ngram 3=4
+
+\\1-grams:
+-1.0791812\t<unk>\t0
+0\t<s>\t-0.30103
+-0.5263393\t</s>\t0
+-0.81033593\ta\t-0.30103
+-0.81033593\tb\t-0.30103
+-0.81033593\tc\t-0.30103
+-0.81033593\td\t-0.30103
+
+\\2-grams:
+-0.5010334\t<s> </s>\t0
+-0.18788277\tb </s>\t0
+-0.18788277\td </s>\t0
+-0.6125254\t<s> a\t-0.30103
+-0.23853755\ta b\t-0.30103
+-0.6125254\t<s> c\t-0.30103
+-0.23853755\tc d\t-0.30103
+
+\\3-grams:
+-0.0838595\ta b </s>
+-0.0838595\tc d </s>
+-0.10309342\t<s> a b
+-0.10309342\t<s> c d
+
+\\end\\
+"""
+
+
+def test_kneser_ney_over_blank_lines_writes_lmplz_file(tmp_path: Path) -> None:
+    path = tmp_path / "blank.txt"
+    path.write_bytes(b"a b\n\nc d\n")
+    lm = nextword.NGramLM.fit(path, order=3, progress=False)
+    lm.save(tmp_path / "blank.arpa")
+    assert (tmp_path / "blank.arpa").read_text(encoding="utf-8") == LMPLZ_BLANK_ARPA
+    # A model that drops blank lines is a different model.
+    dropped = nextword.NGramLM.fit(path, order=3, skip_blank=True, progress=False)
+    dropped.save(tmp_path / "dropped.arpa")
+    assert (tmp_path / "dropped.arpa").read_text(encoding="utf-8") != LMPLZ_BLANK_ARPA
+
+
+def test_blank_lines_are_scored_like_kenlm_query(tmp_path: Path) -> None:
+    kenlm = require_module("kenlm", "pip install kenlm")
+    path = tmp_path / "blank.txt"
+    path.write_bytes(b"a b\n\nc d\n")
+    arpa = tmp_path / "blank.arpa"
+    arpa.write_text(LMPLZ_BLANK_ARPA, encoding="utf-8")
+    lm = nextword.NGramLM.load(arpa)
+    held_out = tmp_path / "held_out.txt"
+    held_out.write_bytes(b"a d\n\n  \nb c a\n")
+    ours = lm.perplexity(held_out)
+    model = kenlm.Model(str(arpa))
+    lines = ["a d", "", "  ", "b c a"]
+    logprob = sum(model.score(line) for line in lines)
+    tokens = sum(len(line.split()) + 1 for line in lines)
+    assert ours.sentences == 4 and ours.tokens == tokens
+    assert ours.logprob == pytest.approx(logprob, abs=1e-4)
+    assert ours.perplexity == pytest.approx(10 ** (-logprob / tokens), rel=1e-5)
+    assert lm.perplexity(held_out, skip_blank=True).sentences == 2
 
 
 def test_unicode_whitespace_tokenizer_splits_more(odd_whitespace: Path) -> None:

@@ -123,7 +123,7 @@ def test_foreign_npz_is_refused(tmp_path: Path) -> None:
 
 def test_errors(tmp_path: Path) -> None:
     with pytest.raises(nextword.EmptyCorpusError):
-        train(small("mlp"), ["", "  "], FAST, progress=False)
+        train(small("mlp"), [""], FAST, progress=False)
     for lr in (0.0, -1.0, math.nan):
         with pytest.raises(TrainingError, match="learning_rate"):
             train(small("mlp"), CORPUS, FAST, learning_rate=lr, progress=False)

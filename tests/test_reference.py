@@ -103,8 +103,8 @@ def test_is_blank(line: str, blank: bool) -> None:
 
 def test_sentences() -> None:
     texts = ["first line\r\n\r\n  \nsecond line", "", "third\n"]
-    assert list(sentences(texts)) == ["first line", "second line", "third"]
-    assert list(sentences(texts, skip_blank=False)) == [
+    assert list(sentences(texts, skip_blank=True)) == ["first line", "second line", "third"]
+    assert list(sentences(texts)) == [
         "first line",
         "",
         "  ",
@@ -479,11 +479,11 @@ def test_count_ngrams_unpadded_and_short_sentences() -> None:
 
 def test_count_ngrams_blank_lines() -> None:
     text = "a\n\n \nb\n"
-    assert count_ngrams([text], order=1)[0] == Counter(
+    assert count_ngrams([text], order=1, skip_blank=True)[0] == Counter(
         {("<s>",): 2, ("a",): 1, ("b",): 1, ("</s>",): 2}
     )
-    # Kept blank lines are empty padded sentences.
-    unigrams, bigrams = count_ngrams([text], order=2, skip_blank=False)
+    # Kept blank lines (the default, as lmplz) are empty padded sentences.
+    unigrams, bigrams = count_ngrams([text], order=2)
     assert unigrams == Counter({("<s>",): 4, ("a",): 1, ("b",): 1, ("</s>",): 4})
     assert bigrams[("<s>", "</s>")] == 2
     # Without padding a blank line has no tokens and counts nothing.

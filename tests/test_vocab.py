@@ -154,13 +154,13 @@ def test_encode_corpus_matches_per_sentence_encode(tmp_path: Path) -> None:
     kept = [t for t in texts if t.strip()]
     for bos, eos in [(False, False), (True, False), (False, True), (True, True)]:
         for corpus in (texts, path):
-            ids, offsets = v.encode_corpus(corpus, bos=bos, eos=eos)
+            ids, offsets = v.encode_corpus(corpus, bos=bos, eos=eos, skip_blank=True)
             assert ids.dtype == np.uint32 and offsets.dtype == np.uint64
             assert len(offsets) == len(kept) + 1
             assert offsets[0] == 0 and offsets[-1] == len(ids)
             pieces = [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(kept))]
             assert pieces == [v.encode(t, bos=bos, eos=eos).tolist() for t in kept]
-    ids, offsets = v.encode_corpus(path, skip_blank=False)
+    ids, offsets = v.encode_corpus(path)
     assert len(offsets) == len(texts) + 1
 
 

@@ -11,6 +11,7 @@ next word and generate, through one API.
 2
 """
 
+from nextword import distributed  # noqa: F401  (nextword.distributed; imports no Dask)
 from nextword._core import __version__
 from nextword.bpe import BPETokenizer
 from nextword.corpus import Corpus, as_corpus

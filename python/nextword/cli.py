@@ -59,7 +59,7 @@ def cmd_count(args: argparse.Namespace) -> int:
     corpus = Corpus(
         paths=list(args.paths),
         errors=args.errors,
-        skip_blank=not args.keep_blank,
+        skip_blank=args.skip_blank,
         text_field=args.text_field,
         format=args.format,
     )
@@ -84,7 +84,7 @@ def _corpus_from_args(args: argparse.Namespace) -> Corpus:
     return Corpus(
         paths=list(args.paths),
         errors=args.errors,
-        skip_blank=not getattr(args, "keep_blank", False),
+        skip_blank=getattr(args, "skip_blank", False),
         text_field=args.text_field,
         format=args.format,
     )
@@ -117,8 +117,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             d1, d2, d3 = lm.discounts[n - 1]
             line += f"   discounts {d1:.6g} {d2:.6g} {d3:.6g}"
         print(line)
-    lm.save(args.output)
-    print(f"saved to {args.output}")
+    start = time.perf_counter()
+    lm.save(args.output, progress=False if args.quiet else None)
+    print(f"saved to {args.output} in {time.perf_counter() - start:.2f} s")
     return 0
 
 
@@ -266,7 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("--errors", choices=["strict", "replace", "skip"], default="strict")
     count.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto")
     count.add_argument("--text-field", default="text", help="JSONL field holding the text")
-    count.add_argument("--keep-blank", action="store_true", help="count blank lines as sentences")
+    count.add_argument(
+        "--skip-blank",
+        action="store_true",
+        help="drop blank lines (by default each is the sentence <s> </s>, as in lmplz)",
+    )
     count.add_argument("--no-pad", action="store_true", help="no <s> and </s> around sentences")
     count.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
     count.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -276,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--errors", choices=["strict", "replace", "skip"], default="strict")
         p.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto")
         p.add_argument("--text-field", default="text", help="JSONL field holding the text")
+        p.add_argument(
+            "--skip-blank",
+            action="store_true",
+            help="drop blank lines (by default each is the sentence <s> </s>, as in lmplz)",
+        )
         p.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
         p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 

@@ -26,11 +26,12 @@ class Corpus:
     and the sentence text is read from ``text_field``. One line is one sentence;
     as in KenLM's ``lmplz``, only ``\\n`` ends a line (``\\r\\n`` works: its ``\\r``
     belongs to the line end), and a lone ``\\r`` stays in the line as whitespace.
-    Blank lines (empty or only NUL, tab, ``\\r`` and space) are skipped unless
-    ``skip_blank=False``. Invalid UTF-8 raises :class:`~nextword.CorpusError`
-    naming file, line and byte (``errors="strict"``), or is replaced by U+FFFD
-    (``"replace"``) or its line skipped (``"skip"``); both are counted in the
-    ``bad_lines`` statistic.
+    A blank line (empty or only NUL, tab, ``\\r`` and space) is a sentence of
+    no words, ``<s> </s>`` once padded, as ``lmplz`` counts it and KenLM's
+    ``query`` scores it; ``skip_blank=True`` drops such lines instead. Invalid
+    UTF-8 raises :class:`~nextword.CorpusError` naming file, line and byte
+    (``errors="strict"``), or is replaced by U+FFFD (``"replace"``) or its line
+    skipped (``"skip"``); both are counted in the ``bad_lines`` statistic.
 
     >>> Corpus(paths=["data/*.txt.gz"], errors="replace")  # doctest: +SKIP
     >>> Corpus(texts=["the cat sat", "the dog ran"])
@@ -40,7 +41,7 @@ class Corpus:
     paths: list[str] = field(default_factory=list)
     texts: Optional[list[str]] = None
     errors: Errors = "strict"
-    skip_blank: bool = True
+    skip_blank: bool = False
     format: Format = "auto"
     text_field: str = "text"
 

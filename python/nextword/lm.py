@@ -68,6 +68,7 @@ class NGramLM(Generative):
         discounts: Optional[Sequence[Sequence[float]]] = None,
         threads: int = 0,
         progress: Optional[bool] = None,
+        client: Any = None,
         **corpus_options: Any,
     ) -> NGramLM:
         """Fit a model of ``order`` to counts or to a corpus.
@@ -78,6 +79,10 @@ class NGramLM(Generative):
         discounts cannot be estimated it falls back to 0.5, 1, 1.5 with a warning),
         ``"mle"``, ``"add-k"`` (``k``; Laplace is ``k=1``), ``"witten-bell"`` or
         ``"stupid-backoff"`` (``alpha``; scores, not probabilities).
+
+        ``client``: a Dask ``distributed.Client``; the corpus's files are then
+        counted on the cluster (:func:`nextword.distributed.count_ngrams`) and
+        the model estimated here from the merged counts: the same model.
         """
         triples: Optional[list[tuple[float, float, float]]] = None
         if discounts is not None:
@@ -96,6 +101,19 @@ class NGramLM(Generative):
             n = counts.order if order is None else order
             return cls._fitted(_core.NGramLM.fit(counts._core, n, estimator))
         order = 3 if order is None else order
+        if client is not None:
+            from nextword import distributed
+
+            c = as_corpus(corpus_or_counts, **corpus_options)
+            if c.texts is not None:
+                raise ValueError("client=: the cluster counts files; pass paths, not texts")
+            options = c.core_args()
+            for key in ("paths", "texts"):
+                options.pop(key)
+            counts = distributed.count_ngrams(
+                c.paths, order, client=client, tokenizer=tokenizer, **options
+            )
+            return cls._fitted(_core.NGramLM.fit(counts._core, order, estimator))
         if threads < 0:
             raise ValueError(f"threads must be >= 0 (0 = every core), not {threads}")
         if not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
@@ -142,10 +160,13 @@ class NGramLM(Generative):
             warnings.warn(message, stacklevel=2)
         return cls(core)
 
-    def save(self, path: Union[str, os.PathLike[str]]) -> None:
+    def save(self, path: Union[str, os.PathLike[str]], progress: Optional[bool] = None) -> None:
         """Write the model: ARPA when the name ends in ``.arpa`` (``.arpa.gz``
-        compresses), else the binary format (``.nwlm``). Written atomically."""
-        self._core.save(os.fspath(path))
+        compresses), else the binary format (``.nwlm``). Written atomically
+        (to a temporary name, renamed at the end), with a progress bar
+        (``progress=None``: when stderr is a terminal); Ctrl-C stops it and
+        leaves no file behind."""
+        self._core.save(os.fspath(path), progress=progress)
 
     # -- facts ----------------------------------------------------------------------
     @property

@@ -18,7 +18,7 @@ A few small definitions matter everywhere in ``nextword`` and live here:
 
 Example:
     >>> list(sentences(["the cat\\r\\n\\nsat\\n"]))
-    ['the cat', 'sat']
+    ['the cat', '', 'sat']
 """
 
 from __future__ import annotations
@@ -114,17 +114,18 @@ def is_blank(line: str) -> bool:
     return all(ch in KENLM_SEPARATORS for ch in line)
 
 
-def sentences(texts: Iterable[str], skip_blank: bool = True) -> Iterator[str]:
+def sentences(texts: Iterable[str], skip_blank: bool = False) -> Iterator[str]:
     """Yield the sentences of a corpus: every line of every text, in order.
 
-    Blank lines (see ``is_blank``) are dropped when ``skip_blank`` is true.
-    Texts are independent: a line never runs on from one text into the next.
+    A blank line (see ``is_blank``) is a sentence of no words, as lmplz counts
+    it; blank lines are dropped when ``skip_blank`` is true. Texts are
+    independent: a line never runs on from one text into the next.
 
     Example:
         >>> list(sentences(["a b\\n\\n", "c"]))
-        ['a b', 'c']
-        >>> list(sentences(["a b\\n\\n", "c"], skip_blank=False))
         ['a b', '', 'c']
+        >>> list(sentences(["a b\\n\\n", "c"], skip_blank=True))
+        ['a b', 'c']
     """
     for text in texts:
         for line in split_lines(text):

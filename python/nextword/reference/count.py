@@ -33,7 +33,7 @@ def count_ngrams(
     order: int,
     tokenize: Callable[[str], list[str]] = whitespace_tokenize,
     pad: bool = True,
-    skip_blank: bool = True,
+    skip_blank: bool = False,
 ) -> list[Counter[tuple[str, ...]]]:
     """Count every k-gram, k = 1 .. ``order``, in the sentences of ``texts``.
 

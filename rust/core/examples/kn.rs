@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         e.tokens as f64 / secs / 1e6
     );
     if let Some(out) = args.get(3) {
-        lm::arpa::save_arpa(&model, std::path::Path::new(out))?;
+        lm::save(&model, std::path::Path::new(out))?;
     }
     Ok(())
 }

@@ -23,6 +23,13 @@ pub struct Control {
     pub passes: AtomicU64,
     /// The current learning rate of a training job, as f32 bits (0 = none shown).
     pub learning_rate: AtomicU32,
+    /// Items (n-grams written, merges made) done, for a job that counts items
+    /// rather than input bytes; see [`Control::set_items`].
+    pub items_done: AtomicU64,
+    /// Items in all (0 = the job counts bytes, not items).
+    pub items_total: AtomicU64,
+    /// What the items are called in the progress bar ("n-grams").
+    pub items_name: std::sync::OnceLock<&'static str>,
 }
 
 impl Control {
@@ -60,8 +67,25 @@ impl Control {
         self.tokens_done.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Count progress in `total` items called `name` from now on.
+    pub fn set_items(&self, name: &'static str, total: u64) {
+        let _ = self.items_name.set(name);
+        self.items_done.store(0, Ordering::Relaxed);
+        self.items_total.store(total, Ordering::Relaxed);
+    }
+
+    /// Add `n` to the items-done counter.
+    pub fn add_items(&self, n: u64) {
+        self.items_done.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Fraction done in [0, 1], or `None` when the total is unknown.
     pub fn fraction(&self) -> Option<f64> {
+        let items = self.items_total.load(Ordering::Relaxed);
+        if items > 0 {
+            let done = self.items_done.load(Ordering::Relaxed);
+            return Some((done as f64 / items as f64).min(1.0));
+        }
         let total = self.bytes_total.load(Ordering::Relaxed);
         if total == 0 {
             return None;
@@ -118,15 +142,30 @@ impl ProgressBar {
         } else {
             String::new()
         };
-        let line = format!(
-            "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}, {:.0} s ",
-            self.label,
-            bar,
-            mb,
-            tokens / 1e6,
-            tokens / 1e6 / secs,
-            secs
-        );
+        let items = control.items_total.load(Ordering::Relaxed);
+        let line = if items > 0 {
+            let done = control.items_done.load(Ordering::Relaxed) as f64;
+            let name = control.items_name.get().copied().unwrap_or("items");
+            format!(
+                "\r{} {} {:.1} of {:.1} M {name}, {:.2} M {name}/s, {:.0} s ",
+                self.label,
+                bar,
+                done / 1e6,
+                items as f64 / 1e6,
+                done / 1e6 / secs,
+                secs
+            )
+        } else {
+            format!(
+                "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}, {:.0} s ",
+                self.label,
+                bar,
+                mb,
+                tokens / 1e6,
+                tokens / 1e6 / secs,
+                secs
+            )
+        };
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(line.as_bytes());
         let _ = err.flush();

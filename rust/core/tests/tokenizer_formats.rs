@@ -195,7 +195,7 @@ fn arpa_sidecar_only_for_learned_tokenizers() {
     ] {
         let model = lm::fit(&count(&corpus(), tok.clone()), &ks).unwrap();
         let path = dir.path().join(format!("{}.arpa", tok.kind()));
-        arpa::save_arpa(&model, &path).unwrap();
+        arpa::save_arpa(&model, &path, &nextword_core::control::Control::default()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let sidecar = TokenizerRecord::sidecar_path(&path);
         match tok {

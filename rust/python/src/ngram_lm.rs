@@ -142,9 +142,13 @@ impl NGramLM {
         Ok((Self::new(loaded.model), loaded.warnings))
     }
 
-    /// Write the model: ARPA or binary, by the file name (see the core's `lm::save`).
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| lm::save(&self.inner, &path)).py()
+    /// Write the model: ARPA or binary, by the file name (see the core's `lm::save`),
+    /// with a progress bar and Ctrl-C (which leaves no file behind).
+    #[pyo3(signature = (path, progress=None))]
+    fn save(&self, py: Python<'_>, path: PathBuf, progress: Option<bool>) -> PyResult<()> {
+        job::run(py, "saving", progress, |control| {
+            lm::save_with(&self.inner, &path, control)
+        })
     }
 
     #[getter]

@@ -9,9 +9,10 @@
 //!
 //! One line is one sentence. As in KenLM's `lmplz`, only `\n` ends a line; a
 //! `\r` right before it is part of the line end (CRLF), and a lone `\r` stays in
-//! the line, where every tokenizer treats it as whitespace. Blank lines (empty
-//! or only NUL, tab, `\r` and space: see [`crate::tokenize::is_blank`]) are
-//! skipped unless [`CorpusOptions::skip_blank`] is off.
+//! the line, where every tokenizer treats it as whitespace. A blank line (empty
+//! or only NUL, tab, `\r` and space: see [`crate::tokenize::is_blank`]) is a
+//! sentence of no words, `<s> </s>` once padded, as lmplz counts it and KenLM's
+//! `query` scores it; [`CorpusOptions::skip_blank`] drops such lines instead.
 
 pub mod lines;
 pub mod parallel;
@@ -70,7 +71,8 @@ pub enum FileFormat {
 pub struct CorpusOptions {
     /// UTF-8 policy.
     pub errors: Utf8Policy,
-    /// Skip blank lines (empty or only NUL, tab, `\r`, space; default true).
+    /// Skip blank lines (empty or only NUL, tab, `\r`, space; default false:
+    /// lmplz counts a blank line as the sentence `<s> </s>`).
     pub skip_blank: bool,
     /// Text or JSONL.
     pub format: FileFormat,
@@ -82,7 +84,7 @@ impl Default for CorpusOptions {
     fn default() -> Self {
         Self {
             errors: Utf8Policy::Strict,
-            skip_blank: true,
+            skip_blank: false,
             format: FileFormat::Auto,
             text_field: "text".to_string(),
         }

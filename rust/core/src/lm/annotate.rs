@@ -111,7 +111,7 @@ impl NGramModel {
                     let mut total = Evaluation::default();
                     for (_, line) in corpus::lines::split_lines(text.as_bytes()) {
                         let line = std::str::from_utf8(line).unwrap_or_default();
-                        if !crate::tokenize::is_blank(line) {
+                        if !(corpus.options.skip_blank && crate::tokenize::is_blank(line)) {
                             total.add(&self.evaluate_sentence(line, true, true, scratch));
                         }
                     }

@@ -24,49 +24,135 @@ use crate::control::Control;
 use crate::tokenize::{Tokenizer, TokenizerRecord, Vocab, UNK};
 use crate::{Error, Result};
 
+/// The ARPA text of a log10 value: the shortest decimal that reads back as
+/// the same f32, in plain notation (`-1.2345`, `0`, `-inf`), and in
+/// exponent notation (`-1.5e-7`) below 1e-6, ties to the even digit as
+/// lmplz (double-conversion) prints them.
+#[cfg(test)]
 fn fmt(v: f32) -> String {
-    if v == f32::NEG_INFINITY {
-        return "-inf".to_string();
-    }
-    if v == 0.0 {
-        return "0".to_string();
-    }
-    if v.abs() < 1e-6 {
-        return format!("{v:e}");
-    }
-    let shortest = format!("{v}");
-    even_tie(&shortest, v).unwrap_or(shortest)
+    let mut out = String::new();
+    push_value(&mut out, v, &mut ryu::Buffer::new());
+    out
 }
 
-/// Rust prints the shortest round-trip decimal, breaking exact ties upward;
-/// lmplz (double-conversion) breaks them to the even digit. When the exact
-/// value lies exactly halfway between two shortest candidates, return the even one.
-fn even_tie(shortest: &str, v: f32) -> Option<String> {
-    let (_, frac) = shortest.split_once('.')?;
-    let digits = frac.len();
-    let exact = format!("{:.80}", v as f64);
-    let (int_part, exact_frac) = exact.split_once('.')?;
-    let rest = exact_frac.get(digits..)?;
-    let tie = rest.starts_with('5') && rest[1..].bytes().all(|b| b == b'0');
-    if !tie {
-        return None;
+/// Append the ARPA text of `v` (see [`fmt`]) to `out`.
+///
+/// Ryu gives the shortest round-trip digits with exact ties to even, which is
+/// double-conversion's rule; only the notation is rewritten here. The rare
+/// values below 1e-6 take the slow path, which prints Rust's exponent form.
+fn push_value(out: &mut String, v: f32, ryu: &mut ryu::Buffer) {
+    if v == f32::NEG_INFINITY {
+        out.push_str("-inf");
+        return;
     }
-    let trunc = format!("{int_part}.{}", &exact_frac[..digits]);
-    let last = trunc.bytes().last()? - b'0';
-    if last.is_multiple_of(2) {
-        return Some(trunc);
+    if v == 0.0 {
+        out.push('0');
+        return;
     }
-    if last == 9 {
-        return None;
+    if !v.is_finite() || v.abs() < 1e-6 {
+        out.push_str(&format!("{v:e}"));
+        return;
     }
-    let mut up = trunc.into_bytes();
-    let n = up.len();
-    up[n - 1] += 1;
-    String::from_utf8(up).ok()
+    let text = ryu.format_finite(v);
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // All digits, and where the decimal point falls among them.
+    let mut digits = [0u8; 64];
+    let mut len = 0usize;
+    for &b in int_part.as_bytes().iter().chain(frac_part.as_bytes()) {
+        if len < digits.len() {
+            digits[len] = b;
+            len += 1;
+        }
+    }
+    let mut point = int_part.len() as i32 + exponent;
+    let mut start = 0;
+    while start < len && digits[start] == b'0' {
+        start += 1;
+        point -= 1;
+    }
+    while len > start && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    let digits = &digits[start..len];
+    let text = std::str::from_utf8(digits).unwrap_or("0");
+    if negative {
+        out.push('-');
+    }
+    let n = digits.len() as i32;
+    if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..-point {
+            out.push('0');
+        }
+        out.push_str(text);
+    } else if point >= n {
+        out.push_str(text);
+        for _ in 0..point - n {
+            out.push('0');
+        }
+    } else {
+        out.push_str(&text[..point as usize]);
+        out.push('.');
+        out.push_str(&text[point as usize..]);
+    }
+}
+
+/// N-grams formatted per block: blocks are formatted in parallel and written in order.
+const WRITE_BLOCK: usize = 1 << 15;
+
+/// The entries of `level` in lmplz's order: by last word, then the word before
+/// it, and so on. Sorted on as many of the last words as fit in a u64 (one
+/// compare decides most pairs, without touching the keys), the words before
+/// them breaking ties.
+fn suffix_order(level: &Level, vocab_size: usize) -> Vec<u32> {
+    use rayon::prelude::*;
+    let n = level.n;
+    let bits = (usize::BITS - vocab_size.max(2).saturating_sub(1).leading_zeros()) as usize;
+    let packed = n.min(64 / bits);
+    let mut keyed: Vec<(u64, u32)> = (0..level.len())
+        .into_par_iter()
+        .map(|i| {
+            let key = level.key(i);
+            let prefix = key[n - packed..]
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &id| (acc << bits) | u64::from(id));
+            (prefix, i as u32)
+        })
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            if packed == n {
+                return std::cmp::Ordering::Equal;
+            }
+            let ka = &level.key(a.1 as usize)[..n - packed];
+            let kb = &level.key(b.1 as usize)[..n - packed];
+            ka.iter().rev().cmp(kb.iter().rev())
+        })
+    });
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Write `model` as ARPA to `out`.
 pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()> {
+    write_arpa_with(model, out, &Control::default())
+}
+
+/// Write `model` as ARPA to `out`, reporting progress to (and stopping on) `control`.
+pub fn write_arpa_with(
+    model: &NGramModel,
+    out: &mut dyn Write,
+    control: &Control,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
     let words = model.vocab.words();
     let tokenizer = model.vocab.tokenizer();
     if *tokenizer != Tokenizer::default() {
@@ -79,28 +165,62 @@ pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()
         writeln!(out, "ngram {}={}", level.n, level.len())?;
     }
     let top = model.order();
+    // The words packed in one buffer: looked up in random order, they stay in cache.
+    let mut packed = String::with_capacity(words.iter().map(String::len).sum());
+    let mut spans = Vec::with_capacity(words.len());
+    for word in words {
+        spans.push((packed.len(), packed.len() + word.len()));
+        packed.push_str(word);
+    }
+    let word = |id: u32| spans.get(id as usize).map_or(UNK, |&(a, b)| &packed[a..b]);
+    let total: usize = model.levels.iter().map(Level::len).sum();
+    control.set_items("n-grams", total as u64);
+    let batch = WRITE_BLOCK * rayon::current_num_threads().max(1) * 2;
     for level in &model.levels {
         writeln!(out, "\n\\{}-grams:", level.n)?;
-        let mut line = String::new();
-        // lmplz's order: by last word, then the word before it, and so on.
-        let mut order: Vec<usize> = (0..level.len()).collect();
-        order.sort_unstable_by(|&a, &b| level.key(a).iter().rev().cmp(level.key(b).iter().rev()));
-        for i in order {
-            line.clear();
-            line.push_str(&fmt(level.logprob[i]));
-            line.push('\t');
-            for (j, &id) in level.key(i).iter().enumerate() {
-                if j > 0 {
-                    line.push(' ');
+        let order = suffix_order(level, words.len());
+        let n = level.n;
+        let format_block = |block: &[u32]| -> String {
+            // Gather first: the entries are scattered, and loads that do not
+            // wait on each other overlap their cache misses.
+            let mut keys = Vec::with_capacity(block.len() * n);
+            let mut values = Vec::with_capacity(block.len());
+            for &i in block {
+                let i = i as usize;
+                keys.extend_from_slice(level.key(i));
+                values.push((level.logprob[i], level.backoff[i]));
+            }
+            let mut text = String::with_capacity(block.len() * (12 + 8 * n));
+            let mut ryu = ryu::Buffer::new();
+            for (key, &(logprob, backoff)) in keys.chunks_exact(n).zip(&values) {
+                push_value(&mut text, logprob, &mut ryu);
+                text.push('\t');
+                for (j, &id) in key.iter().enumerate() {
+                    if j > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(word(id));
                 }
-                line.push_str(words.get(id as usize).map_or(UNK, String::as_str));
+                if n < top {
+                    text.push('\t');
+                    push_value(&mut text, backoff, &mut ryu);
+                }
+                text.push('\n');
             }
-            if level.n < top {
-                line.push('\t');
-                line.push_str(&fmt(level.backoff[i]));
+            text
+        };
+        for group in order.chunks(batch) {
+            if control.is_cancelled() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "interrupted while writing ARPA",
+                ));
             }
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
+            let texts: Vec<String> = group.par_chunks(WRITE_BLOCK).map(format_block).collect();
+            for text in &texts {
+                out.write_all(text.as_bytes())?;
+            }
+            control.add_items(group.len() as u64);
         }
     }
     writeln!(out, "\n\\end\\")?;
@@ -112,7 +232,7 @@ pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()
 /// ARPA's backoff semantics cannot express add-k's uniform remainder or
 /// stupid backoff's alpha for unseen contexts: those models refuse, and are
 /// saved in the binary format instead.
-pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
+pub fn save_arpa(model: &NGramModel, path: &Path, control: &Control) -> Result<()> {
     let expressible = matches!(model.remainder, Remainder::LowerOrder { unseen_context } if unseen_context == 0.0);
     if !expressible {
         return Err(Error::InvalidArgument(format!(
@@ -139,15 +259,18 @@ pub fn save_arpa(model: &NGramModel, path: &Path) -> Result<()> {
             .save(&TokenizerRecord::sidecar_path(path))?;
     }
     let gzip = path.to_string_lossy().ends_with(".gz");
-    crate::binfmt::write_atomic(path, |out| {
+    let written = crate::binfmt::write_atomic(path, |out| {
         if gzip {
             let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
-            write_arpa(model, &mut gz)?;
+            write_arpa_with(model, &mut gz, control)?;
             gz.finish()?.flush()
         } else {
-            write_arpa(model, out)
+            write_arpa_with(model, out, control)
         }
-    })
+    });
+    // Stopped: the temporary file is gone and nothing was renamed into place.
+    control.check()?;
+    written
 }
 
 fn parse_f32(s: &str) -> Option<f32> {
@@ -443,5 +566,81 @@ mod tests {
         assert_eq!(fmt(0.0), "0");
         assert_eq!(fmt(f32::NEG_INFINITY), "-inf");
         assert_eq!(fmt(-100.0), "-100");
+    }
+
+    /// The printing rule spelled out slowly: Rust's shortest round-trip decimal,
+    /// then an exact tie (the true value halfway between two shortest
+    /// candidates) moved to the even digit, as double-conversion does.
+    fn slow_fmt(v: f32) -> String {
+        if v == f32::NEG_INFINITY {
+            return "-inf".to_string();
+        }
+        if v == 0.0 {
+            return "0".to_string();
+        }
+        if v.abs() < 1e-6 {
+            return format!("{v:e}");
+        }
+        let shortest = format!("{v}");
+        let Some((_, frac)) = shortest.split_once('.') else {
+            return shortest;
+        };
+        let digits = frac.len();
+        let exact = format!("{:.80}", v as f64);
+        let (int_part, exact_frac) = exact.split_once('.').unwrap();
+        let rest = &exact_frac[digits..];
+        let tie = rest.starts_with('5') && rest[1..].bytes().all(|b| b == b'0');
+        if !tie {
+            return shortest;
+        }
+        let trunc = format!("{int_part}.{}", &exact_frac[..digits]);
+        let last = trunc.bytes().last().unwrap() - b'0';
+        if last.is_multiple_of(2) {
+            return trunc;
+        }
+        if last == 9 {
+            return shortest;
+        }
+        let mut up = trunc.into_bytes();
+        let n = up.len();
+        up[n - 1] += 1;
+        String::from_utf8(up).unwrap()
+    }
+
+    #[test]
+    fn fast_printing_equals_the_slow_rule() {
+        // Random bit patterns across the whole range (log-probabilities and
+        // backoffs live in [-100, 10]), plus every float near a few values.
+        let mut rng = crate::sample::Rng::new(7);
+        let mut checked = 0;
+        let mut ties = 0;
+        let mut check = |v: f32| {
+            let slow = slow_fmt(v);
+            assert_eq!(fmt(v), slow, "{v:?} (bits {:#x})", v.to_bits());
+            assert_eq!(slow.parse::<f32>().unwrap_or(f32::NEG_INFINITY), v);
+            if slow != format!("{v}") && v.abs() >= 1e-6 {
+                ties += 1;
+            }
+            checked += 1;
+        };
+        for _ in 0..200_000 {
+            let bits = (rng.next_u64() >> 32) as u32;
+            let v = f32::from_bits(bits);
+            if v.is_finite() {
+                check(v);
+            }
+        }
+        for _ in 0..200_000 {
+            let v = -((rng.next_u64() % 100_000_000) as f32) / 1e6;
+            check(v);
+        }
+        for centre in [-2.0f32, -1.0, -0.3, -100.0, 0.5, 3.0] {
+            for d in -20_000i32..20_000 {
+                check(f32::from_bits((centre.to_bits() as i32 + d) as u32));
+            }
+        }
+        assert!(checked > 500_000);
+        // Ties do occur among these, and the fast path breaks them to even.
+        assert!(ties > 0, "no tie was exercised");
     }
 }

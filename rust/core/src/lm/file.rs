@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{arpa, binary, NGramModel};
+use crate::control::Control;
 use crate::tokenize::Tokenizer;
 use crate::{Error, Result};
 
@@ -76,13 +77,19 @@ pub(crate) fn tokenizer_mismatch(path: &Path, recorded: &str, given: &str) -> Op
 /// Write a model, atomically: ARPA when the name ends in `.arpa` or `.lm`
 /// (`.gz` after either compresses), else the binary format.
 pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
+    save_with(model, path, &Control::default())
+}
+
+/// [`save`], reporting progress to `control` and stopping when it is cancelled
+/// (no file is left behind then).
+pub fn save_with(model: &NGramModel, path: &Path, control: &Control) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     let arpa_names = [".arpa", ".arpa.gz", ".lm", ".lm.gz"];
     if arpa_names.iter().any(|s| name.ends_with(s)) {
-        arpa::save_arpa(model, path)
+        arpa::save_arpa(model, path, control)
     } else {
         binary::save(model, path)
     }

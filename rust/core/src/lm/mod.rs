@@ -28,7 +28,7 @@ pub mod smoothing;
 pub mod stupid_backoff;
 pub mod witten_bell;
 
-pub use file::{load, save};
+pub use file::{load, save, save_with};
 pub use generate::NGramDecoder;
 pub use level::Level;
 pub use model::{NGramModel, Remainder, State, TokenScore};

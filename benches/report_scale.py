@@ -1,0 +1,130 @@
+"""End to end at scale, side by side with KenLM's ``lmplz`` in one run.
+
+The path a user runs, from one text file to a model file, each tool in a fresh
+process, timed by wall clock with the process's peak resident memory:
+
+- ``lmplz -o N -S MEM --text gut.txt --arpa kenlm.arpa``;
+- ``nextword train gut.txt --order N -o nextword.arpa`` (and whether the two
+  ARPA files are byte-identical);
+- ``nextword train gut.txt --order N -o nextword.nwlm`` (the binary model);
+- ``nextword count gut.txt --order N`` (counting alone).
+
+The input defaults to the shared Gutenberg set decompressed and concatenated
+(319 MB, 54.7 M words) into a cache outside the repository
+(``~/.cache/nextword-bench``). ``lmplz`` is looked up on PATH (or ``--lmplz``);
+where it is absent the table says so. It is not on PyPI as a program: build it
+from KenLM's source (cmake, Boost, zlib; ``make lmplz``).
+
+Usage: ``python benches/report_scale.py [--input FILE] [--order 5] [--memory 4G]
+[--lines N]`` (``--lines`` keeps the first N lines, for a quick run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NEXTWORD_SHARED", ROOT.parent / "shared"))
+CACHE = Path(os.environ.get("NEXTWORD_BENCH_CACHE", Path.home() / ".cache/nextword-bench"))
+
+
+def gutenberg_text(lines: int) -> Path:
+    """The Gutenberg set as one text file (its first ``lines`` lines when > 0)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    whole = CACHE / "gutenberg.txt"
+    if not whole.exists():
+        tmp = whole.with_suffix(".tmp")
+        with open(tmp, "wb") as out:
+            for path in sorted((SHARED / "corpora/gutenberg").glob("*.txt.gz")):
+                with gzip.open(path) as f:
+                    shutil.copyfileobj(f, out)
+        tmp.rename(whole)
+    if lines <= 0:
+        return whole
+    part = CACHE / f"gutenberg-{lines}.txt"
+    if not part.exists():
+        with open(whole, "rb") as f, open(part, "wb") as out:
+            for i, line in enumerate(f):
+                if i >= lines:
+                    break
+                out.write(line)
+    return part
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd``; return its wall seconds and peak resident memory in GB."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({status}):\n{stderr[-2000:]}")
+    return seconds, usage.ru_maxrss / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input", type=Path, help="a text file (default: Gutenberg)")
+    parser.add_argument("--lines", type=int, default=0, help="first N lines of Gutenberg only")
+    parser.add_argument("--order", type=int, default=5)
+    parser.add_argument("--memory", default="4G", help="lmplz -S")
+    parser.add_argument("--lmplz", default=shutil.which("lmplz"), help="path to lmplz")
+    parser.add_argument("--skip-count", action="store_true")
+    args = parser.parse_args()
+
+    text = args.input or gutenberg_text(args.lines)
+    size_mb = text.stat().st_size / 1e6
+    nextword = [sys.executable, "-m", "nextword"]
+    rows: list[tuple[str, float, float, str]] = []
+    with tempfile.TemporaryDirectory(dir=CACHE if CACHE.exists() else None) as tmp:
+        work = Path(tmp)
+        kenlm_arpa = work / "kenlm.arpa"
+        if args.lmplz:
+            cmd = [args.lmplz, "-o", str(args.order), "-S", args.memory, "-T", tmp]
+            cmd += ["--text", str(text), "--arpa", str(kenlm_arpa)]
+            seconds, gb = run(cmd)
+            rows.append(("lmplz text -> ARPA", seconds, gb, ""))
+        ours_arpa = work / "nextword.arpa"
+        cmd = nextword + ["train", str(text), "--order", str(args.order), "-q"]
+        seconds, gb = run(cmd + ["-o", str(ours_arpa)])
+        same = ""
+        if kenlm_arpa.exists():
+            identical = filecmp.cmp(kenlm_arpa, ours_arpa, shallow=False)
+            same = "identical to lmplz's" if identical else "DIFFERS from lmplz's"
+        rows.append(("nextword text -> ARPA", seconds, gb, same))
+        arpa_mb = ours_arpa.stat().st_size / 1e6
+        ours_arpa.unlink()
+        binary = work / "nextword.nwlm"
+        seconds, gb = run(cmd + ["-o", str(binary)])
+        size = f"{binary.stat().st_size / 1e6:,.0f} MB"
+        rows.append(("nextword text -> binary", seconds, gb, size))
+        binary.unlink()
+        if not args.skip_count:
+            count = nextword + ["count", str(text), "--order", str(args.order), "-q", "-k", "0"]
+            seconds, gb = run(count)
+            rows.append((f"nextword count 1..{args.order}", seconds, gb, ""))
+
+    print(f"\n{text} ({size_mb:,.0f} MB), order {args.order}, ARPA {arpa_mb:,.0f} MB")
+    print(f"load average before the table: {os.getloadavg()[0]:.1f} (2 cores)")
+    if not args.lmplz:
+        print("lmplz: not found on PATH (build it from KenLM's source; see the docstring)")
+    base = next((r[1] for r in rows if r[0].startswith("lmplz")), None)
+    print(f"\n| {'run':<26} | {'wall s':>8} | {'vs lmplz':>8} | {'peak GB':>7} | note")
+    print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|{'-' * 9}|------")
+    for name, seconds, gb, note in rows:
+        ratio = f"{seconds / base:.2f}x" if base else "-"
+        print(f"| {name:<26} | {seconds:>8.1f} | {ratio:>8} | {gb:>7.2f} | {note}")
+
+
+if __name__ == "__main__":
+    main()
