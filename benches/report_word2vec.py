@@ -77,9 +77,8 @@ def peak_rss_mb() -> float:
 
 def train_one(trainer: str, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Train with ``trainer`` in this process; return timings, memory and scores."""
-    import numpy as np
-
     import nextword
+    import numpy as np
 
     settings = dict(window=5, negative=5, min_count=5, epochs=args.epochs)
     if trainer == "gensim":
@@ -105,9 +104,7 @@ def train_one(trainer: str, corpus: Path, args: argparse.Namespace) -> dict[str,
     else:
         before = rss_mb()
         start = time.perf_counter()
-        model = nextword.Word2Vec(
-            dim=args.dim, sg=not args.cbow, threads=args.threads, **settings
-        )
+        model = nextword.Word2Vec(dim=args.dim, sg=not args.cbow, threads=args.threads, **settings)
         wv = model.fit(corpus, progress=False)
         seconds = time.perf_counter() - start
         peak = peak_rss_mb()
