@@ -31,7 +31,10 @@ impl SharedMatrix {
     ///
     /// Panics if `dim` is 0 or does not divide `values.len()`: a caller's bug.
     pub fn from_vec(values: Vec<f32>, dim: usize) -> Self {
-        assert!(dim > 0 && values.len() % dim == 0, "bad matrix shape");
+        assert!(
+            dim > 0 && values.chunks_exact(dim).remainder().is_empty(),
+            "bad matrix shape"
+        );
         Self {
             cells: values
                 .into_iter()
