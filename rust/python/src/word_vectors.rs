@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use nextword_core::control::Control;
+use nextword_core::embed::shared::SharedMatrix;
 use nextword_core::embed::step::{Scratch, Weights};
 use nextword_core::embed::subsample::keep_probabilities;
 use nextword_core::embed::vocab::NoiseTable;
@@ -159,6 +160,7 @@ pub fn word2vec_step<'py>(
     let (context, target, negatives) = example;
     let (rows, dim) = (syn0.shape()[0], syn0.shape()[1]);
     if syn1neg.shape() != syn0.shape()
+        || dim == 0
         || context
             .iter()
             .chain(&negatives)
@@ -168,12 +170,11 @@ pub fn word2vec_step<'py>(
     {
         return Err(PyValueError::new_err("shapes or ids out of range"));
     }
-    let mut s0: Vec<f32> = syn0.as_array().iter().copied().collect();
-    let mut s1: Vec<f32> = syn1neg.as_array().iter().copied().collect();
-    let mut weights = Weights {
-        syn0: &mut s0,
-        syn1neg: &mut s1,
-        dim,
+    let s0 = SharedMatrix::from_vec(syn0.as_array().iter().copied().collect(), dim);
+    let s1 = SharedMatrix::from_vec(syn1neg.as_array().iter().copied().collect(), dim);
+    let weights = Weights {
+        syn0: &s0,
+        syn1neg: &s1,
     };
     let mut scratch = Scratch::new(dim);
     if sg {
@@ -182,8 +183,8 @@ pub fn word2vec_step<'py>(
         weights.cbow(&context, target, &negatives, alpha, &mut scratch);
     }
     Ok((
-        PyArray1::from_vec(py, s0).reshape([rows, dim])?,
-        PyArray1::from_vec(py, s1).reshape([rows, dim])?,
+        PyArray1::from_vec(py, s0.into_vec()).reshape([rows, dim])?,
+        PyArray1::from_vec(py, s1.into_vec()).reshape([rows, dim])?,
     ))
 }
 

@@ -6,6 +6,7 @@
 //!   descending count) and the negative-sampling distribution (counts raised
 //!   to 0.75, drawn by binary search in a cumulative table);
 //! - [`subsample`]: the keep probability of frequent-word subsampling;
+//! - [`shared`]: a matrix that Hogwild threads share soundly (relaxed atomics);
 //! - [`step`]: one SGNS or CBOW update on rows of the two matrices;
 //! - [`trainer`]: the lock-free (Hogwild) training loop over a streamed corpus;
 //! - [`vectors`]: the result, [`WordVectors`], and its checksummed file format;
@@ -14,6 +15,7 @@
 //! `nextword.reference.word2vec` holds a plain-Python copy of the vocabulary,
 //! subsampling and step rules; the tests check that both agree bit for bit.
 
+pub mod shared;
 pub mod step;
 pub mod subsample;
 pub mod trainer;

@@ -14,6 +14,8 @@
 //!   f64, stored as f32): an exponential per output would cost about as much
 //!   as the dot product. A score beyond `±MAX_EXP` gets the limit, 0 or 1.
 
+use super::shared::SharedMatrix;
+
 /// Scores beyond ±6 saturate the sigmoid, as `MAX_EXP` in word2vec.c.
 pub const MAX_EXP: f32 = 6.0;
 /// Steps of the sigmoid table over `[-MAX_EXP, MAX_EXP]` (`EXP_TABLE_SIZE` in word2vec.c).
@@ -87,16 +89,17 @@ pub fn gradient(score: f32, label: f32, alpha: f32) -> f32 {
 /// The output half shared by both architectures: score `hidden` against the
 /// target (label 1) and each negative (label 0; a negative equal to the target
 /// is skipped, as in the C tool), update those output rows, and add the
-/// gradient with respect to `hidden` into `neu1e`.
+/// gradient with respect to `hidden` into `neu1e`. Each output row is copied
+/// into `row`, updated there and written back (see [`SharedMatrix`]).
 pub fn negative_sampling(
     hidden: &[f32],
-    syn1neg: &mut [f32],
-    target: u32,
-    negatives: &[u32],
+    syn1neg: &SharedMatrix,
+    example: (u32, &[u32]),
     alpha: f32,
     neu1e: &mut [f32],
+    row: &mut [f32],
 ) {
-    let dim = hidden.len();
+    let (target, negatives) = example;
     let outputs = std::iter::once((target, 1.0f32)).chain(
         negatives
             .iter()
@@ -104,21 +107,21 @@ pub fn negative_sampling(
             .map(|&n| (n, 0.0f32)),
     );
     for (word, label) in outputs {
-        let row = &mut syn1neg[word as usize * dim..(word as usize + 1) * dim];
+        syn1neg.load_row(word, row);
         let g = gradient(dot(hidden, row), label, alpha);
         axpy(g, row, neu1e);
         axpy(g, hidden, row);
+        syn1neg.store_row(word, row);
     }
 }
 
-/// The two matrices of a model, borrowed for some updates.
+/// The two matrices of a model, shared by the training threads.
+#[derive(Debug, Clone, Copy)]
 pub struct Weights<'a> {
     /// The word (input) vectors, `vocabulary x dim`.
-    pub syn0: &'a mut [f32],
+    pub syn0: &'a SharedMatrix,
     /// The output vectors of negative sampling, `vocabulary x dim`.
-    pub syn1neg: &'a mut [f32],
-    /// The vector size.
-    pub dim: usize,
+    pub syn1neg: &'a SharedMatrix,
 }
 
 /// Work vectors of one thread, reused between updates.
@@ -126,6 +129,7 @@ pub struct Weights<'a> {
 pub struct Scratch {
     neu1: Vec<f32>,
     neu1e: Vec<f32>,
+    row: Vec<f32>,
 }
 
 impl Scratch {
@@ -134,6 +138,7 @@ impl Scratch {
         Self {
             neu1: vec![0.0; dim],
             neu1e: vec![0.0; dim],
+            row: vec![0.0; dim],
         }
     }
 }
@@ -142,21 +147,18 @@ impl Weights<'_> {
     /// One skip-gram pair: the vector of context word `input` predicts
     /// `target` (the centre word; the C tool's orientation).
     pub fn skip_gram(
-        &mut self,
+        &self,
         input: u32,
         target: u32,
         negatives: &[u32],
         alpha: f32,
         scratch: &mut Scratch,
     ) {
-        let dim = self.dim;
-        let neu1e = &mut scratch.neu1e;
+        let Scratch { neu1, neu1e, row } = scratch;
+        self.syn0.load_row(input, neu1);
         neu1e.fill(0.0);
-        let row = &mut self.syn0[input as usize * dim..(input as usize + 1) * dim];
-        negative_sampling(row, self.syn1neg, target, negatives, alpha, neu1e);
-        for (r, e) in row.iter_mut().zip(neu1e.iter()) {
-            *r += *e;
-        }
+        negative_sampling(neu1, self.syn1neg, (target, negatives), alpha, neu1e, row);
+        self.syn0.add_to_row(input, neu1e);
     }
 
     /// One CBOW update: the mean of the context vectors (summed in order, then
@@ -164,7 +166,7 @@ impl Weights<'_> {
     /// whole, to every context vector (the C tool's `cbow_mean`). Does nothing
     /// without context.
     pub fn cbow(
-        &mut self,
+        &self,
         context: &[u32],
         target: u32,
         negatives: &[u32],
@@ -174,12 +176,11 @@ impl Weights<'_> {
         if context.is_empty() {
             return;
         }
-        let dim = self.dim;
-        let Scratch { neu1, neu1e } = scratch;
+        let Scratch { neu1, neu1e, row } = scratch;
         neu1.fill(0.0);
         for &c in context {
-            let row = &self.syn0[c as usize * dim..(c as usize + 1) * dim];
-            for (h, r) in neu1.iter_mut().zip(row) {
+            self.syn0.load_row(c, row);
+            for (h, r) in neu1.iter_mut().zip(row.iter()) {
                 *h += *r;
             }
         }
@@ -188,12 +189,9 @@ impl Weights<'_> {
             *h /= n;
         }
         neu1e.fill(0.0);
-        negative_sampling(neu1, self.syn1neg, target, negatives, alpha, neu1e);
+        negative_sampling(neu1, self.syn1neg, (target, negatives), alpha, neu1e, row);
         for &c in context {
-            let row = &mut self.syn0[c as usize * dim..(c as usize + 1) * dim];
-            for (r, e) in row.iter_mut().zip(neu1e.iter()) {
-                *r += *e;
-            }
+            self.syn0.add_to_row(c, neu1e);
         }
     }
 }
@@ -227,20 +225,26 @@ mod tests {
     #[test]
     fn skip_gram_moves_target_towards_input() {
         let dim = 4;
-        let mut syn0 = vec![0.1, 0.2, -0.1, 0.05, 0.0, 0.3, 0.1, -0.2];
+        let syn0 = SharedMatrix::from_vec(vec![0.1, 0.2, -0.1, 0.05, 0.0, 0.3, 0.1, -0.2], dim);
         let mut syn1 = vec![0.0; 8];
         syn1[4..].copy_from_slice(&[0.5, 0.5, 0.5, 0.5]);
+        let syn1 = SharedMatrix::from_vec(syn1, dim);
         let mut scratch = Scratch::new(dim);
-        let before = dot(&syn0[..4], &syn1[..4]);
-        let mut w = Weights {
-            syn0: &mut syn0,
-            syn1neg: &mut syn1,
-            dim,
+        let mut before = ([0f32; 4], [0f32; 4]);
+        syn0.load_row(1, &mut before.0);
+        syn1.load_row(0, &mut before.1);
+        let w = Weights {
+            syn0: &syn0,
+            syn1neg: &syn1,
         };
         w.skip_gram(1, 0, &[1, 0], 0.1, &mut scratch);
-        let unchanged = w.syn0.to_vec();
+        let mut after = [[0f32; 4]; 2];
+        syn0.load_row(1, &mut after[0]);
+        syn1.load_row(0, &mut after[1]);
         w.cbow(&[], 0, &[1], 0.1, &mut scratch);
-        assert_eq!(w.syn0, &unchanged[..]);
-        assert!(dot(&syn0[4..], &syn1[..4]) > before);
+        let mut unchanged = [0f32; 4];
+        syn0.load_row(1, &mut unchanged);
+        assert_eq!(unchanged, after[0]);
+        assert!(dot(&after[0], &after[1]) > dot(&before.0, &before.1));
     }
 }

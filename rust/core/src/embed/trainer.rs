@@ -14,13 +14,16 @@
 //!
 //! Threads update the shared matrices without locks ("Hogwild", Recht et al.
 //! 2011), as word2vec.c and gensim do: rows rarely collide and a lost update
-//! costs nothing measurable. Random numbers come from a SplitMix64 seeded per
+//! costs nothing measurable. Unlike the C tool's, the races are defined: the
+//! matrices are [`SharedMatrix`]es of relaxed atomics (see there why that
+//! costs no speed). Random numbers come from a SplitMix64 seeded per
 //! (seed, epoch, chunk), so with `threads = 1` (chunks then run in order on one
 //! thread) a seed gives the same vectors bit for bit.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::shared::SharedMatrix;
 use super::step::{Scratch, Weights};
 use super::subsample::keep_probabilities;
 use super::vocab::{NoiseTable, TrainingVocab};
@@ -135,33 +138,6 @@ pub fn chunk_rng(seed: u64, epoch: usize, seq: (usize, u32)) -> Rng {
     Rng::for_sequence(r.next_u64(), seq.1 as u64)
 }
 
-/// The two matrices, shared by all threads without locks (see the module docs).
-struct Hogwild {
-    syn0: *mut f32,
-    syn1neg: *mut f32,
-    len: usize,
-    dim: usize,
-}
-
-// SAFETY: threads write the same rows without synchronisation on purpose
-// (Hogwild); every write stays inside the two buffers, which outlive the threads.
-unsafe impl Sync for Hogwild {}
-
-impl Hogwild {
-    /// The matrices as slices for one thread's updates.
-    #[allow(clippy::mut_from_ref)]
-    fn weights(&self) -> Weights<'_> {
-        // SAFETY: see the `Sync` impl: races on values are accepted, bounds are not at risk.
-        unsafe {
-            Weights {
-                syn0: std::slice::from_raw_parts_mut(self.syn0, self.len),
-                syn1neg: std::slice::from_raw_parts_mut(self.syn1neg, self.len),
-                dim: self.dim,
-            }
-        }
-    }
-}
-
 /// What one sentence needs besides its words.
 pub struct Sentence<'a> {
     /// The settings.
@@ -178,7 +154,7 @@ impl Sentence<'_> {
     pub fn train(
         &self,
         words: &[u32],
-        weights: &mut Weights<'_>,
+        weights: Weights<'_>,
         rng: &mut Rng,
         negatives: &mut Vec<u32>,
         context: &mut Vec<u32>,
@@ -239,13 +215,11 @@ pub fn train(
     let noise = NoiseTable::new(&vocab.counts);
     let keep = keep_probabilities(&vocab.counts, params.sample);
     let dim = params.dim;
-    let mut syn0 = initial_vectors(vocab.len(), dim, params.seed);
-    let mut syn1neg = vec![0f32; vocab.len() * dim];
-    let shared = Hogwild {
-        syn0: syn0.as_mut_ptr(),
-        syn1neg: syn1neg.as_mut_ptr(),
-        len: syn0.len(),
-        dim,
+    let syn0 = SharedMatrix::from_vec(initial_vectors(vocab.len(), dim, params.seed), dim);
+    let syn1neg = SharedMatrix::from_vec(vec![0f32; vocab.len() * dim], dim);
+    let weights = Weights {
+        syn0: &syn0,
+        syn1neg: &syn1neg,
     };
     let total_words = vocab.total() * params.epochs as u64;
     let words_done = AtomicU64::new(0);
@@ -258,7 +232,6 @@ pub fn train(
             || (CorpusStats::default(), Vec::<u32>::new()),
             |(stats, sentence), chunk| {
                 let mut rng = chunk_rng(params.seed, epoch, chunk.seq);
-                let mut weights = shared.weights();
                 let mut scratch = Scratch::new(dim);
                 let (mut negatives, mut context) = (Vec::new(), Vec::new());
                 let mut run = |words: &mut Vec<u32>, rng: &mut Rng, read: u64| {
@@ -276,7 +249,7 @@ pub fn train(
                         };
                         s.train(
                             words,
-                            &mut weights,
+                            weights,
                             rng,
                             &mut negatives,
                             &mut context,
@@ -310,12 +283,11 @@ pub fn train(
             },
         )?;
     }
-    // The workers are done: `shared` is not used past this point.
     Ok(WordVectors {
         words: vocab.words,
         counts: vocab.counts,
         dim,
-        vectors: syn0,
+        vectors: syn0.into_vec(),
     })
 }
 
