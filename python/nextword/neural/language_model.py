@@ -101,7 +101,9 @@ class NeuralLanguageModel(DistributionModel, Module):
         """
         logits, state, cache = self.forward(inputs, state, rng)
         logits[..., BOS] = -np.inf
-        loss, dlogits = softmax_cross_entropy(logits, targets, (targets != BOS).astype(np.int8))
+        loss, dlogits = softmax_cross_entropy(
+            logits, targets, (targets != BOS).astype(np.int8), inplace=True
+        )
         if gradients:
             self.zero_grad()
             self.backward(dlogits, cache)
