@@ -1,4 +1,5 @@
-"""Word-level PTB: an LSTM trained for at most an hour against the Kneser-Ney 5-gram.
+"""Word-level PTB: an LSTM trained for at most an hour against the Kneser-Ney 5-gram
+(and the MLP and the RNN, with ``--model mlp|rnn``, on the same split).
 
 Both models see the same token stream: the shared Penn Treebank files (10 k
 vocabulary, ``<unk>`` already in the text), each line ``<s> ... </s>``; the
@@ -61,22 +62,34 @@ def report(model: Any, valid: list[str], test: list[str], kn: dict[str, float]) 
         figures[f"stream {split}"] = math.exp(evaluate(model, stream, 35, 1, rows=1))
         figures[f"sentence {split}"] = model.perplexity(lines).perplexity
         print(f"  (scored {split} in {time.perf_counter() - start:.0f} s)", file=sys.stderr)
-    size = sum(p.size for p in model.parameters().values())
-    label = f"LSTM {model.config['layers']}x{model.config['hidden_dim']} ({size / 1e6:.1f} M)"
+    label = describe(model)
     for how in ("stream", "sentence"):
         print(
             f"{label + ', ' + how:34s} {figures[how + ' valid']:10.1f} "
             f"{figures[how + ' test']:10.1f}"
         )
-    winner = "the LSTM" if figures["sentence test"] < kn["test"] else "Kneser-Ney"
+    winner = (
+        f"the {type(model).__name__}" if figures["sentence test"] < kn["test"] else "Kneser-Ney"
+    )
     print(f"test perplexity, same sentence prefixes as the 5-gram: {winner} wins", flush=True)
+
+
+def describe(model: Any) -> str:
+    """A short name of ``model``'s shape and size."""
+    c, size = model.config, sum(p.size for p in model.parameters().values())
+    name = type(model).__name__.replace("LanguageModel", "")
+    if name == "MLP":
+        return f"MLP order {c['order']}, {c['embed_dim']}/{c['hidden_dim']} ({size / 1e6:.1f} M)"
+    return f"{name} {c['layers']}x{c['hidden_dim']} ({size / 1e6:.1f} M)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="training budget")
     parser.add_argument("--steps", type=int, default=None, help="default: sized to the budget")
+    parser.add_argument("--model", choices=["lstm", "rnn", "mlp"], default="lstm")
     parser.add_argument("--dim", type=int, default=200)
+    parser.add_argument("--order", type=int, default=5, help="the MLP's n-gram order")
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=32)
@@ -91,7 +104,14 @@ def main() -> None:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)  # before numpy loads
     import nextword
-    from nextword.neural import LSTMLanguageModel, NeuralLanguageModel, TrainingConfig, train
+    from nextword.neural import (
+        LSTMLanguageModel,
+        MLPLanguageModel,
+        NeuralLanguageModel,
+        RNNLanguageModel,
+        TrainingConfig,
+        train,
+    )
 
     if not (PTB / "ptb.train.txt").exists():
         sys.exit(f"{PTB}/ptb.train.txt not found: set NEXTWORD_SHARED")
@@ -113,14 +133,21 @@ def main() -> None:
         return
 
     vocab = nextword.Vocab.from_corpus(train_lines, progress=False)
-    shape: dict[str, Any] = dict(embed_dim=args.dim, hidden_dim=args.dim, layers=args.layers)
-    shape.update(dropout=args.dropout, tie_weights=True, seed=0)
+    cls: type[NeuralLanguageModel]
+    if args.model == "mlp":  # Bengio et al.: half-width embeddings, a tanh layer
+        cls = MLPLanguageModel
+        shape: dict[str, Any] = dict(order=args.order, embed_dim=args.dim // 2)
+        shape.update(hidden_dim=args.dim, seed=0)
+    else:
+        cls = LSTMLanguageModel if args.model == "lstm" else RNNLanguageModel
+        shape = dict(embed_dim=args.dim, hidden_dim=args.dim, layers=args.layers)
+        shape.update(dropout=args.dropout, tie_weights=True, seed=0)
     budget = args.minutes * 60
     # Without --steps the learning rate decays over the time budget (the schedule
     # follows the wall clock, so a busy machine does not stop it half-way); the
     # step count then only bounds the run and sizes the warm-up.
     steps = args.steps or 10**6
-    model = LSTMLanguageModel(vocab, **shape)
+    model = cls(vocab, **shape)
     config = TrainingConfig(
         steps=steps,
         batch_size=args.batch,
@@ -135,7 +162,7 @@ def main() -> None:
     )
     tokens_per_epoch = sum(len(line.split()) + 1 for line in train_lines)
     print(
-        f"LSTM {args.layers}x{args.dim}, tied, dropout {args.dropout}, batch {args.batch}x"
+        f"{describe(model)}, dropout {args.dropout}, batch {args.batch}x"
         f"{args.seq}, AdamW lr {args.lr}, {args.minutes:g} min; an epoch is "
         f"{tokens_per_epoch // (args.batch * args.seq)} steps",
         flush=True,
