@@ -254,6 +254,17 @@ class TrainingRun:
             self.best = (float(t["best_valid"]), saved.optimizer["best"])
         self.stale = int(t["stale"])
 
+    def learning_rate(self, step: int) -> float:
+        """The learning rate of (0-based) ``step``: warm-up, then the cosine over
+        the steps, or over the time budget with ``time_schedule``."""
+        c = self.config
+        warmup = c.warmup_steps if c.warmup_steps is not None else c.steps // 20
+        if c.time_schedule and c.max_seconds is not None and step >= warmup:
+            # The same curve with wall time for steps.
+            done = min(1.0, (time.perf_counter() - self.started) / c.max_seconds)
+            return learning_rate_at(int(done * 10**6), c.learning_rate, 0, 10**6, c.min_lr_ratio)
+        return learning_rate_at(step, c.learning_rate, warmup, c.steps, c.min_lr_ratio)
+
     def step(self) -> float:
         """One optimisation step; raises TrainingDivergedError before a NaN update."""
         c, step = self.config, self.history.steps
@@ -264,14 +275,7 @@ class TrainingRun:
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise TrainingDivergedError(f"the loss is {loss} at step {step + 1}")
         self.batches.keep(state)
-        warmup = c.warmup_steps if c.warmup_steps is not None else c.steps // 20
-        if c.time_schedule and c.max_seconds is not None and step >= warmup:
-            # The cosine over the time budget: the same curve, wall time for steps.
-            done = min(1.0, (time.perf_counter() - self.started) / c.max_seconds)
-            lr = learning_rate_at(int(done * 10**6), c.learning_rate, 0, 10**6, c.min_lr_ratio)
-        else:
-            lr = learning_rate_at(step, c.learning_rate, warmup, c.steps, c.min_lr_ratio)
-        self.optimizer.step(grads, lr)
+        self.optimizer.step(grads, self.learning_rate(step))
         self.history.losses.append(loss)
         return loss
 
