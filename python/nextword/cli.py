@@ -152,7 +152,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     lm = _load_model(args)
     progress = False if args.quiet else None
     if args.jsonl:
-        _ngram(lm, "--jsonl").annotate_jsonl(
+        lm.annotate_jsonl(
             list(args.paths),
             output=args.output,
             text_field=args.text_field,
@@ -164,9 +164,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         return 0
     corpus = _corpus_from_args(args)
     if args.per_sentence:
-        logprob, tokens, oovs = _ngram(lm, "--per-sentence").score_sentences(
-            corpus, threads=args.threads, progress=progress
-        )
+        logprob, tokens, oovs = lm.score_sentences(corpus, threads=args.threads, progress=progress)
         for i, (lp, t, o) in enumerate(zip(logprob.tolist(), tokens.tolist(), oovs.tolist())):
             ppl = 10.0 ** (-lp / t) if t else float("nan")
             print(f"{i + 1}\tTotal: {lp:.6f}\tOOV: {o}\tTokens: {t}\tPerplexity: {ppl:.4f}")

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nextword.corpus import CorpusLike
-from nextword.model import DistributionModel, Probabilities, Text
+from nextword.model import DistributionModel, Perplexity, Probabilities, Text
 from nextword.neural.cross_entropy import log_softmax, softmax_cross_entropy
 from nextword.neural.module import Array, IntArray, Module
 from nextword.tokenizers import TokenizerLike
@@ -155,6 +155,40 @@ class NeuralLanguageModel(DistributionModel, Module):
         z[:, BOS] = -np.inf
         result: npt.NDArray[np.float64] = log_softmax(z)[np.arange(len(ids)), ids] / LN10
         return result
+
+    def perplexity(self, corpus: CorpusLike, **corpus_options: Any) -> Perplexity:
+        """Perplexity of a corpus, each sentence from ``<s>``, scored in padded
+        batches (see :mod:`nextword.neural.scoring`); the protocol's figures.
+
+        >>> from nextword.neural import LSTMLanguageModel
+        >>> lm = LSTMLanguageModel(Vocab(["a", "b"]), embed_dim=4, hidden_dim=4)
+        >>> lm.perplexity(["a b", "b a a"]).tokens
+        7
+        """
+        from nextword.neural.scoring import perplexity
+
+        corpus_options.pop("threads", None)  # the numpy forward pass picks its own
+        return perplexity(self, corpus, **corpus_options)
+
+    def score_sentences(
+        self, corpus: CorpusLike, **corpus_options: Any
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Per-sentence ``(log10 p, tokens, oovs)`` of a corpus, as
+        :meth:`nextword.NGramLM.score_sentences`, batched."""
+        from nextword.neural.scoring import score_sentences
+
+        corpus_options.pop("threads", None)
+        corpus_options.pop("progress", None)
+        return score_sentences(self, corpus, **corpus_options)
+
+    def annotate_jsonl(self, paths: Any, output: Any = None, **options: Any) -> int:
+        """Copy JSONL records adding their perplexity, as :meth:`nextword.NGramLM.annotate_jsonl`
+        (see :func:`nextword.neural.scoring.annotate_jsonl`)."""
+        from nextword.neural.scoring import annotate_jsonl
+
+        options.pop("threads", None)
+        options.pop("progress", None)
+        return annotate_jsonl(self, paths, output, **options)
 
     # -- training and files --------------------------------------------------------------
 
