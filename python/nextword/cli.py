@@ -1,5 +1,6 @@
-"""The ``nextword`` command: ``count``, ``train``, ``score``, ``predict``, ``generate``, ``demo``,
-``bpe``; ``word2vec``, ``similar``, ``analogy`` (in :mod:`nextword.embedding_cli`).
+"""The ``nextword`` command: ``count``, ``train``, ``compare``, ``score``, ``predict``,
+``generate``, ``demo``, ``bpe``; ``word2vec``, ``similar``, ``analogy`` (in
+:mod:`nextword.embedding_cli`).
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
 """
@@ -18,6 +19,7 @@ from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embedding_cli import add_embedding_commands
 from nextword.errors import NextwordError
 from nextword.neural.cli import add_size_options
+from nextword.neural.compare import add_compare_arguments
 from nextword.tokenizers import Tokenizer, as_tokenizer
 
 if TYPE_CHECKING:
@@ -88,6 +90,12 @@ def _corpus_from_args(args: argparse.Namespace) -> Corpus:
         text_field=args.text_field,
         format=args.format,
     )
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from nextword.neural.compare import cmd_compare as compare
+
+    return compare(args, _corpus_from_args(args), _tokenizer_from_args(args))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -311,6 +319,17 @@ def build_parser() -> argparse.ArgumentParser:
     corpus_options(train)
     add_size_options(train)
     train.set_defaults(func=cmd_train)
+
+    compare = sub.add_parser(
+        "compare", help="n-gram and neural models on one split: perplexity, size, samples"
+    )
+    compare.add_argument("paths", nargs="+", help="training files, directories or globs")
+    add_compare_arguments(compare)
+    compare.add_argument("--tokenizer", "-t", default="whitespace")
+    compare.add_argument("--lowercase", action="store_true")
+    corpus_options(compare)
+    add_size_options(compare)
+    compare.set_defaults(func=cmd_compare)
 
     def model_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("model", help="a model file (.nwlm binary, ARPA, or a neural checkpoint)")
