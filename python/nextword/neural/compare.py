@@ -10,10 +10,11 @@ scored on the same validation and test text, sentence by sentence from
 entries for an n-gram model), training time, perplexity and bits per token,
 then a sample from each model with the same seed and prompt.
 
->>> rows = compare_models(["a b a b", "b a b a"] * 5, ["a b"], ["b a"], ["kn2"],
-...                       sample_tokens=3)
+>>> train = ["the cat sat on the mat", "a dog sat on a log", "the dog ran",
+...          "a cat ran to the mat", "the cat ran", "a dog sat"]
+>>> rows = compare_models(train, ["the cat sat"], ["a dog ran"], ["kn2"], sample_tokens=3)
 >>> rows[0].name, rows[0].test.tokens
-('kn2', 3)
+('kn2', 4)
 """
 
 from __future__ import annotations
