@@ -59,7 +59,7 @@ def report(model: Any, valid: list[str], test: list[str], kn: dict[str, float]) 
     for split, lines in (("valid", valid), ("test", test)):
         start = time.perf_counter()
         stream = token_stream(model, lines)
-        figures[f"stream {split}"] = math.exp(evaluate(model, stream, 35, 1, rows=1))
+        figures[f"stream {split}"] = math.exp(evaluate(model, stream, 35, 64, rows=1))
         figures[f"sentence {split}"] = model.perplexity(lines).perplexity
         print(f"  (scored {split} in {time.perf_counter() - start:.0f} s)", file=sys.stderr)
     label = describe(model)
