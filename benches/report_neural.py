@@ -53,7 +53,10 @@ def time_torch(vocab_size: int, steps: int) -> list[float] | None:
     """Seconds per step of the same shape in PyTorch (None when torch is absent)."""
     try:
         import torch
-    except ImportError:
+    except (ImportError, OSError, ValueError) as e:
+        # A CUDA wheel without its nvidia-* libraries fails to import with
+        # OSError/ValueError (libcublasLt... not found), not ImportError.
+        print(f"pytorch: cannot import ({type(e).__name__}: {e})"[:300], file=sys.stderr)
         return None
     torch.manual_seed(0)
     layer = torch.nn.TransformerEncoderLayer(
@@ -113,7 +116,9 @@ def main() -> None:
     vocab_size = len(Vocab.from_corpus(lines, tokenizer="char:keep-ws", progress=False))
     torch_times = time_torch(vocab_size, args.steps)
     if torch_times is None:
-        print("pytorch: not installed (pip install torch to compare)", file=sys.stderr)
+        print(
+            "pytorch: not available (pip install torch, a CPU build, to compare)", file=sys.stderr
+        )
     else:
         tms = statistics.median(torch_times) * 1000
         print(f"pytorch (CPU):           {tms:8.1f} ms/step  {tokens / tms:6.1f}k tok/s")

@@ -61,14 +61,12 @@ def test_n_gram_only_options_fail_clearly(
     out = tmp_path / "model.npz"
     assert main(["train", str(corpus), "-m", "lstm", "-o", str(out), *TINY]) == 0
     for argv in (
-        ["score", str(out), str(corpus), "--per-sentence"],
-        ["score", str(out), str(corpus), "--jsonl"],
         ["predict", str(out), "the", "--no-bos"],
         ["predict", str(out), "the", "--tokenizer", "char"],
     ):
         assert main(argv) == 1
     err = capsys.readouterr().err
-    assert "--per-sentence needs an n-gram model" in err and "--no-bos" in err
+    assert "--no-bos needs an n-gram model" in err
     assert "keeps its own tokenizer" in err
 
 
@@ -78,3 +76,29 @@ def test_the_n_gram_path_stays_the_default(corpus: Path, tmp_path: Path) -> None
     assert main(["train", str(corpus), "-n", "2", "-o", str(out), "-q"]) == 0
     assert out.read_bytes().startswith(b"NWLMBIN")
     assert main(["predict", str(out), "the", "-k", "2"]) == 0
+
+
+def test_score_per_sentence_and_jsonl_with_a_neural_checkpoint(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    out = tmp_path / "model.npz"
+    assert main(["train", str(corpus), "-m", "lstm", "-o", str(out), *TINY]) == 0
+    model = NeuralLanguageModel.load(str(out))
+    capsys.readouterr()
+    assert main(["score", str(out), str(corpus), "--per-sentence"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first = lines[0].split("\t")
+    assert first[0] == "1" and first[3] == "Tokens: 7"  # "the cat sat on the mat </s>"
+    assert float(first[1].split()[1]) == pytest.approx(model.score("the cat sat on the mat"))
+    assert len([line for line in lines if "\tTokens:" in line]) == 15
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"body": "the cat sat\na dog", "id": 7}) + "\n", encoding="utf-8")
+    dst = tmp_path / "out.jsonl"
+    argv = ["score", str(out), str(src), "--jsonl", "--text-field", "body", "-o", str(dst)]
+    assert main(argv) == 0
+    record = json.loads(dst.read_text(encoding="utf-8"))
+    assert record["id"] == 7
+    expected = model.perplexity(["the cat sat", "a dog"]).perplexity
+    assert record["perplexity"] == pytest.approx(expected, rel=1e-9)

@@ -24,6 +24,10 @@ MODULES = [
     "nextword.embeddings",
     "nextword.embedding_eval",
     "nextword.reference.word2vec",
+    "nextword.neural.compare",
+    "nextword.neural.language_model",
+    "nextword.neural.scoring",
+    "nextword.neural.training",
 ]
 
 

@@ -133,6 +133,14 @@ def test_softmax_cross_entropy(rng: np.random.Generator) -> None:
     p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     chosen = np.take_along_axis(p, targets[..., None], -1)[..., 0]
     assert loss == pytest.approx(-(np.log(chosen) * weights).sum() / weights.sum())
+    # In place: the same loss and gradient, written into the logits themselves.
+    scratch = logits.copy()
+    loss2, grad2 = softmax_cross_entropy(scratch, targets, weights, inplace=True)
+    assert grad2 is scratch and loss2 == pytest.approx(loss)
+    np.testing.assert_allclose(grad2, grad, rtol=1e-12, atol=1e-15)
+    untouched = logits.copy()
+    softmax_cross_entropy(untouched, targets, weights)
+    np.testing.assert_array_equal(untouched, logits)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm"])

@@ -200,3 +200,75 @@ def test_resume_keeps_the_best_weights(tmp_path: Path) -> None:
     assert saved.optimizer is not None and "best" in saved.optimizer
     best = saved.training["best_valid"] if saved.training else None
     assert best == min(loss for _, loss in saved.training["valid_losses"])  # type: ignore[index]
+
+
+def test_time_schedule_follows_the_clock() -> None:
+    import time
+
+    from nextword.neural.training import TrainingRun, token_stream
+
+    model = small("mlp")
+    config = TrainingConfig(steps=10**6, warmup_steps=2, max_seconds=100.0, time_schedule=True)
+    run = TrainingRun(model, token_stream(model, CORPUS), config)
+    assert run.learning_rate(0) == pytest.approx(config.learning_rate / 2)  # warm-up by steps
+    run.started = time.perf_counter()
+    assert run.learning_rate(5) == pytest.approx(config.learning_rate, rel=1e-3)
+    run.started = time.perf_counter() - 50.0  # half the budget: half-way down the cosine
+    half = config.learning_rate * (config.min_lr_ratio + (1 - config.min_lr_ratio) / 2)
+    assert run.learning_rate(5) == pytest.approx(half, rel=1e-3)
+    run.started = time.perf_counter() - 500.0  # past the budget: the floor
+    assert run.learning_rate(5) == pytest.approx(config.learning_rate * config.min_lr_ratio)
+
+
+def test_time_budget_stops_the_run() -> None:
+    import time
+
+    model = small("lstm")
+    seen: list[tuple[int, float, float]] = []
+    budget = TrainingConfig(steps=10**6, batch_size=4, seq_len=8, eval_every=2)
+    start = time.perf_counter()
+    history = train(
+        model,
+        CORPUS,
+        budget,
+        valid=CORPUS[:3],
+        max_seconds=0.5,
+        time_schedule=True,
+        progress=False,
+        on_validate=lambda *a: seen.append(a),
+    )
+    assert history.stopped == "time" and 0 < history.steps < 10**6
+    assert time.perf_counter() - start < 30
+    # Every validation was reported with its step, loss and (growing) time.
+    assert [(s, v) for s, v, _ in seen] == history.valid_losses
+    assert [t for _, _, t in seen] == history.valid_seconds == sorted(history.valid_seconds)
+    with pytest.raises(TrainingError, match="max_seconds"):
+        train(small("mlp"), CORPUS, FAST, max_seconds=0.0, progress=False)
+    with pytest.raises(TrainingError, match="time_schedule needs max_seconds"):
+        train(small("mlp"), CORPUS, FAST, time_schedule=True, progress=False)
+    with pytest.raises(TrainingError, match="eval_rows"):
+        train(small("mlp"), CORPUS, FAST, eval_rows=0, progress=False)
+
+
+def test_evaluating_on_parallel_streams() -> None:
+    from nextword.neural.training import evaluate, token_stream
+
+    model = small("lstm")
+    train(model, CORPUS, FAST, progress=False)
+    stream = token_stream(model, CORPUS)
+    exact = evaluate(model, stream, 8, 4)
+    # One row is the same as scoring the stream by hand in one forward pass.
+    logits, _, _ = model.forward(stream[None, :-1], model.start_state(1))
+    z = logits[0].astype(np.float64)
+    z[:, 1] = -np.inf
+    logp = (
+        z
+        - np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True))
+        - z.max(-1, keepdims=True)
+    )
+    picked = logp[np.arange(len(stream) - 1), stream[1:]]
+    counted = stream[1:] != 1
+    assert exact == pytest.approx(-picked[counted].mean(), rel=1e-5)
+    # Four pieces side by side restart the state three times: close, not equal.
+    four = evaluate(model, stream, 8, 4, rows=4)
+    assert four != exact and four == pytest.approx(exact, rel=0.05)

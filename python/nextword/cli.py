@@ -1,5 +1,6 @@
-"""The ``nextword`` command: ``count``, ``train``, ``score``, ``predict``, ``generate``, ``demo``,
-``bpe``; ``word2vec``, ``similar``, ``analogy`` (in :mod:`nextword.embedding_cli`).
+"""The ``nextword`` command: ``count``, ``train``, ``compare``, ``score``, ``predict``,
+``generate``, ``demo``, ``bpe``; ``word2vec``, ``similar``, ``analogy`` (in
+:mod:`nextword.embedding_cli`).
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
 """
@@ -18,6 +19,7 @@ from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embedding_cli import add_embedding_commands
 from nextword.errors import NextwordError
 from nextword.neural.cli import add_size_options
+from nextword.neural.compare import add_compare_arguments
 from nextword.tokenizers import Tokenizer, as_tokenizer
 
 if TYPE_CHECKING:
@@ -90,6 +92,12 @@ def _corpus_from_args(args: argparse.Namespace) -> Corpus:
     )
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from nextword.neural.compare import cmd_compare as compare
+
+    return compare(args, _corpus_from_args(args), _tokenizer_from_args(args))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from nextword.lm import NGramLM
 
@@ -153,7 +161,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     lm = _load_model(args)
     progress = False if args.quiet else None
     if args.jsonl:
-        _ngram(lm, "--jsonl").annotate_jsonl(
+        lm.annotate_jsonl(
             list(args.paths),
             output=args.output,
             text_field=args.text_field,
@@ -165,9 +173,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         return 0
     corpus = _corpus_from_args(args)
     if args.per_sentence:
-        logprob, tokens, oovs = _ngram(lm, "--per-sentence").score_sentences(
-            corpus, threads=args.threads, progress=progress
-        )
+        logprob, tokens, oovs = lm.score_sentences(corpus, threads=args.threads, progress=progress)
         for i, (lp, t, o) in enumerate(zip(logprob.tolist(), tokens.tolist(), oovs.tolist())):
             ppl = 10.0 ** (-lp / t) if t else float("nan")
             print(f"{i + 1}\tTotal: {lp:.6f}\tOOV: {o}\tTokens: {t}\tPerplexity: {ppl:.4f}")
@@ -323,6 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
     corpus_options(train)
     add_size_options(train)
     train.set_defaults(func=cmd_train)
+
+    compare = sub.add_parser(
+        "compare", help="n-gram and neural models on one split: perplexity, size, samples"
+    )
+    compare.add_argument("paths", nargs="+", help="training files, directories or globs")
+    add_compare_arguments(compare)
+    compare.add_argument("--tokenizer", "-t", default="whitespace")
+    compare.add_argument("--lowercase", action="store_true")
+    corpus_options(compare)
+    add_size_options(compare)
+    compare.set_defaults(func=cmd_compare)
 
     def model_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("model", help="a model file (.nwlm binary, ARPA, or a neural checkpoint)")

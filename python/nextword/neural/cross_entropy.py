@@ -34,28 +34,35 @@ def softmax(logits: Array) -> Array:
 
 
 def softmax_cross_entropy(
-    logits: Array, targets: IntArray, weights: Optional[Array] = None
+    logits: Array, targets: IntArray, weights: Optional[Array] = None, *, inplace: bool = False
 ) -> tuple[float, Array]:
     """Mean negative log-likelihood of ``targets`` and its gradient for ``logits``.
 
     ``logits`` is ``[..., V]``, ``targets`` has the leading shape. ``weights``
     (same shape as ``targets``, e.g. 0/1) says which positions count; the mean
-    is over their total weight.
+    is over their total weight. With ``inplace`` the gradient is written into
+    ``logits`` (no ``[N, V]`` temporaries: over a 10 k vocabulary the passes
+    over memory are the cost), otherwise ``logits`` is left alone.
     """
-    flat = logits.reshape(-1, logits.shape[-1])
+    grad = logits if inplace else logits.copy()
+    flat = grad.reshape(-1, grad.shape[-1])
     t = targets.reshape(-1)
+    rows = np.arange(len(t))
     w = np.ones(t.shape, flat.dtype) if weights is None else weights.reshape(-1).astype(flat.dtype)
     total = w.sum()
     if total <= 0:
         raise ValueError("no position to compute a loss on")
-    logp = log_softmax(flat)
-    picked = logp[np.arange(len(t)), t]
+    flat -= flat.max(axis=-1, keepdims=True)
+    picked = flat[rows, t].astype(np.float64)  # shifted logit of each target
+    np.exp(flat, out=flat)
+    sums = flat.sum(axis=-1, dtype=np.float64)
+    logp = picked - np.log(sums)
     # Positions of weight 0 may hold -inf (a banned target): keep them out of the sum.
-    loss = float(-np.sum(np.where(w > 0, picked, 0.0) * w) / total)
-    grad = np.exp(logp)
-    grad[np.arange(len(t)), t] -= 1.0
-    grad *= (w / total)[:, None]
-    return loss, grad.reshape(logits.shape)
+    loss = float(-np.sum(np.where(w > 0, logp, 0.0) * w) / total)
+    scale = (w / total).astype(np.float64)
+    flat *= (scale / sums).astype(flat.dtype)[:, None]
+    flat[rows, t] -= scale.astype(flat.dtype)
+    return loss, grad
 
 
 __all__ = ["log_softmax", "softmax", "softmax_cross_entropy"]

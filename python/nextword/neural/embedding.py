@@ -27,6 +27,10 @@ class Embedding(Module):
         """Vectors of shape ``ids.shape + (dim,)``."""
         return self.weight[ids]
 
+    def copy_rows(self, rows: IntArray, values: Array) -> None:
+        """Set ``weight[rows] = values`` (``values`` is ``[len(rows), dim]``)."""
+        self.weight[rows] = values
+
     def backward(self, dout: Array, ids: IntArray) -> None:
         """Add the gradient of ``forward(ids)`` given ``dout`` (ids have no gradient)."""
         # np.add.at sums repeated ids, where fancy-index assignment would keep one.

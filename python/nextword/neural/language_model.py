@@ -28,13 +28,14 @@ import numpy as np
 import numpy.typing as npt
 
 from nextword.corpus import CorpusLike
-from nextword.model import DistributionModel, Probabilities, Text
+from nextword.model import DistributionModel, Perplexity, Probabilities, Text
 from nextword.neural.cross_entropy import log_softmax, softmax_cross_entropy
 from nextword.neural.module import Array, IntArray, Module
 from nextword.tokenizers import TokenizerLike
 from nextword.vocab import Vocab
 
 if TYPE_CHECKING:
+    from nextword.embeddings import WordVectors
     from nextword.neural.training import TrainingConfig
 
 UNK, BOS, EOS = 0, 1, 2
@@ -101,7 +102,9 @@ class NeuralLanguageModel(DistributionModel, Module):
         """
         logits, state, cache = self.forward(inputs, state, rng)
         logits[..., BOS] = -np.inf
-        loss, dlogits = softmax_cross_entropy(logits, targets, (targets != BOS).astype(np.int8))
+        loss, dlogits = softmax_cross_entropy(
+            logits, targets, (targets != BOS).astype(np.int8), inplace=True
+        )
         if gradients:
             self.zero_grad()
             self.backward(dlogits, cache)
@@ -154,6 +157,75 @@ class NeuralLanguageModel(DistributionModel, Module):
         result: npt.NDArray[np.float64] = log_softmax(z)[np.arange(len(ids)), ids] / LN10
         return result
 
+    def perplexity(self, corpus: CorpusLike, **corpus_options: Any) -> Perplexity:
+        """Perplexity of a corpus, each sentence from ``<s>``, scored in padded
+        batches (see :mod:`nextword.neural.scoring`); the protocol's figures.
+
+        >>> from nextword.neural import LSTMLanguageModel
+        >>> lm = LSTMLanguageModel(Vocab(["a", "b"]), embed_dim=4, hidden_dim=4)
+        >>> lm.perplexity(["a b", "b a a"]).tokens
+        7
+        """
+        from nextword.neural.scoring import perplexity
+
+        corpus_options.pop("threads", None)  # the numpy forward pass picks its own
+        return perplexity(self, corpus, **corpus_options)
+
+    def score_sentences(
+        self, corpus: CorpusLike, **corpus_options: Any
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Per-sentence ``(log10 p, tokens, oovs)`` of a corpus, as
+        :meth:`nextword.NGramLM.score_sentences`, batched."""
+        from nextword.neural.scoring import score_sentences
+
+        corpus_options.pop("threads", None)
+        corpus_options.pop("progress", None)
+        return score_sentences(self, corpus, **corpus_options)
+
+    def annotate_jsonl(self, paths: Any, output: Any = None, **options: Any) -> int:
+        """Copy JSONL records adding their perplexity, as :meth:`nextword.NGramLM.annotate_jsonl`
+        (see :func:`nextword.neural.scoring.annotate_jsonl`)."""
+        from nextword.neural.scoring import annotate_jsonl
+
+        options.pop("threads", None)
+        options.pop("progress", None)
+        return annotate_jsonl(self, paths, output, **options)
+
+    # -- initialisation from word2vec ------------------------------------------------
+
+    def from_word_vectors(self, vectors: WordVectors) -> int:
+        """Start the token embeddings from word2vec ``vectors``: the row of each
+        vocabulary word found in ``vectors`` is copied (as it is, unscaled), the
+        others keep their random initialisation; returns the number copied. The
+        dimensions must match (:class:`~nextword.errors.TrainingError` naming both). With
+        tied weights the output projection starts from them too.
+
+        >>> import numpy as np
+        >>> from nextword import WordVectors
+        >>> from nextword.neural import LSTMLanguageModel
+        >>> lm = LSTMLanguageModel(Vocab(["a", "b"]), embed_dim=2, hidden_dim=4)
+        >>> lm.from_word_vectors(WordVectors(["b", "z"], np.ones((2, 2))))
+        1
+        """
+        from nextword.errors import TrainingError
+        from nextword.neural.embedding import Embedding
+
+        table = self.children.get("embed", self.children.get("wte"))
+        if not isinstance(table, Embedding):
+            raise TrainingError(f"{type(self).__name__} has no token embedding to initialise")
+        dim = table.weight.shape[1]
+        if vectors.dim != dim:
+            raise TrainingError(
+                f"word vectors of dimension {vectors.dim} cannot start embeddings of "
+                f"dimension {dim}: train the vectors with dim={dim} or change the model's width"
+            )
+        words = self.vocab.words()
+        found = [(i, vectors.vocab[w]) for i, w in enumerate(words) if w in vectors.vocab]
+        if found:
+            rows, sources = map(np.array, zip(*found))
+            table.copy_rows(rows, vectors.vectors[sources].astype(table.weight.dtype))
+        return len(found)
+
     # -- training and files --------------------------------------------------------------
 
     @classmethod
@@ -168,11 +240,13 @@ class NeuralLanguageModel(DistributionModel, Module):
         progress: Optional[bool] = None,
         min_count: int = 1,
         max_size: Optional[int] = None,
+        word_vectors: Optional[WordVectors] = None,
         **model_options: Any,
     ) -> Model:
         """Build a vocabulary from ``corpus``, make a model and train it.
 
-        ``model_options`` go to the constructor, ``training`` holds the training
+        ``model_options`` go to the constructor, ``word_vectors`` (optional) start
+        the embeddings (:meth:`from_word_vectors`), ``training`` holds the training
         loop's settings (see :func:`~nextword.neural.train`); the run's history
         is left in ``model.history``.
 
@@ -188,6 +262,8 @@ class NeuralLanguageModel(DistributionModel, Module):
             corpus, tokenizer=tokenizer, min_count=min_count, max_size=max_size, progress=False
         )
         model = cls(vocab, **model_options)
+        if word_vectors is not None:
+            model.from_word_vectors(word_vectors)
         model.history = train(
             model, corpus, training, valid=valid, checkpoint=checkpoint, progress=progress
         )

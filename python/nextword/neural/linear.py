@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from nextword.neural.module import Array, Module, normal
+from nextword.neural.module import Array, Module, matmul, normal, outer_sum
 
 
 class Linear(Module):
@@ -37,18 +37,15 @@ class Linear(Module):
 
     def forward(self, x: Array) -> Array:
         """The affine map of ``x`` (keep ``x`` for :meth:`backward`)."""
-        y = x @ self.weight
+        y = matmul(x, self.weight)
         return y + self.bias if self.bias is not None else y
 
     def backward(self, dout: Array, x: Array) -> Array:
         """Add weight/bias gradients; return the gradient with respect to ``x``."""
-        x2 = x.reshape(-1, x.shape[-1])
-        d2 = dout.reshape(-1, dout.shape[-1])
-        self.grads["weight"] += x2.T @ d2
+        self.grads["weight"] += outer_sum(x, dout)
         if self.bias is not None:
-            self.grads["bias"] += d2.sum(axis=0)
-        dx: Array = dout @ self.weight.T
-        return dx
+            self.grads["bias"] += dout.reshape(-1, dout.shape[-1]).sum(axis=0)
+        return matmul(dout, self.weight.T)
 
 
 __all__ = ["Linear"]

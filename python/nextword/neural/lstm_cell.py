@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nextword.neural.activations import sigmoid
-from nextword.neural.module import Array, Module, uniform
+from nextword.neural.module import Array, Module, matmul, outer_sum, uniform
 
 LSTMState = tuple[Array, Array]
 
@@ -46,7 +46,7 @@ class LSTMCell(Module):
         """Hidden states for every step, the last ``(h, c)``, and a cache for :meth:`backward`."""
         p, hd = self.params, self.hidden_dim
         h, c = state
-        pre_x = x @ p["w_x"] + p["bias"]
+        pre_x = matmul(x, p["w_x"]) + p["bias"]
         b, steps = x.shape[0], x.shape[1]
         gates = np.empty((b, steps, 4 * hd), pre_x.dtype)  # activated i, f, g, o
         cells = np.empty((b, steps, hd), pre_x.dtype)
@@ -83,10 +83,10 @@ class LSTMCell(Module):
             dc = dc * f
             dh = dz[:, t] @ w_h.T
         prev = np.concatenate([h0[:, None], out[:, :-1]], axis=1)
-        self.grads["w_h"] += np.einsum("bth,btk->hk", prev, dz)
-        self.grads["w_x"] += np.einsum("bti,btk->ik", x, dz)
+        self.grads["w_h"] += outer_sum(prev, dz)
+        self.grads["w_x"] += outer_sum(x, dz)
         self.grads["bias"] += dz.sum(axis=(0, 1))
-        return dz @ self.params["w_x"].T, (dh, dc)
+        return matmul(dz, self.params["w_x"].T), (dh, dc)
 
 
 __all__ = ["LSTMCell", "LSTMState"]

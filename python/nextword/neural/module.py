@@ -95,6 +95,20 @@ class Module:
         return np.dtype(np.float32)
 
 
+def matmul(x: Array, w: Array) -> Array:
+    """``x @ w`` over the last axis of ``x`` (any leading shape) as one 2-D BLAS
+    product: numpy runs a 3-D ``@`` as a loop of small products, several times slower."""
+    y: Array = x.reshape(-1, x.shape[-1]) @ w
+    return y.reshape(*x.shape[:-1], w.shape[-1])
+
+
+def outer_sum(a: Array, b: Array) -> Array:
+    """``sum over leading axes of a[..., i] * b[..., j]`` (a weight gradient) as one
+    2-D BLAS product; ``np.einsum`` without ``optimize`` runs it as a slow C loop."""
+    result: Array = a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
+    return result
+
+
 def uniform(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> Array:
     """Float32 values drawn uniformly from ``[-scale, scale)``."""
     return rng.uniform(-scale, scale, size=shape).astype(np.float32)
@@ -105,4 +119,4 @@ def normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> Arra
     return (rng.standard_normal(size=shape) * std).astype(np.float32)
 
 
-__all__ = ["Array", "IntArray", "Module", "normal", "uniform"]
+__all__ = ["Array", "IntArray", "Module", "matmul", "normal", "outer_sum", "uniform"]

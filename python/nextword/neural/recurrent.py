@@ -24,7 +24,7 @@ from nextword.neural.embedding import Embedding
 from nextword.neural.language_model import NeuralLanguageModel
 from nextword.neural.linear import Linear
 from nextword.neural.lstm_cell import LSTMCell
-from nextword.neural.module import Array, IntArray
+from nextword.neural.module import Array, IntArray, matmul, outer_sum
 from nextword.neural.rnn_cell import RNNCell
 from nextword.vocab import Vocab
 
@@ -83,18 +83,22 @@ class RecurrentLanguageModel(NeuralLanguageModel):
             masks.append(mask)
             caches.append(cache)
             new_state.append(last)
+        return self.out_logits(x), new_state, (ids, x, masks, caches)
+
+    def out_logits(self, x: Array) -> Array:
+        """The output projection: logits ``[..., V]`` of the last layer's (dropped-out) output."""
         if self.tie_weights:
-            logits = x @ self.embed.weight.T + self.params["out_bias"]
-        else:
-            logits = self.out.forward(x)
-        return logits, new_state, (ids, x, masks, caches)
+            logits: Array = matmul(x, self.embed.weight.T)
+            logits += self.params["out_bias"]
+            return logits
+        return self.out.forward(x)
 
     def backward(self, dlogits: Array, cache: Any) -> None:
         ids, x, masks, caches = cache
         if self.tie_weights:
             self.grads["out_bias"] += dlogits.sum(axis=(0, 1))
-            self.embed.grads["weight"] += np.einsum("btv,bth->vh", dlogits, x)
-            dx = dlogits @ self.embed.weight
+            self.embed.grads["weight"] += outer_sum(dlogits, x)
+            dx = matmul(dlogits, self.embed.weight)
         else:
             dx = self.out.backward(dlogits, x)
         for cell, mask, c in zip(reversed(self.cells), reversed(masks[1:]), reversed(caches)):

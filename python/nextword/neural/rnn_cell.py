@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nextword.neural.activations import tanh_backward
-from nextword.neural.module import Array, Module, uniform
+from nextword.neural.module import Array, Module, matmul, outer_sum, uniform
 
 
 class RNNCell(Module):
@@ -41,7 +41,7 @@ class RNNCell(Module):
         """Hidden states for every step, the last state, and a cache for :meth:`backward`."""
         p = self.params
         # One matrix product for the input side of every step, outside the time loop.
-        pre_x = x @ p["w_x"] + p["bias"]
+        pre_x = matmul(x, p["w_x"]) + p["bias"]
         out = np.empty(pre_x.shape, pre_x.dtype)
         h0 = h
         for t in range(x.shape[1]):
@@ -60,10 +60,10 @@ class RNNCell(Module):
             dpre[:, t] = tanh_backward(dout[:, t] + dh, out[:, t])
             dh = dpre[:, t] @ w_h.T
         prev = np.concatenate([h0[:, None], out[:, :-1]], axis=1)
-        self.grads["w_h"] += np.einsum("bth,btk->hk", prev, dpre)
-        self.grads["w_x"] += np.einsum("bti,btk->ik", x, dpre)
+        self.grads["w_h"] += outer_sum(prev, dpre)
+        self.grads["w_x"] += outer_sum(x, dpre)
         self.grads["bias"] += dpre.sum(axis=(0, 1))
-        return dpre @ self.params["w_x"].T, dh
+        return matmul(dpre, self.params["w_x"].T), dh
 
 
 __all__ = ["RNNCell"]

@@ -66,27 +66,42 @@ class TrainingConfig:
     eval_every: int = 100
     patience: Optional[int] = None
     seed: int = 0
+    #: Stop (``stopped == "time"``) after this many seconds of this call (None: no limit).
+    max_seconds: Optional[float] = None
+    #: With ``max_seconds``: decay the learning rate over the wall-time budget instead
+    #: of over ``steps`` (uses the whole budget whatever the machine's load; the losses
+    #: then depend on the speed, so a run is not reproducible step for step).
+    time_schedule: bool = False
+    #: Parallel streams a recurrent model is evaluated on (1: the whole stream in one
+    #: piece, exact; more: faster, each piece starting from the zero state).
+    eval_rows: int = 1
 
     def check(self) -> None:
         """Raise :class:`~nextword.TrainingError` for a setting out of range."""
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise TrainingError(f"learning_rate must be > 0, not {self.learning_rate}")
-        for name in ("steps", "batch_size", "eval_every"):
+        for name in ("steps", "batch_size", "eval_every", "eval_rows"):
             if getattr(self, name) < 1:
                 raise TrainingError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.seq_len is not None and self.seq_len < 1:
             raise TrainingError(f"seq_len must be >= 1, not {self.seq_len}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise TrainingError(f"max_seconds must be > 0, not {self.max_seconds}")
+        if self.time_schedule and self.max_seconds is None:
+            raise TrainingError("time_schedule needs max_seconds")
 
 
 @dataclass
 class TrainingHistory:
     """What a run did: the loss of every step (nats/token), the validation losses
-    by step, why it stopped (``done``, ``early``, ``interrupted``) and its speed."""
+    by step, why it stopped (``done``, ``early``, ``interrupted``, ``time``), its
+    speed, and the seconds spent at each validation (``valid_seconds``)."""
 
     losses: list[float] = field(default_factory=list)
     valid_losses: list[tuple[int, float]] = field(default_factory=list)
     stopped: str = "done"
     tokens_per_second: float = 0.0
+    valid_seconds: list[float] = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -111,8 +126,14 @@ def token_stream(model: NeuralLanguageModel, data: TrainingData) -> IntArray:
     return ids
 
 
-def evaluate(model: NeuralLanguageModel, stream: IntArray, seq_len: int, batch_size: int) -> float:
+def evaluate(
+    model: NeuralLanguageModel, stream: IntArray, seq_len: int, batch_size: int, rows: int = 1
+) -> float:
     """Mean cross-entropy (nats/token) over a whole stream, without dropout.
+
+    A recurrent model reads the stream as ``rows`` contiguous pieces side by side
+    (1: exact; more: faster, each piece starting from the zero state, and the
+    last ``len(stream) - 1`` mod ``rows`` tokens left out).
 
     >>> from nextword import Vocab
     >>> from nextword.neural import RNNLanguageModel
@@ -122,7 +143,7 @@ def evaluate(model: NeuralLanguageModel, stream: IntArray, seq_len: int, batch_s
     """
     batches: Union[StreamBatches, WindowBatches]
     if model.stateful_training:
-        batches = StreamBatches(stream, 1, seq_len, model)
+        batches = StreamBatches(stream, rows, seq_len, model)
         chunks = range(0, batches.inputs.shape[1], seq_len)
         inputs = [batches.next(np.random.default_rng(0)) for _ in chunks]
     else:
@@ -186,6 +207,7 @@ class TrainingRun:
         self.history = TrainingHistory()
         self.best: Optional[tuple[float, dict[str, Array]]] = None
         self.stale = 0
+        self.started = time.perf_counter()
 
     def save(self, path: str) -> None:
         """Write a checkpoint from which :meth:`resume` continues exactly."""
@@ -232,6 +254,17 @@ class TrainingRun:
             self.best = (float(t["best_valid"]), saved.optimizer["best"])
         self.stale = int(t["stale"])
 
+    def learning_rate(self, step: int) -> float:
+        """The learning rate of (0-based) ``step``: warm-up, then the cosine over
+        the steps, or over the time budget with ``time_schedule``."""
+        c = self.config
+        warmup = c.warmup_steps if c.warmup_steps is not None else c.steps // 20
+        if c.time_schedule and c.max_seconds is not None and step >= warmup:
+            # The same curve with wall time for steps.
+            done = min(1.0, (time.perf_counter() - self.started) / c.max_seconds)
+            return learning_rate_at(int(done * 10**6), c.learning_rate, 0, 10**6, c.min_lr_ratio)
+        return learning_rate_at(step, c.learning_rate, warmup, c.steps, c.min_lr_ratio)
+
     def step(self) -> float:
         """One optimisation step; raises TrainingDivergedError before a NaN update."""
         c, step = self.config, self.history.steps
@@ -242,15 +275,14 @@ class TrainingRun:
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise TrainingDivergedError(f"the loss is {loss} at step {step + 1}")
         self.batches.keep(state)
-        warmup = c.warmup_steps if c.warmup_steps is not None else c.steps // 20
-        lr = learning_rate_at(step, c.learning_rate, warmup, c.steps, c.min_lr_ratio)
-        self.optimizer.step(grads, lr)
+        self.optimizer.step(grads, self.learning_rate(step))
         self.history.losses.append(loss)
         return loss
 
     def validate(self, stream: IntArray) -> bool:
         """Evaluate on ``stream``; True when training should stop early."""
-        loss = evaluate(self.model, stream, self.seq_len, self.config.batch_size)
+        c = self.config
+        loss = evaluate(self.model, stream, self.seq_len, c.batch_size, c.eval_rows)
         self.history.valid_losses.append((self.history.steps, loss))
         if self.best is None or loss < self.best[0]:
             self.best = (loss, {k: v.copy() for k, v in self.model.parameters().items()})
@@ -270,13 +302,15 @@ def train(
     resume: bool = False,
     progress: Optional[bool] = None,
     on_step: Optional[Callable[[int, float], None]] = None,
+    on_validate: Optional[Callable[[int, float, float], None]] = None,
     **overrides: Any,
 ) -> TrainingHistory:
     """Train ``model`` on ``data`` (a corpus or an id array); see the module docs.
 
     ``overrides`` replace fields of ``config``. With ``resume`` and an existing
     ``checkpoint`` file, the run continues where that checkpoint left off.
-    ``on_step(step, loss)`` is called after every step.
+    ``on_step(step, loss)`` is called after every step, ``on_validate(step,
+    valid_loss, seconds)`` after every validation (seconds since this call began).
     """
     cfg = dataclasses.replace(config or TrainingConfig(), **overrides)
     cfg.check()
@@ -287,6 +321,7 @@ def train(
         run.resume(checkpoint)
     bar = ProgressBar(cfg.steps, progress_enabled(progress))
     started, done_before = time.perf_counter(), run.history.steps
+    run.started = started
     history = run.history
     try:
         with ctrl_c_flag() as interrupted:
@@ -308,12 +343,22 @@ def train(
                 if history.steps % cfg.eval_every == 0 or history.steps == cfg.steps:
                     if valid_stream is not None:
                         stop_early = run.validate(valid_stream)
+                        history.valid_seconds.append(time.perf_counter() - started)
+                        if on_validate is not None:
+                            on_validate(
+                                history.steps,
+                                *history.valid_losses[-1][1:],
+                                history.valid_seconds[-1],
+                            )
                         bar.valid = history.valid_losses[-1][1]
                     if checkpoint is not None:
                         run.save(checkpoint)
                 bar.update(history.steps, loss, history.tokens_per_second)
-                if stop_early or interrupted():
-                    history.stopped = "early" if stop_early else "interrupted"
+                out_of_time = cfg.max_seconds is not None and elapsed > cfg.max_seconds
+                if stop_early or interrupted() or out_of_time:
+                    history.stopped = (
+                        "early" if stop_early else "interrupted" if interrupted() else "time"
+                    )
                     break
     finally:
         bar.close()

@@ -30,7 +30,7 @@ from nextword.neural.embedding import Embedding
 from nextword.neural.language_model import NeuralLanguageModel
 from nextword.neural.layernorm import LayerNorm
 from nextword.neural.linear import Linear
-from nextword.neural.module import Array, IntArray, Module
+from nextword.neural.module import Array, IntArray, Module, matmul, outer_sum
 from nextword.vocab import Vocab
 
 
@@ -114,7 +114,7 @@ class TransformerLanguageModel(NeuralLanguageModel):
             block_caches.append(cache)
             new_kv.append(grown)
         h, ln_f = self.ln_f.forward(x)
-        logits = h @ self.wte.weight.T  # tied output projection
+        logits = matmul(h, self.wte.weight.T)  # tied output projection
         return logits, (ids, positions, block_caches, h, ln_f), new_kv
 
     def forward(
@@ -140,8 +140,8 @@ class TransformerLanguageModel(NeuralLanguageModel):
 
     def backward(self, dlogits: Array, cache: Any) -> None:
         ids, positions, block_caches, h, ln_f = cache
-        self.wte.grads["weight"] += np.einsum("btv,btc->vc", dlogits, h)
-        dx = self.ln_f.backward(dlogits @ self.wte.weight, ln_f)
+        self.wte.grads["weight"] += outer_sum(dlogits, h)
+        dx = self.ln_f.backward(matmul(dlogits, self.wte.weight), ln_f)
         for block, c in zip(reversed(self.blocks), reversed(block_caches)):
             dx = block.backward(dx, c)
         self.wte.backward(dx, ids)
