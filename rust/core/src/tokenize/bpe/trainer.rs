@@ -198,6 +198,7 @@ pub fn learn_merges(
         counts.iter().map(|(&p, &c)| (c, Reverse(p))).collect();
     let mut merges = Vec::new();
     let mut merged = 0;
+    control.start_steps(max_merged as u64, "merges");
     while merged < max_merged {
         let Some((count, Reverse(pair))) = heap.pop() else {
             break;
@@ -222,6 +223,7 @@ pub fn learn_merges(
                 index.insert(joined.clone(), id);
                 tokens.push(joined);
                 merged += 1;
+                control.add_steps(1);
                 id
             }
         };
@@ -268,7 +270,6 @@ pub fn learn_merges(
                 heap.push((c, Reverse(p)));
             }
         }
-        control.add_tokens(1);
     }
     Ok((tokens, merges))
 }
@@ -338,6 +339,23 @@ mod tests {
             assert_eq!(tok.decode(&tok.encode(s)).unwrap(), s);
         }
         assert_eq!(tok.encode(" aaaa").len(), 1);
+    }
+
+    #[test]
+    fn merge_phase_counts_steps_and_stops_on_cancel() {
+        let pieces: Vec<Counted> = vec![(b"abcabc".to_vec(), 5), (b"xyz".to_vec(), 3)];
+        let control = Control::new();
+        let (tokens, merges) = learn_merges(pieces.clone(), 10, 1, &control).unwrap();
+        assert!(!merges.is_empty());
+        assert_eq!(control.steps(), Some((10, "merges")));
+        let done = control
+            .steps_done
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(done, (tokens.len() - 256) as u64);
+        let cancelled = Control::new();
+        cancelled.cancel();
+        let e = learn_merges(pieces, 10, 1, &cancelled).unwrap_err();
+        assert!(matches!(e, Error::Cancelled));
     }
 
     #[test]
