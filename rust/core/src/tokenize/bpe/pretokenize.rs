@@ -3,7 +3,9 @@
 //!
 //! GPT-2's pattern needs a lookahead (`\s+(?!\S)`: a run of spaces leaves its
 //! last space to the word after it), so the patterns run on `fancy-regex`,
-//! as tiktoken's do. Every pattern here matches at least one character at
+//! as tiktoken's do; the GPT-2 and cl100k presets run on hand-written
+//! scanners instead ([`super::scanner`]: the same pieces, several times
+//! faster). Every pattern here matches at least one character at
 //! every position (the last alternatives are `\s+` and a catch-all class), so
 //! the pieces cover the text exactly.
 
