@@ -104,17 +104,27 @@ def child_batch(spec_path: str, docs_path: str, repeat: int) -> None:
     print(json.dumps({"wall": statistics.median(walls), "cpu": statistics.median(cpus)}))
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it starts
+    afresh at exec, so the parent's size does not leak into the child's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_train(who: str, paths: list[str], vocab_size: int) -> None:
-    """Train once; print wall seconds and this process's peak RSS in MB."""
-    start = time.perf_counter()
+    """Train once; print wall seconds, peak RSS after the imports and at the end, in MB."""
     if who == "nextword":
         from nextword import BPETokenizer, Corpus
-
+    else:
+        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    imports_mb = peak_rss_mb()
+    start = time.perf_counter()
+    if who == "nextword":
         tok = BPETokenizer.train(Corpus(paths=paths), vocab_size=vocab_size, progress=False)
         size = tok.vocab_size
     else:
-        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
         hf = Tokenizer(models.BPE())
         hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         trainer = trainers.BpeTrainer(
@@ -126,8 +136,8 @@ def child_train(who: str, paths: list[str], vocab_size: int) -> None:
         hf.train(paths, trainer)
         size = hf.get_vocab_size()
     wall = time.perf_counter() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "rss_mb": rss_mb, "vocab": size}))
+    peak = peak_rss_mb()
+    print(json.dumps({"wall": wall, "rss_mb": peak, "imports_mb": imports_mb, "vocab": size}))
 
 
 def run_child(args: list[str], env: Optional[dict[str, str]] = None) -> dict[str, Any]:
@@ -253,18 +263,19 @@ def train_section(train_mb: float, vocab_size: int, tmp: Path) -> None:
         f"\n### Training to {vocab_size} tokens on {size / 1e6:.1f} MB of Gutenberg "
         f"({len(paths)} files), one process each\n"
     )
-    row("trainer", "wall s", "peak RSS MB", "vocab", "wall / tokenizers")
-    row("---", "---:", "---:", "---:", "---:")
+    row("trainer", "wall s", "peak RSS MB", "of which imports", "vocab", "wall / tokenizers")
+    row("---", "---:", "---:", "---:", "---:", "---:")
     results = {}
     for who in ("nextword", "tokenizers"):
         try:
             results[who] = run_child(["--child-train", who, str(vocab_size), *paths])
         except subprocess.CalledProcessError as e:
-            row(who, f"failed: {e.stderr.strip().splitlines()[-1]}", "", "", "")
+            row(who, f"failed: {e.stderr.strip().splitlines()[-1]}", "", "", "", "")
     hf = results.get("tokenizers")
     for who, r in results.items():
         ratio = f"{r['wall'] / hf['wall']:.2f}x" if hf else "n/a"
-        row(who, f"{r['wall']:.1f}", f"{r['rss_mb']:.0f}", str(r["vocab"]), ratio)
+        rss, imports = f"{r['rss_mb']:.0f}", f"{r['imports_mb']:.0f}"
+        row(who, f"{r['wall']:.1f}", rss, imports, str(r["vocab"]), ratio)
 
 
 def main() -> None:
