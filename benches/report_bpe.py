@@ -88,20 +88,47 @@ def row(name: str, *cells: str) -> None:
 # ---------------------------------------------------------------- child processes
 
 
+def thread_cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of this process, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[task.name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def child_batch(spec_path: str, docs_path: str, repeat: int) -> None:
-    """Encode the documents in batch; print wall and CPU seconds (medians)."""
+    """Encode the documents in batch; print wall and CPU seconds (medians) and
+    how the CPU time of all repeats split over the threads: total over the
+    busiest thread's is the speed-up the split allows on idle cores, whatever
+    the machine's load."""
     from nextword import BPETokenizer
 
     tok = BPETokenizer.from_spec(Path(spec_path).read_text())
     docs = json.loads(Path(docs_path).read_text())
     tok.encode_batch(docs[:4])
     walls, cpus = [], []
+    before = thread_cpu_seconds()
     for _ in range(repeat):
         w, c = time.perf_counter(), time.process_time()
         tok.encode_batch(docs)
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
-    print(json.dumps({"wall": statistics.median(walls), "cpu": statistics.median(cpus)}))
+    after = thread_cpu_seconds()
+    used = [after[t] - before.get(t, 0.0) for t in after]
+    print(
+        json.dumps(
+            {
+                "wall": statistics.median(walls),
+                "cpu": statistics.median(cpus),
+                "split": sum(used) / max(max(used), 1e-9),
+            }
+        )
+    )
 
 
 def peak_rss_mb() -> float:
@@ -209,12 +236,12 @@ def batch_section(tok: Any, tmp: Path, repeat: int) -> None:
     (tmp / "docs.json").write_text(json.dumps(docs))
     mb = len(text.encode()) / 1e6
     print(f"\n### Batch encoding, {len(docs)} documents of 500 lines ({mb:.1f} MB)\n")
-    row("threads", "wall s", "CPU s", "MB/s", "speed-up (wall)")
-    row("---", "---:", "---:", "---:", "---:")
+    row("threads", "wall s", "CPU s", "MB/s", "speed-up (wall)", "CPU total / busiest thread")
+    row("---", "---:", "---:", "---:", "---:", "---:")
     base = None
     for threads in (1, 2):
         r = run_child(
-            ["--child-batch", str(tmp / "spec"), str(tmp / "docs.json"), str(repeat)],
+            ["--child-batch", str(tmp / "spec"), str(tmp / "docs.json"), str(4 * repeat)],
             {"RAYON_NUM_THREADS": str(threads)},
         )
         base = base or r["wall"]
@@ -224,6 +251,7 @@ def batch_section(tok: Any, tmp: Path, repeat: int) -> None:
             f"{r['cpu']:.3f}",
             f"{mb / r['wall']:.2f}",
             f"{base / r['wall']:.2f}x",
+            f"{r['split']:.2f}",
         )
 
 
