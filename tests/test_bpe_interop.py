@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import require_module
@@ -22,6 +23,21 @@ TEXTS = [
 ] * 4
 SAMPLES = TEXTS + ["Unseen words: quixotic zephyr 12345 ¿qué? ☃", "", "   ", "<|end|> the end"]
 ALPHABET = "abcdeitwsho XYZ'sltvmrd019 \t.,!?-éüß家族中文😀👍🏽\u00a0"
+
+
+def tiktoken_from(tiktoken: Any, ours: BPETokenizer, path: Path) -> Any:
+    """A tiktoken Encoding of our rank file written to `path`."""
+    ours.save_tiktoken(path)
+    ranks = {}
+    for line in path.read_text().splitlines():
+        token, rank = line.split()
+        ranks[base64.b64decode(token)] = int(rank)
+    return tiktoken.Encoding(
+        name="nextword-test",
+        pat_str=ours.pattern,
+        mergeable_ranks=ranks,
+        special_tokens=ours.special_tokens,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +94,33 @@ def test_hf_agrees_on_random_text(
 def test_tiktoken_encoding_from_our_ranks(ours: BPETokenizer, tmp_path: Path) -> None:
     tiktoken = require_module("tiktoken", "pip install tiktoken")
     path = tmp_path / "ours.tiktoken"
-    ours.save_tiktoken(path)
-    ranks = {}
-    for line in path.read_text().splitlines():
-        token, rank = line.split()
-        ranks[base64.b64decode(token)] = int(rank)
-    enc = tiktoken.Encoding(
-        name="nextword-test",
-        pat_str=ours.pattern,
-        mergeable_ranks=ranks,
-        special_tokens=ours.special_tokens,
-    )
+    enc = tiktoken_from(tiktoken, ours, path)
     for text in SAMPLES:
         assert enc.encode(text, allowed_special="all") == ours.encode(text).tolist(), text
     back = BPETokenizer.load_tiktoken(path, ours.pattern, ours.special_tokens)
     for text in SAMPLES:
         assert back.encode(text).tolist() == ours.encode(text).tolist()
+
+
+# Every decision of the hand-written GPT-2 and cl100k scanners: contractions in
+# both cases (and U+017F, which folds to s), each kind of space and newline,
+# digit runs, marks, letters and digits outside ASCII and the BMP, emoji.
+SCANNER_ALPHABET = "aeiost SRTVDML'ſ \t\n\r\u000b\u0085\u00a0\u3000 0123٣½.,!-/\u0301\u200d家𝒜𝟘😀"
+
+
+@pytest.fixture(scope="module", params=["gpt2", "cl100k"])
+def pattern_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tiktoken = require_module("tiktoken", "pip install tiktoken")
+    texts = TEXTS + ["Don'T STOP 'RE 'ſ 1234567 x\r\n\r\n  y\n\n z", "ab'LL  \u3000cd'Ve"] * 3
+    ours = BPETokenizer.train(texts, vocab_size=420, min_frequency=2, pattern=request.param)
+    return ours, tiktoken_from(tiktoken, ours, tmp_path_factory.mktemp("ranks") / "ours.tiktoken")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=SCANNER_ALPHABET, max_size=40)
+    | st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20)
+)
+def test_tiktoken_agrees_with_the_scanners_on_random_text(pattern_pair: Any, text: str) -> None:
+    ours, enc = pattern_pair
+    assert enc.encode_ordinary(text) == ours.encode(text).tolist()

@@ -5,6 +5,7 @@
 //! progress bar and sets the cancel flag on Ctrl-C.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use crate::{Error, Result};
 
@@ -23,13 +24,10 @@ pub struct Control {
     pub passes: AtomicU64,
     /// The current learning rate of a training job, as f32 bits (0 = none shown).
     pub learning_rate: AtomicU32,
-    /// Items (n-grams written, merges made) done, for a job that counts items
-    /// rather than input bytes; see [`Control::set_items`].
-    pub items_done: AtomicU64,
-    /// Items in all (0 = the job counts bytes, not items).
-    pub items_total: AtomicU64,
-    /// What the items are called in the progress bar ("n-grams").
-    pub items_name: std::sync::OnceLock<&'static str>,
+    /// Steps of a later phase done so far (BPE merges, say): once
+    /// [`Control::start_steps`] is called the bar counts these instead of bytes.
+    pub steps_done: AtomicU64,
+    steps: OnceLock<(u64, &'static str)>,
 }
 
 impl Control {
@@ -67,25 +65,24 @@ impl Control {
         self.tokens_done.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Count progress in `total` items called `name` from now on.
-    pub fn set_items(&self, name: &'static str, total: u64) {
-        let _ = self.items_name.set(name);
-        self.items_done.store(0, Ordering::Relaxed);
-        self.items_total.store(total, Ordering::Relaxed);
+    /// Enter a phase of at most `total` steps named `unit` ("merges"); counted
+    /// with [`Control::add_steps`]. Only the first call counts.
+    pub fn start_steps(&self, total: u64, unit: &'static str) {
+        let _ = self.steps.set((total, unit));
     }
 
-    /// Add `n` to the items-done counter.
-    pub fn add_items(&self, n: u64) {
-        self.items_done.fetch_add(n, Ordering::Relaxed);
+    /// Add `n` to the steps counter.
+    pub fn add_steps(&self, n: u64) {
+        self.steps_done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The step phase's total and unit, once started.
+    pub fn steps(&self) -> Option<(u64, &'static str)> {
+        self.steps.get().copied()
     }
 
     /// Fraction done in [0, 1], or `None` when the total is unknown.
     pub fn fraction(&self) -> Option<f64> {
-        let items = self.items_total.load(Ordering::Relaxed);
-        if items > 0 {
-            let done = self.items_done.load(Ordering::Relaxed);
-            return Some((done as f64 / items as f64).min(1.0));
-        }
         let total = self.bytes_total.load(Ordering::Relaxed);
         if total == 0 {
             return None;
@@ -96,12 +93,25 @@ impl Control {
     }
 }
 
+/// `[#####.....]  50%`: thirty cells for `fraction` in [0, 1].
+fn bar(fraction: f64) -> String {
+    let filled = (fraction * 30.0).round() as usize;
+    format!(
+        "[{}{}] {:3.0}%",
+        "#".repeat(filled),
+        ".".repeat(30 - filled),
+        fraction * 100.0
+    )
+}
+
 /// A one-line progress bar on stderr, redrawn from a [`Control`]'s counters.
 ///
 /// It stays silent for the first second, so quick jobs print nothing.
 pub struct ProgressBar {
     label: String,
     start: std::time::Instant,
+    // When the bar first saw a step phase (its rate is counted from there).
+    steps_start: Option<std::time::Instant>,
     drawn: bool,
 }
 
@@ -111,61 +121,59 @@ impl ProgressBar {
         Self {
             label: label.to_string(),
             start: std::time::Instant::now(),
+            steps_start: None,
             drawn: false,
         }
     }
 
     /// Redraw from `control`'s counters.
     pub fn draw(&mut self, control: &Control) {
-        use std::io::Write;
         let secs = self.start.elapsed().as_secs_f64();
-        if secs < 1.0 {
-            return;
+        if secs >= 1.0 {
+            let line = self.line(control, secs);
+            self.write(&line);
+        }
+    }
+
+    /// The line to draw after `secs` seconds: bytes and tokens while reading
+    /// the input, then steps once a step phase started (on a new line, so the
+    /// reading phase's last figures stay on screen).
+    fn line(&mut self, control: &Control, secs: f64) -> String {
+        if let Some((total, unit)) = control.steps() {
+            let first = self.steps_start.is_none();
+            let since = *self.steps_start.get_or_insert_with(std::time::Instant::now);
+            let done = control.steps_done.load(Ordering::Relaxed);
+            return format!(
+                "{}{} {} {done}/{total} {unit}, {:.0} {unit}/s, {:.0} s ",
+                if first && self.drawn { "\n" } else { "\r" },
+                self.label,
+                bar((done as f64 / total.max(1) as f64).min(1.0)),
+                done as f64 / since.elapsed().as_secs_f64().max(1e-3),
+                secs
+            );
         }
         let tokens = control.tokens_done.load(Ordering::Relaxed) as f64;
         let mb = control.bytes_done.load(Ordering::Relaxed) as f64 / 1e6;
-        let bar = match control.fraction() {
-            Some(f) => {
-                let filled = (f * 30.0).round() as usize;
-                format!(
-                    "[{}{}] {:3.0}%",
-                    "#".repeat(filled),
-                    ".".repeat(30 - filled),
-                    f * 100.0
-                )
-            }
-            None => String::new(),
-        };
+        let bar = control.fraction().map(bar).unwrap_or_default();
         let rate = f32::from_bits(control.learning_rate.load(Ordering::Relaxed));
         let rate = if rate > 0.0 {
             format!(", lr {rate:.5}")
         } else {
             String::new()
         };
-        let items = control.items_total.load(Ordering::Relaxed);
-        let line = if items > 0 {
-            let done = control.items_done.load(Ordering::Relaxed) as f64;
-            let name = control.items_name.get().copied().unwrap_or("items");
-            format!(
-                "\r{} {} {:.1} of {:.1} M {name}, {:.2} M {name}/s, {:.0} s ",
-                self.label,
-                bar,
-                done / 1e6,
-                items as f64 / 1e6,
-                done / 1e6 / secs,
-                secs
-            )
-        } else {
-            format!(
-                "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}, {:.0} s ",
-                self.label,
-                bar,
-                mb,
-                tokens / 1e6,
-                tokens / 1e6 / secs,
-                secs
-            )
-        };
+        format!(
+            "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}, {:.0} s ",
+            self.label,
+            bar,
+            mb,
+            tokens / 1e6,
+            tokens / 1e6 / secs,
+            secs
+        )
+    }
+
+    fn write(&mut self, line: &str) {
+        use std::io::Write;
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(line.as_bytes());
         let _ = err.flush();
@@ -178,5 +186,31 @@ impl ProgressBar {
             self.draw(control);
             eprintln!();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_shows_bytes_then_steps_on_a_new_line() {
+        let control = Control::new();
+        control.bytes_total.store(4_000_000, Ordering::Relaxed);
+        control.add_bytes(2_000_000);
+        let mut bar = ProgressBar::new("bpe");
+        let line = bar.line(&control, 2.0);
+        assert!(
+            line.starts_with("\rbpe [###############...............]  50% 2.0 MB"),
+            "{line}"
+        );
+        bar.drawn = true;
+        control.start_steps(10, "merges");
+        control.start_steps(99, "ignored");
+        control.add_steps(3);
+        let line = bar.line(&control, 3.0);
+        assert!(line.starts_with("\nbpe [#########"), "{line}");
+        assert!(line.contains(" 30% 3/10 merges, "), "{line}");
+        assert!(bar.line(&control, 4.0).starts_with("\rbpe"));
     }
 }

@@ -174,7 +174,7 @@ pub fn write_arpa_with(
     }
     let word = |id: u32| spans.get(id as usize).map_or(UNK, |&(a, b)| &packed[a..b]);
     let total: usize = model.levels.iter().map(Level::len).sum();
-    control.set_items("n-grams", total as u64);
+    control.start_steps(total as u64, "n-grams");
     let batch = WRITE_BLOCK * rayon::current_num_threads().max(1) * 2;
     for level in &model.levels {
         writeln!(out, "\n\\{}-grams:", level.n)?;
@@ -220,7 +220,7 @@ pub fn write_arpa_with(
             for text in &texts {
                 out.write_all(text.as_bytes())?;
             }
-            control.add_items(group.len() as u64);
+            control.add_steps(group.len() as u64);
         }
     }
     writeln!(out, "\n\\end\\")?;

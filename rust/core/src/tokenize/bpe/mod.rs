@@ -16,6 +16,7 @@
 pub mod byte_level;
 pub mod model;
 pub mod pretokenize;
+pub mod scanner;
 pub mod serialization;
 pub mod trainer;
 

@@ -198,6 +198,10 @@ pub fn learn_merges(
         counts.iter().map(|(&p, &c)| (c, Reverse(p))).collect();
     let mut merges = Vec::new();
     let mut merged = 0;
+    control.start_steps(max_merged as u64, "merges");
+    // Reused across merges: the pair-count changes of one merge, the pairs that grew.
+    let mut delta: HashMap<Pair, i64> = HashMap::new();
+    let mut grown: Vec<Pair> = Vec::new();
     while merged < max_merged {
         let Some((count, Reverse(pair))) = heap.pop() else {
             break;
@@ -222,23 +226,24 @@ pub fn learn_merges(
                 index.insert(joined.clone(), id);
                 tokens.push(joined);
                 merged += 1;
+                control.add_steps(1);
                 id
             }
         };
         merges.push(pair);
-        let mut delta: HashMap<Pair, i64> = HashMap::new();
         let mut holding = holders.remove(&pair).unwrap_or_default();
         holding.dedup();
         for w in holding {
             let (syms, c) = &mut words[w as usize];
-            let Some(after) = merge_word(syms, pair, new) else {
-                continue;
-            };
+            if !syms.windows(2).any(|p| (p[0], p[1]) == pair) {
+                continue; // merged away since the word was listed
+            }
             let c = *c as i64;
             for p in syms.windows(2) {
                 *delta.entry((p[0], p[1])).or_insert(0) -= c;
             }
-            for p in after.windows(2) {
+            merge_word(syms, pair, new);
+            for p in syms.windows(2) {
                 let p = (p[0], p[1]);
                 *delta.entry(p).or_insert(0) += c;
                 if p.0 == new || p.1 == new {
@@ -248,10 +253,9 @@ pub fn learn_merges(
                     }
                 }
             }
-            *syms = after;
         }
-        let mut grown: Vec<Pair> = Vec::new();
-        for (p, d) in delta {
+        grown.clear();
+        for (p, d) in delta.drain() {
             if d == 0 {
                 continue;
             }
@@ -263,33 +267,31 @@ pub fn learn_merges(
                 grown.push(p);
             }
         }
-        for p in grown {
+        for &p in &grown {
             if let Some(&c) = counts.get(&p) {
                 heap.push((c, Reverse(p)));
             }
         }
-        control.add_tokens(1);
     }
     Ok((tokens, merges))
 }
 
-/// `syms` with every non-overlapping occurrence of `pair`, left to right,
-/// replaced by `new`; None when `pair` does not occur.
-fn merge_word(syms: &[u32], pair: Pair, new: u32) -> Option<Vec<u32>> {
-    let mut out = Vec::with_capacity(syms.len());
-    let mut i = 0;
-    let mut found = false;
-    while i < syms.len() {
-        if i + 1 < syms.len() && (syms[i], syms[i + 1]) == pair {
-            out.push(new);
-            i += 2;
-            found = true;
+/// Replace in `syms` every non-overlapping occurrence of `pair`, left to
+/// right, by `new`.
+fn merge_word(syms: &mut Vec<u32>, pair: Pair, new: u32) {
+    let mut read = 0;
+    let mut write = 0;
+    while read < syms.len() {
+        if read + 1 < syms.len() && (syms[read], syms[read + 1]) == pair {
+            syms[write] = new;
+            read += 2;
         } else {
-            out.push(syms[i]);
-            i += 1;
+            syms[write] = syms[read];
+            read += 1;
         }
+        write += 1;
     }
-    found.then_some(out)
+    syms.truncate(write);
 }
 
 #[cfg(test)]
@@ -338,6 +340,23 @@ mod tests {
             assert_eq!(tok.decode(&tok.encode(s)).unwrap(), s);
         }
         assert_eq!(tok.encode(" aaaa").len(), 1);
+    }
+
+    #[test]
+    fn merge_phase_counts_steps_and_stops_on_cancel() {
+        let pieces: Vec<Counted> = vec![(b"abcabc".to_vec(), 5), (b"xyz".to_vec(), 3)];
+        let control = Control::new();
+        let (tokens, merges) = learn_merges(pieces.clone(), 10, 1, &control).unwrap();
+        assert!(!merges.is_empty());
+        assert_eq!(control.steps(), Some((10, "merges")));
+        let done = control
+            .steps_done
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(done, (tokens.len() - 256) as u64);
+        let cancelled = Control::new();
+        cancelled.cancel();
+        let e = learn_merges(pieces, 10, 1, &cancelled).unwrap_err();
+        assert!(matches!(e, Error::Cancelled));
     }
 
     #[test]
