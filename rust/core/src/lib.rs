@@ -17,6 +17,7 @@ pub mod count;
 pub mod embed;
 pub mod error;
 pub mod generate;
+pub mod index;
 pub mod lm;
 pub mod sample;
 pub mod tokenize;
