@@ -23,6 +23,7 @@ from nextword.errors import (
     NextwordError,
     NoFilesError,
 )
+from nextword.index import CorpusIndex
 from nextword.lm import NGramLM
 from nextword.model import (
     DistributionModel,
@@ -56,6 +57,7 @@ __all__ = [
     "BPETokenizer",
     "CharTokenizer",
     "Corpus",
+    "CorpusIndex",
     "CorpusError",
     "DistributionModel",
     "EmptyCorpusError",
