@@ -303,3 +303,31 @@ def test_batch_counts_do_not_depend_on_threads(small_index: CorpusIndex) -> None
     assert one.tolist() == [1, 2, 1, 1, 0, 10, 0]
     assert small_index.count_many(phrases, threads=2).tolist() == one.tolist()
     assert [small_index.count(p) for p in phrases] == one.tolist()
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_cli_build_count_find_novelty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nextword.cli import main
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("to be or not to be\nto be is to do\n")
+    idx = tmp_path / "c.idx"
+    assert main(["index", "build", str(corpus), "-o", str(idx), "-q"]) == 0
+    assert "indexed 15 tokens in 2 documents" in capsys.readouterr().out
+    assert main(["index", "count", str(idx), "to be", "zzz", "--next", "2"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["3\tto be", "\t1\t</s>", "\t1\tor", "0\tzzz"]
+    assert main(["index", "find", str(idx), "not to", "-w", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["1 occurrences of 'not to'; 1 shown", "doc 0:4\tor [not to] be"]
+    generated = tmp_path / "g.txt"
+    generated.write_text("to be or not\nbe do is\n")
+    assert main(["index", "novelty", str(idx), str(generated), "--max-n", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # unigrams: 7 of 7; bigrams: 3 of 5 ("be do", "do is" novel); trigrams: 2 of 3.
+    assert out[1:4] == ["1\t7\t100.0%\t0.0%", "2\t5\t60.0%\t40.0%", "3\t3\t66.7%\t33.3%"]
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"\0" * 200)
+    assert main(["index", "count", str(bad), "a"]) == 1
+    assert "not a nextword corpus index" in capsys.readouterr().err
