@@ -13,6 +13,7 @@ MODULES = [
     "nextword.corpus",
     "nextword.counts",
     "nextword.index",
+    "nextword.interpolate",
     "nextword.model",
     "nextword.sampling",
     "nextword.tokenizers",

@@ -24,6 +24,7 @@ from nextword.errors import (
     NoFilesError,
 )
 from nextword.index import CorpusIndex
+from nextword.interpolate import Interpolated
 from nextword.lm import NGramLM
 from nextword.model import (
     DistributionModel,
@@ -67,6 +68,7 @@ __all__ = [
     "Perplexity",
     "Generation",
     "Generator",
+    "Interpolated",
     "LanguageModel",
     "LSTMLanguageModel",
     "MLPLanguageModel",
