@@ -331,3 +331,18 @@ def test_cli_build_count_find_novelty(tmp_path: Path, capsys: pytest.CaptureFixt
     bad.write_bytes(b"\0" * 200)
     assert main(["index", "count", str(bad), "a"]) == 1
     assert "not a nextword corpus index" in capsys.readouterr().err
+
+
+def test_tokenizers_with_fixed_ids_index_by_their_ids(tmp_path: Path) -> None:
+    texts = ["the cat sat on the mat", "the dog sat", "a cat ran on the mat"] * 3
+    words = nextword.VocabTokenizer.learn(texts, min_count=4)  # drops "dog", "a", "ran"
+    index = CorpusIndex.build(texts, path=tmp_path / "v.idx", tokenizer=words, progress=False)
+    assert index.vocab.words() == words.words  # the tokenizer's ids, not ours
+    counts = nextword.count_ngrams(texts, order=5, tokenizer=words, progress=False)
+    assert_counts_equal_ngram_counts(index, counts)
+    # The tokenizer reads every dropped word as <unk>, queries too.
+    assert index.count("dog") == index.count("<unk>") == 9 and index.count("<unk> sat") == 3
+    bpe = nextword.BPETokenizer.train(texts, vocab_size=280, progress=False)
+    index = CorpusIndex.build(texts, path=tmp_path / "b.idx", tokenizer=bpe, progress=False)
+    assert index.count("the cat") == index.count(bpe.tokenize("the cat")) == 3
+    assert index.find("a cat ran", window=0)[0].match == "a cat ran"  # BPE bytes decoded
