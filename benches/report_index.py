@@ -72,11 +72,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--queries", type=int, default=200_000)
     parser.add_argument("--max-vocab", type=int, default=65_535)
+    parser.add_argument("--no-memmap", action="store_true", help="skip tokengrams' MemmapIndex")
     args = parser.parse_args()
     corpus = SHARED / "corpora" / ("en/ptb.train.txt" if args.quick else "gutenberg")
     tmp = Path(tempfile.mkdtemp(prefix="nextword-index-"))
     path = tmp / "corpus.idx"
     rows: list[tuple[str, str, str]] = []
+    print("| task | nextword | peer |")
+    print("|---|---|---|")
+
+    def row(task: str, ours: str, peer: str = "") -> None:
+        """Print a row as soon as it is measured (a long run shows its progress)."""
+        rows.append((task, ours, peer))
+        print(f"| {task} | {ours} | {peer} |", flush=True)
 
     def build() -> CorpusIndex:
         return CorpusIndex.build(corpus, path=path, max_vocab=args.max_vocab, progress=False)
@@ -85,41 +93,52 @@ def main() -> None:
     info = index.info()
     n = info["tokens"]
     ours_per_token = info["file_bytes"] / n
+    row("build (read, tokenize, sort, write)", f"{build_s:.2f} s")
     print(
         f"corpus {corpus.name}: {n:,} tokens, {info['documents']:,} documents, "
         f"{info['vocab_size']:,} types; token width {info['token_width']}, "
-        f"pointer width {info['pointer_width']}"
+        f"pointer width {info['pointer_width']}",
+        flush=True,
     )
     stream = index.token_stream()
     tg = tokengrams_module()
-    theirs_build = theirs_memmap = "not installed"
     theirs_size = "not installed"
     tg_index = None
-    if tg is not None and stream.dtype == np.uint16:
+    if tg is None:
+        row("peer build, in memory, same ids", "", "tokengrams not installed")
+    elif stream.dtype != np.uint16:
+        row("peer build, in memory, same ids", "", "ids need 32 bits: not compared")
+    else:
         tokens_path = tmp / "tokens.bin"
         stream.tofile(tokens_path)
         mem_s, tg_index = timed(
             lambda: tg.InMemoryIndex.from_token_file(str(tokens_path)), args.runs
         )
+        row(
+            "peer build, in memory, same ids",
+            "",
+            f"InMemoryIndex {mem_s:.2f} s ({mem_s / build_s:.1f}x ours)",
+        )
         table = tmp / "table.idx"
-        mm_s, _ = timed(lambda: tg.MemmapIndex.build(str(tokens_path), str(table)), args.runs)
-        theirs_build = f"InMemoryIndex {mem_s:.2f} s ({mem_s / build_s:.1f}x ours)"
-        theirs_memmap = f"MemmapIndex {mm_s:.2f} s ({mm_s / build_s:.1f}x ours)"
+        tg_index.save_index(str(table))
         size = (tokens_path.stat().st_size + table.stat().st_size) / len(stream)
         theirs_size = f"{size:.2f} (tokens + table)"
-    rows.append(("build (read, tokenize, sort, write)", f"{build_s:.2f} s", theirs_build))
-    rows.append(("build, memory-mapped peer", "", theirs_memmap))
-    rows.append(("bytes per token (file)", f"{ours_per_token:.2f}", theirs_size))
+        if not args.no_memmap:
+            mm_s, _ = timed(lambda: tg.MemmapIndex.build(str(tokens_path), str(table)), args.runs)
+            row(
+                "peer build, memory-mapped, same ids",
+                "",
+                f"MemmapIndex {mm_s:.2f} s ({mm_s / build_s:.1f}x ours)",
+            )
+    row("bytes per token (file)", f"{ours_per_token:.2f}", theirs_size)
 
     open_s, _ = timed(lambda: CorpusIndex.open(path), max(args.runs, 5))
-    rows.append(("open the index", f"{open_s * 1e3:.1f} ms", ""))
+    row("open the index", f"{open_s * 1e3:.1f} ms")
 
     grams = random_ngrams(stream, 5, args.queries, seed=0)
     batch_s, counts = timed(lambda: index.count_many(grams, threads=1), args.runs)
     assert (counts >= 1).all()
-    rows.append(
-        ("count random 5-grams, batch, 1 thread", f"{len(grams) / batch_s / 1e3:.0f} k q/s", "")
-    )
+    row("count random 5-grams, batch, 1 thread", f"{len(grams) / batch_s / 1e3:.0f} k q/s")
     few = [g.tolist() for g in grams[:20_000]]
     core = index._core
     one_s, _ = timed(lambda: [core.count(g) for g in few], args.runs)
@@ -128,9 +147,7 @@ def main() -> None:
         tg_s, tg_counts = timed(lambda: [tg_index.count(g) for g in few], args.runs)
         assert tg_counts == counts[: len(few)].tolist(), "tokengrams counts differ"
         theirs = f"{len(few) / tg_s / 1e3:.0f} k q/s (InMemoryIndex.count, same counts)"
-    rows.append(
-        ("count random 5-grams, one call each", f"{len(few) / one_s / 1e3:.0f} k q/s", theirs)
-    )
+    row("count random 5-grams, one call each", f"{len(few) / one_s / 1e3:.0f} k q/s", theirs)
 
     # Contexts that end a sentence are left out: nothing follows </s> in a document.
     drawn = random_ngrams(stream, 10, 4000, seed=1)
@@ -138,20 +155,14 @@ def main() -> None:
     words = [[index.vocab.word(i) for i in c] for c in contexts]
     inf_s, predictions = timed(lambda: index.infini_gram_many(words, threads=1), args.runs)
     mean_n = statistics.mean(p[2] for p in predictions)
-    rows.append(
-        (
-            "∞-gram prediction, 1,000 10-token contexts",
-            f"{inf_s / len(contexts) * 1e3:.3f} ms/query (mean n {mean_n:.1f})",
-            f"infini-gram paper: 90-180 ms on 1.4 T tokens "
-            f"(log2 N {np.log2(1.4e12):.0f} vs {np.log2(n):.0f})",
-        )
+    row(
+        "∞-gram prediction, 1,000 10-token contexts",
+        f"{inf_s / len(contexts) * 1e3:.3f} ms/query (mean n {mean_n:.1f})",
+        f"infini-gram paper: 90-180 ms on 1.4 T tokens "
+        f"(log2 N {np.log2(1.4e12):.0f} vs {np.log2(n):.0f})",
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak resident memory of this process: {peak:,.0f} MB\n")
-    print("| task | nextword | peer |")
-    print("|---|---|---|")
-    for task, ours, peer in rows:
-        print(f"| {task} | {ours} | {peer} |")
+    print(f"\npeak resident memory of this process: {peak:,.0f} MB")
 
 
 if __name__ == "__main__":
