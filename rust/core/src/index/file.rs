@@ -3,7 +3,8 @@
 //! Layout (little-endian): a 128-byte header, then 8-aligned sections: the
 //! vocabulary (with its tokenizer record and unigram counts), the token
 //! stream (`u16` or `u32` per token, the separator as the type's maximum),
-//! the document starts (`u64`, one per document plus the stream's length),
+//! the document starts (one per document plus the stream's length, in the
+//! pointer width, with 8 bytes of padding),
 //! and the packed suffix array (see [`super::suffix_array`]) with its 8
 //! bytes of padding.
 //!
@@ -96,7 +97,13 @@ pub fn write(
         let narrow = stream.ids.iter().map(|&t| super::suffix_array::to_u16(t));
         narrow.flat_map(|t| t.to_le_bytes()).collect()
     };
-    let starts: Vec<u8> = stream.starts.iter().flat_map(|s| s.to_le_bytes()).collect();
+    // Starts are positions: they take the suffix array's width, not 8 bytes
+    // (a line-per-document index has a start every dozen tokens).
+    let width = pointer_width as usize;
+    let mut starts: Vec<u8> = (stream.starts.iter())
+        .flat_map(|s| s.to_le_bytes().into_iter().take(width))
+        .collect();
+    starts.extend_from_slice(&[0u8; 8]);
     let parts: [&[u8]; 4] = [&vocab_bytes, &tokens, &starts, suffixes];
     let mut sections = [(0usize, 0usize); 4];
     let mut at = HEADER;
@@ -187,7 +194,7 @@ fn parse_header(map: &[u8], path: &Path) -> Result<Header> {
     let sizes = [
         None,
         expect(tokens, token_width as u64),
-        expect(docs.saturating_add(1), 8),
+        expect(docs.saturating_add(1), pointer_width as u64).and_then(|b| b.checked_add(8)),
         expect(tokens, pointer_width as u64).and_then(|b| b.checked_add(8)),
     ];
     let mut end = HEADER;
@@ -381,8 +388,10 @@ impl CorpusIndex {
 
     /// Start of document `i` in the stream (`i == documents()` gives the end).
     pub fn doc_start(&self, i: usize) -> Option<u64> {
-        let b = self.section(STARTS).get(i * 8..i * 8 + 8)?;
-        Some(u64::from_le_bytes(b.try_into().ok()?))
+        let width = self.header.pointer_width as usize;
+        let b = self.section(STARTS).get(i * width..i * width + 8)?;
+        let mask = u64::MAX >> (64 - 8 * width as u32);
+        Some(u64::from_le_bytes(b.try_into().ok()?) & mask)
     }
 
     /// The document holding stream position `pos`, its start and its end
