@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200_000)
     parser.add_argument("--max-vocab", type=int, default=65_535)
     parser.add_argument("--no-memmap", action="store_true", help="skip tokengrams' MemmapIndex")
+    parser.add_argument("--no-peer", action="store_true", help="skip tokengrams altogether")
     args = parser.parse_args()
     corpus = SHARED / "corpora" / ("en/ptb.train.txt" if args.quick else "gutenberg")
     tmp = Path(tempfile.mkdtemp(prefix="nextword-index-"))
@@ -101,11 +102,11 @@ def main() -> None:
         flush=True,
     )
     stream = index.token_stream()
-    tg = tokengrams_module()
+    tg = None if args.no_peer else tokengrams_module()
     theirs_size = "not installed"
     tg_index = None
     if tg is None:
-        row("peer build, in memory, same ids", "", "tokengrams not installed")
+        row("peer build, in memory, same ids", "", "tokengrams not installed or skipped")
     elif stream.dtype != np.uint16:
         row("peer build, in memory, same ids", "", "ids need 32 bits: not compared")
     else:
