@@ -180,8 +180,8 @@ def test_demo_runs_and_prints_its_sections(
     )
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    sections = re.findall(r"^== (\d)\. ", out, flags=re.M)
-    assert sections == ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    sections = re.findall(r"^== (\d+)\. ", out, flags=re.M)
+    assert sections == ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]
     for title in (
         "collect",
         "tokenize",
@@ -192,6 +192,7 @@ def test_demo_runs_and_prints_its_sections(
         "generate",
         "speed",
         "neural language models",
+        "novelty",
     ):
         assert title in out
     # Perplexity on held-out text falls from order 1 to order 5.
@@ -199,6 +200,8 @@ def test_demo_runs_and_prints_its_sections(
     assert len(ppl) == 5 and ppl[0] > ppl[1] > ppl[2] > ppl[4]
     assert re.search(r"^\s+1\s+[\d,]+\s+[\d,]+\s+", out, flags=re.M)
     assert "speed-up:" in out
+    # The ∞-gram copies its corpus: no 6-gram of its text is novel.
+    assert re.search(r"∞-gram model\s+0\.0%", out)
     assert "Kneser-Ney, 5-grams of characters" in out and "the LSTM writes" in out
 
 

@@ -24,6 +24,8 @@ from nextword.errors import (
     NextwordError,
     NoFilesError,
 )
+from nextword.index import CorpusIndex
+from nextword.interpolate import Interpolated
 from nextword.lm import NGramLM
 from nextword.model import (
     DistributionModel,
@@ -57,6 +59,7 @@ __all__ = [
     "BPETokenizer",
     "CharTokenizer",
     "Corpus",
+    "CorpusIndex",
     "CorpusError",
     "DistributionModel",
     "EmptyCorpusError",
@@ -66,6 +69,7 @@ __all__ = [
     "Perplexity",
     "Generation",
     "Generator",
+    "Interpolated",
     "LanguageModel",
     "LSTMLanguageModel",
     "MLPLanguageModel",

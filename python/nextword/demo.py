@@ -12,6 +12,7 @@ import time
 
 from nextword import reference
 from nextword.counts import count_ngrams
+from nextword.index_demo import run_novelty_demo
 from nextword.lm import NGramLM
 from nextword.neural.demo import run_neural_demo
 from nextword.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
@@ -141,6 +142,7 @@ def run_demo() -> None:
 
     # Section 9: a slice of the corpus, so that training stays a few seconds per model.
     run_neural_demo(texts[:1500], steps=300)
+    run_novelty_demo(texts, lm, tokenizer)
     print(
         "\nnext: `nextword train PATHS -o model.nwlm`, then `nextword generate model.nwlm"
         " --explain`; `nextword --help`."

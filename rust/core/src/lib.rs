@@ -6,7 +6,8 @@
 //! add-k, Witten-Bell, stupid backoff), reads and writes ARPA and binary model
 //! files and answers queries, [`generate`] is the one generation loop of every
 //! model over the one seeded sampler, [`sample`]; [`embed`] trains word2vec
-//! embeddings. The Python bindings
+//! embeddings; [`index`] is a suffix-array index of a corpus (counts of any
+//! length, search, novelty, the ∞-gram model). The Python bindings
 //! (`rust/python`) only convert types and map errors.
 
 pub mod alloc;
@@ -17,6 +18,7 @@ pub mod count;
 pub mod embed;
 pub mod error;
 pub mod generate;
+pub mod index;
 pub mod lm;
 pub mod sample;
 pub mod tokenize;

@@ -2,6 +2,7 @@
 //! mapping only. Every algorithm lives in `rust/core`.
 
 mod bpe;
+mod corpus_index;
 mod counts;
 mod errors;
 mod generation;
@@ -26,12 +27,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_ORDER", nextword_core::count::MAX_ORDER)?;
     m.add("CHUNK_BYTES", nextword_core::corpus::read::CHUNK_BYTES)?;
+    m.add("INDEX_ABSENT", nextword_core::index::ABSENT)?;
     m.add_class::<tokenizer::Tokenizer>()?;
     m.add_class::<bpe::BpeTokenizer>()?;
     m.add_class::<vocab::Vocab>()?;
     m.add_class::<counts::NGramCounts>()?;
     m.add_class::<ngram_lm::NGramLM>()?;
     m.add_class::<generation::Generation>()?;
+    m.add_class::<corpus_index::CorpusIndex>()?;
     m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
     m.add_function(wrap_pyfunction!(source::set_chunk_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sample_vector, m)?)?;

@@ -316,13 +316,19 @@ impl Vocab {
     /// Save to `path` (atomic write, checksummed).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut w = binfmt::Writer::new();
-        self.tokenizer.to_record().write(&mut w);
+        self.write(&mut w);
+        w.save(path, MAGIC, VERSION)
+    }
+
+    /// Append this vocabulary (tokenizer record, words, counts) to a payload,
+    /// as saved files embed it; [`Vocab::read`] reads it back.
+    pub fn write(&self, w: &mut binfmt::Writer) {
+        self.tokenizer.to_record().write(w);
         w.u64(self.words.len() as u64);
         for (word, count) in self.words.iter().zip(&self.counts) {
             w.str(word);
             w.u64(*count);
         }
-        w.save(path, MAGIC, VERSION)
     }
 
     /// Load a vocabulary saved by [`Vocab::save`].
@@ -334,6 +340,18 @@ impl Vocab {
         } else {
             read_tokenizer(&mut r)?
         };
+        let v = Self::read_words(&mut r, tokenizer)?;
+        r.finish()?;
+        Ok(v)
+    }
+
+    /// Read a vocabulary written by [`Vocab::write`] from a payload.
+    pub fn read(r: &mut binfmt::Reader<'_>) -> Result<Self> {
+        let tokenizer = read_tokenizer(r)?;
+        Self::read_words(r, tokenizer)
+    }
+
+    fn read_words(r: &mut binfmt::Reader<'_>, tokenizer: Tokenizer) -> Result<Self> {
         let n = r.len(9)?;
         let mut v = Self {
             words: Vec::with_capacity(n),
@@ -349,7 +367,6 @@ impl Vocab {
             }
             v.add(word, count);
         }
-        r.finish()?;
         if v.words.len() < 3 || v.words[..3] != [UNK, BOS, EOS] {
             return Err(r.error("the first three entries are not <unk>, <s>, </s>"));
         }

@@ -1,0 +1,401 @@
+//! Queries on the suffix array: the range of suffixes that start with a
+//! phrase (two binary searches), narrowing a range by one more token,
+//! the distinct successors of a phrase, and the longest match at every
+//! position of a text.
+//!
+//! Contract: every query reads the mapped arrays through checked accessors
+//! (a corrupt file gives wrong answers, never a panic); a range `lo..hi` of
+//! suffix-array rows holds exactly the suffixes that start with the phrase,
+//! so its length is the phrase's count; phrases never hold [`SEP`], so no
+//! match crosses a document boundary.
+
+use std::cmp::Ordering;
+use std::ops::Range;
+
+use super::file::CorpusIndex;
+use super::SEP;
+use crate::tokenize::BOS_ID;
+use crate::{Error, Result};
+
+/// A stored token: 16 or 32 bits.
+pub trait Token: Copy + Send + Sync {
+    /// The token as a `u32` id ([`SEP`] for the separator).
+    fn id(self) -> u32;
+}
+
+impl Token for u16 {
+    #[inline]
+    fn id(self) -> u32 {
+        if self == u16::MAX {
+            SEP
+        } else {
+            self as u32
+        }
+    }
+}
+
+impl Token for u32 {
+    #[inline]
+    fn id(self) -> u32 {
+        self
+    }
+}
+
+/// The mapped token stream and suffix array, typed.
+pub struct View<'a, T> {
+    tokens: &'a [T],
+    suffixes: &'a [u8],
+    width: usize,
+    mask: u64,
+    /// Number of suffix-array rows (the stream's length).
+    pub rows: usize,
+}
+
+impl<'a, T: Token> View<'a, T> {
+    fn new(tokens: &'a [T], suffixes: &'a [u8], width: u8) -> Self {
+        let width = width as usize;
+        Self {
+            tokens,
+            suffixes,
+            width,
+            mask: u64::MAX >> (64 - 8 * width as u32),
+            rows: tokens.len(),
+        }
+    }
+
+    /// The stream position of suffix-array row `row`.
+    #[inline]
+    pub fn suffix(&self, row: usize) -> usize {
+        let at = row * self.width;
+        match self.suffixes.get(at..at + 8) {
+            // One unaligned 8-byte read, masked to the entry's width (the
+            // section ends with 8 bytes of padding, so the last entry has them).
+            Some(b) => (u64::from_le_bytes(b.try_into().unwrap_or_default()) & self.mask) as usize,
+            None => usize::MAX,
+        }
+    }
+
+    /// The token at stream position `pos` ([`SEP`] past the end).
+    #[inline]
+    pub fn at(&self, pos: usize) -> u32 {
+        self.tokens.get(pos).map_or(SEP, |t| t.id())
+    }
+
+    /// The `len` tokens at `pos` (fewer at the end of the stream).
+    pub fn slice(&self, pos: usize, len: usize) -> Vec<u32> {
+        let end = pos.saturating_add(len).min(self.tokens.len());
+        let start = pos.min(end);
+        self.tokens[start..end].iter().map(|t| t.id()).collect()
+    }
+
+    /// The suffix at `pos`, cut to `phrase.len()` tokens, against `phrase`.
+    #[inline]
+    fn compare(&self, pos: usize, phrase: &[u32]) -> Ordering {
+        for (j, &p) in phrase.iter().enumerate() {
+            let t = match pos.checked_add(j).and_then(|i| self.tokens.get(i)) {
+                Some(t) => t.id(),
+                // A suffix that ends first sorts first.
+                None => return Ordering::Less,
+            };
+            match t.cmp(&p) {
+                Ordering::Equal => {}
+                other => return other,
+            }
+        }
+        Ordering::Equal
+    }
+
+    /// The rows whose suffixes start with `phrase` (all rows for an empty one).
+    pub fn range(&self, phrase: &[u32]) -> Range<usize> {
+        let (mut lo, mut hi) = (0, self.rows);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.compare(self.suffix(mid), phrase) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => {
+                    // Split: the first match in lo..=mid, the end in mid+1..hi.
+                    let first = lo
+                        + partition(mid - lo, |i| {
+                            self.compare(self.suffix(lo + i), phrase) == Ordering::Less
+                        });
+                    let end = mid
+                        + 1
+                        + partition(hi - mid - 1, |i| {
+                            self.compare(self.suffix(mid + 1 + i), phrase) == Ordering::Equal
+                        });
+                    return first..end;
+                }
+            }
+        }
+        lo..lo
+    }
+
+    /// Of the rows `range` (suffixes sharing their first `depth` tokens), those
+    /// whose token at `depth` is `token`.
+    pub fn narrow(&self, range: Range<usize>, depth: usize, token: u32) -> Range<usize> {
+        let next = |row: usize| self.at(self.suffix(row).saturating_add(depth));
+        let lo = range.start + partition(range.len(), |i| next(range.start + i) < token);
+        let hi = lo + partition(range.end - lo, |i| next(lo + i) <= token);
+        lo..hi
+    }
+
+    /// The distinct tokens at `depth` in the rows `range` with their counts,
+    /// in id order, the separator left out (one binary search per distinct token).
+    pub fn successors(&self, range: Range<usize>, depth: usize) -> Vec<(u32, u64)> {
+        let mut out = Vec::new();
+        let mut row = range.start;
+        while row < range.end {
+            let token = self.at(self.suffix(row).saturating_add(depth));
+            if token == SEP {
+                break; // the separator sorts last
+            }
+            let group = self.narrow(row..range.end, depth, token);
+            let end = group.end.max(row + 1);
+            out.push((token, (end - row) as u64));
+            row = end;
+        }
+        out
+    }
+
+    /// How many rows of `range` are followed at `depth` by a token other than
+    /// the separator (and other than `<s>` when `skip_bos`).
+    pub fn followed(&self, range: Range<usize>, depth: usize, skip_bos: bool) -> u64 {
+        let seps = self.narrow(range.clone(), depth, SEP).len();
+        let bos = if skip_bos {
+            self.narrow(range.clone(), depth, BOS_ID).len()
+        } else {
+            0
+        };
+        (range.len() - seps - bos) as u64
+    }
+
+    /// For every position of `ids`, the length of the longest span starting
+    /// there that occurs in the corpus. Uses that a match at `i` of length
+    /// `m` implies one of `m - 1` at `i + 1`: that span is found with one
+    /// search, then extended token by token.
+    pub fn longest_matches(&self, ids: &[u32], vocab_len: u32) -> Vec<u32> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut known = 0usize;
+        for i in 0..ids.len() {
+            let mut len = known;
+            let mut range = self.range(&ids[i..i + len]);
+            while i + len < ids.len() && ids[i + len] < vocab_len {
+                let next = self.narrow(range.clone(), len, ids[i + len]);
+                if next.is_empty() {
+                    break;
+                }
+                range = next;
+                len += 1;
+            }
+            out.push(len as u32);
+            known = len.saturating_sub(1);
+        }
+        out
+    }
+}
+
+/// The number of leading `0..n` for which `pred` holds (`pred` true then false).
+#[inline]
+fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Run `$body` with `$view` bound to the index's typed [`View`].
+macro_rules! with_view {
+    ($index:expr, $view:ident => $body:expr) => {
+        match $index.token_array() {
+            $crate::index::file::Tokens::Narrow(t) => {
+                let $view = $crate::index::search::View::of($index, t);
+                $body
+            }
+            $crate::index::file::Tokens::Wide(t) => {
+                let $view = $crate::index::search::View::of($index, t);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_view;
+
+impl<'a, T: Token> View<'a, T> {
+    /// The view of an open index over its typed tokens.
+    pub fn of(index: &'a CorpusIndex, tokens: &'a [T]) -> Self {
+        Self::new(tokens, index.suffix_bytes(), index.pointer_width())
+    }
+}
+
+/// Run `f` on a pool of `threads` threads (0: rayon's global pool).
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
+    if threads == 0 {
+        return Ok(f());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::InvalidArgument(format!("cannot start {threads} threads: {e}")))?;
+    Ok(pool.install(f))
+}
+
+/// One occurrence of a phrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// Position in the token stream.
+    pub position: u64,
+    /// Document number (0-based, in corpus order).
+    pub document: u64,
+    /// Token offset within the document.
+    pub offset: u64,
+}
+
+impl CorpusIndex {
+    /// The ids of `tokens`; a word not in the vocabulary is [`super::ABSENT`].
+    pub fn ids_of<S: AsRef<str>>(&self, tokens: &[S]) -> Vec<u32> {
+        let vocab = self.vocab();
+        tokens
+            .iter()
+            .map(|t| vocab.get(t.as_ref()).unwrap_or(super::ABSENT))
+            .collect()
+    }
+
+    /// The ids of `text`'s tokens (the index's tokenizer, no padding); a word
+    /// not in the vocabulary is [`super::ABSENT`].
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let vocab = self.vocab();
+        let mut out = Vec::new();
+        vocab
+            .tokenizer()
+            .for_each_token(text, |t| out.push(vocab.get(t).unwrap_or(super::ABSENT)));
+        out
+    }
+
+    fn known(&self, ids: &[u32]) -> bool {
+        let n = self.vocab().len() as u32;
+        ids.iter().all(|&i| i < n)
+    }
+
+    /// How often `ids` occurs; an empty phrase counts the corpus's tokens, a
+    /// phrase with an unknown id counts 0.
+    pub fn count(&self, ids: &[u32]) -> u64 {
+        if ids.is_empty() {
+            return self.tokens();
+        }
+        if !self.known(ids) {
+            return 0;
+        }
+        with_view!(self, v => v.range(ids).len() as u64)
+    }
+
+    /// [`CorpusIndex::count`] of many phrases, in parallel on `threads` threads.
+    pub fn count_batch(&self, phrases: &[Vec<u32>], threads: usize) -> Result<Vec<u64>> {
+        use rayon::prelude::*;
+        in_pool(threads, || {
+            phrases.par_iter().map(|p| self.count(p)).collect()
+        })
+    }
+
+    /// The tokens that follow `ids` with their counts, most frequent first
+    /// (ties by lower id), at most `k`. The empty phrase is followed by every
+    /// token (the unigram counts).
+    pub fn next_counts(&self, ids: &[u32], k: Option<usize>) -> Vec<(u32, u64)> {
+        let mut out = if ids.is_empty() {
+            let counts = self.vocab().counts();
+            (0..counts.len() as u32)
+                .zip(counts.iter().copied())
+                .filter(|&(_, c)| c > 0)
+                .collect()
+        } else if !self.known(ids) {
+            Vec::new()
+        } else {
+            with_view!(self, v => v.successors(v.range(ids), ids.len()))
+        };
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(k.unwrap_or(usize::MAX));
+        out
+    }
+
+    /// Up to `limit` occurrences of `ids` (in suffix order: by what follows
+    /// them), then sorted by position.
+    pub fn find(&self, ids: &[u32], limit: usize) -> Vec<Hit> {
+        if ids.is_empty() || !self.known(ids) {
+            return Vec::new();
+        }
+        let mut positions: Vec<u64> = with_view!(self, v => {
+            let r = v.range(ids);
+            (r.start..r.end.min(r.start.saturating_add(limit))).map(|row| v.suffix(row) as u64).collect()
+        });
+        positions.sort_unstable();
+        positions
+            .into_iter()
+            .map(|position| {
+                let (document, start, _) = self.document_of(position);
+                Hit {
+                    position,
+                    document,
+                    offset: position - start,
+                }
+            })
+            .collect()
+    }
+
+    /// Keyword in context: up to `window` tokens before a hit of `len`
+    /// tokens, the hit, and up to `window` after, within its document, as text.
+    pub fn kwic(&self, hit: &Hit, len: usize, window: usize) -> Result<(String, String, String)> {
+        let (_, start, end) = self.document_of(hit.position);
+        let pos = hit.position;
+        let left = pos.saturating_sub(window as u64).max(start);
+        let stop = (pos + len as u64).min(end);
+        let right = stop.saturating_add(window as u64).min(end);
+        let take =
+            |a: u64, b: u64| with_view!(self, v => v.slice(a as usize, (b - a.min(b)) as usize));
+        let vocab = self.vocab();
+        Ok((
+            vocab.decode(&take(left, pos))?,
+            vocab.decode(&take(pos, stop))?,
+            vocab.decode(&take(stop, right))?,
+        ))
+    }
+
+    /// For every position of `ids`, the longest span starting there that
+    /// occurs in the corpus (0 at an unknown word).
+    pub fn longest_matches(&self, ids: &[u32]) -> Vec<u32> {
+        let n = self.vocab().len() as u32;
+        with_view!(self, v => v.longest_matches(ids, n))
+    }
+
+    /// Whether `<s>` is left out of predictions (the index is padded).
+    pub(crate) fn skip_bos(&self) -> bool {
+        self.padded()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_and_narrow_on_a_tiny_stream() {
+        // stream: 3 4 3 4 5 SEP
+        let tokens: Vec<u32> = vec![3, 4, 3, 4, 5, SEP];
+        let (sa, w) = super::super::suffix_array::build(&tokens, 6, true, 1).unwrap();
+        let v = View::new(&tokens[..], &sa, w);
+        assert_eq!(v.range(&[3, 4]).len(), 2);
+        assert_eq!(v.range(&[4]).len(), 2);
+        assert_eq!(v.range(&[4, 5]).len(), 1);
+        assert_eq!(v.range(&[5, 3]).len(), 0);
+        assert_eq!(v.range(&[]).len(), 6);
+        let r = v.range(&[4]);
+        assert_eq!(v.successors(r.clone(), 1), [(3, 1), (5, 1)]);
+        assert_eq!(v.narrow(r, 1, 5).len(), 1);
+        assert_eq!(v.longest_matches(&[3, 4, 5, 9, 4], 6), [3, 2, 1, 0, 1]);
+    }
+}
