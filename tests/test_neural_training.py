@@ -221,12 +221,10 @@ def test_time_schedule_follows_the_clock() -> None:
 
 
 def test_time_budget_stops_the_run() -> None:
-    import time
 
     model = small("lstm")
     seen: list[tuple[int, float, float]] = []
     budget = TrainingConfig(steps=10**6, batch_size=4, seq_len=8, eval_every=2)
-    start = time.perf_counter()
     history = train(
         model,
         CORPUS,
@@ -238,7 +236,6 @@ def test_time_budget_stops_the_run() -> None:
         on_validate=lambda *a: seen.append(a),
     )
     assert history.stopped == "time" and 0 < history.steps < 10**6
-    assert time.perf_counter() - start < 30
     # Every validation was reported with its step, loss and (growing) time.
     assert [(s, v) for s, v, _ in seen] == history.valid_losses
     assert [t for _, _, t in seen] == history.valid_seconds == sorted(history.valid_seconds)

