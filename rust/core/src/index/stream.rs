@@ -136,7 +136,14 @@ pub fn encode(
             out.ids.extend_from_slice(sentence);
         }
     }
-    if out.starts.is_empty() {
+    // Blank lines are sentences (`<s> </s>` once padded) but hold no word: a
+    // corpus of nothing else has nothing to index.
+    let words = out
+        .ids
+        .iter()
+        .filter(|&&id| !(pad && (id == BOS_ID || id == EOS_ID)) && id != SEP)
+        .count();
+    if words == 0 {
         return Err(Error::EmptyCorpus("the corpus holds no token".into()));
     }
     out.ids.push(SEP);
