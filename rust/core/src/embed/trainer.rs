@@ -14,9 +14,10 @@
 //!
 //! Threads update the shared matrices without locks ("Hogwild", Recht et al.
 //! 2011), as word2vec.c and gensim do: rows rarely collide and a lost update
-//! costs nothing measurable. Unlike the C tool's, the races are defined: the
-//! matrices are [`SharedMatrix`]es of relaxed atomics (see there why that
-//! costs no speed). Random numbers come from a SplitMix64 seeded per
+//! costs nothing measurable. Unlike the C tool's, the sharing is defined
+//! behaviour: the matrices are [`SharedMatrix`]es whose rows are updated in
+//! place under a per-row spin lock, one row at a time (see there why that
+//! costs next to nothing). Random numbers come from a SplitMix64 seeded per
 //! (seed, epoch, chunk), so with `threads = 1` (chunks then run in order on one
 //! thread) a seed gives the same vectors bit for bit.
 
