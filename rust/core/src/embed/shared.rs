@@ -160,7 +160,11 @@ impl SharedMatrix {
         // lives in this call, `_held` is dropped after `f` returns, and `f`
         // cannot keep it (its lifetime is that of the call). A nested
         // `with_row` on this row from `f` would spin for ever instead of
-        // making a second reference.
+        // making a second reference. Other threads may meanwhile hold shared
+        // `&[AtomicU32]`s over these cells (to reach the lock word); as with
+        // `std::sync::Mutex` (a `&Mutex<T>` covers the `UnsafeCell<T>` whose
+        // `&mut T` the guard hands out), a shared reference to `UnsafeCell`
+        // contents is not an access and does not conflict with the `&mut`.
         let values = unsafe {
             std::slice::from_raw_parts_mut(cells.as_ptr().cast::<f32>().cast_mut(), self.dim)
         };
