@@ -21,7 +21,7 @@ gives, per trainer and run:
 holding a ``nextword`` package, e.g. ``pip install --target DIR wheel``): a
 before/after comparison in one run.
 
-Issue 10's benchmark (about 25 minutes on a quiet 2-core machine):
+Issue 10's benchmark (16 minutes on a 2-core machine at load average 3-6):
 ``python benches/report_word2vec.py --words 20000000 --epochs 3 --threads 2``.
 gensim missing: only nextword is reported (``pip install gensim``).
 """

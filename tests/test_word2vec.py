@@ -111,6 +111,32 @@ def test_training_learns_something() -> None:
     assert wv.doesnt_match(["cat", "dog", "rice"]) == "rice"
 
 
+def test_two_threads_train_soundly_and_learn() -> None:
+    """Two Hogwild threads on many small chunks (so both run at once and meet on
+    the rows of the frequent words): finite vectors that learn what one thread
+    learns, and the same vocabulary."""
+    lines = []
+    for i in range(3000):
+        lines.append(f"the {['cat', 'dog'][i % 2]} chased the {['ball', 'stick'][i % 3 % 2]}")
+        lines.append(f"we ate {['bread', 'rice'][i % 2]} with {['soup', 'tea'][i % 3 % 2]}")
+    params = dict(dim=16, window=2, min_count=1, epochs=3, sample=0)
+    _core.set_chunk_bytes(2048)
+    try:
+        wv = Word2Vec(threads=2, **params).fit(lines)  # type: ignore[arg-type]
+        one = Word2Vec(threads=1, **params).fit(lines)  # type: ignore[arg-type]
+    finally:
+        _core.set_chunk_bytes(0)
+    assert wv.words == one.words
+    assert wv.vectors.shape == one.vectors.shape and np.isfinite(wv.vectors).all()
+    norms, one_norms = np.linalg.norm(wv.vectors, axis=1), np.linalg.norm(one.vectors, axis=1)
+    assert (norms > one_norms / 3).all() and (norms < one_norms * 3).all()
+    for w in (wv, one):
+        assert w.similarity("cat", "dog") > w.similarity("cat", "rice")
+        assert w.similarity("bread", "rice") > w.similarity("bread", "dog")
+        assert w.doesnt_match(["cat", "dog", "rice"]) == "rice"
+        assert w.most_similar("tea", k=1)[0][0] == "soup"
+
+
 # --- bad input -------------------------------------------------------------------------
 
 

@@ -2,8 +2,9 @@
 
 Training runs in the Rust core (skip-gram or CBOW with negative sampling,
 frequent-word subsampling, a dynamic window and a linearly decaying learning
-rate, as in Mikolov et al. 2013 and the original C tool), on all cores without
-locks, the GIL released, with a progress bar and Ctrl-C. Queries are numpy:
+rate, as in Mikolov et al. 2013 and the original C tool), on all cores
+Hogwild-style (no global lock; each row update briefly holds that row's own
+lock), the GIL released, with a progress bar and Ctrl-C. Queries are numpy:
 cosine similarity against every word is one matrix product.
 
 >>> corpus = ["the cat sat on the mat", "the dog sat on the rug"] * 50
@@ -261,11 +262,12 @@ class WordVectors:
 class Word2Vec:
     """Word2vec training settings (gensim's defaults); :meth:`fit` trains.
 
-    ``sg=True`` trains skip-gram, ``False`` CBOW; both with ``negative`` noise
-    words per example drawn from counts raised to 0.75. ``sample`` thins
-    frequent words (0 = off). ``threads=None`` uses every core; with
-    ``threads=1`` a seed gives the same vectors bit for bit (with more
-    threads the lock-free updates race, as in word2vec.c and gensim).
+        ``sg=True`` trains skip-gram, ``False`` CBOW; both with ``negative`` noise
+        words per example drawn from counts raised to 0.75. ``sample`` thins
+        frequent words (0 = off). ``threads=None`` uses every core; with
+        ``threads=1`` a seed gives the same vectors bit for bit (with more
+        threads the order of the threads' updates varies from run to run, as in
+    word2vec.c and gensim).
     """
 
     def __init__(

@@ -6,9 +6,9 @@
 //!   descending count) and the negative-sampling distribution (counts raised
 //!   to 0.75, drawn by binary search in a cumulative table);
 //! - [`subsample`]: the keep probability of frequent-word subsampling;
-//! - [`shared`]: a matrix that Hogwild threads share soundly (relaxed atomics);
+//! - [`shared`]: a matrix that Hogwild threads share soundly (a spin lock per row);
 //! - [`step`]: one SGNS or CBOW update on rows of the two matrices;
-//! - [`trainer`]: the lock-free (Hogwild) training loop over a streamed corpus;
+//! - [`trainer`]: the Hogwild training loop over a streamed corpus;
 //! - [`vectors`]: the result, [`WordVectors`], and its checksummed file format;
 //! - [`word2vec_format`]: the word2vec text and binary formats.
 //!

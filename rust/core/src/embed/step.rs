@@ -89,15 +89,14 @@ pub fn gradient(score: f32, label: f32, alpha: f32) -> f32 {
 /// The output half shared by both architectures: score `hidden` against the
 /// target (label 1) and each negative (label 0; a negative equal to the target
 /// is skipped, as in the C tool), update those output rows, and add the
-/// gradient with respect to `hidden` into `neu1e`. Each output row is copied
-/// into `row`, updated there and written back (see [`SharedMatrix`]).
+/// gradient with respect to `hidden` into `neu1e`. Each output row is updated
+/// in place under its lock (see [`SharedMatrix::with_row`]).
 pub fn negative_sampling(
     hidden: &[f32],
     syn1neg: &SharedMatrix,
     example: (u32, &[u32]),
     alpha: f32,
     neu1e: &mut [f32],
-    row: &mut [f32],
 ) {
     let (target, negatives) = example;
     let outputs = std::iter::once((target, 1.0f32)).chain(
@@ -107,11 +106,11 @@ pub fn negative_sampling(
             .map(|&n| (n, 0.0f32)),
     );
     for (word, label) in outputs {
-        syn1neg.load_row(word, row);
-        let g = gradient(dot(hidden, row), label, alpha);
-        axpy(g, row, neu1e);
-        axpy(g, hidden, row);
-        syn1neg.store_row(word, row);
+        syn1neg.with_row(word, |row| {
+            let g = gradient(dot(hidden, row), label, alpha);
+            axpy(g, row, neu1e);
+            axpy(g, hidden, row);
+        });
     }
 }
 
@@ -129,7 +128,6 @@ pub struct Weights<'a> {
 pub struct Scratch {
     neu1: Vec<f32>,
     neu1e: Vec<f32>,
-    row: Vec<f32>,
 }
 
 impl Scratch {
@@ -138,7 +136,6 @@ impl Scratch {
         Self {
             neu1: vec![0.0; dim],
             neu1e: vec![0.0; dim],
-            row: vec![0.0; dim],
         }
     }
 }
@@ -154,10 +151,10 @@ impl Weights<'_> {
         alpha: f32,
         scratch: &mut Scratch,
     ) {
-        let Scratch { neu1, neu1e, row } = scratch;
+        let Scratch { neu1, neu1e } = scratch;
         self.syn0.load_row(input, neu1);
         neu1e.fill(0.0);
-        negative_sampling(neu1, self.syn1neg, (target, negatives), alpha, neu1e, row);
+        negative_sampling(neu1, self.syn1neg, (target, negatives), alpha, neu1e);
         self.syn0.add_to_row(input, neu1e);
     }
 
@@ -176,20 +173,21 @@ impl Weights<'_> {
         if context.is_empty() {
             return;
         }
-        let Scratch { neu1, neu1e, row } = scratch;
+        let Scratch { neu1, neu1e } = scratch;
         neu1.fill(0.0);
         for &c in context {
-            self.syn0.load_row(c, row);
-            for (h, r) in neu1.iter_mut().zip(row.iter()) {
-                *h += *r;
-            }
+            self.syn0.with_row(c, |row| {
+                for (h, r) in neu1.iter_mut().zip(row.iter()) {
+                    *h += *r;
+                }
+            });
         }
         let n = context.len() as f32;
         for h in neu1.iter_mut() {
             *h /= n;
         }
         neu1e.fill(0.0);
-        negative_sampling(neu1, self.syn1neg, (target, negatives), alpha, neu1e, row);
+        negative_sampling(neu1, self.syn1neg, (target, negatives), alpha, neu1e);
         for &c in context {
             self.syn0.add_to_row(c, neu1e);
         }

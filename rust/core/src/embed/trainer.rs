@@ -1,4 +1,4 @@
-//! The word2vec training loop: lock-free threads over a streamed corpus.
+//! The word2vec training loop: Hogwild threads over a streamed corpus.
 //!
 //! Contract: in, a corpus, a tokenizer and [`Word2VecParams`]; out, the
 //! [`WordVectors`] of the words reaching `min_count`. Memory is the two
@@ -12,11 +12,13 @@
 //! falls linearly from `alpha` to `min_alpha` over all epochs' words,
 //! recomputed before each sentence from a shared count of words read.
 //!
-//! Threads update the shared matrices without locks ("Hogwild", Recht et al.
-//! 2011), as word2vec.c and gensim do: rows rarely collide and a lost update
-//! costs nothing measurable. Unlike the C tool's, the races are defined: the
-//! matrices are [`SharedMatrix`]es of relaxed atomics (see there why that
-//! costs no speed). Random numbers come from a SplitMix64 seeded per
+//! Threads update the shared matrices with no global lock and no
+//! coordination ("Hogwild", Recht et al. 2011), as word2vec.c and gensim do:
+//! rows rarely collide. Unlike the C tool's, the sharing is defined
+//! behaviour: the matrices are [`SharedMatrix`]es whose rows are updated in
+//! place under a per-row spin lock, one row at a time (see there why that
+//! costs next to nothing), so a collision delays an update instead of losing
+//! it. Random numbers come from a SplitMix64 seeded per
 //! (seed, epoch, chunk), so with `threads = 1` (chunks then run in order on one
 //! thread) a seed gives the same vectors bit for bit.
 

@@ -72,23 +72,55 @@ impl TrainingVocab {
 
 /// The noise distribution: `cumulative[i]` is the sum of `count^0.75` over
 /// words `0..=i`, summed in order in f64.
+///
+/// A draw is the first word whose cumulative sum exceeds `r`. A plain binary
+/// search for it walks about 16 levels of a table too big for the cache, once
+/// per noise word; a guide table (Chen and Asau 1974) cuts `[0, total)` into
+/// `k` equal buckets and stores, per bucket edge, where the search would end,
+/// so a draw only searches the few words of its bucket. The answer is the
+/// binary search's, exactly (see [`NoiseTable::find`]).
 #[derive(Debug, Clone)]
 pub struct NoiseTable {
     cumulative: Vec<f64>,
+    /// `guide[b]`: the number of cumulative sums `<= edge(b)`, for `b` in `0..=k`.
+    guide: Vec<u32>,
 }
 
 impl NoiseTable {
     /// The table of `counts` (at least one count must be positive).
     pub fn new(counts: &[u64]) -> Self {
         let mut sum = 0.0f64;
-        let cumulative = counts
+        let cumulative: Vec<f64> = counts
             .iter()
             .map(|&c| {
                 sum += (c as f64).powf(NOISE_POWER);
                 sum
             })
             .collect();
-        Self { cumulative }
+        let mut table = Self {
+            cumulative,
+            guide: Vec::new(),
+        };
+        let k = counts.len().next_power_of_two();
+        table.guide = (0..=k)
+            .map(|b| {
+                let edge = table.edge(b, k);
+                table.cumulative.partition_point(|&c| c <= edge) as u32
+            })
+            .collect();
+        table
+    }
+
+    /// The lower edge of bucket `b` of `k` (the same f64 operations at
+    /// construction and at each draw, so the same value).
+    #[inline]
+    fn edge(&self, b: usize, k: usize) -> f64 {
+        self.total() * b as f64 / k as f64
+    }
+
+    #[inline]
+    fn total(&self) -> f64 {
+        self.cumulative.last().copied().unwrap_or(0.0)
     }
 
     /// The cumulative sums.
@@ -100,15 +132,34 @@ impl NoiseTable {
     /// cumulative sum exceeds `r`.
     #[inline]
     pub fn draw(&self, rng: &mut Rng) -> u32 {
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
-        self.find(rng.uniform() * total)
+        self.find(rng.uniform() * self.total())
     }
 
     /// The first word whose cumulative sum exceeds `r` (the last word if none).
+    ///
+    /// With `edge(b) <= r < edge(b + 1)`, every sum before `guide[b]` is
+    /// `<= edge(b) <= r` and every sum from `guide[b + 1]` on is
+    /// `> edge(b + 1) > r` (the sums never decrease), so the answer lies in
+    /// `guide[b]..=guide[b + 1]` and a search of that range finds it. A bucket
+    /// guess that rounding put on the wrong side of `r` falls back to the
+    /// whole search.
     #[inline]
     pub fn find(&self, r: f64) -> u32 {
-        let i = self.cumulative.partition_point(|&c| c <= r);
-        i.min(self.cumulative.len().saturating_sub(1)) as u32
+        let last = self.cumulative.len().saturating_sub(1);
+        let k = self.guide.len().saturating_sub(1);
+        let total = self.total();
+        let i = if k > 0 && total > 0.0 {
+            let b = ((r / total * k as f64) as usize).min(k - 1);
+            if self.edge(b, k) <= r && r < self.edge(b + 1, k) {
+                let (lo, hi) = (self.guide[b] as usize, self.guide[b + 1] as usize);
+                lo + self.cumulative[lo..hi].partition_point(|&c| c <= r)
+            } else {
+                self.cumulative.partition_point(|&c| c <= r)
+            }
+        } else {
+            self.cumulative.partition_point(|&c| c <= r)
+        };
+        i.min(last) as u32
     }
 }
 
@@ -149,9 +200,41 @@ mod tests {
             hits[table.draw(&mut rng) as usize] += 1;
         }
         assert_eq!(hits[2], 0);
+        assert_eq!(NoiseTable::new(&[]).find(0.5), 0);
+        assert_eq!(NoiseTable::new(&[0, 0]).find(0.0), 1);
         assert!(
             (hits[0] as f64 / 9000.0 - 8.0 / 9.0).abs() < 0.02,
             "{hits:?}"
         );
+    }
+
+    #[test]
+    fn guided_draw_is_the_binary_search() {
+        let mut rng = Rng::new(11);
+        for n in [1usize, 2, 3, 7, 64, 1000] {
+            let counts: Vec<u64> = (0..n)
+                .map(|i| 1 + (rng.next_u64() % 5000) / (i as u64 + 1))
+                .collect();
+            let mut counts = counts;
+            if n > 2 {
+                counts[n / 2] = 0;
+            }
+            let table = NoiseTable::new(&counts);
+            let c = table.cumulative();
+            let total = *c.last().unwrap();
+            let plain = |r: f64| (c.partition_point(|&x| x <= r).min(n - 1)) as u32;
+            // Each sum and its two neighbouring f64s (all sums are positive).
+            let near = |x: f64, d: i64| f64::from_bits((x.to_bits() as i64 + d) as u64);
+            let mut probes: Vec<f64> = c
+                .iter()
+                .flat_map(|&x| [x, near(x, -1), near(x, 1)])
+                .collect();
+            probes.extend((0..=4000).map(|i| total * i as f64 / 4000.0));
+            probes.extend((0..2000).map(|_| rng.uniform() * total));
+            probes.extend([0.0, -1.0, total * 2.0, f64::NAN]);
+            for r in probes {
+                assert_eq!(table.find(r), plain(r), "n {n} r {r}");
+            }
+        }
     }
 }
