@@ -218,13 +218,17 @@ mod tests {
 
     #[test]
     fn line_ends_and_blank_lines() {
-        let got = sentences(
-            b"a b\r\nc\rd\n\n  \n\r\r\n\r\ne\r",
-            &CorpusOptions::default(),
-            InputFormat::Text,
-        );
+        let text = b"a b\r\nc\rd\n\n  \n\r\r\n\r\ne\r";
         // A lone '\r' stays in its line; "\r\r\n" is a line holding one '\r'.
-        assert_eq!(got.unwrap(), ["a b", "c\rd", "e"]);
+        // Blank lines are sentences by default (as in lmplz), dropped on request.
+        let kept = sentences(text, &CorpusOptions::default(), InputFormat::Text);
+        assert_eq!(kept.unwrap(), ["a b", "c\rd", "", "  ", "\r", "", "e"]);
+        let options = CorpusOptions {
+            skip_blank: true,
+            ..CorpusOptions::default()
+        };
+        let skipped = sentences(text, &options, InputFormat::Text);
+        assert_eq!(skipped.unwrap(), ["a b", "c\rd", "e"]);
     }
 
     #[test]
