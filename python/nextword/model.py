@@ -61,6 +61,23 @@ class Perplexity:
     sentences: int
     logprob: float
 
+    @classmethod
+    def from_sums(
+        cls, logprob: float, known_logprob: float, tokens: int, oovs: int, sentences: int
+    ) -> Perplexity:
+        """From summed log10 probabilities: of every token (``logprob``) and of
+        the in-vocabulary ones (``known_logprob``). No token raises ValueError."""
+        if tokens == 0:
+            raise ValueError("no tokens to score")
+        return cls(
+            10.0 ** (-logprob / tokens),
+            10.0 ** (-known_logprob / (tokens - oovs)) if tokens > oovs else math.nan,
+            oovs,
+            tokens,
+            sentences,
+            logprob,
+        )
+
     @property
     def cross_entropy(self) -> float:
         """Mean negative log-probability per token, in nats (OOVs included)."""
@@ -242,17 +259,7 @@ def perplexity(model: NextTokenModel, corpus: CorpusLike, **corpus_options: Any)
         total += math.fsum(logps)
         inside += math.fsum(logps[known])
         oovs += len(sentence) - int(known.sum())
-    tokens, sentences = len(ids), len(offsets) - 1
-    if tokens == 0:
-        raise ValueError("no tokens to score")
-    return Perplexity(
-        10.0 ** (-total / tokens),
-        10.0 ** (-inside / (tokens - oovs)) if tokens > oovs else math.nan,
-        oovs,
-        tokens,
-        sentences,
-        total,
-    )
+    return Perplexity.from_sums(total, inside, len(ids), oovs, len(offsets) - 1)
 
 
 def predict(model: NextTokenModel, context: Text = (), k: int = 10) -> list[tuple[str, float]]:

@@ -124,16 +124,7 @@ def perplexity(
     inside = math.fsum(math.fsum(s[ids != unk]) for s, ids in zip(scores, sentences))
     tokens = sum(len(s) for s in sentences)
     oovs = sum(int((s == unk).sum()) for s in sentences)
-    if tokens == 0:
-        raise ValueError("no tokens to score")
-    return Perplexity(
-        10.0 ** (-total / tokens),
-        10.0 ** (-inside / (tokens - oovs)) if tokens > oovs else math.nan,
-        oovs,
-        tokens,
-        len(sentences),
-        total,
-    )
+    return Perplexity.from_sums(total, inside, tokens, oovs, len(sentences))
 
 
 def _records(paths: Sequence[str], text_field: str, skip: bool) -> Iterator[dict[str, Any]]:
