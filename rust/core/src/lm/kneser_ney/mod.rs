@@ -31,6 +31,7 @@ pub mod adjust_counts;
 pub mod discounts;
 pub mod initial_probabilities;
 pub mod interpolate;
+pub mod stream;
 
 pub use discounts::{discounts_from, FALLBACK};
 
