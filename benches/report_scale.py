@@ -18,7 +18,8 @@ where it is absent the table says so. It is not on PyPI as a program: build it
 from KenLM's source (cmake, Boost, zlib; ``make lmplz``).
 
 Usage: ``python benches/report_scale.py [--input FILE] [--order 5] [--memory 4G]
-[--lines N]`` (``--lines`` keeps the first N lines, for a quick run).
+[--budgets 1G ...] [--skip-in-memory] [--skip-binary] [--skip-count] [--lines N]``
+(``--lines`` keeps the first N lines, for a quick run).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--lmplz", default=shutil.which("lmplz"), help="path to lmplz")
     parser.add_argument("--skip-count", action="store_true")
     parser.add_argument("--skip-in-memory", action="store_true", help="no unbounded ARPA row")
+    parser.add_argument("--skip-binary", action="store_true", help="no binary-model row")
     parser.add_argument(
         "--budgets", nargs="*", default=[], help="more nextword --memory rows (e.g. 1G)"
     )
@@ -120,11 +122,12 @@ def main() -> None:
             seconds, gb = run(cmd + ["-o", str(ours_arpa)])
             rows.append(("nextword text -> ARPA", seconds, gb, same_as_lmplz()))
             ours_arpa.unlink()
-        binary = work / "nextword.nwlm"
-        seconds, gb = run(cmd + ["-o", str(binary)])
-        size = f"{binary.stat().st_size / 1e6:,.0f} MB"
-        rows.append(("nextword text -> binary", seconds, gb, size))
-        binary.unlink()
+        if not args.skip_binary:
+            binary = work / "nextword.nwlm"
+            seconds, gb = run(cmd + ["-o", str(binary)])
+            size = f"{binary.stat().st_size / 1e6:,.0f} MB"
+            rows.append(("nextword text -> binary", seconds, gb, size))
+            binary.unlink()
         if not args.skip_count:
             count = nextword + ["count", str(text), "--order", str(args.order), "-q", "-k", "0"]
             seconds, gb = run(count)

@@ -88,7 +88,9 @@ fn spill_error(dir: &Path, e: std::io::Error) -> Error {
 
 /// Writes records to a file, zstd-compressed.
 pub struct RunWriter {
-    out: zstd::stream::write::Encoder<'static, BufWriter<File>>,
+    /// Records are buffered before the encoder: zstd's streaming call costs
+    /// far more than a record's bytes when made per record.
+    out: BufWriter<zstd::stream::write::Encoder<'static, BufWriter<File>>>,
     k: usize,
     records: u64,
     path: PathBuf,
@@ -100,8 +102,9 @@ impl RunWriter {
     pub fn create(spill: &Arc<Spill>, what: &str, k: usize) -> Result<Self> {
         let path = spill.file(what);
         let file = File::create(&path).map_err(|e| spill.error(e))?;
-        let out = zstd::stream::write::Encoder::new(BufWriter::with_capacity(1 << 18, file), 1)
+        let encoder = zstd::stream::write::Encoder::new(BufWriter::with_capacity(1 << 18, file), 1)
             .map_err(|e| spill.error(e))?;
+        let out = BufWriter::with_capacity(1 << 16, encoder);
         Ok(Self {
             out,
             k,
@@ -131,7 +134,11 @@ impl RunWriter {
     /// Finish the file; returns the run.
     pub fn finish(self) -> Result<Run> {
         let spill = self.spill;
-        let inner = self.out.finish().map_err(|e| spill.error(e))?;
+        let encoder = self
+            .out
+            .into_inner()
+            .map_err(|e| spill.error(e.into_error()))?;
+        let inner = encoder.finish().map_err(|e| spill.error(e))?;
         let file = inner
             .into_inner()
             .map_err(|e| spill.error(e.into_error()))?;

@@ -155,22 +155,32 @@ fn train_arpa_within(
     control: &Control,
 ) -> Result<StreamReport> {
     options.check(count.order)?;
+    let mut trace = Trace::new();
     let spill = Spill::new(stream.temp_dir.as_deref())?;
     let counts = count_spilled(corpus, count, stream.memory, &spill, control)?;
     let order = counts.order();
     let memory = stream.memory;
 
-    // Stage 2: adjusted counts into context-ordered sorters.
+    trace.lap("count (two passes, spilling)");
+
+    // Stage 2: adjusted counts into context-ordered sorters. Orders are
+    // independent here: as many run at once as there are threads, sharing
+    // the budget.
+    let at_once = rayon::current_num_threads().clamp(1, order);
+    let share = memory / at_once;
+    let adjusted: Vec<(SortedRuns, usize, [u64; 4])> = (1..=order)
+        .into_par_iter()
+        .map(|k| adjust(&counts, k, share, &spill, control))
+        .collect::<Result<_>>()?;
     let mut contexts = Vec::with_capacity(order);
     let mut sizes = Vec::with_capacity(order);
     let mut coc = Vec::with_capacity(order);
-    for k in 1..=order {
-        control.check()?;
-        let (run, size, c) = adjust(&counts, k, memory, &spill, control)?;
+    for (run, size, c) in adjusted {
         contexts.push(run);
         sizes.push(size);
         coc.push(c);
     }
+    trace.lap("adjust");
     let SpilledCounts {
         vocab,
         runs,
@@ -181,18 +191,24 @@ fn train_arpa_within(
     drop(runs);
     let (discounts, warnings) = discounts::choose(&coc, options.discounts.as_deref());
 
-    // Stage 4: initial probabilities; gammas of order k's contexts go to order k - 1.
+    // Stage 4: initial probabilities (orders independent again); the gammas
+    // of order k's contexts go to order k - 1.
+    let done: Vec<(SortedRuns, Option<Run>)> = contexts
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, sorted)| {
+            initial_probabilities(i + 1, sorted, &discounts[i], share, &spill, control)
+        })
+        .collect::<Result<_>>()?;
     let mut initial: Vec<SortedRuns> = Vec::with_capacity(order);
     let mut gammas: Vec<Option<Run>> = (0..order).map(|_| None).collect();
-    for (k, sorted) in (1..=order).zip(contexts) {
-        control.check()?;
-        let (run, gamma) =
-            initial_probabilities(k, sorted, &discounts[k - 1], memory, &spill, control)?;
+    for (i, (run, gamma)) in done.into_iter().enumerate() {
         initial.push(run);
-        if k > 1 {
-            gammas[k - 2] = gamma;
+        if i > 0 {
+            gammas[i - 1] = gamma;
         }
     }
+    trace.lap("initial probabilities");
 
     // Stage 5: interpolate order by order, straight into the file.
     let words = vocab.words();
@@ -235,6 +251,7 @@ fn train_arpa_within(
         })
     })
     .map_err(|e| failure.take().unwrap_or(e))?;
+    trace.lap("interpolate and write");
     Ok(StreamReport {
         sizes,
         discounts,
@@ -243,6 +260,28 @@ fn train_arpa_within(
         tokens,
         temp_bytes: spill.bytes_written(),
     })
+}
+
+/// Stage timings on stderr when `NEXTWORD_TRACE` is set (a profiling aid).
+struct Trace {
+    on: bool,
+    at: std::time::Instant,
+}
+
+impl Trace {
+    fn new() -> Self {
+        Self {
+            on: std::env::var_os("NEXTWORD_TRACE").is_some(),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        if self.on {
+            eprintln!("[trace] {stage}: {:.2?}", self.at.elapsed());
+        }
+        self.at = std::time::Instant::now();
+    }
 }
 
 /// Stage 2 for order k: returns the context-ordered sorter's stream (as a
@@ -515,8 +554,6 @@ fn interpolate_and_write(
         Some(RunWriter::create(spill, "prob", k)?)
     };
     let batch = BLOCK * rayon::current_num_threads().max(1) * 2;
-    let mut keys: Vec<u32> = Vec::with_capacity(batch * k);
-    let mut values: Vec<(f32, f32)> = Vec::with_capacity(batch);
     let word = |id: u32| words.get(id as usize).map_or(UNK, String::as_str);
     let format_block = |(keys, values): (&[u32], &[(f32, f32)])| -> String {
         let mut text = String::with_capacity(values.len() * (12 + 8 * k));
@@ -538,70 +575,100 @@ fn interpolate_and_write(
         }
         text
     };
-    let mut write_batch = |keys: &mut Vec<u32>, values: &mut Vec<(f32, f32)>| -> Result<()> {
-        control.check()?;
-        let texts: Vec<String> = keys
-            .par_chunks(BLOCK * k)
-            .zip(values.par_chunks(BLOCK))
-            .map(format_block)
-            .collect();
-        for text in &texts {
-            out.write_all(text.as_bytes())
-                .map_err(|e| Error::io(path, e))?;
-        }
-        control.add_steps(values.len() as u64);
-        keys.clear();
-        values.clear();
-        Ok(())
-    };
-    while let Some((rev, packed)) = input.next_record()? {
-        let u = f32::from_bits(packed as u32);
-        let g = f32::from_bits((packed >> 32) as u32);
-        let p = if k == 1 {
-            let w = rev[0];
-            if w == BOS_ID {
-                1.0
-            } else if step.interpolate_unigrams {
-                u + g * step.uniform
-            } else if w == UNK_ID {
-                u + g
+    // One thread reads and interpolates (a sequential merge-join), handing
+    // batches to this one, which formats them on the pool and writes: the
+    // two overlap.
+    type Batch = (Vec<u32>, Vec<(f32, f32)>);
+    let (tx, rx) = crossbeam_channel::bounded::<Batch>(2);
+    let produce = move || -> Result<Option<Run>> {
+        let mut keys: Vec<u32> = Vec::with_capacity(batch * k);
+        let mut values: Vec<(f32, f32)> = Vec::with_capacity(batch);
+        while let Some((rev, packed)) = input.next_record()? {
+            let u = f32::from_bits(packed as u32);
+            let g = f32::from_bits((packed >> 32) as u32);
+            let p = if k == 1 {
+                let w = rev[0];
+                if w == BOS_ID {
+                    1.0
+                } else if step.interpolate_unigrams {
+                    u + g * step.uniform
+                } else if w == UNK_ID {
+                    u + g
+                } else {
+                    u
+                }
             } else {
-                u
+                let p_lower = below
+                    .get(&rev[..k - 1])?
+                    .map_or(0.0, |v| f32::from_bits(v as u32));
+                u + g * p_lower
+            };
+            if let Some(w) = probabilities.as_mut() {
+                w.push(rev, u64::from(p.to_bits()))?;
             }
-        } else {
-            let p_lower = below
-                .get(&rev[..k - 1])?
-                .map_or(0.0, |v| f32::from_bits(v as u32));
-            u + g * p_lower
-        };
-        if let Some(w) = probabilities.as_mut() {
-            w.push(rev, u64::from(p.to_bits()))?;
+            let backoff = if step.top {
+                0.0
+            } else {
+                backoffs
+                    .get(rev)?
+                    .map_or(0.0, |v| f32::from_bits(v as u32).log10())
+            };
+            keys.extend_from_slice(rev);
+            values.push((p.log10().min(0.0), backoff));
+            if values.len() >= batch {
+                let full = (std::mem::take(&mut keys), std::mem::take(&mut values));
+                if tx.send(full).is_err() {
+                    // The writer stopped (its error is the one reported).
+                    return Ok(None);
+                }
+                keys.reserve(batch * k);
+                values.reserve(batch);
+            }
         }
-        let backoff = if step.top {
-            0.0
-        } else {
-            backoffs
-                .get(rev)?
-                .map_or(0.0, |v| f32::from_bits(v as u32).log10())
-        };
-        keys.extend_from_slice(rev);
-        values.push((p.log10().min(0.0), backoff));
-        if values.len() >= batch {
-            write_batch(&mut keys, &mut values)?;
+        if !values.is_empty() {
+            let _ = tx.send((keys, values));
         }
-    }
-    write_batch(&mut keys, &mut values)?;
-    drop(input);
+        drop(tx);
+        drop(input);
+        drop(below);
+        drop(backoffs);
+        probabilities.map(RunWriter::finish).transpose()
+    };
+    let (produced, written) = std::thread::scope(|scope| {
+        let producer = scope.spawn(produce);
+        let written = (|| -> Result<()> {
+            for (keys, values) in rx.iter() {
+                control.check()?;
+                let texts: Vec<String> = keys
+                    .par_chunks(BLOCK * k)
+                    .zip(values.par_chunks(BLOCK))
+                    .map(format_block)
+                    .collect();
+                for text in &texts {
+                    out.write_all(text.as_bytes())
+                        .map_err(|e| Error::io(path, e))?;
+                }
+                control.add_steps(values.len() as u64);
+            }
+            Ok(())
+        })();
+        // A failed writer drops the channel, which stops the reader.
+        drop(rx);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (produced, written)
+    });
+    written?;
+    let next = produced?;
     initial.remove();
     if let Some(run) = lower {
-        drop(below);
         run.remove();
     }
     if let Some(run) = gammas {
-        drop(backoffs);
         run.remove();
     }
-    probabilities.map(RunWriter::finish).transpose()
+    Ok(next)
 }
 
 #[cfg(test)]
