@@ -153,6 +153,9 @@ pub fn write_arpa_with(
     control: &Control,
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
+    // A trie holds no full keys: write from the hash layout's.
+    let hashed = model.hash_layout();
+    let model: &NGramModel = &hashed;
     let words = model.vocab.words();
     let tokenizer = model.vocab.tokenizer();
     if *tokenizer != Tokenizer::default() {

@@ -23,12 +23,17 @@ pub mod level;
 pub mod mle;
 pub mod model;
 pub mod next;
+pub(crate) mod orders;
+pub mod packed;
 pub mod perplexity;
+pub mod quantize;
 pub mod smoothing;
 pub mod stupid_backoff;
+pub mod trie;
 pub mod witten_bell;
 
-pub use file::{load, save, save_with};
+pub use binary::Layout;
+pub use file::{load, save, save_as, save_with};
 pub use generate::NGramDecoder;
 pub use level::Level;
 pub use model::{NGramModel, Remainder, State, TokenScore};
