@@ -61,9 +61,10 @@ impl Packed {
         let bits = self.bits as usize;
         let bit = i.wrapping_mul(bits);
         let (w, off) = (bit >> 6, bit & 63);
-        let lo = self.words.get(w).copied().unwrap_or(0) >> off;
+        let words: &[u64] = &self.words;
+        let lo = words.get(w).copied().unwrap_or(0) >> off;
         let v = if off + bits > 64 {
-            lo | (self.words.get(w + 1).copied().unwrap_or(0) << (64 - off))
+            lo | (words.get(w + 1).copied().unwrap_or(0) << (64 - off))
         } else {
             lo
         };
@@ -174,7 +175,7 @@ impl Pointers {
     /// The high part of value `i`: the largest h with `first[h] <= i`.
     #[inline]
     fn high(&self, i: usize) -> u64 {
-        let f = &self.first;
+        let f: &[u32] = &self.first;
         let n = f.len();
         if n < 2 {
             return 0;
@@ -212,10 +213,47 @@ impl Pointers {
         lo as u64
     }
 
+    /// Values `i` and `i + 1` (a child range): one search for both.
+    #[inline]
+    pub fn pair(&self, i: usize) -> (u64, u64) {
+        let h = self.high(i);
+        let first: &[u32] = &self.first;
+        let mut h2 = h as usize;
+        // Bounded: a corrupt table cannot make this run past its end.
+        while first.get(h2 + 1).is_some_and(|&f| f as usize <= i + 1) {
+            h2 += 1;
+        }
+        let bits = self.low.bits;
+        (
+            (h << bits) | self.low.get(i),
+            ((h2 as u64) << bits) | self.low.get(i + 1),
+        )
+    }
+
     /// Value `i` (garbage, never a panic, for a corrupt table).
     #[inline]
     pub fn get(&self, i: usize) -> u64 {
         (self.high(i) << self.low.bits) | self.low.get(i)
+    }
+
+    /// Every value in order, decoded in one pass over the table (what
+    /// checking a whole file does, without a search per value).
+    pub fn for_each(&self, mut f: impl FnMut(usize, u64) -> bool) {
+        let first: &[u32] = &self.first;
+        let mut i = 0usize;
+        for (h, pair) in first.windows(2).enumerate() {
+            let end = (pair[1] as usize).min(self.len());
+            while i < end {
+                if !f(i, ((h as u64) << self.low.bits) | self.low.get(i)) {
+                    return;
+                }
+                i += 1;
+            }
+        }
+        // A corrupt table may leave values it never reaches.
+        if i < self.len() {
+            f(i, u64::MAX);
+        }
     }
 
     /// Bytes of storage.
@@ -239,7 +277,16 @@ mod pointer_tests {
         let p = Pointers::new(&values, x);
         for (i, &v) in values.iter().enumerate() {
             assert_eq!(p.get(i), u64::from(v), "index {i}");
+            if i + 1 < values.len() {
+                assert_eq!(p.pair(i), (u64::from(v), u64::from(values[i + 1])));
+            }
         }
+        let mut seen = Vec::new();
+        p.for_each(|_, v| {
+            seen.push(v as u32);
+            true
+        });
+        assert_eq!(seen, values);
         assert!(p.bytes() * 8 < values.len() * bits_for(u64::from(x)) as usize * 3 / 4);
         let empty = Pointers::new(&[0], 0);
         assert_eq!(empty.get(0), 0);

@@ -238,8 +238,9 @@ impl Trie {
             return (0, 0);
         }
         let next_len = self.len(k + 1);
-        let s = (l.next.get(i) as usize).min(next_len);
-        let e = (l.next.get(i + 1) as usize).min(next_len).max(s);
+        let (s, e) = l.next.pair(i);
+        let s = (s as usize).min(next_len);
+        let e = (e as usize).min(next_len).max(s);
         (s, e)
     }
 
@@ -337,16 +338,21 @@ impl Trie {
             }
             let next_len = self.len(k + 1) as u64;
             let mut prev = 0u64;
-            for i in 0..level.next.len() {
-                let p = level.next.get(i);
+            let mut bad = None;
+            level.next.for_each(|i, p| {
                 if p < prev || p > next_len || (i == 0 && p != 0) {
-                    return Err(format!(
-                        "order {}: child pointer {i} is {p} (previous {prev}, order {} has {next_len})",
-                        k + 1,
-                        k + 2
-                    ));
+                    bad = Some((i, p));
+                    return false;
                 }
                 prev = p;
+                true
+            });
+            if let Some((i, p)) = bad {
+                return Err(format!(
+                    "order {}: child pointer {i} is {p} (previous {prev}, order {} has {next_len})",
+                    k + 1,
+                    k + 2
+                ));
             }
             if prev != next_len {
                 return Err(format!(
