@@ -171,7 +171,15 @@ class NGramLM:
     def load(
         path: str, tokenizer: Optional[str] = None, verify: Optional[bool] = None
     ) -> tuple[NGramLM, list[str]]: ...
-    def save(self, path: str, progress: Optional[bool] = None) -> None: ...
+    def save(
+        self,
+        path: str,
+        progress: Optional[bool] = None,
+        layout: Optional[str] = None,
+        quantize: Optional[int] = None,
+    ) -> None: ...
+    @property
+    def layout(self) -> str: ...
     @property
     def order(self) -> int: ...
     @property

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nextword.bpe_cli import add_bpe_commands
+from nextword.convert_cli import add_convert_command, add_layout_options, layout_arguments
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embedding_cli import add_embedding_commands
@@ -129,7 +130,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             line += f"   discounts {d1:.6g} {d2:.6g} {d3:.6g}"
         print(line)
     start = time.perf_counter()
-    lm.save(args.output, progress=False if args.quiet else None)
+    lm.save(args.output, progress=False if args.quiet else None, **layout_arguments(args))  # type: ignore[arg-type]
     print(f"saved to {args.output} in {time.perf_counter() - start:.2f} s")
     return 0
 
@@ -373,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-T",
         help="where --memory puts its temporary files (default: the system's temp directory)",
     )
+    add_layout_options(train)
     corpus_options(train)
     add_size_options(train)
     train.set_defaults(func=cmd_train)
@@ -436,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     add_embedding_commands(sub, corpus_options)
     add_bpe_commands(sub, corpus_options)
+    add_convert_command(sub)
     add_index_commands(sub, corpus_options, _tokenizer_from_args)
     return parser
 

@@ -160,19 +160,48 @@ class NGramLM(Generative):
             warnings.warn(message, stacklevel=2)
         return cls(core)
 
-    def save(self, path: Union[str, os.PathLike[str]], progress: Optional[bool] = None) -> None:
+    def save(
+        self,
+        path: Union[str, os.PathLike[str]],
+        progress: Optional[bool] = None,
+        layout: Optional[str] = None,
+        quantize: Optional[int] = None,
+    ) -> None:
         """Write the model: ARPA when the name ends in ``.arpa`` (``.arpa.gz``
         compresses), else the binary format (``.nwlm``). Written atomically
         (to a temporary name, renamed at the end), with a progress bar
         (``progress=None``: when stderr is a terminal); Ctrl-C stops it and
-        leaves no file behind."""
-        self._core.save(os.fspath(path), progress=progress)
+        leaves no file behind.
+
+        A binary model has one of two layouts, both memory-mapped:
+        ``layout="hash"`` (the default: a hash index per order, the fastest to
+        score with) or ``layout="trie"`` (a sorted trie of bit-packed ids and
+        pointers, several times smaller), whose probabilities and backoffs can
+        be quantized to ``quantize`` bits (1 to 16; KenLM's ``-q 8 -b 8`` is
+        ``quantize=8``). An unquantized trie answers every query exactly as the
+        hash layout does.
+
+        >>> lm.save("model.nwlm", layout="trie", quantize=8)  # doctest: +SKIP
+        """
+        if quantize is not None and (
+            isinstance(quantize, bool) or not isinstance(quantize, int) or not 1 <= quantize <= 16
+        ):
+            raise ValueError(f"quantize must be a number of bits in 1..=16, not {quantize!r}")
+        if layout is not None and layout not in ("hash", "trie"):
+            raise ValueError(f'layout must be "hash" or "trie", not {layout!r}')
+        self._core.save(os.fspath(path), progress=progress, layout=layout, quantize=quantize)
 
     # -- facts ----------------------------------------------------------------------
     @property
     def order(self) -> int:
         """The order N."""
         return self._core.order
+
+    @property
+    def layout(self) -> str:
+        """How the model holds its n-grams: ``"hash"`` (fitted, read from ARPA
+        or a hash-layout file) or ``"trie"`` (read from a trie file)."""
+        return self._core.layout
 
     @property
     def smoothing(self) -> str:

@@ -144,11 +144,34 @@ impl NGramLM {
 
     /// Write the model: ARPA or binary, by the file name (see the core's `lm::save`),
     /// with a progress bar and Ctrl-C (which leaves no file behind).
-    #[pyo3(signature = (path, progress=None))]
-    fn save(&self, py: Python<'_>, path: PathBuf, progress: Option<bool>) -> PyResult<()> {
+    /// `layout` (`hash` or `trie`) and `quantize` (bits) choose the binary
+    /// layout; None leaves the default (hash, exact values).
+    #[pyo3(signature = (path, progress=None, layout=None, quantize=None))]
+    fn save(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        progress: Option<bool>,
+        layout: Option<&str>,
+        quantize: Option<i64>,
+    ) -> PyResult<()> {
+        let layout = match (layout, quantize) {
+            (None, None) => None,
+            (name, q) => Some(lm::Layout::parse(name.unwrap_or("trie"), q).py()?),
+        };
         job::run(py, "saving", progress, |control| {
-            lm::save_with(&self.inner, &path, control)
+            lm::save_as(&self.inner, &path, layout, control)
         })
+    }
+
+    /// The binary layout the model is held in: `hash` or `trie`.
+    #[getter]
+    fn layout(&self) -> &'static str {
+        if self.inner.trie.is_some() {
+            "trie"
+        } else {
+            "hash"
+        }
     }
 
     #[getter]
@@ -185,7 +208,7 @@ impl NGramLM {
 
     /// Number of n-grams of each order.
     fn sizes(&self) -> Vec<usize> {
-        self.inner.levels.iter().map(|l| l.len()).collect()
+        self.inner.sizes()
     }
 
     /// (log10 p, n-gram length, oov) of `word` after `context` tokens.

@@ -172,6 +172,9 @@ pub fn write_arpa_with(
     control: &Control,
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
+    // A trie holds no full keys: write from the hash layout's.
+    let hashed = model.hash_layout();
+    let model: &NGramModel = &hashed;
     let words = model.vocab.words();
     let sizes: Vec<usize> = model.levels.iter().map(Level::len).collect();
     write_header(out, model.vocab.tokenizer(), &sizes)?;

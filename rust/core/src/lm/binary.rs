@@ -11,24 +11,29 @@
 //! Queries bounds-check every index they read, so a corrupt array gives wrong
 //! numbers at worst, never a crash.
 //!
-//! Version 6 holds the tokenizer as a [`crate::tokenize::TokenizerRecord`];
-//! version 5 held its spec string, and is still read (and written by
-//! [`save_version`] for the test that proves it).
+//! Version 7 adds a layout byte after the order count: 0 for the hash layout
+//! (the arrays above), 1 for the trie ([`super::trie`]: per order its size,
+//! the widths of its packed arrays and how its values are stored, then eight
+//! arrays, see `trie_sections`). Version 6 holds the tokenizer as a
+//! [`crate::tokenize::TokenizerRecord`]; version 5 held its spec string. Both
+//! are still read (and written by [`save_version`] for the test that proves it).
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::array::Array;
+use super::binary_trie::{trie_level_meta, trie_sections, TrieShape};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
+use super::trie::Trie;
 use crate::binfmt::{Reader, Writer};
 use crate::tokenize::record::{read_legacy_spec, read_tokenizer};
 use crate::tokenize::Vocab;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
-const VERSION: u32 = 6;
+const VERSION: u32 = 7;
 /// The oldest version read: 5, with the tokenizer's spec string.
 const OLDEST: u32 = 5;
 const BYTE_ORDER: u32 = 0x0102_0304;
@@ -38,26 +43,69 @@ fn align8(x: usize) -> usize {
     x.div_ceil(8) * 8
 }
 
+/// How a binary model file holds its n-grams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// Sorted keys and a hash index per order: the fastest to query.
+    #[default]
+    Hash,
+    /// A sorted trie with bit-packed ids and pointers, values optionally
+    /// quantized to this many bits (1..=16): the smallest.
+    Trie {
+        /// Bits per probability and backoff of orders 2 and up (None: exact).
+        quantize: Option<u8>,
+    },
+}
+
+impl Layout {
+    /// The layout named `name` (`hash` or `trie`), quantized to `quantize` bits.
+    pub fn parse(name: &str, quantize: Option<i64>) -> Result<Self> {
+        let quantize = match quantize {
+            Some(q) => {
+                let bits = u8::try_from(q).unwrap_or(0);
+                super::quantize::check_bits(bits).map_err(|_| {
+                    Error::InvalidArgument(format!(
+                        "quantize must be a number of bits in 1..={}, not {q}",
+                        super::quantize::MAX_BITS
+                    ))
+                })?;
+                Some(bits)
+            }
+            None => None,
+        };
+        match name {
+            "hash" if quantize.is_some() => Err(Error::InvalidArgument(
+                "quantize needs layout=\"trie\" (the hash layout stores exact values)".into(),
+            )),
+            "hash" => Ok(Layout::Hash),
+            "trie" => Ok(Layout::Trie { quantize }),
+            other => Err(Error::InvalidArgument(format!(
+                "layout must be \"hash\" or \"trie\", not {other:?}"
+            ))),
+        }
+    }
+}
+
 /// Whether `bytes` start like a binary model file.
 pub fn is_binary_model(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
-struct Section<'a> {
-    bytes: &'a [u8],
-    len: usize,
+pub(super) struct Section<'a> {
+    pub(super) bytes: &'a [u8],
+    pub(super) len: usize,
 }
 
-fn section<T: bytemuck::Pod>(v: &[T]) -> Section<'_> {
+pub(super) fn section<T: bytemuck::Pod>(v: &[T]) -> Section<'_> {
     Section {
         bytes: bytemuck::cast_slice(v),
         len: v.len(),
     }
 }
 
-fn sections(level: &Level) -> [Section<'_>; 8] {
+fn sections(level: &Level) -> Vec<Section<'_>> {
     let (s32, f32s) = (section::<u32>, section::<f32>);
-    [
+    vec![
         s32(&level.keys),
         f32s(&level.logprob),
         f32s(&level.backoff),
@@ -69,7 +117,16 @@ fn sections(level: &Level) -> [Section<'_>; 8] {
     ]
 }
 
-fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]], version: u32) -> Vec<u8> {
+/// How many arrays an order has in each layout.
+const HASH_ARRAYS: usize = 8;
+pub(super) const TRIE_ARRAYS: usize = 9;
+
+fn metadata(
+    model: &NGramModel,
+    trie: Option<&Trie>,
+    offsets: &[Vec<(u64, u64, u32)>],
+    version: u32,
+) -> Vec<u8> {
     let mut w = Writer::new();
     w.str(&model.smoothing);
     w.u8(model.normalized as u8);
@@ -102,12 +159,18 @@ fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]], version: u32) 
     for warning in &model.warnings {
         w.str(warning);
     }
-    w.u64(model.order() as u64);
-    for (k, level) in model.levels.iter().enumerate() {
-        w.u64(level.n as u64);
+    w.u64(offsets.len() as u64);
+    if version >= 7 {
+        w.u8(trie.is_some() as u8);
+    }
+    for k in 0..offsets.len() {
+        w.u64(k as u64 + 1);
         let d = model.discounts.get(k).copied().unwrap_or([0.0; 3]);
         for x in d {
             w.u32(x.to_bits());
+        }
+        if let Some(t) = trie {
+            trie_level_meta(&mut w, &t.levels[k]);
         }
         for &(offset, len, crc) in &offsets[k] {
             w.u64(offset);
@@ -118,9 +181,22 @@ fn metadata(model: &NGramModel, offsets: &[[(u64, u64, u32); 8]], version: u32) 
     w.into_bytes()
 }
 
-/// Write `model` to `path` in the binary format (atomically).
+/// Write `model` to `path` in the binary format (atomically), hash layout.
 pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
-    save_version(model, path, VERSION)
+    save_layout(model, path, Layout::Hash)
+}
+
+/// Write `model` to `path` in the binary format with `layout` (atomically).
+pub fn save_layout(model: &NGramModel, path: &Path, layout: Layout) -> Result<()> {
+    match layout {
+        Layout::Hash => save_version(model, path, VERSION),
+        Layout::Trie { quantize } => {
+            let hashed = model.hash_layout();
+            let trie = Trie::from_levels(&hashed.levels, quantize)?;
+            let sections: Vec<Vec<Section<'_>>> = trie.levels.iter().map(trie_sections).collect();
+            write_file(model, Some(&trie), sections, path, VERSION)
+        }
+    }
 }
 
 /// Write `model` in format `version` (5 or 6): the previous version stays
@@ -131,19 +207,32 @@ pub fn save_version(model: &NGramModel, path: &Path, version: u32) -> Result<()>
             "binary model format version {version}: versions {OLDEST} to {VERSION} exist"
         )));
     }
-    let zero = vec![[(0u64, 0u64, 0u32); 8]; model.order()];
-    let meta_len = metadata(model, &zero, version).len();
+    let hashed = model.hash_layout();
+    let all: Vec<Vec<Section<'_>>> = hashed.levels.iter().map(sections).collect();
+    write_file(&hashed, None, all, path, version)
+}
+
+/// Write the header, metadata and every order's arrays.
+fn write_file(
+    model: &NGramModel,
+    trie: Option<&Trie>,
+    all: Vec<Vec<Section<'_>>>,
+    path: &Path,
+    version: u32,
+) -> Result<()> {
+    let zero: Vec<Vec<(u64, u64, u32)>> = all.iter().map(|l| vec![(0, 0, 0); l.len()]).collect();
+    let meta_len = metadata(model, trie, &zero, version).len();
     let mut pos = align8(HEAD + meta_len + 4);
-    let mut offsets = Vec::with_capacity(model.order());
-    for level in &model.levels {
-        let mut entry = [(0u64, 0u64, 0u32); 8];
-        for (slot, sec) in entry.iter_mut().zip(sections(level)) {
+    let mut offsets = Vec::with_capacity(all.len());
+    for level in &all {
+        let mut entry = vec![(0u64, 0u64, 0u32); level.len()];
+        for (slot, sec) in entry.iter_mut().zip(level) {
             *slot = (pos as u64, sec.len as u64, crc32fast::hash(sec.bytes));
             pos = align8(pos + sec.bytes.len());
         }
         offsets.push(entry);
     }
-    let meta = metadata(model, &offsets, version);
+    let meta = metadata(model, trie, &offsets, version);
     crate::binfmt::write_atomic(path, |out| {
         let mut head = Vec::with_capacity(HEAD + meta.len());
         head.extend_from_slice(MAGIC);
@@ -155,8 +244,8 @@ pub fn save_version(model: &NGramModel, path: &Path, version: u32) -> Result<()>
         out.write_all(&head)?;
         out.write_all(&crc.to_le_bytes())?;
         let mut written = head.len() + 4;
-        for level in &model.levels {
-            for sec in sections(level) {
+        for level in &all {
+            for sec in level {
                 let at = align8(written);
                 out.write_all(&vec![0u8; at - written])?;
                 out.write_all(sec.bytes)?;
@@ -188,7 +277,8 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
     let version = word(8);
     if !(OLDEST..=VERSION).contains(&version) {
         return Err(bad(&format!(
-            "model format version {version}; this nextword reads versions {OLDEST} to {VERSION}"
+            "model format version {version}; this nextword reads versions {OLDEST} to {VERSION}: \
+             re-save the model (from its ARPA file, or with the nextword that wrote it) in this version"
         )));
     }
     if word(12) != BYTE_ORDER {
@@ -240,7 +330,17 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         warnings.push(r.str()?.to_string());
     }
     let order = r.len(12 + 8 * 20)?;
+    let is_trie = if version >= 7 {
+        match r.u8()? {
+            0 => false,
+            1 => true,
+            other => return Err(r.error(format!("unknown layout {other}"))),
+        }
+    } else {
+        false
+    };
     let mut levels = Vec::with_capacity(order);
+    let mut trie = Trie::default();
     let mut discounts = Vec::with_capacity(order);
     for k in 0..order {
         let n = r.u64()? as usize;
@@ -252,7 +352,13 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
             f32::from_bits(r.u32()?),
             f32::from_bits(r.u32()?),
         ]);
-        let mut spans = [(0usize, 0usize, 0u32); 8];
+        let shape = if is_trie {
+            Some(TrieShape::read(&mut r)?)
+        } else {
+            None
+        };
+        let mut spans = [(0usize, 0usize, 0u32); TRIE_ARRAYS];
+        let spans = &mut spans[..if is_trie { TRIE_ARRAYS } else { HASH_ARRAYS }];
         for span in spans.iter_mut() {
             *span = (r.u64()? as usize, r.u64()? as usize, r.u32()?);
         }
@@ -277,6 +383,25 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
                 a
             }};
         }
+        if let Some(shape) = shape {
+            let level = shape
+                .build(
+                    k == 0,
+                    k + 1 == order,
+                    array!(0),
+                    array!(1),
+                    array!(2),
+                    array!(3),
+                    array!(4),
+                    array!(5),
+                    array!(6),
+                    array!(7),
+                    array!(8),
+                )
+                .map_err(|e| bad(&format!("order {n}: {e}")))?;
+            trie.levels.push(level);
+            continue;
+        }
         let level = Level::from_arrays(
             n,
             array!(0),
@@ -292,10 +417,18 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         levels.push(level);
     }
     r.finish()?;
-    if levels.is_empty() {
+    if order == 0 {
         return Err(bad("model has no orders"));
     }
-    let mut model = NGramModel::from_linked(vocab, levels, remainder, &smoothing, normalized);
+    let mut model = if is_trie {
+        if verify {
+            trie.validate()
+                .map_err(|e| bad(&format!("model file is corrupt ({e})")))?;
+        }
+        NGramModel::from_trie(vocab, trie, remainder, &smoothing, normalized)
+    } else {
+        NGramModel::from_linked(vocab, levels, remainder, &smoothing, normalized)
+    };
     model.discounts = if smoothing == "kneser-ney" {
         discounts
     } else {

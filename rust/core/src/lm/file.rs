@@ -83,14 +83,31 @@ pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
 /// [`save`], reporting progress to `control` and stopping when it is cancelled
 /// (no file is left behind then).
 pub fn save_with(model: &NGramModel, path: &Path, control: &Control) -> Result<()> {
+    save_as(model, path, None, control)
+}
+
+/// [`save_with`] in a chosen binary `layout` (None: the hash layout). A
+/// layout given with an ARPA name is refused: ARPA is text.
+pub fn save_as(
+    model: &NGramModel,
+    path: &Path,
+    layout: Option<binary::Layout>,
+    control: &Control,
+) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     let arpa_names = [".arpa", ".arpa.gz", ".lm", ".lm.gz"];
     if arpa_names.iter().any(|s| name.ends_with(s)) {
-        arpa::save_arpa(model, path, control)
+        if layout.is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "{}: an ARPA file has no binary layout; name the file .nwlm for layout/quantize",
+                path.display()
+            )));
+        }
+        arpa::save_arpa(&model.hash_layout(), path, control)
     } else {
-        binary::save(model, path)
+        binary::save_layout(model, path, layout.unwrap_or_default())
     }
 }

@@ -112,28 +112,27 @@ impl NGramModel {
         // A context whose backoff weight is 0 (MLE) never backs off, even when
         // its f32 successor mass rounds to just under 1.
         let mut no_backoff = false;
-        let (level, s, e) = if m == 0 {
-            (&self.levels[0], 0, self.levels[0].len())
+        let o = self.orders();
+        let (s, e) = if m == 0 {
+            (0, o.len(0))
         } else {
-            let words = &state.words;
-            let c = self.levels[m - 1].find(&words[words.len() - m..])?;
-            no_backoff = self.levels[m - 1].backoff.get(c).copied() == Some(f32::NEG_INFINITY);
-            let (s, e) = self.levels[m - 1].children(c, self.levels[m].len());
-            (&self.levels[m], s, e)
+            let c = self.context_entry(state, m)?;
+            no_backoff = o.backoff(m - 1, c) == f32::NEG_INFINITY;
+            o.children(m - 1, c)
         };
-        let mass = if e > s {
-            level.cum.get(e - 1).copied().unwrap_or(0.0) as f64
-        } else {
-            0.0
-        };
+        let ranked = o.by_prob(m, s, e);
+        let cum = o.cum(m, s, e, &ranked);
+        let mass = cum.last().map_or(0.0, |&c| c as f64);
         let u = rng.uniform();
         let pick = |target: f64| -> Option<u32> {
-            let cum = level.cum.get(s..e)?;
-            let j = s + cum
+            if cum.is_empty() {
+                return None;
+            }
+            let j = cum
                 .partition_point(|&c| (c as f64) <= target)
-                .min(e - s - 1);
-            let entry = *level.by_prob.get(j)? as usize;
-            level.keys.get(entry * level.n + level.n - 1).copied()
+                .min(cum.len() - 1);
+            let w = o.word(m, *ranked.get(j)? as usize);
+            (w != u32::MAX).then_some(w)
         };
         if m == 0 || (no_backoff && e > s) {
             return if mass > 0.0 { pick(u * mass) } else { None };
@@ -143,12 +142,11 @@ impl NGramModel {
         }
         // Back off: a word of the shorter context that h has not seen.
         let words = &state.words;
-        let mut key: Vec<u32> = words[words.len() - m..].to_vec();
-        key.push(0);
+        let context = &words[words.len() - m..];
+        let parent = self.context_entry(state, m)?;
         for _ in 0..10_000 {
             let w = self.draw_mixture(state, m - 1, rng)?;
-            key[m] = w;
-            if self.levels[m].find(&key).is_none() {
+            if o.extend(m, parent, context, w).is_none() {
                 return Some(w);
             }
         }

@@ -12,6 +12,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::level::{self, Level};
+use super::orders::Orders;
+use super::trie::Trie;
 use crate::tokenize::{Vocab, BOS_ID, UNK_ID};
 
 /// How a model distributes the mass it does not give to seen n-grams.
@@ -39,8 +41,11 @@ pub enum Remainder {
 pub struct NGramModel {
     /// Token <-> id map.
     pub vocab: Vocab,
-    /// `levels[k - 1]` holds the k-grams.
+    /// `levels[k - 1]` holds the k-grams (the hash layout; empty when the
+    /// model is held as a trie).
     pub levels: Vec<Level>,
+    /// The n-grams in the trie layout (a model opened from a trie file).
+    pub trie: Option<Trie>,
     /// How unseen events are scored.
     pub remainder: Remainder,
     /// Name of the estimator (`kneser-ney`, `mle`, ...).
@@ -64,6 +69,9 @@ pub struct State {
     /// `backoff[j]` = log10 backoff of the last `j + 1` words, for every suffix
     /// the model holds (suffixes are closed: if a longer one is held, so are shorter ones).
     pub backoff: Vec<f32>,
+    /// `entries[j]`: the entry of those last `j + 1` words in order `j + 1`
+    /// (beside `backoff`), so that queries extend a context without finding it again.
+    pub entries: Vec<u32>,
 }
 
 /// One scored token.
@@ -123,6 +131,7 @@ impl NGramModel {
         Self {
             vocab,
             levels,
+            trie: None,
             remainder,
             smoothing: smoothing.to_string(),
             normalized,
@@ -132,9 +141,64 @@ impl NGramModel {
         }
     }
 
+    /// Assemble a model held as a trie (read from a trie file).
+    pub fn from_trie(
+        vocab: Vocab,
+        trie: Trie,
+        remainder: Remainder,
+        smoothing: &str,
+        normalized: bool,
+    ) -> Self {
+        let mut model = Self::from_linked(vocab, Vec::new(), remainder, smoothing, normalized);
+        if let Some(first) = trie.levels.first() {
+            for i in 0..first.len {
+                let w = first.words.get(i) as usize;
+                if let Some(slot) = model.unigram.get_mut(w) {
+                    *slot = i as u32;
+                }
+            }
+        }
+        model.trie = Some(trie);
+        model
+    }
+
+    /// The same model in the hash layout: itself, or a trie decoded.
+    pub fn hash_layout(&self) -> std::borrow::Cow<'_, NGramModel> {
+        let Some(trie) = &self.trie else {
+            return std::borrow::Cow::Borrowed(self);
+        };
+        let mut model = NGramModel::from_levels(
+            self.vocab.clone(),
+            trie.to_levels(),
+            self.remainder,
+            &self.smoothing,
+            self.normalized,
+        );
+        model.discounts = self.discounts.clone();
+        model.warnings = self.warnings.clone();
+        std::borrow::Cow::Owned(model)
+    }
+
+    /// The n-grams, whichever layout holds them.
+    #[inline]
+    pub(crate) fn orders(&self) -> Orders<'_> {
+        match &self.trie {
+            Some(t) => Orders::Trie(t),
+            None => Orders::Hash(&self.levels),
+        }
+    }
+
     /// The order N.
     pub fn order(&self) -> usize {
-        self.levels.len()
+        match &self.trie {
+            Some(t) => t.levels.len(),
+            None => self.levels.len(),
+        }
+    }
+
+    /// Number of n-grams of each order.
+    pub fn sizes(&self) -> Vec<usize> {
+        (0..self.order()).map(|k| self.orders().len(k)).collect()
     }
 
     /// The state before the first word of a sentence: `<s>` (or nothing).
@@ -143,7 +207,8 @@ impl NGramModel {
         if bos {
             state.words.push(BOS_ID);
             if let Some(i) = self.unigram_entry(BOS_ID) {
-                state.backoff.push(self.levels[0].backoff[i]);
+                state.backoff.push(self.orders().backoff(0, i));
+                state.entries.push(i as u32);
             }
         }
         state
@@ -162,6 +227,9 @@ impl NGramModel {
     /// latency of the next token with the work on this one.
     #[inline]
     pub fn prefetch(&self, history: &[u32], word: u32) {
+        if self.trie.is_some() {
+            return;
+        }
         let n = self.order();
         let mut running = level::start(word);
         for len in 1..n.min(history.len() + 1) {
@@ -181,19 +249,41 @@ impl NGramModel {
         let n = self.order();
         next.words.clear();
         next.backoff.clear();
+        next.entries.clear();
 
         // Longest match, growing from the unigram: by suffix closure, once an
         // n-gram is missing, no longer one can be present.
         let (mut logprob, mut matched) = match self.unigram_entry(word) {
             Some(i) => {
+                let o = self.orders();
                 if n > 1 {
-                    next.backoff.push(self.levels[0].backoff[i]);
+                    next.backoff.push(o.backoff(0, i));
+                    next.entries.push(i as u32);
                 }
-                (self.levels[0].logprob[i], 1)
+                (o.logprob(0, i), 1)
             }
             None => (f32::NEG_INFINITY, 0),
         };
-        if matched == 1 {
+        if let (1, Some(trie)) = (matched, &self.trie) {
+            // The trie: each longer n-gram is a child of the context entry the
+            // state carries, found by one search among its siblings.
+            let held = state.backoff.len().min(n - 1).min(state.entries.len());
+            for len in 1..=held {
+                let parent = state.entries[len - 1] as usize;
+                match trie.find_child(len, parent, word) {
+                    Some(e) => {
+                        let level = &trie.levels[len];
+                        logprob = level.probs.get(e);
+                        matched = len + 1;
+                        if len + 1 < n {
+                            next.backoff.push(level.backoffs.get(e));
+                            next.entries.push(e as u32);
+                        }
+                    }
+                    None => break,
+                }
+            }
+        } else if matched == 1 {
             let words = &state.words;
             let wl = words.len();
             let held = state.backoff.len().min(n - 1);
@@ -215,6 +305,7 @@ impl NGramModel {
                         matched = len + 1;
                         if len + 1 < n {
                             next.backoff.push(f32::from_bits(slot[3]));
+                            next.entries.push(slot[1]);
                         }
                     }
                     None => break,
@@ -256,6 +347,7 @@ impl NGramModel {
         }
         // Keep only as many backoffs as words (the suffixes that exist).
         next.backoff.truncate(next.words.len());
+        next.entries.truncate(next.words.len());
         TokenScore {
             logprob,
             ngram_len: matched,
@@ -319,11 +411,11 @@ impl NGramModel {
     }
 
     /// Entry of the context of length `len` (the last `len` words) in level `len`.
-    fn context_entry(&self, state: &State, len: usize) -> Option<usize> {
+    pub(crate) fn context_entry(&self, state: &State, len: usize) -> Option<usize> {
         if len == 0 || len > state.words.len() || len >= self.order() {
             return None;
         }
-        self.levels[len - 1].find(&state.words[state.words.len() - len..])
+        state.entries.get(len - 1).map(|&e| e as usize)
     }
 
     /// log10 p(w | state) for every id (dense); `<s>` gets -inf (never predicted).
@@ -333,10 +425,10 @@ impl NGramModel {
         let mut dist = match self.remainder {
             Remainder::LowerOrder { .. } => {
                 let mut d = vec![f32::NEG_INFINITY; v];
-                let l0 = &self.levels[0];
-                for i in 0..l0.len() {
-                    if let Some(slot) = d.get_mut(l0.keys[i] as usize) {
-                        *slot = self.charge(state, l0.logprob[i], 0);
+                let o = self.orders();
+                for i in 0..o.len(0) {
+                    if let Some(slot) = d.get_mut(o.word(0, i) as usize) {
+                        *slot = self.charge(state, o.logprob(0, i), 0);
                     }
                 }
                 for m in 1..=held {
@@ -354,15 +446,15 @@ impl NGramModel {
                 let context_len = state.words.len().min(self.order() - 1);
                 if context_len == 0 {
                     let mut d = vec![unseen_unigram; v];
-                    let l0 = &self.levels[0];
-                    for i in 0..l0.len() {
-                        if let Some(slot) = d.get_mut(l0.keys[i] as usize) {
-                            *slot = l0.logprob[i];
+                    let o = self.orders();
+                    for i in 0..o.len(0) {
+                        if let Some(slot) = d.get_mut(o.word(0, i) as usize) {
+                            *slot = o.logprob(0, i);
                         }
                     }
                     d
                 } else if let Some(c) = self.context_entry(state, context_len) {
-                    let bo = self.levels[context_len - 1].backoff[c];
+                    let bo = self.orders().backoff(context_len - 1, c);
                     let mut d = vec![bo; v];
                     self.overwrite_children(&mut d, state, context_len, c);
                     d
@@ -378,12 +470,11 @@ impl NGramModel {
     }
 
     fn overwrite_children(&self, d: &mut [f32], state: &State, m: usize, context: usize) {
-        let next = &self.levels[m];
-        let (s, e) = self.levels[m - 1].children(context, next.len());
+        let o = self.orders();
+        let (s, e) = o.children(m - 1, context);
         for j in s..e {
-            let w = next.keys[j * next.n + next.n - 1] as usize;
-            if let Some(slot) = d.get_mut(w) {
-                *slot = self.charge(state, next.logprob[j], m);
+            if let Some(slot) = d.get_mut(o.word(m, j) as usize) {
+                *slot = self.charge(state, o.logprob(m, j), m);
             }
         }
     }
@@ -427,36 +518,40 @@ impl NGramModel {
             return;
         }
         let held = state.backoff.len().min(self.order() - 1);
-        struct Stream {
+        let o = self.orders();
+        struct Stream<'a> {
             m: usize,
             pos: usize,
-            end: usize,
+            ranked: std::borrow::Cow<'a, [u32]>,
         }
         let mut streams = Vec::with_capacity(held + 1);
         streams.push(Stream {
             m: 0,
             pos: 0,
-            end: self.levels[0].len(),
+            ranked: o.by_prob(0, 0, o.len(0)),
         });
         for m in 1..=held {
             let Some(c) = self.context_entry(state, m) else {
                 break;
             };
-            let (s, e) = self.levels[m - 1].children(c, self.levels[m].len());
-            streams.push(Stream { m, pos: s, end: e });
+            let (s, e) = o.children(m - 1, c);
+            streams.push(Stream {
+                m,
+                pos: 0,
+                ranked: o.by_prob(m, s, e),
+            });
         }
         let top = streams.len() - 1;
         let value = |st: &Stream| -> Option<(f32, u32)> {
-            let level = &self.levels[st.m];
-            let e = *level.by_prob.get(st.pos)? as usize;
-            let w = *level.keys.get(e * level.n + level.n - 1)?;
-            Some((self.charge(state, *level.logprob.get(e)?, st.m), w))
+            let e = *st.ranked.get(st.pos)? as usize;
+            let w = o.word(st.m, e);
+            if w == u32::MAX {
+                return None;
+            }
+            Some((self.charge(state, o.logprob(st.m, e), st.m), w))
         };
         // At most `order` streams: a linear scan of their heads beats a heap.
-        let mut heads: Vec<Option<(f32, u32)>> = streams
-            .iter()
-            .map(|st| if st.pos < st.end { value(st) } else { None })
-            .collect();
+        let mut heads: Vec<Option<(f32, u32)>> = streams.iter().map(value).collect();
         loop {
             let mut best: Option<(usize, f32, u32)> = None;
             for (si, head) in heads.iter().enumerate() {
@@ -476,15 +571,11 @@ impl NGramModel {
             let m = streams[si].m;
             // Held by a longer context? Then that stream reports it.
             let shadowed = m < top && {
-                // Hashed lookup, as in scoring: no key to build or compare.
+                // Hashed lookup, as in scoring (the trie searches the siblings).
                 let len = m + 1;
                 let words = &state.words;
-                let mut running = level::start(w);
-                for j in 1..=len {
-                    running = level::extend(running, words[words.len() - j]);
-                }
-                self.levels[len]
-                    .find_trusted(level::finish(running, len + 1))
+                let parent = self.context_entry(state, len).unwrap_or(usize::MAX);
+                o.extend(len, parent, &words[words.len() - len..], w)
                     .is_some()
             };
             if !shadowed && w != BOS_ID && v > f32::NEG_INFINITY && !f(w, v) {
@@ -492,7 +583,7 @@ impl NGramModel {
             }
             let st = &mut streams[si];
             st.pos += 1;
-            heads[si] = if st.pos < st.end { value(st) } else { None };
+            heads[si] = value(st);
         }
     }
 }

@@ -1,0 +1,180 @@
+//! The trie layout's side of the binary model format ([`super::binary`]):
+//! the arrays each order writes, what its metadata records, and building an
+//! order back from the mapped arrays with every length checked.
+
+use super::array::Array;
+use super::binary::{section, Section};
+use super::packed::{Packed, Pointers};
+use super::trie::{TrieLevel, Values};
+use crate::binfmt::{Reader, Writer};
+use crate::Result;
+
+fn packed(p: &Packed) -> Section<'_> {
+    section::<u64>(&p.words)
+}
+
+fn values_sections(v: &Values) -> (Section<'_>, Section<'_>) {
+    match v {
+        Values::Absent => (section::<u64>(&[]), section::<f32>(&[])),
+        Values::Raw { bits, .. } => (packed(bits), section::<f32>(&[])),
+        Values::Quantized { codes, centers } => (packed(codes), section::<f32>(centers)),
+    }
+}
+
+/// A trie order's arrays: words, probabilities (bits or codes) and their
+/// centres, backoffs and theirs, child pointers (low bits, high-part table),
+/// unigrams' by-probability order and cumulative probabilities.
+pub(super) fn trie_sections(level: &TrieLevel) -> Vec<Section<'_>> {
+    let (probs, prob_centers) = values_sections(&level.probs);
+    let (backoffs, backoff_centers) = values_sections(&level.backoffs);
+    vec![
+        packed(&level.words),
+        probs,
+        prob_centers,
+        backoffs,
+        backoff_centers,
+        packed(&level.next.low),
+        section::<u32>(&level.next.first),
+        section::<u32>(&level.by_prob),
+        section::<f32>(&level.cum),
+    ]
+}
+
+fn values_meta(w: &mut Writer, v: &Values) {
+    match v {
+        Values::Absent => {
+            w.u8(0);
+            w.u8(0);
+            w.u32(0);
+        }
+        Values::Raw { bits, sign } => {
+            w.u8(1);
+            w.u8(bits.bits);
+            w.u32(*sign);
+        }
+        Values::Quantized { codes, .. } => {
+            w.u8(2);
+            w.u8(codes.bits);
+            w.u32(0);
+        }
+    }
+}
+
+/// What a trie order records beside its arrays.
+pub(super) fn trie_level_meta(w: &mut Writer, level: &TrieLevel) {
+    w.u64(level.len as u64);
+    w.u8(level.words.bits);
+    values_meta(w, &level.probs);
+    values_meta(w, &level.backoffs);
+    w.u8(level.next.low.bits);
+    w.u64(level.next.len() as u64);
+}
+
+/// What a trie order's metadata records (see `trie_level_meta`).
+pub(super) struct TrieShape {
+    len: usize,
+    word_bits: u8,
+    probs: (u8, u8, u32),
+    backoffs: (u8, u8, u32),
+    next_bits: u8,
+    next_len: usize,
+}
+
+impl TrieShape {
+    pub(super) fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let len = r.u64()? as usize;
+        let word_bits = r.u8()?;
+        let probs = (r.u8()?, r.u8()?, r.u32()?);
+        let backoffs = (r.u8()?, r.u8()?, r.u32()?);
+        let next_bits = r.u8()?;
+        let next_len = r.u64()? as usize;
+        Ok(Self {
+            len,
+            word_bits,
+            probs,
+            backoffs,
+            next_bits,
+            next_len,
+        })
+    }
+
+    fn values(
+        &self,
+        (kind, bits, sign): (u8, u8, u32),
+        codes: Array<u64>,
+        centers: Array<f32>,
+    ) -> std::result::Result<Values, String> {
+        let packed = |bits: u8| {
+            Packed::from_words(codes.clone(), bits, self.len)
+                .ok_or_else(|| "packed values do not match their count".to_string())
+        };
+        match kind {
+            0 => Ok(Values::Absent),
+            1 if (bits == 31 && sign == 0x8000_0000) || (bits == 32 && sign == 0) => {
+                Ok(Values::Raw {
+                    bits: packed(bits)?,
+                    sign,
+                })
+            }
+            2 if (1..=super::quantize::MAX_BITS).contains(&bits) && centers.len() == 1 << bits => {
+                Ok(Values::Quantized {
+                    codes: packed(bits)?,
+                    centers,
+                })
+            }
+            _ => Err(format!("bad value encoding (kind {kind}, {bits} bits)")),
+        }
+    }
+
+    /// The order from its arrays, checking every length against the metadata.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn build(
+        &self,
+        first: bool,
+        last: bool,
+        words: Array<u64>,
+        probs: Array<u64>,
+        prob_centers: Array<f32>,
+        backoffs: Array<u64>,
+        backoff_centers: Array<f32>,
+        next: Array<u64>,
+        highs: Array<u32>,
+        by_prob: Array<u32>,
+        cum: Array<f32>,
+    ) -> std::result::Result<TrieLevel, String> {
+        let words = Packed::from_words(words, self.word_bits, self.len)
+            .ok_or("word ids do not match their count")?;
+        let probs = self.values(self.probs, probs, prob_centers)?;
+        let backoffs = self.values(self.backoffs, backoffs, backoff_centers)?;
+        if matches!(probs, Values::Absent) || matches!(backoffs, Values::Absent) != last {
+            return Err("values missing or out of place".into());
+        }
+        let want_next = if last { 0 } else { self.len + 1 };
+        if self.next_len != want_next {
+            return Err("child pointers do not match the entry count".into());
+        }
+        let next = if last {
+            Pointers::default()
+        } else {
+            let low = Packed::from_words(next, self.next_bits, self.next_len)
+                .ok_or("child pointers do not match their count")?;
+            if highs.is_empty() {
+                return Err("child pointers lack their table".into());
+            }
+            Pointers { low, first: highs }
+        };
+        let want = if first { self.len } else { 0 };
+        if by_prob.len() != want || cum.len() != want {
+            return Err("by-probability arrays do not match the unigram count".into());
+        }
+        Ok(TrieLevel {
+            len: self.len,
+            words,
+            probs,
+            backoffs,
+            next,
+            by_prob,
+            cum,
+        })
+    }
+}

@@ -1,0 +1,300 @@
+//! [`Packed`]: unsigned integers of a fixed width of 0 to 32 bits, packed one
+//! after another into 64-bit words (what the trie layout stores its word ids,
+//! child pointers and quantized values in).
+//!
+//! Reads are bounds-checked: a value whose bits lie past the stored words
+//! reads as 0 (only a corrupt or truncated file has such values), never a panic.
+
+use super::array::Array;
+
+/// Bits needed to store every value in `0..=max`.
+pub fn bits_for(max: u64) -> u8 {
+    (64 - max.leading_zeros()) as u8
+}
+
+/// A packed array of `len` values of `bits` bits each.
+#[derive(Debug, Clone, Default)]
+pub struct Packed {
+    /// The 64-bit words (one extra at the end, so a read never straddles the end).
+    pub words: Array<u64>,
+    /// Width of each value, 0..=32.
+    pub bits: u8,
+    /// Number of values.
+    pub len: usize,
+}
+
+impl Packed {
+    /// Pack `values`, each `< 2^bits`.
+    pub fn new(values: impl ExactSizeIterator<Item = u64>, bits: u8) -> Self {
+        let len = values.len();
+        let total = len * bits as usize;
+        let mut words = vec![0u64; total.div_ceil(64) + 1];
+        let mask = mask(bits);
+        for (i, v) in values.enumerate() {
+            let bit = i * bits as usize;
+            let (w, off) = (bit >> 6, bit & 63);
+            let v = v & mask;
+            words[w] |= v << off;
+            if off + bits as usize > 64 {
+                words[w + 1] |= v >> (64 - off);
+            }
+        }
+        Self {
+            words: words.into(),
+            bits,
+            len,
+        }
+    }
+
+    /// A packed array from stored words, checking that they hold `len` values.
+    pub fn from_words(words: Array<u64>, bits: u8, len: usize) -> Option<Self> {
+        if bits > 32 {
+            return None;
+        }
+        let need = (len.checked_mul(bits as usize)?).div_ceil(64) + 1;
+        (words.len() == need).then_some(Self { words, bits, len })
+    }
+
+    /// Value `i` (0 when `i` is past the end).
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> u64 {
+        let bits = self.bits as usize;
+        let bit = i.wrapping_mul(bits);
+        let (w, off) = (bit >> 6, bit & 63);
+        let words: &[u64] = &self.words;
+        let lo = words.get(w).copied().unwrap_or(0) >> off;
+        let v = if off + bits > 64 {
+            lo | (words.get(w + 1).copied().unwrap_or(0) << (64 - off))
+        } else {
+            lo
+        };
+        v & mask(self.bits)
+    }
+
+    /// Bytes of storage.
+    pub fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+}
+
+#[inline(always)]
+fn mask(bits: u8) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_width() {
+        for bits in 0..=32u8 {
+            let values: Vec<u64> = (0..300u64)
+                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask(bits))
+                .collect();
+            let p = Packed::new(values.iter().copied(), bits);
+            for (i, &v) in values.iter().enumerate() {
+                assert_eq!(p.get(i), v, "bits {bits} index {i}");
+            }
+            let again = Packed::from_words(p.words.clone(), bits, values.len()).unwrap();
+            assert_eq!(again.get(299), values[299]);
+        }
+    }
+
+    #[test]
+    fn reads_past_the_end_are_zero_and_sizes_are_checked() {
+        let p = Packed::new([5u64, 6, 7].into_iter(), 20);
+        assert_eq!(p.get(1_000_000), 0);
+        assert!(Packed::from_words(p.words.clone(), 20, 400).is_none());
+        assert!(Packed::from_words(p.words.clone(), 40, 3).is_none());
+        assert_eq!(bits_for(0), 0);
+        assert_eq!(bits_for(1), 1);
+        assert_eq!(bits_for(255), 8);
+        assert_eq!(bits_for(256), 9);
+    }
+}
+
+/// A non-decreasing sequence (a trie order's child pointers) stored as
+/// Raj and Whittaker (2003) store them, the idea KenLM calls Bhiksha: each
+/// value keeps only its `low_bits` low bits, packed; its high part `h` is
+/// implied by `first[h]`, the index of the first value whose high part is at
+/// least `h`. Pointers grow about linearly with their index, so the high
+/// part is found by an interpolated guess and a short gallop, and the width
+/// of the low part is chosen to make the whole smallest.
+#[derive(Debug, Clone, Default)]
+pub struct Pointers {
+    /// Low bits of each value.
+    pub low: Packed,
+    /// `first[h]`: index of the first value with high part >= h; the last
+    /// entry is the number of values.
+    pub first: Array<u32>,
+}
+
+impl Pointers {
+    /// Encode `values` (non-decreasing, at most `max`), choosing the split
+    /// that takes the fewest bytes.
+    pub fn new(values: &[u32], max: u32) -> Self {
+        let total = bits_for(u64::from(max));
+        let count = values.len() as u64;
+        let cost = |low: u8| -> u64 {
+            let highs = (u64::from(max) >> low) + 2;
+            count * u64::from(low) + highs * 32
+        };
+        let low_bits = (0..=total).min_by_key(|&b| cost(b)).unwrap_or(total);
+        let highs = (u64::from(max) >> low_bits) as usize + 1;
+        let mut first = Vec::with_capacity(highs + 1);
+        let mut i = 0usize;
+        for h in 0..highs {
+            while i < values.len() && ((u64::from(values[i]) >> low_bits) as usize) < h {
+                i += 1;
+            }
+            first.push(i as u32);
+        }
+        first.push(values.len() as u32);
+        let mask = (1u64 << low_bits) - 1;
+        Self {
+            low: Packed::new(values.iter().map(|&v| u64::from(v) & mask), low_bits),
+            first: first.into(),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.low.len
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.low.len == 0
+    }
+
+    /// The high part of value `i`: the largest h with `first[h] <= i`.
+    #[inline]
+    fn high(&self, i: usize) -> u64 {
+        let f: &[u32] = &self.first;
+        let n = f.len();
+        if n < 2 {
+            return 0;
+        }
+        let i = i as u32;
+        let at = |h: usize| f.get(h).copied().unwrap_or(u32::MAX);
+        // Invariant (for a sound table): first[lo] <= i < first[hi].
+        let (mut lo, mut hi) = (0usize, n - 1);
+        let guess = ((u64::from(i) * (n as u64 - 1)) / (self.len() as u64 + 1)) as usize;
+        let g = guess.min(hi - 1);
+        let mut step = 1usize;
+        if at(g) <= i {
+            lo = g;
+            while lo + step < hi && at(lo + step) <= i {
+                lo += step;
+                step *= 2;
+            }
+            hi = hi.min(lo + step);
+        } else {
+            hi = g.max(1);
+            while hi - lo > step && at(hi - step) > i {
+                hi -= step;
+                step *= 2;
+            }
+            lo = lo.max(hi.saturating_sub(step));
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if at(mid) <= i {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo as u64
+    }
+
+    /// Values `i` and `i + 1` (a child range): one search for both.
+    #[inline]
+    pub fn pair(&self, i: usize) -> (u64, u64) {
+        let h = self.high(i);
+        let first: &[u32] = &self.first;
+        let mut h2 = h as usize;
+        // Bounded: a corrupt table cannot make this run past its end.
+        while first.get(h2 + 1).is_some_and(|&f| f as usize <= i + 1) {
+            h2 += 1;
+        }
+        let bits = self.low.bits;
+        (
+            (h << bits) | self.low.get(i),
+            ((h2 as u64) << bits) | self.low.get(i + 1),
+        )
+    }
+
+    /// Value `i` (garbage, never a panic, for a corrupt table).
+    #[inline]
+    pub fn get(&self, i: usize) -> u64 {
+        (self.high(i) << self.low.bits) | self.low.get(i)
+    }
+
+    /// Every value in order, decoded in one pass over the table (what
+    /// checking a whole file does, without a search per value).
+    pub fn for_each(&self, mut f: impl FnMut(usize, u64) -> bool) {
+        let first: &[u32] = &self.first;
+        let mut i = 0usize;
+        for (h, pair) in first.windows(2).enumerate() {
+            let end = (pair[1] as usize).min(self.len());
+            while i < end {
+                if !f(i, ((h as u64) << self.low.bits) | self.low.get(i)) {
+                    return;
+                }
+                i += 1;
+            }
+        }
+        // A corrupt table may leave values it never reaches.
+        if i < self.len() {
+            f(i, u64::MAX);
+        }
+    }
+
+    /// Bytes of storage.
+    pub fn bytes(&self) -> usize {
+        self.low.bytes() + self.first.len() * 4
+    }
+}
+
+#[cfg(test)]
+mod pointer_tests {
+    use super::*;
+
+    #[test]
+    fn pointers_round_trip_and_are_small() {
+        let mut values = vec![0u32];
+        let mut x = 0u32;
+        for i in 0..20_000u32 {
+            x += (i.wrapping_mul(2_654_435_761) >> 28) % 5 + if i % 997 == 0 { 3000 } else { 0 };
+            values.push(x);
+        }
+        let p = Pointers::new(&values, x);
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(p.get(i), u64::from(v), "index {i}");
+            if i + 1 < values.len() {
+                assert_eq!(p.pair(i), (u64::from(v), u64::from(values[i + 1])));
+            }
+        }
+        let mut seen = Vec::new();
+        p.for_each(|_, v| {
+            seen.push(v as u32);
+            true
+        });
+        assert_eq!(seen, values);
+        assert!(p.bytes() * 8 < values.len() * bits_for(u64::from(x)) as usize * 3 / 4);
+        let empty = Pointers::new(&[0], 0);
+        assert_eq!(empty.get(0), 0);
+        // A corrupt table gives wrong values, never a panic.
+        let mut bad = p.clone();
+        bad.first = vec![5u32, 1, 0, 7].into();
+        for i in [0usize, 1, 5, 19_999, 1 << 40] {
+            let _ = bad.get(i);
+        }
+    }
+}

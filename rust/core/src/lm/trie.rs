@@ -1,0 +1,534 @@
+//! The trie layout: KenLM's sorted-trie idea, read forwards. Order k keeps,
+//! for each k-gram in sorted order, only its last word id (bit-packed), its
+//! log10 probability and backoff (as f32 bits, or quantized to q bits: see
+//! [`super::quantize`]) and a bit-packed pointer to its first child in order
+//! k+1 (the child range of entry i ends where entry i+1's begins). Full keys
+//! are never stored: a context's children are found from its entry, and a
+//! query carries the entries of its context's suffixes in its
+//! [`super::State`], so each order costs one search among siblings.
+//!
+//! Siblings are sorted by word id, so a lookup is a search of a short sorted
+//! run; the exact top-k and sampling queries sort a run by probability when
+//! they need it (unigrams keep that order stored, as the hash layout does).
+//!
+//! Every read is bounds-checked: a corrupt pointer gives a clamped (possibly
+//! empty) range and a corrupt code a value from the table, never a crash.
+
+use std::borrow::Cow;
+
+use super::array::Array;
+use super::level::Level;
+use super::packed::{bits_for, Packed, Pointers};
+use super::quantize::Bins;
+use crate::{Error, Result};
+
+/// How one kind of value (probabilities or backoffs) of one order is stored.
+#[derive(Debug, Clone, Default)]
+pub enum Values {
+    /// No values (backoffs of the highest order).
+    #[default]
+    Absent,
+    /// f32 bit patterns, packed; when every value has its sign bit set the
+    /// bit is dropped (31 bits) and `sign` puts it back.
+    Raw {
+        /// The bit patterns.
+        bits: Packed,
+        /// ORed into each pattern read.
+        sign: u32,
+    },
+    /// Codes into a table of `2^q` centres.
+    Quantized {
+        /// One code per entry.
+        codes: Packed,
+        /// The centres.
+        centers: Array<f32>,
+    },
+}
+
+impl Values {
+    fn raw(values: &[f32]) -> Self {
+        let all_negative = !values.is_empty() && values.iter().all(|v| v.is_sign_negative());
+        let (width, sign) = if all_negative {
+            (31, 0x8000_0000u32)
+        } else {
+            (32, 0)
+        };
+        let bits = Packed::new(values.iter().map(|v| u64::from(v.to_bits() & !sign)), width);
+        Values::Raw { bits, sign }
+    }
+
+    fn quantized(values: &[f32], q: u8, keep_zero: bool) -> Result<Self> {
+        let bins = Bins::train(values, q, keep_zero)?;
+        let codes = Packed::new(values.iter().map(|&v| bins.encode(v)), q);
+        Ok(Values::Quantized {
+            codes,
+            centers: bins.centers.into(),
+        })
+    }
+
+    /// Value `i` (0 when absent or out of range).
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> f32 {
+        match self {
+            Values::Absent => 0.0,
+            Values::Raw { bits, sign } => f32::from_bits(bits.get(i) as u32 | sign),
+            Values::Quantized { codes, centers } => {
+                centers.get(codes.get(i) as usize).copied().unwrap_or(0.0)
+            }
+        }
+    }
+
+    /// Bytes of storage.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Values::Absent => 0,
+            Values::Raw { bits, .. } => bits.bytes(),
+            Values::Quantized { codes, centers } => codes.bytes() + centers.len() * 4,
+        }
+    }
+}
+
+/// One order of a trie.
+#[derive(Debug, Clone, Default)]
+pub struct TrieLevel {
+    /// Number of entries.
+    pub len: usize,
+    /// Last word id of each entry.
+    pub words: Packed,
+    /// log10 probabilities.
+    pub probs: Values,
+    /// log10 backoffs ([`Values::Absent`] for the highest order).
+    pub backoffs: Values,
+    /// `len + 1` child pointers into the next order (empty for the highest).
+    pub next: Pointers,
+    /// Unigrams only: entries by descending probability, and the cumulative
+    /// probability along that order (what the hash layout stores for every order).
+    pub by_prob: Array<u32>,
+    /// See `by_prob`.
+    pub cum: Array<f32>,
+}
+
+/// A model's n-grams in the trie layout: `levels[k]` holds the (k+1)-grams.
+#[derive(Debug, Clone, Default)]
+pub struct Trie {
+    /// One per order.
+    pub levels: Vec<TrieLevel>,
+}
+
+impl Trie {
+    /// The trie of linked hash-layout levels, with probabilities and backoffs
+    /// of orders 2 and up quantized to `quantize` bits when given (unigrams
+    /// stay exact, as in KenLM). Refuses levels with an n-gram whose context is
+    /// missing (it would have no parent to hang from).
+    pub fn from_levels(levels: &[Level], quantize: Option<u8>) -> Result<Self> {
+        if let Some(q) = quantize {
+            super::quantize::check_bits(q)?;
+        }
+        let top = levels.len();
+        let max_word = levels
+            .iter()
+            .flat_map(|l| (0..l.len()).map(move |i| l.keys[i * l.n + l.n - 1]))
+            .max()
+            .unwrap_or(0);
+        let word_bits = bits_for(u64::from(max_word));
+        let mut out = Vec::with_capacity(top);
+        for (k, level) in levels.iter().enumerate() {
+            let m = level.len();
+            let n = level.n;
+            let words = Packed::new(
+                (0..m).map(|i| u64::from(level.keys[i * n + n - 1])),
+                word_bits,
+            );
+            let q = quantize.filter(|_| k > 0);
+            let probs = match q {
+                Some(q) => Values::quantized(&level.logprob, q, false)?,
+                None => Values::raw(&level.logprob),
+            };
+            let (backoffs, next) = if k + 1 < top {
+                let backoffs = match q {
+                    Some(q) => Values::quantized(&level.backoff, q, true)?,
+                    None => Values::raw(&level.backoff),
+                };
+                let next_len = levels[k + 1].len();
+                let pointers = contiguous_pointers(level, next_len).ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "order {} holds n-grams whose context is not in order {n}: \
+                         the trie layout needs every context (save with layout=\"hash\")",
+                        n + 1
+                    ))
+                })?;
+                (backoffs, Pointers::new(&pointers, next_len as u32))
+            } else {
+                (Values::Absent, Pointers::default())
+            };
+            let (by_prob, cum) = if k == 0 {
+                (level.by_prob.clone(), level.cum.clone())
+            } else {
+                (Array::default(), Array::default())
+            };
+            out.push(TrieLevel {
+                len: m,
+                words,
+                probs,
+                backoffs,
+                next,
+                by_prob,
+                cum,
+            });
+        }
+        Ok(Self { levels: out })
+    }
+
+    /// The hash-layout levels holding the same n-grams and values (unlinked:
+    /// `NGramModel::from_levels` links them).
+    pub fn to_levels(&self) -> Vec<Level> {
+        let mut out: Vec<Level> = Vec::with_capacity(self.levels.len());
+        for (k, level) in self.levels.iter().enumerate() {
+            let n = k + 1;
+            let m = level.len;
+            let mut keys = Vec::with_capacity(m * n);
+            if k == 0 {
+                keys.extend((0..m).map(|i| level.words.get(i) as u32));
+            } else {
+                let parent = &out[k - 1];
+                for p in 0..parent.len() {
+                    let (s, e) = self.children(k - 1, p);
+                    for j in s..e {
+                        keys.extend_from_slice(parent.key(p));
+                        keys.push(level.words.get(j) as u32);
+                    }
+                }
+                // A corrupt file can leave entries no parent reaches.
+                keys.resize(m * n, 0);
+            }
+            let logprob = (0..m).map(|i| level.probs.get(i)).collect();
+            let backoff = (0..m).map(|i| level.backoffs.get(i)).collect();
+            out.push(Level::new(n, keys, logprob, backoff));
+        }
+        out
+    }
+
+    /// Entries of order `k` (0-based).
+    #[inline]
+    pub fn len(&self, k: usize) -> usize {
+        self.levels.get(k).map_or(0, |l| l.len)
+    }
+
+    /// Whether the trie has no order.
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    /// Last word of entry `i` of order `k` (`u32::MAX` when out of range).
+    #[inline]
+    pub fn word(&self, k: usize, i: usize) -> u32 {
+        match self.levels.get(k) {
+            Some(l) if i < l.len => l.words.get(i) as u32,
+            _ => u32::MAX,
+        }
+    }
+
+    /// The child range of entry `i` of order `k` in order `k + 1`, clamped to it.
+    #[inline]
+    pub fn children(&self, k: usize, i: usize) -> (usize, usize) {
+        let Some(l) = self.levels.get(k) else {
+            return (0, 0);
+        };
+        if i >= l.len || l.next.is_empty() {
+            return (0, 0);
+        }
+        let next_len = self.len(k + 1);
+        let (s, e) = l.next.pair(i);
+        let s = (s as usize).min(next_len);
+        let e = (e as usize).min(next_len).max(s);
+        (s, e)
+    }
+
+    /// The entry of order `k` whose last word is `word` among the children of
+    /// entry `parent` of order `k - 1` (for `k == 0`, among all unigrams).
+    #[inline]
+    pub fn find_child(&self, k: usize, parent: usize, word: u32) -> Option<usize> {
+        let (mut lo, mut hi) = if k == 0 {
+            (0, self.len(0))
+        } else {
+            self.children(k - 1, parent)
+        };
+        let words = &self.levels.get(k)?.words;
+        let word = u64::from(word);
+        // Ids spread evenly over a run, so guess the position by interpolation
+        // first (one or two probes in long runs), then finish by bisection.
+        if hi - lo > 16 {
+            let (a, b) = (words.get(lo), words.get(hi - 1));
+            if word < a || word > b {
+                return None;
+            }
+            if b > a {
+                let guess =
+                    lo + ((word - a) as u128 * (hi - 1 - lo) as u128 / (b - a) as u128) as usize;
+                let g = words.get(guess);
+                if g == word {
+                    return Some(guess);
+                }
+                if g < word {
+                    lo = guess + 1;
+                } else {
+                    hi = guess;
+                }
+            }
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let w = words.get(mid);
+            if w < word {
+                lo = mid + 1;
+            } else if w > word {
+                hi = mid;
+            } else {
+                return Some(mid);
+            }
+        }
+        None
+    }
+
+    /// Entries `s..e` of order `k` by descending probability, ties by entry
+    /// (the hash layout's `by_prob` order): stored for unigrams, sorted here
+    /// for the rest.
+    pub fn by_prob(&self, k: usize, s: usize, e: usize) -> Cow<'_, [u32]> {
+        let Some(level) = self.levels.get(k) else {
+            return Cow::Borrowed(&[]);
+        };
+        if k == 0 {
+            return Cow::Borrowed(level.by_prob.get(s..e).unwrap_or(&[]));
+        }
+        let mut entries: Vec<u32> = (s as u32..e as u32).collect();
+        entries.sort_unstable_by(|&a, &b| {
+            let (pa, pb) = (level.probs.get(a as usize), level.probs.get(b as usize));
+            pb.total_cmp(&pa).then(a.cmp(&b))
+        });
+        Cow::Owned(entries)
+    }
+
+    /// Cumulative probabilities along `ranked` (entries of order `k` in the
+    /// order [`Trie::by_prob`] gave for `s..e`), summed as the hash layout sums them.
+    pub fn cum(&self, k: usize, s: usize, e: usize, ranked: &[u32]) -> Cow<'_, [f32]> {
+        let Some(level) = self.levels.get(k) else {
+            return Cow::Borrowed(&[]);
+        };
+        if k == 0 {
+            return Cow::Borrowed(level.cum.get(s..e).unwrap_or(&[]));
+        }
+        let mut acc = 0f64;
+        Cow::Owned(
+            ranked
+                .iter()
+                .map(|&i| {
+                    acc += 10f64.powf(f64::from(level.probs.get(i as usize)));
+                    acc as f32
+                })
+                .collect(),
+        )
+    }
+
+    /// Check what opening a file can check in one pass: child pointers that
+    /// never decrease, start at 0 and end at the next order's size.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (k, level) in self.levels.iter().enumerate() {
+            if level.next.is_empty() {
+                continue;
+            }
+            let next_len = self.len(k + 1) as u64;
+            let mut prev = 0u64;
+            let mut bad = None;
+            level.next.for_each(|i, p| {
+                if p < prev || p > next_len || (i == 0 && p != 0) {
+                    bad = Some((i, p));
+                    return false;
+                }
+                prev = p;
+                true
+            });
+            if let Some((i, p)) = bad {
+                return Err(format!(
+                    "order {}: child pointer {i} is {p} (previous {prev}, order {} has {next_len})",
+                    k + 1,
+                    k + 2
+                ));
+            }
+            if prev != next_len {
+                return Err(format!(
+                    "order {}: child pointers end at {prev}, not at {next_len}",
+                    k + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes of storage.
+    pub fn bytes(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|l| {
+                l.words.bytes()
+                    + l.probs.bytes()
+                    + l.backoffs.bytes()
+                    + l.next.bytes()
+                    + l.by_prob.len() * 4
+                    + l.cum.len() * 4
+            })
+            .sum()
+    }
+}
+
+/// The `m + 1` child pointers of a linked level whose children form one
+/// contiguous run per entry covering the whole next order, else None.
+fn contiguous_pointers(level: &Level, next_len: usize) -> Option<Vec<u32>> {
+    let m = level.len();
+    let mut pointers = Vec::with_capacity(m + 1);
+    let mut at = 0u32;
+    for i in 0..m {
+        let s = *level.child_start.get(i)?;
+        let e = *level.child_end.get(i)?;
+        if s != at || e < s {
+            return None;
+        }
+        pointers.push(s);
+        at = e;
+    }
+    if at as usize != next_len {
+        return None;
+    }
+    pointers.push(at);
+    Some(pointers)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::control::Control;
+    use crate::corpus::Corpus;
+    use crate::count::{count_ngrams, CountOptions};
+    use crate::lm::kneser_ney::KneserNeyOptions;
+    use crate::lm::{binary, fit, Layout, NGramModel, Smoothing};
+    use crate::sample::{Rng, SamplingParams};
+
+    fn model(order: usize) -> NGramModel {
+        let texts: Vec<String> = (0..60)
+            .map(|i| {
+                let words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far"];
+                (0..8 + i % 5)
+                    .map(|j| words[(i * 7 + j * j * 3 + j) % words.len()])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let options = CountOptions {
+            order,
+            ..Default::default()
+        };
+        let counts = count_ngrams(&Corpus::from_texts(texts), &options, &Control::new()).unwrap();
+        fit(&counts, &Smoothing::KneserNey(KneserNeyOptions::default())).unwrap()
+    }
+
+    fn through_file(m: &NGramModel, layout: Layout) -> NGramModel {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.nwlm");
+        binary::save_layout(m, &path, layout).unwrap();
+        binary::load(&path, true).unwrap()
+    }
+
+    #[test]
+    fn trie_answers_every_query_as_the_hash_layout() {
+        let hash = model(4);
+        let trie = through_file(&hash, Layout::Trie { quantize: None });
+        assert!(trie.trie.is_some() && trie.levels.is_empty());
+        assert_eq!(trie.sizes(), hash.sizes());
+        let ids: Vec<u32> = (0..hash.vocab.len() as u32).chain([999]).collect();
+        for start in 0..ids.len() {
+            let sentence: Vec<u32> = ids
+                .iter()
+                .cycle()
+                .skip(start)
+                .step_by(3)
+                .take(12)
+                .copied()
+                .collect();
+            assert_eq!(
+                trie.score_ids(&sentence, true, true),
+                hash.score_ids(&sentence, true, true)
+            );
+            for cut in 0..4 {
+                let (a, b) = (
+                    hash.state_after(&sentence[..cut], true),
+                    trie.state_after(&sentence[..cut], true),
+                );
+                assert_eq!(a, b);
+                assert_eq!(hash.distribution(&a), trie.distribution(&b));
+                assert_eq!(hash.top_k(&a, 5), trie.top_k(&b, 5));
+                for params in [
+                    SamplingParams::default(),
+                    SamplingParams {
+                        top_p: Some(0.8),
+                        ..Default::default()
+                    },
+                    SamplingParams {
+                        top_k: Some(2),
+                        ..Default::default()
+                    },
+                ] {
+                    let (mut r1, mut r2) = (Rng::new(cut as u64), Rng::new(cut as u64));
+                    for _ in 0..5 {
+                        assert_eq!(
+                            hash.sample_next(&a, &params, &[], &mut r1),
+                            trie.sample_next(&b, &params, &[], &mut r2)
+                        );
+                    }
+                }
+            }
+        }
+        // Back to the hash layout: the same arrays.
+        let again = trie.hash_layout();
+        for (x, y) in again.levels.iter().zip(&hash.levels) {
+            assert_eq!(&x.keys[..], &y.keys[..]);
+            assert_eq!(&x.logprob[..], &y.logprob[..]);
+            assert_eq!(&x.backoff[..], &y.backoff[..]);
+        }
+    }
+
+    #[test]
+    fn version_6_files_still_load() {
+        let hash = model(3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.nwlm");
+        binary::save_version(&hash, &path, 6).unwrap();
+        let old = binary::load(&path, true).unwrap();
+        let s: Vec<u32> = vec![3, 4, 5, 6, 7, 3];
+        assert_eq!(
+            old.score_ids(&s, true, true),
+            hash.score_ids(&s, true, true)
+        );
+    }
+
+    #[test]
+    fn quantized_trie_has_few_distinct_values_and_stays_close() {
+        let hash = model(3);
+        let q = through_file(&hash, Layout::Trie { quantize: Some(3) });
+        let t = q.trie.as_ref().unwrap();
+        let distinct: std::collections::BTreeSet<u32> = (0..t.len(1))
+            .map(|i| t.levels[1].probs.get(i).to_bits())
+            .collect();
+        assert!(distinct.len() <= 8, "{}", distinct.len());
+        // Unigrams stay exact.
+        assert_eq!(t.levels[0].probs.get(3), hash.levels[0].logprob[3]);
+        let s: Vec<u32> = vec![3, 4, 5, 6, 7];
+        let (a, b) = (hash.score_ids(&s, true, true), q.score_ids(&s, true, true));
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x.logprob - y.logprob).abs() < 0.5, "{x:?} {y:?}");
+        }
+        assert!(binary::save_layout(
+            &hash,
+            std::path::Path::new("/nonexistent/x"),
+            Layout::Trie { quantize: Some(0) }
+        )
+        .is_err());
+    }
+}
