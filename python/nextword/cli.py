@@ -21,6 +21,7 @@ from nextword.errors import NextwordError
 from nextword.index_cli import add_index_commands
 from nextword.neural.cli import add_size_options
 from nextword.neural.compare import add_compare_arguments
+from nextword.prune_cli import add_prune_command, add_prune_options, prune_options
 from nextword.tokenizers import Tokenizer, as_tokenizer
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         k=args.k,
         alpha=args.alpha,
         interpolate_unigrams=not args.no_interpolate_unigrams,
+        **prune_options(args),
         threads=args.threads,
         progress=False if args.quiet else None,
     )
@@ -329,7 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     corpus_options(train)
     add_size_options(train)
+    add_prune_options(train)
     train.set_defaults(func=cmd_train)
+    add_prune_command(sub)
 
     compare = sub.add_parser(
         "compare", help="n-gram and neural models on one split: perplexity, size, samples"

@@ -16,6 +16,7 @@ pub mod arpa_gaps;
 pub mod array;
 mod backoff_form;
 pub mod binary;
+pub mod entropy_prune;
 pub mod file;
 pub mod generate;
 pub mod kneser_ney;
