@@ -94,7 +94,7 @@ class NGramLM(Generative):
         >>> lm = NGramLM.fit(["a b c", "a b d", "a b c"], order=3, prune=[0, 1],
         ...                  discounts=[(0.5, 1, 1.5)] * 3)
         >>> lm.sizes()  # the bigrams and trigrams seen once are gone
-        [7, 3, 2]
+        [7, 4, 3]
 
         ``client``: a Dask ``distributed.Client``; the corpus's files are then
         counted on the cluster (:func:`nextword.distributed.count_ngrams`) and

@@ -18,6 +18,10 @@
 //!    the backoff of an n-gram that is a context is its gamma.
 //!
 //! Then every probability is stored as lmplz stores it: log10 in f32.
+//!
+//! Count pruning (`lmplz --prune`, [`prune`]) hooks in at three marked places:
+//! which n-grams go is decided on the raw counts before stage 1; stage 3 gives
+//! their mass to gamma; the finished levels drop them.
 //! Stages 3 and 4 run order by order (order n needs order n - 1 final), which
 //! keeps only two orders of linear probabilities alive at a time.
 
