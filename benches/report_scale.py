@@ -6,6 +6,8 @@ process, timed by wall clock with the process's peak resident memory:
 - ``lmplz -o N -S MEM --text gut.txt --arpa kenlm.arpa``;
 - ``nextword train gut.txt --order N -o nextword.arpa`` (and whether the two
   ARPA files are byte-identical);
+- ``nextword train gut.txt --order N --memory MEM -o nextword.arpa`` (the
+  memory-bounded pipeline at lmplz's budget; ``--budgets 1G`` adds more rows);
 - ``nextword train gut.txt --order N -o nextword.nwlm`` (the binary model);
 - ``nextword count gut.txt --order N`` (counting alone).
 
@@ -80,6 +82,10 @@ def main() -> None:
     parser.add_argument("--memory", default="4G", help="lmplz -S")
     parser.add_argument("--lmplz", default=shutil.which("lmplz"), help="path to lmplz")
     parser.add_argument("--skip-count", action="store_true")
+    parser.add_argument("--skip-in-memory", action="store_true", help="no unbounded ARPA row")
+    parser.add_argument(
+        "--budgets", nargs="*", default=[], help="more nextword --memory rows (e.g. 1G)"
+    )
     args = parser.parse_args()
 
     text = args.input or gutenberg_text(args.lines)
@@ -96,14 +102,24 @@ def main() -> None:
             rows.append(("lmplz text -> ARPA", seconds, gb, ""))
         ours_arpa = work / "nextword.arpa"
         cmd = nextword + ["train", str(text), "--order", str(args.order), "-q"]
-        seconds, gb = run(cmd + ["-o", str(ours_arpa)])
-        same = ""
-        if kenlm_arpa.exists():
+
+        def same_as_lmplz() -> str:
+            if not kenlm_arpa.exists():
+                return ""
             identical = filecmp.cmp(kenlm_arpa, ours_arpa, shallow=False)
-            same = "identical to lmplz's" if identical else "DIFFERS from lmplz's"
-        rows.append(("nextword text -> ARPA", seconds, gb, same))
-        arpa_mb = ours_arpa.stat().st_size / 1e6
-        ours_arpa.unlink()
+            return "identical to lmplz's" if identical else "DIFFERS from lmplz's"
+
+        arpa_mb = 0.0
+        for budget in [args.memory, *args.budgets]:
+            bounded = cmd + ["--memory", budget, "--temp-dir", tmp, "-o", str(ours_arpa)]
+            seconds, gb = run(bounded)
+            rows.append((f"nextword --memory {budget} -> ARPA", seconds, gb, same_as_lmplz()))
+            arpa_mb = ours_arpa.stat().st_size / 1e6
+            ours_arpa.unlink()
+        if not args.skip_in_memory:
+            seconds, gb = run(cmd + ["-o", str(ours_arpa)])
+            rows.append(("nextword text -> ARPA", seconds, gb, same_as_lmplz()))
+            ours_arpa.unlink()
         binary = work / "nextword.nwlm"
         seconds, gb = run(cmd + ["-o", str(binary)])
         size = f"{binary.stat().st_size / 1e6:,.0f} MB"
@@ -119,11 +135,11 @@ def main() -> None:
     if not args.lmplz:
         print("lmplz: not found on PATH (build it from KenLM's source; see the docstring)")
     base = next((r[1] for r in rows if r[0].startswith("lmplz")), None)
-    print(f"\n| {'run':<26} | {'wall s':>8} | {'vs lmplz':>8} | {'peak GB':>7} | note")
-    print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|{'-' * 9}|------")
+    print(f"\n| {'run':<30} | {'wall s':>8} | {'vs lmplz':>8} | {'peak GB':>7} | note")
+    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 10}|{'-' * 9}|------")
     for name, seconds, gb, note in rows:
         ratio = f"{seconds / base:.2f}x" if base else "-"
-        print(f"| {name:<26} | {seconds:>8.1f} | {ratio:>8} | {gb:>7.2f} | {note}")
+        print(f"| {name:<30} | {seconds:>8.1f} | {ratio:>8} | {gb:>7.2f} | {note}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from nextword.neural import (
     train,
 )
 from nextword.sampling import Generator, SamplingParams, sample, sample_batch
+from nextword.scale import train_arpa
 from nextword.tokenizers import (
     CharTokenizer,
     Tokenizer,
@@ -95,4 +96,5 @@ __all__ = [
     "as_corpus",
     "count_ngrams",
     "train",
+    "train_arpa",
 ]

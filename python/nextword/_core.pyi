@@ -141,6 +141,19 @@ def count_ngrams(
     threads: int,
     progress: Optional[bool],
 ) -> NGramCounts: ...
+def train_arpa(
+    corpus: dict[str, Any],
+    path: str,
+    order: int,
+    tokenizer: str,
+    memory: int,
+    temp_dir: Optional[str] = None,
+    interpolate_unigrams: bool = True,
+    discounts: Optional[list[tuple[float, float, float]]] = None,
+    threads: int = 0,
+    progress: Optional[bool] = None,
+) -> dict[str, Any]: ...
+def parse_memory(text: str) -> int: ...
 
 class NGramLM:
     @staticmethod

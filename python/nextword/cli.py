@@ -107,6 +107,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         from nextword.neural.cli import train_neural
 
         return train_neural(args, _corpus_from_args(args), _tokenizer_from_args(args))
+    if args.memory is not None:
+        if args.prune or args.prune_entropy is not None:
+            raise ValueError("--prune and --prune-entropy train in memory: drop --memory")
+        return _train_within_memory(args)
     start = time.perf_counter()
     lm = NGramLM.fit(
         _corpus_from_args(args),
@@ -131,6 +135,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     lm.save(args.output, progress=False if args.quiet else None)
     print(f"saved to {args.output} in {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _train_within_memory(args: argparse.Namespace) -> int:
+    """``train --memory``: Kneser-Ney straight to ARPA through disk (nextword.scale)."""
+    from nextword.scale import train_arpa
+
+    if args.smoothing not in ("kneser-ney", "kn"):
+        raise ValueError("--memory trains Kneser-Ney (the streaming pipeline is lmplz's)")
+    if not str(args.output).endswith((".arpa", ".arpa.gz")):
+        raise ValueError(
+            "--memory writes ARPA (model.arpa or model.arpa.gz); "
+            "the binary model is built in memory"
+        )
+    start = time.perf_counter()
+    report = train_arpa(
+        _corpus_from_args(args),
+        args.output,
+        order=args.order,
+        tokenizer=_tokenizer_from_args(args),
+        memory=args.memory,
+        temp_dir=args.temp_dir,
+        interpolate_unigrams=not args.no_interpolate_unigrams,
+        threads=args.threads,
+        progress=False if args.quiet else None,
+    )
+    for message in report["warnings"]:
+        print(f"warning: {message}", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    print(f"trained kneser-ney order {args.order} within {args.memory} in {seconds:.2f} s")
+    for n, (size, (d1, d2, d3)) in enumerate(zip(report["sizes"], report["discounts"]), 1):
+        print(f"  {n}-grams: {size:>12,}   discounts {d1:.6g} {d2:.6g} {d3:.6g}")
+    print(f"saved to {args.output} ({report['temp_bytes'] / 1e6:.0f} MB of temporary files)")
     return 0
 
 
@@ -328,6 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         required=True,
         help="model.nwlm (binary), model.arpa or model.arpa.gz; model.npz for a neural model",
+    )
+    train.add_argument(
+        "--memory",
+        "-S",
+        help="train Kneser-Ney to ARPA within this memory (2G, 512M, 80%%: as lmplz -S), "
+        "spilling sorted runs to disk; default: everything in memory",
+    )
+    train.add_argument(
+        "--temp-dir",
+        "-T",
+        help="where --memory puts its temporary files (default: the system's temp directory)",
     )
     corpus_options(train)
     add_size_options(train)

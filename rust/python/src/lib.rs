@@ -10,6 +10,7 @@ mod job;
 mod ngram_lm;
 mod sampling;
 mod source;
+mod stream_train;
 mod tokenizer;
 mod vocab;
 mod word_vectors;
@@ -36,6 +37,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<generation::Generation>()?;
     m.add_class::<corpus_index::CorpusIndex>()?;
     m.add_function(wrap_pyfunction!(counts::count_ngrams, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_train::train_arpa, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_train::parse_memory, m)?)?;
     m.add_function(wrap_pyfunction!(source::set_chunk_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sample_vector, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::check_sampling, m)?)?;

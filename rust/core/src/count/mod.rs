@@ -15,6 +15,8 @@
 pub mod counts;
 pub mod file;
 pub mod intern;
+pub mod runs;
+pub mod spill;
 pub mod table;
 
 pub use counts::{NGramCounts, OrderCounts};

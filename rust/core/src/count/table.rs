@@ -8,11 +8,13 @@
 //! batch. Lock traffic is thus negligible, and the batch insert walks one
 //! shard at a time, which is kinder to the cache than random inserts.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
+use super::runs::{Run, RunWriter, Spill};
 use crate::control::Control;
 use crate::Result;
 
@@ -55,6 +57,8 @@ struct Shard<const N: usize> {
 /// Counts of `N`-grams in `SHARDS` locked shards.
 pub struct Shards<const N: usize> {
     shards: Vec<Mutex<Shard<N>>>,
+    /// Distinct n-grams held (what a memory budget watches).
+    held: AtomicUsize,
 }
 
 /// A worker's private batch of `N`-grams for one [`Shards`].
@@ -76,6 +80,15 @@ pub trait OrderTable: Send + Sync {
         remap: &[u32],
         control: &Control,
     ) -> Result<(Vec<u32>, Vec<u64>)>;
+    /// Distinct n-grams held now.
+    fn held(&self) -> usize;
+    /// Bytes of memory one held n-gram costs (the entry and the table's slack).
+    fn bytes_per_entry(&self) -> usize;
+    /// Take every n-gram counted so far out of the table (which stays in use:
+    /// other threads may go on adding) and write them to a run of `spill`, ids
+    /// reversed (last word first) and sorted: lmplz's suffix order. None when
+    /// the table held nothing.
+    fn spill_reversed(&self, spill: &Arc<Spill>) -> Result<Option<Run>>;
 }
 
 /// Order-erased view of [`Batch`].
@@ -91,6 +104,7 @@ impl<const N: usize> Shards<N> {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            held: AtomicUsize::new(0),
         })
     }
 }
@@ -238,6 +252,60 @@ impl<const N: usize> OrderTable for Shards<N> {
         }
         Ok((keys.into_flattened(), counts))
     }
+
+    fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    fn bytes_per_entry(&self) -> usize {
+        // hashbrown keeps its load between 7/16 and 7/8: about 1.5 slots per
+        // entry on average, each the entry plus one control byte.
+        (std::mem::size_of::<Entry<N>>() + 1) * 3 / 2
+    }
+
+    fn spill_reversed(&self, spill: &Arc<Spill>) -> Result<Option<Run>> {
+        self.spill_reversed_impl(spill)
+    }
+}
+
+impl<const N: usize> Shards<N> {
+    fn spill_reversed_impl(&self, spill: &Arc<Spill>) -> Result<Option<Run>> {
+        let mut records: Vec<([u32; N], u64)> = Vec::new();
+        for shard in &self.shards {
+            let taken = {
+                let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
+                std::mem::take(&mut *guard)
+            };
+            self.held.fetch_sub(taken.table.len(), Ordering::Relaxed);
+            records.reserve(taken.table.len() + taken.overflow.len());
+            for (mut key, count) in taken.table {
+                key.reverse();
+                records.push((key, count as u64));
+            }
+            for (mut key, count) in taken.overflow {
+                key.reverse();
+                records.push((key, count));
+            }
+        }
+        if records.is_empty() {
+            return Ok(None);
+        }
+        records.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut run = RunWriter::create(spill, &format!("counts{N}"), N)?;
+        let mut i = 0;
+        while i < records.len() {
+            // An overflowed count sits beside its entry: sum them.
+            let (key, mut count) = records[i];
+            i += 1;
+            while i < records.len() && records[i].0 == key {
+                count += records[i].1;
+                i += 1;
+            }
+            run.push(&key, count)?;
+        }
+        drop(records);
+        run.finish().map(Some)
+    }
 }
 
 impl<const N: usize> OrderBatch for Batch<N> {
@@ -258,6 +326,7 @@ impl<const N: usize> OrderBatch for Batch<N> {
             }
             let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
             let Shard { table, overflow } = &mut *guard;
+            let mut added = 0;
             for (hash, key) in buffer.drain(..) {
                 match table.find_mut(hash, |e| same_key(&e.0, &key)) {
                     Some(entry) => {
@@ -269,9 +338,13 @@ impl<const N: usize> OrderBatch for Batch<N> {
                     }
                     None => {
                         table.insert_unique(hash, (key, 1), |e| hash_ids(&e.0));
+                        added += 1;
                     }
                 }
             }
+            // Under the shard's lock, so a spill that empties it never
+            // subtracts entries not yet added.
+            self.global.held.fetch_add(added, Ordering::Relaxed);
         }
     }
 }

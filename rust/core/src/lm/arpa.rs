@@ -40,7 +40,7 @@ fn fmt(v: f32) -> String {
 /// Ryu gives the shortest round-trip digits with exact ties to even, which is
 /// double-conversion's rule; only the notation is rewritten here. The rare
 /// values below 1e-6 take the slow path, which prints Rust's exponent form.
-fn push_value(out: &mut String, v: f32, ryu: &mut ryu::Buffer) {
+pub(crate) fn push_value(out: &mut String, v: f32, ryu: &mut ryu::Buffer) {
     if v == f32::NEG_INFINITY {
         out.push_str("-inf");
         return;
@@ -141,6 +141,25 @@ fn suffix_order(level: &Level, vocab_size: usize) -> Vec<u32> {
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
+/// The `\\data\\` section: the n-gram count of every order (`sizes[k - 1]`
+/// for order k), after a note of the tokenizer when it is not KenLM's.
+pub(crate) fn write_header(
+    out: &mut dyn Write,
+    tokenizer: &Tokenizer,
+    sizes: &[usize],
+) -> std::io::Result<()> {
+    if *tokenizer != Tokenizer::default() {
+        // Only a non-default tokenizer is noted, so lmplz-style models stay
+        // byte-identical to lmplz's files.
+        writeln!(out, "{TOKENIZER_NOTE}{}\n", note(tokenizer))?;
+    }
+    writeln!(out, "\\data\\")?;
+    for (k, n) in sizes.iter().enumerate() {
+        writeln!(out, "ngram {}={}", k + 1, n)?;
+    }
+    Ok(())
+}
+
 /// Write `model` as ARPA to `out`.
 pub fn write_arpa(model: &NGramModel, out: &mut dyn Write) -> std::io::Result<()> {
     write_arpa_with(model, out, &Control::default())
@@ -154,16 +173,8 @@ pub fn write_arpa_with(
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
     let words = model.vocab.words();
-    let tokenizer = model.vocab.tokenizer();
-    if *tokenizer != Tokenizer::default() {
-        // Only a non-default tokenizer is noted, so lmplz-style models stay
-        // byte-identical to lmplz's files.
-        writeln!(out, "{TOKENIZER_NOTE}{}\n", note(tokenizer))?;
-    }
-    writeln!(out, "\\data\\")?;
-    for level in &model.levels {
-        writeln!(out, "ngram {}={}", level.n, level.len())?;
-    }
+    let sizes: Vec<usize> = model.levels.iter().map(Level::len).collect();
+    write_header(out, model.vocab.tokenizer(), &sizes)?;
     let top = model.order();
     // The words packed in one buffer: looked up in random order, they stay in cache.
     let mut packed = String::with_capacity(words.iter().map(String::len).sum());
@@ -251,7 +262,19 @@ pub fn save_arpa(model: &NGramModel, path: &Path, control: &Control) -> Result<(
             model.smoothing
         )));
     }
-    let tokenizer = model.vocab.tokenizer();
+    save_arpa_file(path, model.vocab.tokenizer(), control, |out| {
+        write_arpa_with(model, out, control)
+    })
+}
+
+/// Write an ARPA file at `path` with `fill`, atomically (gzipped when the
+/// name ends in `.gz`); a learned tokenizer's sidecar is written first.
+pub(crate) fn save_arpa_file(
+    path: &Path,
+    tokenizer: &Tokenizer,
+    control: &Control,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     if tokenizer.has_payload() {
         // The sidecar first: an ARPA file naming a learned kind never lacks it.
         tokenizer
@@ -262,10 +285,10 @@ pub fn save_arpa(model: &NGramModel, path: &Path, control: &Control) -> Result<(
     let written = crate::binfmt::write_atomic(path, |out| {
         if gzip {
             let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
-            write_arpa_with(model, &mut gz, control)?;
+            fill(&mut gz)?;
             gz.finish()?.flush()
         } else {
-            write_arpa_with(model, out, control)
+            fill(out)
         }
     });
     // Stopped: the temporary file is gone and nothing was renamed into place.

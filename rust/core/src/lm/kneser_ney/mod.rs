@@ -36,6 +36,7 @@ pub mod discounts;
 pub mod initial_probabilities;
 pub mod interpolate;
 pub mod prune;
+pub mod stream;
 
 pub use discounts::{discounts_from, FALLBACK};
 

@@ -1,0 +1,241 @@
+//! Counting within a memory budget: tables spill sorted runs to disk.
+//!
+//! Two passes over the corpus. The first counts unigrams, which fixes the
+//! vocabulary in first-appearance order (KenLM's ids) in memory proportional to
+//! the number of types. The second counts orders 2..N with those final ids;
+//! whenever the tables hold more than the budget allows, one worker takes every
+//! n-gram out of them (the others go on counting into the emptied tables) and
+//! writes each order as a run sorted in lmplz's suffix order (ids reversed).
+//! Counts are sums, so however the runs are cut, merging them with equal keys
+//! summed gives exactly the in-memory counts.
+
+use std::sync::{Arc, Mutex};
+
+use super::runs::{Merge, Run, Spill, Stream};
+use super::table::{table_for, OrderBatch, OrderTable};
+use super::{count_ngrams, CountOptions, MAX_ORDER};
+use crate::control::Control;
+use crate::corpus::{self, Corpus, CorpusStats};
+use crate::tokenize::{Vocab, BOS_ID, EOS_ID, UNK_ID};
+use crate::{Error, Result};
+
+/// Counts of orders 1..N, the higher orders as sorted runs on disk.
+pub struct SpilledCounts {
+    /// The vocabulary (first-appearance order) with unigram counts.
+    pub vocab: Vocab,
+    /// Raw count of every id (`<s>` and `</s>` included; 0 for `<unk>` when unseen).
+    pub unigrams: Vec<u64>,
+    /// `runs[k - 2]`: the runs of order k (ids reversed, sorted).
+    pub runs: Vec<Vec<Run>>,
+    /// What reading the corpus saw.
+    pub stats: CorpusStats,
+    /// Tokens read (before padding).
+    pub tokens: u64,
+}
+
+impl SpilledCounts {
+    /// The highest order.
+    pub fn order(&self) -> usize {
+        self.runs.len() + 1
+    }
+
+    /// The n-grams of order `k` (1-based), ids reversed, in suffix order, each
+    /// once with its count. Unigrams are every id seen, and `<unk>`.
+    pub fn stream(&self, k: usize) -> Result<Box<dyn Stream + Send>> {
+        if k == 1 {
+            let mut keys = Vec::new();
+            let mut values = Vec::new();
+            for (id, &c) in self.unigrams.iter().enumerate() {
+                if c > 0 || id as u32 == UNK_ID {
+                    keys.push(id as u32);
+                    values.push(c);
+                }
+            }
+            return Ok(Box::new(Listed {
+                keys,
+                values,
+                at: 0,
+            }));
+        }
+        let readers = self.runs[k - 2]
+            .iter()
+            .map(|r| r.reader().map(|r| Box::new(r) as Box<dyn Stream + Send>))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(Merge::new(k, readers, true)?))
+    }
+}
+
+/// Unigrams as a stream.
+struct Listed {
+    keys: Vec<u32>,
+    values: Vec<u64>,
+    at: usize,
+}
+
+impl Stream for Listed {
+    fn next_record(&mut self) -> Result<Option<(&[u32], u64)>> {
+        let i = self.at;
+        if i >= self.keys.len() {
+            return Ok(None);
+        }
+        self.at += 1;
+        Ok(Some((&self.keys[i..i + 1], self.values[i])))
+    }
+}
+
+struct Worker {
+    batches: Vec<Box<dyn OrderBatch>>,
+}
+
+/// Count orders 1..=`options.order` of `corpus` (padded) holding at most about
+/// `memory` bytes of tables, spilling sorted runs to `spill`.
+pub fn count_spilled(
+    corpus: &Corpus,
+    options: &CountOptions,
+    memory: usize,
+    spill: &Arc<Spill>,
+    control: &Control,
+) -> Result<SpilledCounts> {
+    if options.order < 2 || options.order > MAX_ORDER {
+        return Err(Error::InvalidArgument(format!(
+            "the memory-bounded pipeline needs an order in 2..={MAX_ORDER}, not {}",
+            options.order
+        )));
+    }
+    if !options.pad {
+        return Err(Error::InvalidArgument(
+            "the memory-bounded pipeline counts padded sentences (pad=True)".into(),
+        ));
+    }
+    // Pass 1: the vocabulary and the unigram counts.
+    let unigram_options = CountOptions {
+        order: 1,
+        ..options.clone()
+    };
+    let first = count_ngrams(corpus, &unigram_options, control)?;
+    let vocab = first.vocab;
+    let mut unigrams = vec![0u64; vocab.len()];
+    for (&id, &c) in first.orders[0].keys.iter().zip(&first.orders[0].counts) {
+        unigrams[id as usize] = c;
+    }
+
+    // Pass 2: orders 2..N with final ids, spilling when the tables are full.
+    control
+        .bytes_done
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order).map(table_for).collect();
+    let runs: Vec<Mutex<Vec<Run>>> = tables.iter().map(|_| Mutex::new(Vec::new())).collect();
+    // Tables may fill half the budget: spilling sorts one order's n-grams
+    // beside them, and the other workers go on counting meanwhile.
+    let limit = memory / 2;
+    let spilling = Mutex::new(());
+    let spill_all = || -> Result<()> {
+        for (table, runs) in tables.iter().zip(&runs) {
+            control.check()?;
+            if let Some(run) = table.spill_reversed(spill)? {
+                runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+            }
+        }
+        Ok(())
+    };
+    let held = || -> usize { tables.iter().map(|t| t.held() * t.bytes_per_entry()).sum() };
+    let tokenizer = &options.tokenizer;
+    let fixed_ids = tokenizer.fixed_vocab().is_some();
+    corpus::process(
+        corpus,
+        control,
+        options.threads,
+        || Worker {
+            batches: tables.iter().map(|t| t.clone().batch()).collect(),
+        },
+        |w, chunk| {
+            control.check()?;
+            let mut sentence: Vec<u32> = Vec::with_capacity(256);
+            let mut stats = CorpusStats::default();
+            chunk.for_each_sentence(&corpus.options, &mut stats, |text| {
+                sentence.clear();
+                sentence.push(BOS_ID);
+                if fixed_ids {
+                    tokenizer.encode_ids(text, &mut sentence);
+                } else {
+                    tokenizer
+                        .for_each_token(text, |t| sentence.push(vocab.get(t).unwrap_or(UNK_ID)));
+                }
+                sentence.push(EOS_ID);
+                for batch in w.batches.iter_mut() {
+                    batch.add_windows(&sentence);
+                }
+            })?;
+            for batch in w.batches.iter_mut() {
+                batch.flush();
+            }
+            if held() > limit {
+                if let Ok(_turn) = spilling.try_lock() {
+                    spill_all()?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    spill_all()?;
+    let runs = runs
+        .into_iter()
+        .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
+    Ok(SpilledCounts {
+        vocab,
+        unigrams,
+        runs,
+        stats: first.stats,
+        tokens: first.tokens,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::count::NGramCounts;
+
+    /// Counting through many spilled runs gives exactly the in-memory counts.
+    #[test]
+    fn spilled_counts_equal_in_memory_counts() {
+        let texts: Vec<String> = (0..40_000)
+            .map(|i| {
+                let words: Vec<String> = (0..(i % 13 + 1))
+                    .map(|j| format!("w{}", (i * 7 + j * j) % 31))
+                    .collect();
+                words.join(" ")
+            })
+            .chain(["".to_string(), "x".to_string()])
+            .collect();
+        let corpus = Corpus::from_texts(texts);
+        let options = CountOptions {
+            order: 4,
+            threads: 2,
+            ..Default::default()
+        };
+        let control = Control::new();
+        let expected: NGramCounts = count_ngrams(&corpus, &options, &control).unwrap();
+        let spill = Spill::new(None).unwrap();
+        // A tiny budget: a spill after nearly every chunk.
+        let spilled = count_spilled(&corpus, &options, 1, &spill, &control).unwrap();
+        assert_eq!(spilled.vocab.words(), expected.vocab.words());
+        for k in 2..=4 {
+            let order = &expected.orders[k - 1];
+            let mut want: Vec<(Vec<u32>, u64)> = (0..order.len())
+                .map(|i| {
+                    let mut key = order.key(i).to_vec();
+                    key.reverse();
+                    (key, order.counts[i])
+                })
+                .collect();
+            want.sort();
+            let mut got = Vec::new();
+            let mut stream = spilled.stream(k).unwrap();
+            while let Some((key, c)) = stream.next_record().unwrap() {
+                got.push((key.to_vec(), c));
+            }
+            assert_eq!(got, want, "order {k}");
+        }
+    }
+}

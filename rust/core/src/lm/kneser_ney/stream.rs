@@ -1,0 +1,680 @@
+//! Kneser-Ney from a corpus to an ARPA file within a memory budget, streaming
+//! sorted files through disk as lmplz does.
+//!
+//! The stages are those of the in-memory pipeline ([`super`]), each reading
+//! and writing records sorted so that what it needs is adjacent:
+//!
+//! 1. *Count* ([`crate::count::spill`]): runs of each order in suffix order
+//!    (ids stored reversed, so a plain comparison is lmplz's suffix order).
+//! 2. *Adjust*: order k in suffix order beside order k + 1 in suffix order:
+//!    the (k+1)-grams ending with a k-gram x follow one another, so x's
+//!    continuation count is the length of that stretch. Count-of-counts as
+//!    lmplz's (its quirk on the last n-gram included). Each record goes to a
+//!    sorter in *context order* (the context's ids reversed, then the word).
+//! 3. *Discounts* from the count-of-counts.
+//! 4. *Initial probabilities*: in context order the n-grams of one context h
+//!    are adjacent: u(w|h) and gamma(h) as in memory. Records go to a sorter in
+//!    suffix order carrying (u, gamma(h)); gamma(h) also goes to a file of the
+//!    order below, where contexts come out in h's suffix order.
+//! 5. *Interpolate and write*, order by order: p(w|h) = u + gamma(h) p(w|h'),
+//!    where h'w, the n-gram's suffix, is read from the order below's
+//!    probabilities in the same suffix order; the backoff of an n-gram is the
+//!    gamma of the file above. Lines are formatted in parallel blocks and
+//!    written in lmplz's order straight into the output.
+//!
+//! Arithmetic is the in-memory pipeline's, operation for operation, so the
+//! file is byte-identical to the in-memory path's (and to lmplz's).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{discounts, KneserNeyOptions};
+use crate::control::Control;
+use crate::corpus::{Corpus, CorpusStats};
+use crate::count::runs::{Run, RunReader, RunWriter, SortedRuns, Sorter, Spill, Stream};
+use crate::count::spill::{count_spilled, SpilledCounts};
+use crate::count::CountOptions;
+use crate::lm::arpa::{push_value, save_arpa_file, write_header};
+use crate::tokenize::{BOS_ID, UNK, UNK_ID};
+use crate::{Error, Result};
+
+/// How the memory-bounded pipeline may use memory and disk.
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// Bytes of memory the tables and sort buffers may hold (the process
+    /// also holds the vocabulary and a few buffers beside them).
+    pub memory: usize,
+    /// Where temporary files go (the system's temporary directory when None).
+    pub temp_dir: Option<PathBuf>,
+}
+
+/// What a memory-bounded estimation did.
+#[derive(Debug, Clone)]
+pub struct StreamReport {
+    /// N-grams written per order.
+    pub sizes: Vec<usize>,
+    /// Discounts (D1, D2, D3+) per order.
+    pub discounts: Vec<[f32; 3]>,
+    /// Discount fallbacks, as the in-memory estimator reports them.
+    pub warnings: Vec<String>,
+    /// What reading the corpus saw.
+    pub stats: CorpusStats,
+    /// Tokens read.
+    pub tokens: u64,
+    /// Bytes written to temporary files (compressed).
+    pub temp_bytes: u64,
+}
+
+/// Parse a memory size: `2G`, `512M`, `1.5GB`, `800k`, a plain number of
+/// bytes, or a percentage of physical memory (`80%`).
+pub fn parse_memory(text: &str) -> Result<usize> {
+    let t = text.trim();
+    let bad = || {
+        Error::InvalidArgument(format!(
+            "memory {text:?}: expected a size such as 2G, 512M, 1.5GB or 80% (of physical memory)"
+        ))
+    };
+    if let Some(pct) = t.strip_suffix('%') {
+        let p: f64 = pct.trim().parse().map_err(|_| bad())?;
+        if !(p > 0.0 && p <= 100.0) {
+            return Err(bad());
+        }
+        return Ok((physical_memory() as f64 * p / 100.0) as usize);
+    }
+    let upper = t.to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or(upper.strip_suffix('B').filter(|s| !s.is_empty()))
+        .map_or(upper.as_str(), |s| s);
+    let (number, scale) = match upper.chars().last() {
+        Some('K') => (&upper[..upper.len() - 1], 1u64 << 10),
+        Some('M') => (&upper[..upper.len() - 1], 1 << 20),
+        Some('G') => (&upper[..upper.len() - 1], 1 << 30),
+        Some('T') => (&upper[..upper.len() - 1], 1 << 40),
+        _ => (upper, 1),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(bad());
+    }
+    Ok((value * scale as f64) as usize)
+}
+
+/// Physical memory in bytes (8 GiB when the system does not say).
+pub fn physical_memory() -> usize {
+    // SAFETY: sysconf only reads system configuration.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    if pages > 0 && size > 0 {
+        pages as usize * size as usize
+    } else {
+        8 << 30
+    }
+}
+
+/// The smallest budget accepted: below it the sort buffers would be too
+/// small to make progress in reasonable time.
+pub const MIN_MEMORY: usize = 16 << 20;
+
+/// Count `corpus`, estimate Kneser-Ney of `count.order` and write the ARPA
+/// file at `path` (atomically; gzipped when it ends in `.gz`), holding about
+/// `stream.memory` bytes.
+pub fn train_arpa(
+    corpus: &Corpus,
+    count: &CountOptions,
+    options: &KneserNeyOptions,
+    stream: &StreamOptions,
+    path: &Path,
+    control: &Control,
+) -> Result<StreamReport> {
+    if stream.memory < MIN_MEMORY {
+        return Err(Error::InvalidArgument(format!(
+            "a memory budget of {} bytes is too small: give at least {} MB",
+            stream.memory,
+            MIN_MEMORY >> 20
+        )));
+    }
+    train_arpa_within(corpus, count, options, stream, path, control)
+}
+
+/// [`train_arpa`] without the lower bound on the budget (tests force spills
+/// with tiny budgets).
+fn train_arpa_within(
+    corpus: &Corpus,
+    count: &CountOptions,
+    options: &KneserNeyOptions,
+    stream: &StreamOptions,
+    path: &Path,
+    control: &Control,
+) -> Result<StreamReport> {
+    options.check(count.order)?;
+    if options.prune.is_some() {
+        return Err(Error::InvalidArgument(
+            "count pruning is not in the streaming pipeline yet: train in memory".into(),
+        ));
+    }
+    let spill = Spill::new(stream.temp_dir.as_deref())?;
+    let counts = count_spilled(corpus, count, stream.memory, &spill, control)?;
+    let order = counts.order();
+    let memory = stream.memory;
+
+    // Stage 2: adjusted counts into context-ordered sorters.
+    let mut contexts = Vec::with_capacity(order);
+    let mut sizes = Vec::with_capacity(order);
+    let mut coc = Vec::with_capacity(order);
+    for k in 1..=order {
+        control.check()?;
+        let (run, size, c) = adjust(&counts, k, memory, &spill, control)?;
+        contexts.push(run);
+        sizes.push(size);
+        coc.push(c);
+    }
+    let SpilledCounts {
+        vocab,
+        runs,
+        stats,
+        tokens,
+        ..
+    } = counts;
+    drop(runs);
+    let (discounts, warnings) = discounts::choose(&coc, options.discounts.as_deref());
+
+    // Stage 4: initial probabilities; gammas of order k's contexts go to order k - 1.
+    let mut initial: Vec<SortedRuns> = Vec::with_capacity(order);
+    let mut gammas: Vec<Option<Run>> = (0..order).map(|_| None).collect();
+    for (k, sorted) in (1..=order).zip(contexts) {
+        control.check()?;
+        let (run, gamma) =
+            initial_probabilities(k, sorted, &discounts[k - 1], memory, &spill, control)?;
+        initial.push(run);
+        if k > 1 {
+            gammas[k - 2] = gamma;
+        }
+    }
+
+    // Stage 5: interpolate order by order, straight into the file.
+    let words = vocab.words();
+    let uniform = (1.0 / sizes[0].saturating_sub(1).max(1) as f32 as f64) as f32;
+    let total: usize = sizes.iter().sum();
+    control.start_steps(total as u64, "n-grams");
+    let mut failure: Option<Error> = None;
+    save_arpa_file(path, vocab.tokenizer(), control, |out| {
+        let mut body = || -> Result<()> {
+            write_header(out, vocab.tokenizer(), &sizes).map_err(|e| Error::io(path, e))?;
+            let mut lower: Option<Run> = None;
+            for (k, run) in (1..=order).zip(initial.drain(..)) {
+                control.check()?;
+                writeln!(out, "\n\\{k}-grams:").map_err(|e| Error::io(path, e))?;
+                let interp = Interpolation {
+                    k,
+                    top: k == order,
+                    uniform,
+                    interpolate_unigrams: options.interpolate_unigrams,
+                };
+                lower = interpolate_and_write(
+                    &interp,
+                    run,
+                    lower.take(),
+                    gammas[k - 1].take(),
+                    words,
+                    out,
+                    path,
+                    &spill,
+                    control,
+                )?;
+            }
+            writeln!(out, "\n\\end\\").map_err(|e| Error::io(path, e))?;
+            Ok(())
+        };
+        body().map_err(|e| {
+            let io = std::io::Error::other(e.to_string());
+            failure = Some(e);
+            io
+        })
+    })
+    .map_err(|e| failure.take().unwrap_or(e))?;
+    Ok(StreamReport {
+        sizes,
+        discounts,
+        warnings,
+        stats,
+        tokens,
+        temp_bytes: spill.bytes_written(),
+    })
+}
+
+/// Stage 2 for order k: returns the context-ordered sorter's stream (as a
+/// run), the number of n-grams and their count-of-counts n1..n4.
+fn adjust(
+    counts: &SpilledCounts,
+    k: usize,
+    memory: usize,
+    spill: &Arc<Spill>,
+    control: &Control,
+) -> Result<(SortedRuns, usize, [u64; 4])> {
+    let top = k == counts.order();
+    let mut own = counts.stream(k)?;
+    let mut above = if top {
+        None
+    } else {
+        Some(counts.stream(k + 1)?)
+    };
+    // The record of `above` read but not yet matched.
+    let mut pending: Option<Vec<u32>> = None;
+    let mut done_above = false;
+    let mut sorter = Sorter::new(k, memory, false, spill, "context");
+    let mut coc = [0u64; 4];
+    let mut size = 0usize;
+    // The n-gram before: (adjusted count, raw count, left out of the tally).
+    // Below the top order, lmplz's final flush tallies the last n-gram in
+    // suffix order with its raw count: the quirk kept to match its discounts.
+    let mut previous: Option<(u64, u64, bool)> = None;
+    let mut ctx_key = vec![0u32; k];
+    while let Some((rev, raw)) = own.next_record()? {
+        size += 1;
+        if size % (1 << 20) == 0 {
+            control.check()?;
+        }
+        let starts_with_bos = rev[k - 1] == BOS_ID;
+        let adjusted = match above.as_mut() {
+            Some(stream) if !starts_with_bos => {
+                // The (k+1)-grams whose reversed first k ids equal `rev`.
+                let mut n = 0u64;
+                loop {
+                    if pending.is_none() && !done_above {
+                        match stream.next_record()? {
+                            Some((key, _)) => pending = Some(key[..k].to_vec()),
+                            None => done_above = true,
+                        }
+                    }
+                    match &pending {
+                        Some(p) if p.as_slice() < rev => pending = None,
+                        Some(p) if p.as_slice() == rev => {
+                            n += 1;
+                            pending = None;
+                        }
+                        _ => break,
+                    }
+                }
+                n
+            }
+            _ => raw,
+        };
+        if let Some((a, _, skip)) = previous.take() {
+            tally(&mut coc, a, skip);
+        }
+        previous = Some((adjusted, raw, k == 1 && rev[0] == BOS_ID));
+        // Context order: the context's ids reversed, then the word.
+        ctx_key[..k - 1].copy_from_slice(&rev[1..]);
+        ctx_key[k - 1] = rev[0];
+        sorter.push(&ctx_key, adjusted)?;
+    }
+    if let Some((a, raw, skip)) = previous {
+        tally(&mut coc, if top { a } else { raw }, skip);
+    }
+    Ok((sorter.finish_on_disk()?, size, coc))
+}
+
+fn tally(coc: &mut [u64; 4], count: u64, skip: bool) {
+    if !skip && (1..=4).contains(&count) {
+        coc[count as usize - 1] += 1;
+    }
+}
+
+/// Stage 4 for order k: reads `sorted` (context order, adjusted counts) and
+/// returns the suffix-ordered run of (u, gamma) and, for k > 1, the run of
+/// gamma per context (ids reversed: the order below's suffix order).
+fn initial_probabilities(
+    k: usize,
+    sorted: SortedRuns,
+    d: &[f32; 3],
+    memory: usize,
+    spill: &Arc<Spill>,
+    control: &Control,
+) -> Result<(SortedRuns, Option<Run>)> {
+    let mut input = sorted.open()?;
+    let mut sorter = Sorter::new(k, memory, false, spill, "initial");
+    let mut gammas = if k > 1 {
+        Some(RunWriter::create(spill, "gamma", k - 1)?)
+    } else {
+        None
+    };
+    let mut group_keys: Vec<u32> = Vec::new();
+    let mut group_counts: Vec<u64> = Vec::new();
+    let mut rev = vec![0u32; k];
+    let mut seen = 0usize;
+    let mut flush = |keys: &mut Vec<u32>,
+                     counts: &mut Vec<u64>,
+                     sorter: &mut Sorter,
+                     gammas: &mut Option<RunWriter>|
+     -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let is_event = |i: usize| !(k == 1 && keys[i * k + k - 1] == BOS_ID);
+        let mut sum = 0u64;
+        let mut nj = [0u64; 3];
+        for (i, &a) in counts.iter().enumerate() {
+            if !is_event(i) {
+                continue;
+            }
+            sum += a;
+            match a {
+                0 => {}
+                1 => nj[0] += 1,
+                2 => nj[1] += 1,
+                _ => nj[2] += 1,
+            }
+        }
+        let gamma;
+        let den = sum as f32;
+        if sum == 0 {
+            gamma = 1.0f32;
+        } else {
+            let mut g = 0f32;
+            for j in 0..3 {
+                g += d[j] * nj[j] as f32;
+            }
+            gamma = g / den;
+        }
+        for (i, &a) in counts.iter().enumerate() {
+            let ctx = &keys[i * k..(i + 1) * k];
+            let u = if sum == 0 || !is_event(i) {
+                0.0f32
+            } else {
+                (a as f32 - discount(d, a)) / den
+            };
+            rev[0] = ctx[k - 1];
+            rev[1..].copy_from_slice(&ctx[..k - 1]);
+            let value = u64::from(u.to_bits()) | (u64::from(gamma.to_bits()) << 32);
+            sorter.push(&rev, value)?;
+        }
+        if let Some(g) = gammas.as_mut() {
+            g.push(&keys[..k - 1], u64::from(gamma.to_bits()))?;
+        }
+        keys.clear();
+        counts.clear();
+        Ok(())
+    };
+    while let Some((ctx, a)) = input.next_record()? {
+        seen += 1;
+        if seen % (1 << 20) == 0 {
+            control.check()?;
+        }
+        if !group_counts.is_empty() && group_keys[..k - 1] != ctx[..k - 1] {
+            flush(&mut group_keys, &mut group_counts, &mut sorter, &mut gammas)?;
+        }
+        group_keys.extend_from_slice(ctx);
+        group_counts.push(a);
+    }
+    flush(&mut group_keys, &mut group_counts, &mut sorter, &mut gammas)?;
+    drop(input);
+    sorted.remove();
+    let gammas = gammas.map(RunWriter::finish).transpose()?;
+    Ok((sorter.finish_on_disk()?, gammas))
+}
+
+/// The discount of an n-gram with adjusted count `a`.
+fn discount(d: &[f32; 3], a: u64) -> f32 {
+    match a {
+        0 => 0.0,
+        1 => d[0],
+        2 => d[1],
+        _ => d[2],
+    }
+}
+
+/// What stage 5 needs to know of the order it finishes.
+struct Interpolation {
+    k: usize,
+    top: bool,
+    uniform: f32,
+    interpolate_unigrams: bool,
+}
+
+/// Records formatted per parallel block.
+const BLOCK: usize = 1 << 15;
+
+/// A joined stream read in step with a driving one: the value at the key
+/// equal to the one asked for, skipping smaller keys.
+struct Lookup {
+    reader: Option<RunReader>,
+    key: Vec<u32>,
+    value: u64,
+    valid: bool,
+    done: bool,
+}
+
+impl Lookup {
+    fn new(run: Option<&Run>) -> Result<Self> {
+        Ok(Self {
+            reader: run.map(Run::reader).transpose()?,
+            key: Vec::new(),
+            value: 0,
+            valid: false,
+            done: run.is_none(),
+        })
+    }
+
+    /// The value stored at `key`, if any (keys must be asked in order).
+    fn get(&mut self, key: &[u32]) -> Result<Option<u64>> {
+        loop {
+            if !self.valid {
+                if self.done {
+                    return Ok(None);
+                }
+                let Some(reader) = self.reader.as_mut() else {
+                    return Ok(None);
+                };
+                match reader.next_record()? {
+                    Some((k, v)) => {
+                        self.key.clear();
+                        self.key.extend_from_slice(k);
+                        self.value = v;
+                        self.valid = true;
+                    }
+                    None => {
+                        self.done = true;
+                        return Ok(None);
+                    }
+                }
+            }
+            match self.key.as_slice().cmp(key) {
+                std::cmp::Ordering::Less => self.valid = false,
+                std::cmp::Ordering::Equal => return Ok(Some(self.value)),
+                std::cmp::Ordering::Greater => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Stage 5 for one order: probabilities from `initial` and the order below's
+/// (`lower`), backoffs from `gammas`; writes the order's ARPA lines and
+/// returns its probabilities for the order above (None for the top order).
+#[allow(clippy::too_many_arguments)]
+fn interpolate_and_write(
+    step: &Interpolation,
+    initial: SortedRuns,
+    lower: Option<Run>,
+    gammas: Option<Run>,
+    words: &[String],
+    out: &mut dyn Write,
+    path: &Path,
+    spill: &Arc<Spill>,
+    control: &Control,
+) -> Result<Option<Run>> {
+    let k = step.k;
+    let mut input = initial.open()?;
+    let mut below = Lookup::new(lower.as_ref())?;
+    let mut backoffs = Lookup::new(gammas.as_ref())?;
+    let mut probabilities = if step.top {
+        None
+    } else {
+        Some(RunWriter::create(spill, "prob", k)?)
+    };
+    let batch = BLOCK * rayon::current_num_threads().max(1) * 2;
+    let mut keys: Vec<u32> = Vec::with_capacity(batch * k);
+    let mut values: Vec<(f32, f32)> = Vec::with_capacity(batch);
+    let word = |id: u32| words.get(id as usize).map_or(UNK, String::as_str);
+    let format_block = |(keys, values): (&[u32], &[(f32, f32)])| -> String {
+        let mut text = String::with_capacity(values.len() * (12 + 8 * k));
+        let mut ryu = ryu::Buffer::new();
+        for (rev, &(logprob, backoff)) in keys.chunks_exact(k).zip(values) {
+            push_value(&mut text, logprob, &mut ryu);
+            text.push('\t');
+            for (j, &id) in rev.iter().rev().enumerate() {
+                if j > 0 {
+                    text.push(' ');
+                }
+                text.push_str(word(id));
+            }
+            if !step.top {
+                text.push('\t');
+                push_value(&mut text, backoff, &mut ryu);
+            }
+            text.push('\n');
+        }
+        text
+    };
+    let mut write_batch = |keys: &mut Vec<u32>, values: &mut Vec<(f32, f32)>| -> Result<()> {
+        control.check()?;
+        let texts: Vec<String> = keys
+            .par_chunks(BLOCK * k)
+            .zip(values.par_chunks(BLOCK))
+            .map(format_block)
+            .collect();
+        for text in &texts {
+            out.write_all(text.as_bytes())
+                .map_err(|e| Error::io(path, e))?;
+        }
+        control.add_steps(values.len() as u64);
+        keys.clear();
+        values.clear();
+        Ok(())
+    };
+    while let Some((rev, packed)) = input.next_record()? {
+        let u = f32::from_bits(packed as u32);
+        let g = f32::from_bits((packed >> 32) as u32);
+        let p = if k == 1 {
+            let w = rev[0];
+            if w == BOS_ID {
+                1.0
+            } else if step.interpolate_unigrams {
+                u + g * step.uniform
+            } else if w == UNK_ID {
+                u + g
+            } else {
+                u
+            }
+        } else {
+            let p_lower = below
+                .get(&rev[..k - 1])?
+                .map_or(0.0, |v| f32::from_bits(v as u32));
+            u + g * p_lower
+        };
+        if let Some(w) = probabilities.as_mut() {
+            w.push(rev, u64::from(p.to_bits()))?;
+        }
+        let backoff = if step.top {
+            0.0
+        } else {
+            backoffs
+                .get(rev)?
+                .map_or(0.0, |v| f32::from_bits(v as u32).log10())
+        };
+        keys.extend_from_slice(rev);
+        values.push((p.log10().min(0.0), backoff));
+        if values.len() >= batch {
+            write_batch(&mut keys, &mut values)?;
+        }
+    }
+    write_batch(&mut keys, &mut values)?;
+    drop(input);
+    initial.remove();
+    if let Some(run) = lower {
+        drop(below);
+        run.remove();
+    }
+    if let Some(run) = gammas {
+        drop(backoffs);
+        run.remove();
+    }
+    probabilities.map(RunWriter::finish).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lm::arpa::write_arpa;
+    use crate::lm::kneser_ney::estimate;
+
+    #[test]
+    fn memory_sizes_parse() {
+        assert_eq!(parse_memory("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_memory("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_memory("1.5GB").unwrap(), 3 << 29);
+        assert_eq!(parse_memory("800KiB").unwrap(), 800 << 10);
+        assert_eq!(parse_memory("4096").unwrap(), 4096);
+        assert!(parse_memory("50%").unwrap() > 0);
+        for bad in ["", "G", "-1G", "0", "lots", "150%", "nan"] {
+            assert!(parse_memory(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    /// The streamed ARPA file is byte for byte the in-memory path's, with
+    /// runs spilled at every chunk.
+    #[test]
+    fn streamed_arpa_equals_in_memory_arpa() {
+        let texts: Vec<String> = (0..30_000)
+            .map(|i: usize| {
+                let words: Vec<String> = (0..(i % 11))
+                    .map(|j| format!("w{}", (i * 7 + j * j * 3) % 53))
+                    .collect();
+                words.join(" ")
+            })
+            .collect();
+        let corpus = Corpus::from_texts(texts);
+        let count = CountOptions {
+            order: 4,
+            threads: 2,
+            ..Default::default()
+        };
+        let control = Control::new();
+        let counts = crate::count::count_ngrams(&corpus, &count, &control).unwrap();
+        let model = estimate(&counts, &KneserNeyOptions::default()).unwrap();
+        let mut expected = Vec::new();
+        write_arpa(&model, &mut expected).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.arpa");
+        let stream = StreamOptions {
+            memory: 1,
+            temp_dir: Some(dir.path().to_path_buf()),
+        };
+        let report = train_arpa_within(
+            &corpus,
+            &count,
+            &KneserNeyOptions::default(),
+            &stream,
+            &path,
+            &control,
+        )
+        .unwrap();
+        let got = std::fs::read(&path).unwrap();
+        assert!(
+            got == expected,
+            "streamed ARPA differs from the in-memory one"
+        );
+        assert_eq!(report.discounts, model.discounts);
+        // Only the output is left in the directory: temporary files are gone.
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1);
+    }
+}
