@@ -278,6 +278,8 @@ def test_cli_train_prune_writes_lmplz_bytes(
     assert "unigram threshold 1 is not 0" in capsys.readouterr().err
     assert main(argv + ["--prune-entropy", "-1", "-o", str(out)]) == 1
     assert "relative perplexity increase" in capsys.readouterr().err
+    assert main(argv + ["--prune", "0", "1", "--memory", "1G", "-o", str(out)]) == 1
+    assert "train in memory: drop --memory" in capsys.readouterr().err
 
 
 # -- live against lmplz, when it is installed ------------------------------------------
