@@ -279,7 +279,7 @@ fn adjust(
     let mut ctx_key = vec![0u32; k];
     while let Some((rev, raw)) = own.next_record()? {
         size += 1;
-        if size % (1 << 20) == 0 {
+        if size.is_multiple_of(1 << 20) {
             control.check()?;
         }
         let starts_with_bos = rev[k - 1] == BOS_ID;
@@ -373,17 +373,16 @@ fn initial_probabilities(
                 _ => nj[2] += 1,
             }
         }
-        let gamma;
         let den = sum as f32;
-        if sum == 0 {
-            gamma = 1.0f32;
+        let gamma = if sum == 0 {
+            1.0f32
         } else {
             let mut g = 0f32;
             for j in 0..3 {
                 g += d[j] * nj[j] as f32;
             }
-            gamma = g / den;
-        }
+            g / den
+        };
         for (i, &a) in counts.iter().enumerate() {
             let ctx = &keys[i * k..(i + 1) * k];
             let u = if sum == 0 || !is_event(i) {
@@ -405,7 +404,7 @@ fn initial_probabilities(
     };
     while let Some((ctx, a)) = input.next_record()? {
         seen += 1;
-        if seen % (1 << 20) == 0 {
+        if seen.is_multiple_of(1 << 20) {
             control.check()?;
         }
         if !group_counts.is_empty() && group_keys[..k - 1] != ctx[..k - 1] {
