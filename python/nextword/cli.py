@@ -22,6 +22,7 @@ from nextword.errors import NextwordError
 from nextword.index_cli import add_index_commands
 from nextword.neural.cli import add_size_options
 from nextword.neural.compare import add_compare_arguments
+from nextword.prune_cli import add_prune_command, add_prune_options, prune_options
 from nextword.tokenizers import Tokenizer, as_tokenizer
 
 if TYPE_CHECKING:
@@ -108,6 +109,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         return train_neural(args, _corpus_from_args(args), _tokenizer_from_args(args))
     if args.memory is not None:
+        if args.prune or args.prune_entropy is not None:
+            raise ValueError("--prune and --prune-entropy train in memory: drop --memory")
         return _train_within_memory(args)
     start = time.perf_counter()
     lm = NGramLM.fit(
@@ -118,6 +121,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         k=args.k,
         alpha=args.alpha,
         interpolate_unigrams=not args.no_interpolate_unigrams,
+        **prune_options(args),
         threads=args.threads,
         progress=False if args.quiet else None,
     )
@@ -377,7 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_layout_options(train)
     corpus_options(train)
     add_size_options(train)
+    add_prune_options(train)
     train.set_defaults(func=cmd_train)
+    add_prune_command(sub)
 
     compare = sub.add_parser(
         "compare", help="n-gram and neural models on one split: perplexity, size, samples"

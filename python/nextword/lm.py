@@ -66,6 +66,8 @@ class NGramLM(Generative):
         alpha: float = 0.4,
         interpolate_unigrams: bool = True,
         discounts: Optional[Sequence[Sequence[float]]] = None,
+        prune: Optional[Sequence[int]] = None,
+        prune_entropy: Optional[float] = None,
         threads: int = 0,
         progress: Optional[bool] = None,
         client: Any = None,
@@ -80,6 +82,20 @@ class NGramLM(Generative):
         ``"mle"``, ``"add-k"`` (``k``; Laplace is ``k=1``), ``"witten-bell"`` or
         ``"stupid-backoff"`` (``alpha``; scores, not probabilities).
 
+        ``prune``: count pruning thresholds for Kneser-Ney, as ``lmplz --prune``
+        (the ARPA file is byte-identical to lmplz's): one per order starting
+        with the unigrams' 0, non-decreasing, the last repeated for higher
+        orders; n-grams of order k >= 2 occurring at most ``prune[k-1]`` times in
+        the corpus are removed, their mass going to the backoff.
+        ``prune_entropy``: after estimation, remove the n-grams whose removal
+        raises perplexity by less than this fraction (Stolcke 1998, SRILM's
+        ``ngram -prune``; see :meth:`prune_entropy`).
+
+        >>> lm = NGramLM.fit(["a b c", "a b d", "a b c"], order=3, prune=[0, 1],
+        ...                  discounts=[(0.5, 1, 1.5)] * 3)
+        >>> lm.sizes()  # the bigrams and trigrams seen once are gone
+        [7, 4, 3]
+
         ``client``: a Dask ``distributed.Client``; the corpus's files are then
         counted on the cluster (:func:`nextword.distributed.count_ngrams`) and
         the model estimated here from the merged counts: the same model.
@@ -89,7 +105,12 @@ class NGramLM(Generative):
             if any(len(d) != 3 for d in discounts):
                 raise ValueError("discounts: one (D1, D2, D3+) triple per order")
             triples = [(float(d[0]), float(d[1]), float(d[2])) for d in discounts]
+        thresholds = _prune_thresholds(prune)
+        if prune_entropy is not None and not isinstance(prune_entropy, (int, float)):
+            raise TypeError(f"prune_entropy: a number, not {prune_entropy!r}")
         estimator = {
+            "prune": thresholds,
+            "prune_entropy": None if prune_entropy is None else float(prune_entropy),
             "smoothing": smoothing,
             "k": k,
             "alpha": alpha,
@@ -128,6 +149,39 @@ class NGramLM(Generative):
             estimator=estimator,
         )
         return cls._fitted(core)
+
+    def prune_entropy(self, threshold: float) -> NGramLM:
+        """A copy of this model pruned by relative entropy (Stolcke 1998), as
+        SRILM's ``ngram -prune threshold``.
+
+        For each n-gram ``h w`` of order >= 2, from the highest order down, it
+        computes ``D = p(h) sum_v p(v|h) log10(p(v|h) / p'(v|h))``, the relative
+        entropy between the model and the model without ``h w`` (``w`` then
+        backs off with the backoff weight of ``h`` recomputed so that ``h``'s
+        distribution sums to 1; ``p(h)`` is the model's probability of the
+        words of ``h``). ``h w`` is removed when ``10**D - 1``, the relative
+        perplexity increase it costs, is below ``threshold``; within an order
+        every n-gram is judged against the model before that order was pruned.
+        Unigrams, contexts of kept n-grams, and (beyond SRILM, to keep the model
+        suffix-closed) suffixes of kept n-grams are kept. The model stays
+        normalised. A threshold that empties an order raises ``ValueError``.
+
+        >>> lm = NGramLM.fit(["the cat sat", "the cat ran", "a dog sat"] * 3, order=3,
+        ...                  discounts=[(0.5, 1, 1.5)] * 3)
+        >>> small = lm.prune_entropy(0.05)
+        >>> sum(small.sizes()) < sum(lm.sizes())
+        True
+        """
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise TypeError(f"prune_entropy: a number, not {threshold!r}")
+        core, _removed = self._core.prune_entropy(float(threshold))
+        return NGramLM(core)
+
+    def pruning_costs(self, order: int) -> npt.NDArray[np.float64]:
+        """Stolcke's relative entropy (log10) of removing each n-gram of ``order``
+        (>= 2) alone, in the model's order of that level (sorted by word ids): what
+        :meth:`prune_entropy` compares with ``log10(1 + threshold)``."""
+        return self._core.pruning_costs(order)
 
     # -- files ----------------------------------------------------------------------
     @classmethod
@@ -392,3 +446,15 @@ class NGramLM(Generative):
 
 
 __all__ = ["NGramLM", "Perplexity", "SMOOTHINGS", "Step", "TokenScore"]
+
+
+def _prune_thresholds(prune: Optional[Sequence[int]]) -> Optional[list[int]]:
+    """``prune=`` as a list of ints (the core checks the values)."""
+    if prune is None:
+        return None
+    if isinstance(prune, (str, bytes)) or not isinstance(prune, Sequence):
+        raise TypeError(f"prune: a list of counts per order (e.g. [0, 1, 1]), not {prune!r}")
+    for t in prune:
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            raise TypeError(f"prune: thresholds are integer counts, not {t!r}")
+    return [int(t) for t in prune]

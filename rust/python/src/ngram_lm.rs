@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use nextword_core::generate::Generation as CoreGeneration;
 use nextword_core::lm::kneser_ney::KneserNeyOptions;
-use nextword_core::lm::{self, NGramDecoder, NGramModel, Smoothing, SmoothingParams};
+use nextword_core::lm::{
+    self, entropy_prune, NGramDecoder, NGramModel, Smoothing, SmoothingParams,
+};
 use nextword_core::sample::Rng;
 use nextword_core::tokenize::Tokenizer as CoreTokenizer;
 use numpy::PyArray1;
@@ -26,7 +28,8 @@ pub struct NGramLM {
 }
 
 /// The estimator as `nextword.lm` describes it: a dict of `smoothing` (its
-/// name) and the parameters `k`, `alpha`, `interpolate_unigrams`, `discounts`.
+/// name) and the parameters `k`, `alpha`, `interpolate_unigrams`, `discounts`,
+/// `prune` (count pruning thresholds) and `prune_entropy` (a threshold).
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 pub struct EstimatorArgs {
@@ -35,19 +38,29 @@ pub struct EstimatorArgs {
     alpha: f64,
     interpolate_unigrams: bool,
     discounts: Option<Vec<[f64; 3]>>,
+    prune: Option<Vec<i64>>,
+    prune_entropy: Option<f64>,
 }
 
 impl EstimatorArgs {
-    fn into_core(self) -> PyResult<Smoothing> {
+    /// The estimator, and the entropy pruning threshold to apply after it (checked).
+    fn into_core(self) -> PyResult<(Smoothing, Option<f64>)> {
+        if let Some(t) = self.prune_entropy {
+            entropy_prune::check_threshold(t).py()?;
+        }
         let params = SmoothingParams {
             k: self.k,
             alpha: self.alpha,
             kneser_ney: KneserNeyOptions {
                 interpolate_unigrams: self.interpolate_unigrams,
                 discounts: self.discounts,
+                prune: self.prune,
             },
         };
-        Smoothing::from_name(&self.smoothing, params).py()
+        Ok((
+            Smoothing::from_name(&self.smoothing, params).py()?,
+            self.prune_entropy,
+        ))
     }
 }
 
@@ -60,6 +73,14 @@ pub struct Bounds {
     bos: bool,
     stop: Vec<String>,
     max_tokens: usize,
+}
+
+/// The fitted model, pruned by relative entropy when a threshold is given.
+fn then_prune(model: NGramModel, entropy: Option<f64>) -> nextword_core::Result<NGramModel> {
+    match entropy {
+        Some(t) => Ok(entropy_prune::prune_entropy(&model, t)?.0),
+        None => Ok(model),
+    }
 }
 
 impl NGramLM {
@@ -88,10 +109,13 @@ impl NGramLM {
         order: usize,
         estimator: EstimatorArgs,
     ) -> PyResult<Self> {
-        let smoothing = estimator.into_core()?;
+        let (smoothing, entropy) = estimator.into_core()?;
         let counts = counts.core();
         let model = py
-            .detach(|| lm::fit_order(&counts, order, &smoothing))
+            .detach(|| {
+                let model = lm::fit_order(&counts, order, &smoothing)?;
+                then_prune(model, entropy)
+            })
             .py()?;
         Ok(Self::new(model))
     }
@@ -108,7 +132,7 @@ impl NGramLM {
         progress: Option<bool>,
         estimator: EstimatorArgs,
     ) -> PyResult<Self> {
-        let smoothing = estimator.into_core()?;
+        let (smoothing, entropy) = estimator.into_core()?;
         // Bad parameters fail now, not after counting the whole corpus.
         smoothing.check(order).py()?;
         let corpus = corpus.into_corpus()?;
@@ -122,7 +146,7 @@ impl NGramLM {
             nextword_core::count::count_ngrams(&corpus, &options, control)
         })?;
         let model = job::run(py, "estimate", progress, |_| {
-            lm::fit_owned(counts, &smoothing)
+            then_prune(lm::fit_owned(counts, &smoothing)?, entropy)
         })?;
         Ok(Self::new(model))
     }
@@ -172,6 +196,28 @@ impl NGramLM {
         } else {
             "hash"
         }
+    }
+
+    /// This model pruned by relative entropy (see the core's
+    /// `lm::entropy_prune`), and the number of n-grams removed per order.
+    fn prune_entropy(&self, py: Python<'_>, threshold: f64) -> PyResult<(Self, Vec<usize>)> {
+        let (model, stats) = py
+            .detach(|| entropy_prune::prune_entropy(&self.inner.hash_layout(), threshold))
+            .py()?;
+        Ok((Self::new(model), stats.removed))
+    }
+
+    /// Stolcke's relative entropy (log10) of removing each n-gram of `order`
+    /// alone, in the model's order of that level.
+    fn pruning_costs<'py>(
+        &self,
+        py: Python<'py>,
+        order: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let costs = py
+            .detach(|| entropy_prune::pruning_costs(&self.inner.hash_layout(), order))
+            .py()?;
+        Ok(PyArray1::from_vec(py, costs))
     }
 
     #[getter]

@@ -34,6 +34,7 @@ pub fn train_arpa<'py>(
     let options = KneserNeyOptions {
         interpolate_unigrams,
         discounts,
+        prune: None,
     };
     options.check(order).py()?;
     let corpus = corpus.into_corpus()?;

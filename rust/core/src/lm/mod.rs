@@ -5,6 +5,7 @@
 //! form (see [`model`]); queries, perplexity, top-k and sampling are then the
 //! same code for all of them. The simple estimators share one builder
 //! (`backoff_form`); Kneser-Ney is a pipeline of stages ([`kneser_ney`]).
+//! [`entropy_prune`] prunes any normalised backoff model (Stolcke 1998).
 
 // Index loops mirror the formulas (and lmplz) more plainly than iterator chains here.
 #![allow(clippy::needless_range_loop)]
@@ -17,6 +18,7 @@ pub mod array;
 mod backoff_form;
 pub mod binary;
 mod binary_trie;
+pub mod entropy_prune;
 pub mod file;
 pub mod generate;
 pub mod kneser_ney;

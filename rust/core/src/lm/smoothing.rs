@@ -30,6 +30,13 @@ impl Default for SmoothingParams {
 impl Smoothing {
     /// The estimator called `name` (with its usual aliases), parameterised from `params`.
     pub fn from_name(name: &str, params: SmoothingParams) -> Result<Self> {
+        let kneser_ney = matches!(name, "kneser-ney" | "kn" | "modified-kneser-ney");
+        if params.kneser_ney.prune.is_some() && !kneser_ney {
+            return Err(Error::InvalidArgument(format!(
+                "prune (count pruning, as lmplz --prune) applies to kneser-ney, not {name:?}; \
+                 entropy pruning (prune_entropy) applies to any normalised model"
+            )));
+        }
         Ok(match name {
             "kneser-ney" | "kn" | "modified-kneser-ney" => Smoothing::KneserNey(params.kneser_ney),
             "mle" => Smoothing::Mle,

@@ -13,10 +13,14 @@
 //! Invariants: `<s>` as a unigram is no event (left out of the sums, u = 0);
 //! a context whose adjusted counts sum to 0 has u = 0 and gamma = 1 (all its
 //! mass goes to the order below). Arithmetic in f32 in lmplz's order.
+//!
+//! Count pruning (`pruned`, see [`super::prune`]): the sum still runs over
+//! every extension; N_j(h) counts only the kept ones, and the adjusted counts
+//! of the pruned ones join gamma's numerator.
 
 use rayon::prelude::*;
 
-use super::{block_slices, BLOCKS};
+use super::{block_slices, prune, BLOCKS};
 use crate::lm::level::Level;
 use crate::tokenize::BOS_ID;
 
@@ -44,6 +48,7 @@ pub(super) fn initial_probabilities(
     runs: &[(usize, usize)],
     adjusted: &[u64],
     d: &[f32; 3],
+    pruned: Option<&[bool]>,
 ) -> InitialProbabilities {
     let unigrams = level.n == 1;
     let is_event = |i: usize| !(unigrams && level.key(i)[0] == BOS_ID);
@@ -57,27 +62,17 @@ pub(super) fn initial_probabilities(
         .for_each(|((u, gamma), block_runs)| {
             let base = block_runs[0].0;
             for (r, &(s, e)) in block_runs.iter().enumerate() {
-                let mut sum = 0u64;
-                let mut nj = [0u64; 3];
-                for i in (s..e).filter(|&i| is_event(i)) {
-                    sum += adjusted[i];
-                    match adjusted[i] {
-                        0 => {}
-                        1 => nj[0] += 1,
-                        2 => nj[1] += 1,
-                        _ => nj[2] += 1,
-                    }
-                }
+                let sum: u64 = (s..e).filter(|&i| is_event(i)).map(|i| adjusted[i]).sum();
                 if sum == 0 {
                     gamma[r] = 1.0;
                     continue;
                 }
                 let den = sum as f32;
-                let mut g = 0f32;
-                for j in 0..3 {
-                    g += d[j] * nj[j] as f32;
-                }
-                gamma[r] = g / den;
+                // Count pruning hook: pruned extensions give their counts to gamma.
+                let extensions = (s..e)
+                    .filter(|&i| is_event(i))
+                    .map(|i| (adjusted[i], pruned.is_some_and(|p| p[i])));
+                gamma[r] = prune::gamma_numerator(d, extensions) / den;
                 for i in (s..e).filter(|&i| is_event(i)) {
                     u[i - base] = (adjusted[i] as f32 - discount(d, adjusted[i])) / den;
                 }

@@ -18,6 +18,10 @@
 //!    the backoff of an n-gram that is a context is its gamma.
 //!
 //! Then every probability is stored as lmplz stores it: log10 in f32.
+//!
+//! Count pruning (`lmplz --prune`, [`prune`]) hooks in at three marked places:
+//! which n-grams go is decided on the raw counts before stage 1; stage 3 gives
+//! their mass to gamma; the finished levels drop them.
 //! Stages 3 and 4 run order by order (order n needs order n - 1 final), which
 //! keeps only two orders of linear probabilities alive at a time.
 
@@ -31,6 +35,7 @@ pub mod adjust_counts;
 pub mod discounts;
 pub mod initial_probabilities;
 pub mod interpolate;
+pub mod prune;
 pub mod stream;
 
 pub use discounts::{discounts_from, FALLBACK};
@@ -44,6 +49,9 @@ pub struct KneserNeyOptions {
     /// Discounts (D1, D2, D3+) to use instead of estimating them: one triple
     /// per order, each with `0 <= D_j <= j` (checked by [`KneserNeyOptions::check`]).
     pub discounts: Option<Vec<[f64; 3]>>,
+    /// Count pruning thresholds, as `lmplz --prune T1 T2 ...` (see [`prune`]):
+    /// n-grams of order k >= 2 with a raw count at most `T_k` are removed.
+    pub prune: Option<Vec<i64>>,
 }
 
 impl KneserNeyOptions {
@@ -51,10 +59,13 @@ impl KneserNeyOptions {
     /// `[D1, D2, D3+]` per order, or not `0 <= D_j <= j` (lmplz's bounds).
     /// A caller may check before counting, so that bad options fail fast.
     pub fn check(&self, order: usize) -> Result<()> {
-        match &self.discounts {
-            Some(given) => discounts::check_given(given, order),
-            None => Ok(()),
+        if let Some(given) = &self.discounts {
+            discounts::check_given(given, order)?;
         }
+        if let Some(given) = &self.prune {
+            prune::thresholds_for(given, order)?;
+        }
+        Ok(())
     }
 }
 
@@ -63,6 +74,7 @@ impl Default for KneserNeyOptions {
         Self {
             interpolate_unigrams: true,
             discounts: None,
+            prune: None,
         }
     }
 }
@@ -106,6 +118,14 @@ fn estimate_parts(
     options: &KneserNeyOptions,
 ) -> Result<NGramModel> {
     let mut levels = unfilled_levels(keys);
+    // Count pruning hook: which n-grams go, decided on the raw counts.
+    let pruned = match &options.prune {
+        Some(given) => Some(prune::pruned_marks(
+            &raw,
+            &prune::thresholds_for(given, levels.len())?,
+        )?),
+        None => None,
+    };
 
     let adjusted = adjust_counts::adjust_counts(&levels, raw);
     let (discounts, warnings) =
@@ -115,8 +135,13 @@ fn estimate_parts(
     let mut lower: Vec<f32> = Vec::new();
     for (k, counts) in adjusted.counts.into_iter().enumerate() {
         let runs = context_runs(&levels[k].keys, k + 1);
-        let initial =
-            initial_probabilities::initial_probabilities(&levels[k], &runs, &counts, &discounts[k]);
+        let initial = initial_probabilities::initial_probabilities(
+            &levels[k],
+            &runs,
+            &counts,
+            &discounts[k],
+            pruned.as_ref().map(|p| &p[k][..]),
+        );
         drop(counts);
         let p = interpolate::interpolate(
             &mut levels,
@@ -134,6 +159,9 @@ fn estimate_parts(
     }
     if let Some(top) = levels.last_mut() {
         top.logprob = to_log10(&lower);
+    }
+    if let Some(marks) = &pruned {
+        levels = prune::drop_pruned(levels, marks);
     }
     let mut model = NGramModel::from_levels(
         vocab,

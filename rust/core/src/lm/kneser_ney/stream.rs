@@ -155,6 +155,11 @@ fn train_arpa_within(
     control: &Control,
 ) -> Result<StreamReport> {
     options.check(count.order)?;
+    if options.prune.is_some() {
+        return Err(Error::InvalidArgument(
+            "count pruning is not in the streaming pipeline yet: train in memory".into(),
+        ));
+    }
     let mut trace = Trace::new();
     let spill = Spill::new(stream.temp_dir.as_deref())?;
     let counts = count_spilled(corpus, count, stream.memory, &spill, control)?;
