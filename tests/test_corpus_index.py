@@ -267,6 +267,52 @@ def test_corrupt_and_truncated_files_raise_model_format_error(
         CorpusIndex.open(tmp_path / "missing.idx")
 
 
+def test_a_corrupt_vocabulary_is_found_when_first_read(
+    small_index: CorpusIndex, tmp_path: Path
+) -> None:
+    """Opening reads the vocabulary's layout, not its words: a bad word is a
+    format error when the words are first needed, and queries by ids still run."""
+    good = Path(small_index.path).read_bytes()
+    bad = bytearray(good)
+    bad[good.index(b"<unk>")] = 0xFF  # not UTF-8
+    path = tmp_path / "vocab.idx"
+    path.write_bytes(bytes(bad))
+    index = CorpusIndex.open(path)
+    assert index.info()["vocab_size"] == len(small_index.vocab)
+    ids = np.array([[small_index.vocab.id("b"), small_index.vocab.id("c")]], dtype=np.uint32)
+    assert index.count_many(ids).tolist() == [2]
+    with pytest.raises(ModelFormatError, match="UTF-8"):
+        index.vocab  # noqa: B018
+    with pytest.raises(ModelFormatError):
+        index.count("b c")
+    with pytest.raises(ModelFormatError):
+        index.verify()
+    small_index.verify()
+
+
+def test_batch_counts_of_ids_equal_single_counts(ptb: tuple[CorpusIndex, Path]) -> None:
+    """Random phrases of every length from the stream, duplicates, unknown ids,
+    the empty phrase and a strided array: the batch gives each phrase's count."""
+    index, _ = ptb
+    stream = index.token_stream().astype(np.int64)
+    rng = np.random.default_rng(5)
+    for width in [0, 1, 2, 3, 7]:
+        starts = rng.integers(0, len(stream) - width, size=500)
+        grams = stream[starts[:, None] + np.arange(width)]
+        grams[grams == np.iinfo(np.uint16).max] = 2**32 - 2  # a separator: unknown
+        grams = np.concatenate([grams, grams[:50]]).astype(np.uint32)  # duplicates
+        if width:
+            grams[::97, -1] = len(index.vocab) + 3  # out of the vocabulary
+        want = [index._core.count(g.tolist()) for g in grams]
+        assert index.count_many(grams, threads=1).tolist() == want
+        assert index.count_many(grams, threads=2).tolist() == want
+        if width > 1:
+            strided = np.asfortranarray(grams[:, ::-1])
+            want_rev = [index._core.count(g.tolist()) for g in strided]
+            assert index._core.count_ids(strided, 1).tolist() == want_rev
+    assert index.count_many(np.zeros((3, 0), dtype=np.uint32)).tolist() == [index.tokens] * 3
+
+
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     texts = [" ".join(f"w{i}" for i in range(j, j + 1000)) for j in range(0, 70_000, 1000)]
     target = tmp_path / "wide.idx"

@@ -89,7 +89,7 @@ class CorpusIndex(DistributionModel):
 
     def __init__(self, core: _core.CorpusIndex) -> None:
         self._core = core
-        self._vocab = Vocab._wrap(core.vocab)
+        self._vocab: Optional[Vocab] = None
         info = core.info()
         self.path: str = info["path"]
         self.padded: bool = info["padded"]
@@ -132,16 +132,26 @@ class CorpusIndex(DistributionModel):
 
     @classmethod
     def open(cls, path: PathLike, verify: bool = False) -> CorpusIndex:
-        """Map an index file. A corrupt or truncated file raises
-        :class:`~nextword.ModelFormatError`; ``verify`` also checks the
-        checksum of the whole file (reads it)."""
+        """Map an index file, in milliseconds: the header, the section
+        bounds and the vocabulary's layout are checked (a corrupt or
+        truncated file raises :class:`~nextword.ModelFormatError`), the
+        arrays are mapped, not read. ``verify`` also runs :meth:`verify`."""
         return cls(_core.CorpusIndex.open(os.fspath(path), verify))
 
     # -- what it holds -------------------------------------------------------------------
     @property
     def vocab(self) -> Vocab:
-        """The vocabulary; ``vocab.counts()`` holds the unigram counts."""
+        """The vocabulary; ``vocab.counts()`` holds the unigram counts.
+        Decoded from the file on first use (opening does not read the words)."""
+        if self._vocab is None:
+            self._vocab = Vocab._wrap(self._core.vocab)
         return self._vocab
+
+    def verify(self) -> None:
+        """Check the whole file (reads it): the checksum of its body, the
+        document boundaries and the vocabulary; a mismatch raises
+        :class:`~nextword.ModelFormatError`."""
+        self._core.verify()
 
     def info(self) -> dict[str, Any]:
         """Sizes and layout: tokens, documents, token and pointer widths, file bytes."""
@@ -175,7 +185,9 @@ class CorpusIndex(DistributionModel):
         self, phrases: Union[Sequence[str], npt.NDArray[np.uint32]], threads: int = 0
     ) -> npt.NDArray[np.uint64]:
         """Counts of many phrases at once, in parallel (GIL released): a list
-        of strings, or a 2-D ``uint32`` array of ids, one phrase a row."""
+        of strings, or a 2-D ``uint32`` array of ids, one phrase a row (read
+        in place when C-contiguous). The phrases are searched in sorted
+        order, so a batch is faster than one call a phrase."""
         if isinstance(phrases, np.ndarray):
             if phrases.ndim != 2:
                 raise ValueError(f"an id array of phrases is 2-D, not {phrases.ndim}-D")

@@ -161,20 +161,38 @@ mod tests {
             &Control::new(),
         )
         .unwrap();
-        let ids = |s: &str| index.encode(s);
+        let ids = |s: &str| index.encode(s).unwrap();
         assert_eq!(index.count(&ids("a b")), 2);
         assert_eq!(index.count(&ids("b c")), 2);
         assert_eq!(index.count(&ids("c b")), 0); // would cross a document
         assert_eq!(index.count(&ids("zzz")), 0);
         assert_eq!(index.count(&[]), 11);
-        let b = index.vocab().id("b");
+        let b = index.vocab().unwrap().id("b");
         let next: Vec<(u32, u64)> = index.next_counts(&[b], None);
         assert_eq!(
             next,
-            [(index.vocab().id("c"), 2), (index.vocab().id("a"), 1)]
+            [
+                (index.vocab().unwrap().id("c"), 2),
+                (index.vocab().unwrap().id("a"), 1)
+            ]
         );
         let p = index.infini_gram(&ids("a b a b"));
         assert_eq!(p.n, 5); // "a b a b" occurs, followed by c
+        let phrases = [
+            ids("a b"),
+            ids("b c"),
+            vec![],
+            ids("a b"),
+            ids("c b"),
+            ids("zzz"),
+        ];
+        let refs: Vec<&[u32]> = phrases.iter().map(|p| &p[..]).collect();
+        let want: Vec<u64> = refs.iter().map(|p| index.count(p)).collect();
+        assert_eq!(want, [2, 2, 11, 2, 0, 0]);
+        assert_eq!(index.count_batch(&refs, 1).unwrap(), want);
+        let flat: Vec<u32> = [&phrases[0][..], &phrases[1], &phrases[4]].concat();
+        assert_eq!(index.count_rows(&flat, 3, 2, 2).unwrap(), [2, 2, 0]);
+        assert!(index.count_rows(&flat, 2, 2, 1).is_err());
         let hits = index.find(&ids("b c"), 10);
         assert_eq!(hits.len(), 2);
         assert_eq!((hits[1].document, hits[1].offset), (1, 1));
