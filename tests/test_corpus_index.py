@@ -338,6 +338,59 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         index.novelty("a", max_n=0)
 
 
+def test_a_memory_budget_too_small_is_refused_before_the_sort(tmp_path: Path) -> None:
+    from nextword.index import parse_bytes
+
+    texts = ["a b c d e f"] * 1000
+    target = tmp_path / "m.idx"
+    with pytest.raises(ValueError, match=r"needs about .* more than memory="):
+        CorpusIndex.build(texts, path=target, memory="1K", progress=False)
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    index = CorpusIndex.build(texts, path=target, memory="1M", progress=False)
+    assert index.count("a b") == 1000
+    assert (parse_bytes("2G"), parse_bytes("1.5m"), parse_bytes("300kB")) == (2e9, 1.5e6, 3e5)
+    for bad in ["", "x", "-1G", "0"]:
+        with pytest.raises(ValueError):
+            parse_bytes(bad)
+    with pytest.raises(TypeError):
+        parse_bytes(1.5)  # type: ignore[arg-type]
+
+
+BUILD_SCRIPT = """
+import sys
+import nextword
+print("start", flush=True)
+try:
+    nextword.CorpusIndex.build(sys.argv[1], path=sys.argv[2], progress=False)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_build_and_leaves_no_file(shared: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "gut.idx"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BUILD_SCRIPT, str(shared / "corpora/gutenberg"), str(target)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(1.5)  # indexing the Gutenberg set takes far longer
+    proc.send_signal(signal.SIGINT)
+    line = proc.stdout.readline()
+    assert line.strip() == "interrupted", line
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_empty_corpus_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(nextword.EmptyCorpusError):
         CorpusIndex.build(["", "   "], path=tmp_path / "e.idx", progress=False)

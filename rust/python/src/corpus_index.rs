@@ -22,6 +22,7 @@ pub struct IndexOptions {
     token_width: Option<u8>,
     max_vocab: Option<usize>,
     threads: usize,
+    memory: Option<u64>,
 }
 
 impl IndexOptions {
@@ -32,6 +33,7 @@ impl IndexOptions {
             token_width: self.token_width,
             max_vocab: self.max_vocab,
             threads: self.threads,
+            memory: self.memory,
         })
     }
 }

@@ -29,6 +29,7 @@ use std::sync::OnceLock;
 use super::stream::{Documents, TokenStream};
 use super::SEP;
 use crate::binfmt::{self, Reader, Writer};
+use crate::control::Control;
 use crate::tokenize::Vocab;
 use crate::{Error, Result};
 
@@ -79,6 +80,7 @@ pub fn write(
     stream: &TokenStream,
     layout: Layout,
     suffixes: &[u8],
+    control: &Control,
 ) -> Result<()> {
     let Layout {
         documents,
@@ -139,15 +141,21 @@ pub fn write(
     head.resize(HEADER - 4, 0);
     let head_crc = crc32fast::hash(&head);
     head.extend_from_slice(&head_crc.to_le_bytes());
-    binfmt::write_atomic(path, |file| {
+    let written = binfmt::write_atomic(path, |file| {
         use std::io::Write;
         file.write_all(&head)?;
         for part in parts {
+            // Ctrl-C between sections (a section is one write).
+            if control.is_cancelled() {
+                return Err(std::io::Error::from(std::io::ErrorKind::Interrupted));
+            }
             file.write_all(part)?;
             file.write_all(&[0u8; 8][..align8(part.len()) - part.len()])?;
         }
         Ok(())
-    })
+    });
+    control.check()?;
+    written
 }
 
 fn parse_header(map: &[u8], path: &Path) -> Result<Header> {
