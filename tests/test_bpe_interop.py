@@ -102,16 +102,28 @@ def test_tiktoken_encoding_from_our_ranks(ours: BPETokenizer, tmp_path: Path) ->
         assert back.encode(text).tolist() == ours.encode(text).tolist()
 
 
-# Every decision of the hand-written GPT-2 and cl100k scanners: contractions in
-# both cases (and U+017F, which folds to s), each kind of space and newline,
-# digit runs, marks, letters and digits outside ASCII and the BMP, emoji.
-SCANNER_ALPHABET = "aeiost SRTVDML'ſ \t\n\r\u000b\u0085\u00a0\u3000 0123٣½.,!-/\u0301\u200d家𝒜𝟘😀"
+# Every decision of the hand-written GPT-2, cl100k and o200k scanners:
+# contractions in both cases (and U+017F, which folds to s), each kind of space
+# and newline, digit runs, marks, letters and digits outside ASCII and the
+# BMP, emoji; for o200k, case changes: upper, title-case (ǅ), modifier (ʰ) and
+# other letters (家), marks, which count as both cases.
+SCANNER_ALPHABET = (
+    "aeiost SRTVDML'ſ \t\n\r\u000b\u0085\u00a0\u3000 0123٣½.,!-/\u0301\u200d家𝒜𝟘😀ǅǄʰÉ"
+)
 
 
-@pytest.fixture(scope="module", params=["gpt2", "cl100k"])
+@pytest.fixture(scope="module", params=["gpt2", "cl100k", "o200k"])
 def pattern_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     tiktoken = require_module("tiktoken", "pip install tiktoken")
-    texts = TEXTS + ["Don'T STOP 'RE 'ſ 1234567 x\r\n\r\n  y\n\n z", "ab'LL  \u3000cd'Ve"] * 3
+    texts = (
+        TEXTS
+        + [
+            "Don'T STOP 'RE 'ſ 1234567 x\r\n\r\n  y\n\n z",
+            "ab'LL  \u3000cd'Ve",
+            "camelCase HTTPServer's iPhone ÉCOLE a/b//\n",
+        ]
+        * 3
+    )
     ours = BPETokenizer.train(texts, vocab_size=420, min_frequency=2, pattern=request.param)
     return ours, tiktoken_from(tiktoken, ours, tmp_path_factory.mktemp("ranks") / "ours.tiktoken")
 
@@ -124,3 +136,18 @@ def pattern_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def test_tiktoken_agrees_with_the_scanners_on_random_text(pattern_pair: Any, text: str) -> None:
     ours, enc = pattern_pair
     assert enc.encode_ordinary(text) == ours.encode(text).tolist()
+
+
+def test_tiktoken_agrees_with_the_scanners_on_real_text(pattern_pair: Any, shared: Path) -> None:
+    """Real text of several scripts: Gutenberg English, Chinese, Shakespeare."""
+    ours, enc = pattern_pair
+    import gzip
+
+    corpora = shared / "corpora"
+    gutenberg = sorted((corpora / "gutenberg").glob("*.txt.gz"))[:2]
+    texts = [gzip.open(p, "rt", encoding="utf-8").read()[:200_000] for p in gutenberg]
+    texts.append((corpora / "en" / "tinyshakespeare.txt").read_text()[:100_000])
+    texts += [p.read_text()[:50_000] for p in sorted((corpora / "zh").glob("*.txt"))[:1]]
+    assert len(texts) >= 3
+    for text in texts:
+        assert enc.encode_ordinary(text) == ours.encode(text).tolist()
