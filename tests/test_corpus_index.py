@@ -267,6 +267,52 @@ def test_corrupt_and_truncated_files_raise_model_format_error(
         CorpusIndex.open(tmp_path / "missing.idx")
 
 
+def test_a_corrupt_vocabulary_is_found_when_first_read(
+    small_index: CorpusIndex, tmp_path: Path
+) -> None:
+    """Opening reads the vocabulary's layout, not its words: a bad word is a
+    format error when the words are first needed, and queries by ids still run."""
+    good = Path(small_index.path).read_bytes()
+    bad = bytearray(good)
+    bad[good.index(b"<unk>")] = 0xFF  # not UTF-8
+    path = tmp_path / "vocab.idx"
+    path.write_bytes(bytes(bad))
+    index = CorpusIndex.open(path)
+    assert index.info()["vocab_size"] == len(small_index.vocab)
+    ids = np.array([[small_index.vocab.id("b"), small_index.vocab.id("c")]], dtype=np.uint32)
+    assert index.count_many(ids).tolist() == [2]
+    with pytest.raises(ModelFormatError, match="UTF-8"):
+        index.vocab  # noqa: B018
+    with pytest.raises(ModelFormatError):
+        index.count("b c")
+    with pytest.raises(ModelFormatError):
+        index.verify()
+    small_index.verify()
+
+
+def test_batch_counts_of_ids_equal_single_counts(ptb: tuple[CorpusIndex, Path]) -> None:
+    """Random phrases of every length from the stream, duplicates, unknown ids,
+    the empty phrase and a strided array: the batch gives each phrase's count."""
+    index, _ = ptb
+    stream = index.token_stream().astype(np.int64)
+    rng = np.random.default_rng(5)
+    for width in [0, 1, 2, 3, 7]:
+        starts = rng.integers(0, len(stream) - width, size=500)
+        grams = stream[starts[:, None] + np.arange(width)]
+        grams[grams == np.iinfo(np.uint16).max] = 2**32 - 2  # a separator: unknown
+        grams = np.concatenate([grams, grams[:50]]).astype(np.uint32)  # duplicates
+        if width:
+            grams[::97, -1] = len(index.vocab) + 3  # out of the vocabulary
+        want = [index._core.count(g.tolist()) for g in grams]
+        assert index.count_many(grams, threads=1).tolist() == want
+        assert index.count_many(grams, threads=2).tolist() == want
+        if width > 1:
+            strided = np.asfortranarray(grams[:, ::-1])
+            want_rev = [index._core.count(g.tolist()) for g in strided]
+            assert index._core.count_ids(strided, 1).tolist() == want_rev
+    assert index.count_many(np.zeros((3, 0), dtype=np.uint32)).tolist() == [index.tokens] * 3
+
+
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     texts = [" ".join(f"w{i}" for i in range(j, j + 1000)) for j in range(0, 70_000, 1000)]
     target = tmp_path / "wide.idx"
@@ -290,6 +336,59 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         index.next_counts("a", k=-1)
     with pytest.raises(ValueError):
         index.novelty("a", max_n=0)
+
+
+def test_a_memory_budget_too_small_is_refused_before_the_sort(tmp_path: Path) -> None:
+    from nextword.index import parse_bytes
+
+    texts = ["a b c d e f"] * 1000
+    target = tmp_path / "m.idx"
+    with pytest.raises(ValueError, match=r"needs about .* more than memory="):
+        CorpusIndex.build(texts, path=target, memory="1K", progress=False)
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    index = CorpusIndex.build(texts, path=target, memory="1M", progress=False)
+    assert index.count("a b") == 1000
+    assert (parse_bytes("2G"), parse_bytes("1.5m"), parse_bytes("300kB")) == (2e9, 1.5e6, 3e5)
+    for bad in ["", "x", "-1G", "0"]:
+        with pytest.raises(ValueError):
+            parse_bytes(bad)
+    with pytest.raises(TypeError):
+        parse_bytes(1.5)  # type: ignore[arg-type]
+
+
+BUILD_SCRIPT = """
+import sys
+import nextword
+print("start", flush=True)
+try:
+    nextword.CorpusIndex.build(sys.argv[1], path=sys.argv[2], progress=False)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_build_and_leaves_no_file(shared: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "gut.idx"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BUILD_SCRIPT, str(shared / "corpora/gutenberg"), str(target)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(1.5)  # indexing the Gutenberg set takes far longer
+    proc.send_signal(signal.SIGINT)
+    line = proc.stdout.readline()
+    assert line.strip() == "interrupted", line
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_empty_corpus_is_an_error(tmp_path: Path) -> None:

@@ -37,6 +37,31 @@ from nextword.vocab import Vocab
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def parse_bytes(size: Union[int, str]) -> int:
+    """A size in bytes from an int or a string with an optional decimal unit.
+
+    >>> parse_bytes("1.5G"), parse_bytes("500M"), parse_bytes(4096)
+    (1500000000, 500000000, 4096)
+    """
+    if isinstance(size, int) and not isinstance(size, bool):
+        value = size
+    elif isinstance(size, str):
+        text = size.strip().upper().removesuffix("B")
+        unit = text[-1:] if text[-1:] in _UNITS else ""
+        try:
+            value = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
+        except ValueError:
+            raise ValueError(f"not a size: {size!r} (bytes, or e.g. '500M', '4G')") from None
+    else:
+        raise TypeError(f"a size is an int or a str, not {type(size).__name__}")
+    if value <= 0:
+        raise ValueError(f"a size must be positive, not {size!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Hit:
     """One occurrence of a phrase: its place and a keyword-in-context snippet."""
@@ -89,7 +114,7 @@ class CorpusIndex(DistributionModel):
 
     def __init__(self, core: _core.CorpusIndex) -> None:
         self._core = core
-        self._vocab = Vocab._wrap(core.vocab)
+        self._vocab: Optional[Vocab] = None
         info = core.info()
         self.path: str = info["path"]
         self.padded: bool = info["padded"]
@@ -107,6 +132,7 @@ class CorpusIndex(DistributionModel):
         max_vocab: Optional[int] = None,
         threads: int = 0,
         progress: Optional[bool] = None,
+        memory: Union[int, str, None] = None,
         **corpus_options: Any,
     ) -> CorpusIndex:
         """Index a corpus into ``path`` and open it.
@@ -116,7 +142,12 @@ class CorpusIndex(DistributionModel):
         ``"files"``. ``pad`` wraps sentences in ``<s>`` ... ``</s>``.
         ``token_width``: 2 or 4 bytes a token (default: 2 when the vocabulary
         fits). ``max_vocab`` keeps the most frequent words, the rest become
-        ``<unk>``. ``corpus_options`` are those of :class:`~nextword.Corpus`.
+        ``<unk>``. ``memory``: a budget for the suffix sort and the write, in
+        bytes or as ``"4G"``/``"500M"``; a build that would need more is
+        refused before the sort, naming the need (the sort runs in memory, it
+        does not spill). Ctrl-C stops the build between stages and leaves no
+        file; the suffix sort itself (one libsais call) finishes first.
+        ``corpus_options`` are those of :class:`~nextword.Corpus`.
         """
         c = as_corpus(corpus, **corpus_options)
         tok = as_tokenizer(tokenizer)
@@ -126,22 +157,33 @@ class CorpusIndex(DistributionModel):
             "token_width": token_width,
             "max_vocab": max_vocab,
             "threads": threads,
+            "memory": None if memory is None else parse_bytes(memory),
         }
         core = _core.CorpusIndex.build(c.core_args(), tok.spec, os.fspath(path), options, progress)
         return cls(core)
 
     @classmethod
     def open(cls, path: PathLike, verify: bool = False) -> CorpusIndex:
-        """Map an index file. A corrupt or truncated file raises
-        :class:`~nextword.ModelFormatError`; ``verify`` also checks the
-        checksum of the whole file (reads it)."""
+        """Map an index file, in milliseconds: the header, the section
+        bounds and the vocabulary's layout are checked (a corrupt or
+        truncated file raises :class:`~nextword.ModelFormatError`), the
+        arrays are mapped, not read. ``verify`` also runs :meth:`verify`."""
         return cls(_core.CorpusIndex.open(os.fspath(path), verify))
 
     # -- what it holds -------------------------------------------------------------------
     @property
     def vocab(self) -> Vocab:
-        """The vocabulary; ``vocab.counts()`` holds the unigram counts."""
+        """The vocabulary; ``vocab.counts()`` holds the unigram counts.
+        Decoded from the file on first use (opening does not read the words)."""
+        if self._vocab is None:
+            self._vocab = Vocab._wrap(self._core.vocab)
         return self._vocab
+
+    def verify(self) -> None:
+        """Check the whole file (reads it): the checksum of its body, the
+        document boundaries and the vocabulary; a mismatch raises
+        :class:`~nextword.ModelFormatError`."""
+        self._core.verify()
 
     def info(self) -> dict[str, Any]:
         """Sizes and layout: tokens, documents, token and pointer widths, file bytes."""
@@ -175,7 +217,9 @@ class CorpusIndex(DistributionModel):
         self, phrases: Union[Sequence[str], npt.NDArray[np.uint32]], threads: int = 0
     ) -> npt.NDArray[np.uint64]:
         """Counts of many phrases at once, in parallel (GIL released): a list
-        of strings, or a 2-D ``uint32`` array of ids, one phrase a row."""
+        of strings, or a 2-D ``uint32`` array of ids, one phrase a row (read
+        in place when C-contiguous). The phrases are searched in sorted
+        order, so a batch is faster than one call a phrase."""
         if isinstance(phrases, np.ndarray):
             if phrases.ndim != 2:
                 raise ValueError(f"an id array of phrases is 2-D, not {phrases.ndim}-D")

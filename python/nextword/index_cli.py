@@ -35,6 +35,7 @@ def cmd_index_build(args: argparse.Namespace, tokenizer: Tokenizer) -> int:
         max_vocab=args.max_vocab,
         threads=args.threads,
         progress=False if args.quiet else None,
+        memory=args.memory,
     )
     seconds = time.perf_counter() - start
     info = index.info()
@@ -98,6 +99,9 @@ def add_index_commands(
     build.add_argument("--no-pad", action="store_true", help="no <s> and </s> around sentences")
     build.add_argument("--token-width", type=int, choices=[2, 4], help="bytes per token")
     build.add_argument("--max-vocab", type=int, help="keep this many types, the rest <unk>")
+    build.add_argument(
+        "--memory", help="budget for the suffix sort, e.g. 4G (refused before sorting if short)"
+    )
     corpus_options(build)
     build.set_defaults(func=lambda a: cmd_index_build(a, tokenizer_of(a)))
 

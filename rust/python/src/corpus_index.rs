@@ -22,6 +22,7 @@ pub struct IndexOptions {
     token_width: Option<u8>,
     max_vocab: Option<usize>,
     threads: usize,
+    memory: Option<u64>,
 }
 
 impl IndexOptions {
@@ -32,6 +33,7 @@ impl IndexOptions {
             token_width: self.token_width,
             max_vocab: self.max_vocab,
             threads: self.threads,
+            memory: self.memory,
         })
     }
 }
@@ -83,12 +85,16 @@ impl CorpusIndex {
         Ok(Self { inner })
     }
 
-    /// The vocabulary (a copy).
+    /// The vocabulary (a copy; decoded from the file on first use).
     #[getter]
-    fn vocab(&self) -> Vocab {
-        Vocab {
-            inner: self.inner.vocab().clone(),
-        }
+    fn vocab(&self, py: Python<'_>) -> PyResult<Vocab> {
+        let inner = py.detach(|| self.inner.vocab().cloned()).py()?;
+        Ok(Vocab { inner })
+    }
+
+    /// Check the whole file: its checksum, document starts and vocabulary.
+    fn verify(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.verify()).py()
     }
 
     /// Sizes and layout as a dict.
@@ -100,7 +106,7 @@ impl CorpusIndex {
         d.set_item("documents", i.documents())?;
         d.set_item("document_unit", i.document_unit().name())?;
         d.set_item("padded", i.padded())?;
-        d.set_item("vocab_size", i.vocab().len())?;
+        d.set_item("vocab_size", i.vocab_len())?;
         d.set_item("token_width", i.token_width())?;
         d.set_item("pointer_width", i.pointer_width())?;
         d.set_item("file_bytes", i.file_bytes())?;
@@ -116,13 +122,13 @@ impl CorpusIndex {
     }
 
     /// Ids of a text's tokens (unknown words: `ABSENT`).
-    fn encode(&self, text: &str) -> Vec<u32> {
-        self.inner.encode(text)
+    fn encode(&self, text: &str) -> PyResult<Vec<u32>> {
+        self.inner.encode(text).py()
     }
 
     /// Ids of tokens (unknown words: `ABSENT`).
-    fn ids_of(&self, tokens: Vec<String>) -> Vec<u32> {
-        self.inner.ids_of(&tokens)
+    fn ids_of(&self, tokens: Vec<String>) -> PyResult<Vec<u32>> {
+        self.inner.ids_of(&tokens).py()
     }
 
     /// Occurrences of a phrase of ids.
@@ -139,8 +145,11 @@ impl CorpusIndex {
     ) -> PyResult<Bound<'py, PyArray1<u64>>> {
         let counts = py
             .detach(|| {
-                let phrases: Vec<Vec<u32>> = texts.iter().map(|t| self.inner.encode(t)).collect();
-                self.inner.count_batch(&phrases, threads)
+                let phrases = (texts.iter())
+                    .map(|t| self.inner.encode(t))
+                    .collect::<nextword_core::Result<Vec<Vec<u32>>>>()?;
+                let refs: Vec<&[u32]> = phrases.iter().map(|p| &p[..]).collect();
+                self.inner.count_batch(&refs, threads)
             })
             .py()?;
         Ok(PyArray1::from_vec(py, counts))
@@ -153,13 +162,18 @@ impl CorpusIndex {
         ids: PyReadonlyArray2<'_, u32>,
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray1<u64>>> {
-        let rows: Vec<Vec<u32>> = ids
-            .as_array()
-            .rows()
-            .into_iter()
-            .map(|r| r.to_vec())
-            .collect();
-        let counts = py.detach(|| self.inner.count_batch(&rows, threads)).py()?;
+        let (rows, width) = ids.as_array().dim();
+        // A C-contiguous array (the Python layer makes it one) is read in
+        // place; anything else is copied once.
+        // (`as_slice` also accepts Fortran order, whose flat order is by column.)
+        let view = ids.as_array();
+        let flat: std::borrow::Cow<'_, [u32]> = match view.as_slice() {
+            Some(s) => s.into(),
+            None => view.iter().copied().collect::<Vec<u32>>().into(),
+        };
+        let counts = py
+            .detach(|| self.inner.count_rows(&flat, rows, width, threads))
+            .py()?;
         Ok(PyArray1::from_vec(py, counts))
     }
 
@@ -204,7 +218,9 @@ impl CorpusIndex {
     ) -> PyResult<NoveltyResult<'py>> {
         let result = py
             .detach(|| {
-                let seqs: Vec<Vec<u32>> = texts.iter().map(|t| self.inner.encode(t)).collect();
+                let seqs = (texts.iter())
+                    .map(|t| self.inner.encode(t))
+                    .collect::<nextword_core::Result<Vec<Vec<u32>>>>()?;
                 self.inner.novelty(&seqs, max_n, threads)
             })
             .py()?;
@@ -224,7 +240,7 @@ impl CorpusIndex {
     ) -> (Bound<'py, PyArray1<f64>>, usize) {
         let (p, n) = py.detach(|| {
             let prediction = self.inner.infini_gram(&ids);
-            (prediction.dense(self.inner.vocab().len()), prediction.n)
+            (prediction.dense(self.inner.vocab_len()), prediction.n)
         });
         (PyArray1::from_vec(py, p), n)
     }

@@ -15,17 +15,21 @@
 //!
 //! Opening checks everything that a query relies on to stay in bounds (magic,
 //! version, header checksum, file length, section bounds and sizes, the
-//! vocabulary) and maps the arrays without reading them, so it takes
-//! milliseconds whatever the corpus size; `verify` also checks the body's
-//! checksum and the document starts (a pass over the file). Queries read
-//! every array through checked accessors, so corrupt contents give wrong
-//! answers at worst, never a crash.
+//! vocabulary's layout and size) and maps the arrays without reading them; it
+//! reads the unigram counts (8 bytes a type) but decodes the vocabulary's
+//! words only when they are first needed, so it takes milliseconds whatever
+//! the corpus size. `verify` also checks the body's checksum, the document
+//! starts and the words (a pass over the file). Queries read every array
+//! through checked accessors, so corrupt contents give wrong answers at
+//! worst (or a format error when the words are decoded), never a crash.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::stream::{Documents, TokenStream};
 use super::SEP;
 use crate::binfmt::{self, Reader, Writer};
+use crate::control::Control;
 use crate::tokenize::Vocab;
 use crate::{Error, Result};
 
@@ -76,6 +80,7 @@ pub fn write(
     stream: &TokenStream,
     layout: Layout,
     suffixes: &[u8],
+    control: &Control,
 ) -> Result<()> {
     let Layout {
         documents,
@@ -136,15 +141,21 @@ pub fn write(
     head.resize(HEADER - 4, 0);
     let head_crc = crc32fast::hash(&head);
     head.extend_from_slice(&head_crc.to_le_bytes());
-    binfmt::write_atomic(path, |file| {
+    let written = binfmt::write_atomic(path, |file| {
         use std::io::Write;
         file.write_all(&head)?;
         for part in parts {
+            // Ctrl-C between sections (a section is one write).
+            if control.is_cancelled() {
+                return Err(std::io::Error::from(std::io::ErrorKind::Interrupted));
+            }
             file.write_all(part)?;
             file.write_all(&[0u8; 8][..align8(part.len()) - part.len()])?;
         }
         Ok(())
-    })
+    });
+    control.check()?;
+    written
 }
 
 fn parse_header(map: &[u8], path: &Path) -> Result<Header> {
@@ -228,7 +239,30 @@ pub struct CorpusIndex {
     map: memmap2::Mmap,
     path: PathBuf,
     header: Header,
-    vocab: Vocab,
+    // Unigram counts, read at open.
+    counts: Vec<u64>,
+    // The first row of each first token's suffixes, one more for the end:
+    // where a search starts (empty when the counts are inconsistent).
+    starts: Vec<u64>,
+    vocab: OnceLock<std::result::Result<Vocab, String>>,
+}
+
+/// The first suffix-array row of each token's suffixes and the end of the
+/// last: the prefix sums of the unigram counts, when they add up to the
+/// corpus's `tokens` (else empty: a corrupt file then searches every row).
+fn first_token_starts(counts: &[u64], tokens: u64) -> Vec<u64> {
+    let mut starts = Vec::with_capacity(counts.len() + 1);
+    let mut at = 0u64;
+    starts.push(0);
+    for &c in counts {
+        at = at.saturating_add(c);
+        starts.push(at);
+    }
+    if at == tokens {
+        starts
+    } else {
+        Vec::new()
+    }
 }
 
 impl std::fmt::Debug for CorpusIndex {
@@ -264,26 +298,32 @@ impl CorpusIndex {
         // open is outside what we can guard against.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         let header = parse_header(&map, path)?;
+        // The vocabulary's layout and counts only: its words and tokenizer are
+        // decoded on first use (for a large vocabulary that took most of the
+        // time of opening, and queries by ids never need them).
         let (off, len) = header.sections[VOCAB];
         let mut r = Reader::new(&map[off..off + len], path);
-        let vocab = Vocab::read(&mut r)?;
+        let counts = Vocab::read_counts(&mut r)?;
         r.finish()?;
         let limit = if header.token_width == 2 {
             u16::MAX as usize
         } else {
             SEP as usize - 1
         };
-        if vocab.len() > limit {
+        if counts.len() > limit {
             return Err(Error::format(
                 path,
                 "vocabulary too large for the token width",
             ));
         }
+        let starts = first_token_starts(&counts, header.tokens - header.docs);
         let index = Self {
             map,
             path: path.to_path_buf(),
             header,
-            vocab,
+            counts,
+            starts,
+            vocab: OnceLock::new(),
         };
         if verify {
             index.verify()?;
@@ -291,8 +331,8 @@ impl CorpusIndex {
         Ok(index)
     }
 
-    /// Check the body's checksum and that document starts rise from 0 to the
-    /// stream's length.
+    /// Check the body's checksum, that document starts rise from 0 to the
+    /// stream's length, and decode the vocabulary.
     pub fn verify(&self) -> Result<()> {
         if crc32fast::hash(&self.map[HEADER..]) != self.header.body_crc {
             return Err(Error::format(
@@ -307,7 +347,41 @@ impl CorpusIndex {
         if !ok {
             return Err(Error::format(&self.path, "corrupt document starts"));
         }
+        self.vocab()?;
         Ok(())
+    }
+
+    /// The vocabulary (ids, words, unigram counts, tokenizer), decoded on
+    /// first use; a corrupt one is a format error then.
+    pub fn vocab(&self) -> Result<&Vocab> {
+        let parsed = self.vocab.get_or_init(|| {
+            let (off, len) = self.header.sections[VOCAB];
+            let mut r = Reader::new(&self.map[off..off + len], &self.path);
+            let vocab = Vocab::read(&mut r).and_then(|v| r.finish().map(|()| v));
+            vocab.map_err(|e| e.to_string())
+        });
+        match parsed {
+            Ok(v) => Ok(v),
+            Err(e) => Err(Error::format(&self.path, e.clone())),
+        }
+    }
+
+    /// The number of vocabulary entries (known without decoding the words).
+    pub fn vocab_len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// How often each id occurs in the corpus (the unigram counts).
+    pub fn unigram_counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// The first suffix-array row of each first token's suffixes, and the
+    /// end of the last: the prefix sums of the unigram counts (suffixes sort
+    /// by their first token, the separator last). Empty when the counts do
+    /// not add up to the corpus's tokens (a corrupt file).
+    pub fn first_token_starts(&self) -> &[u64] {
+        &self.starts
     }
 
     fn section(&self, i: usize) -> &[u8] {
@@ -318,11 +392,6 @@ impl CorpusIndex {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The vocabulary (ids, words, unigram counts, tokenizer).
-    pub fn vocab(&self) -> &Vocab {
-        &self.vocab
     }
 
     /// Length of the token stream, separators included.

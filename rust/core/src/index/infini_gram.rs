@@ -88,12 +88,12 @@ impl CorpusIndex {
     /// The ∞-gram prediction after `context` (ids; [`super::ABSENT`] for an
     /// unknown word), see the module docs.
     pub fn infini_gram(&self, context: &[u32]) -> Prediction {
-        let vocab_len = self.vocab().len() as u32;
+        let vocab_len = self.vocab_len() as u32;
         let skip_bos = self.skip_bos();
         let (len, counts) = with_view!(self, v => {
             let (len, range) = v.longest_suffix(context, vocab_len, skip_bos);
             let counts = if len == 0 {
-                let unigrams = self.vocab().counts();
+                let unigrams = self.unigram_counts();
                 (0..unigrams.len() as u32).zip(unigrams.iter().copied()).filter(|&(_, c)| c > 0).collect()
             } else {
                 v.successors(range, len)

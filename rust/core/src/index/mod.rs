@@ -11,6 +11,7 @@
 //! Queries ([`search`], [`infini_gram`], [`novelty`]) read the mapped arrays
 //! only: nothing proportional to the corpus is on the heap.
 
+pub mod batch;
 pub mod build;
 pub mod file;
 pub mod infini_gram;

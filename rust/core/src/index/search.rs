@@ -47,20 +47,32 @@ pub struct View<'a, T> {
     suffixes: &'a [u8],
     width: usize,
     mask: u64,
+    // The first row of each first token's suffixes (see
+    // `CorpusIndex::first_token_rows`); empty when unknown.
+    starts: &'a [u64],
     /// Number of suffix-array rows (the stream's length).
     pub rows: usize,
 }
 
 impl<'a, T: Token> View<'a, T> {
-    fn new(tokens: &'a [T], suffixes: &'a [u8], width: u8) -> Self {
+    fn new(tokens: &'a [T], suffixes: &'a [u8], width: u8, starts: &'a [u64]) -> Self {
         let width = width as usize;
         Self {
             tokens,
             suffixes,
             width,
             mask: u64::MAX >> (64 - 8 * width as u32),
+            starts,
             rows: tokens.len(),
         }
+    }
+
+    /// The rows whose suffixes start with `token`, when the table knows them.
+    #[inline]
+    pub(crate) fn first_rows(&self, token: u32) -> Option<Range<usize>> {
+        let t = token as usize;
+        let (lo, hi) = (*self.starts.get(t)?, *self.starts.get(t + 1)?);
+        Some((lo as usize).min(self.rows)..(hi as usize).min(self.rows))
     }
 
     /// The stream position of suffix-array row `row`.
@@ -81,6 +93,19 @@ impl<'a, T: Token> View<'a, T> {
         self.tokens.get(pos).map_or(SEP, |t| t.id())
     }
 
+    /// Start loading the token at stream position `pos` into the cache.
+    #[inline]
+    pub(crate) fn prefetch(&self, pos: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = self.tokens.get(pos) {
+            let ptr = (t as *const T).cast::<i8>();
+            // SAFETY: prefetching is a hint; the address lies inside the stream.
+            unsafe { std::arch::x86_64::_mm_prefetch(ptr, std::arch::x86_64::_MM_HINT_T0) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = pos;
+    }
+
     /// The `len` tokens at `pos` (fewer at the end of the stream).
     pub fn slice(&self, pos: usize, len: usize) -> Vec<u32> {
         let end = pos.saturating_add(len).min(self.tokens.len());
@@ -88,10 +113,11 @@ impl<'a, T: Token> View<'a, T> {
         self.tokens[start..end].iter().map(|t| t.id()).collect()
     }
 
-    /// The suffix at `pos`, cut to `phrase.len()` tokens, against `phrase`.
+    /// The suffix at `pos`, cut to `phrase.len()` tokens, against `phrase`,
+    /// from token `from` on (the tokens before it are known to be equal).
     #[inline]
-    fn compare(&self, pos: usize, phrase: &[u32]) -> Ordering {
-        for (j, &p) in phrase.iter().enumerate() {
+    pub(crate) fn compare(&self, pos: usize, phrase: &[u32], from: usize) -> Ordering {
+        for (j, &p) in phrase.iter().enumerate().skip(from) {
             let t = match pos.checked_add(j).and_then(|i| self.tokens.get(i)) {
                 Some(t) => t.id(),
                 // A suffix that ends first sorts first.
@@ -107,23 +133,29 @@ impl<'a, T: Token> View<'a, T> {
 
     /// The rows whose suffixes start with `phrase` (all rows for an empty one).
     pub fn range(&self, phrase: &[u32]) -> Range<usize> {
-        let (mut lo, mut hi) = (0, self.rows);
+        match phrase.first().and_then(|&t| self.first_rows(t)) {
+            // Start in the first token's rows: ~log2(vocabulary) fewer probes,
+            // each of them a likely cache miss on a large index.
+            Some(rows) => self.range_in(rows, phrase, 1),
+            None => self.range_in(0..self.rows, phrase, 0),
+        }
+    }
+
+    /// Of the rows `rows`, whose suffixes share `phrase[..from]` and hold
+    /// every suffix that starts with `phrase`, those that do.
+    fn range_in(&self, rows: Range<usize>, phrase: &[u32], from: usize) -> Range<usize> {
+        let (mut lo, mut hi) = (rows.start, rows.end);
+        let cmp = |row: usize| self.compare(self.suffix(row), phrase, from);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.compare(self.suffix(mid), phrase) {
+            match cmp(mid) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => {
                     // Split: the first match in lo..=mid, the end in mid+1..hi.
-                    let first = lo
-                        + partition(mid - lo, |i| {
-                            self.compare(self.suffix(lo + i), phrase) == Ordering::Less
-                        });
-                    let end = mid
-                        + 1
-                        + partition(hi - mid - 1, |i| {
-                            self.compare(self.suffix(mid + 1 + i), phrase) == Ordering::Equal
-                        });
+                    let first = lo + partition(mid - lo, |i| cmp(lo + i) == Ordering::Less);
+                    let end =
+                        mid + 1 + partition(hi - mid - 1, |i| cmp(mid + 1 + i) == Ordering::Equal);
                     return first..end;
                 }
             }
@@ -230,7 +262,12 @@ pub(crate) use with_view;
 impl<'a, T: Token> View<'a, T> {
     /// The view of an open index over its typed tokens.
     pub fn of(index: &'a CorpusIndex, tokens: &'a [T]) -> Self {
-        Self::new(tokens, index.suffix_bytes(), index.pointer_width())
+        Self::new(
+            tokens,
+            index.suffix_bytes(),
+            index.pointer_width(),
+            index.first_token_starts(),
+        )
     }
 }
 
@@ -259,27 +296,27 @@ pub struct Hit {
 
 impl CorpusIndex {
     /// The ids of `tokens`; a word not in the vocabulary is [`super::ABSENT`].
-    pub fn ids_of<S: AsRef<str>>(&self, tokens: &[S]) -> Vec<u32> {
-        let vocab = self.vocab();
-        tokens
+    pub fn ids_of<S: AsRef<str>>(&self, tokens: &[S]) -> Result<Vec<u32>> {
+        let vocab = self.vocab()?;
+        Ok(tokens
             .iter()
             .map(|t| vocab.get(t.as_ref()).unwrap_or(super::ABSENT))
-            .collect()
+            .collect())
     }
 
     /// The ids of `text`'s tokens (the index's tokenizer, no padding); a word
     /// not in the vocabulary is [`super::ABSENT`].
-    pub fn encode(&self, text: &str) -> Vec<u32> {
-        let vocab = self.vocab();
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let vocab = self.vocab()?;
         let mut out = Vec::new();
         vocab
             .tokenizer()
             .for_each_token(text, |t| out.push(vocab.get(t).unwrap_or(super::ABSENT)));
-        out
+        Ok(out)
     }
 
-    fn known(&self, ids: &[u32]) -> bool {
-        let n = self.vocab().len() as u32;
+    pub(crate) fn known(&self, ids: &[u32]) -> bool {
+        let n = self.vocab_len() as u32;
         ids.iter().all(|&i| i < n)
     }
 
@@ -295,20 +332,12 @@ impl CorpusIndex {
         with_view!(self, v => v.range(ids).len() as u64)
     }
 
-    /// [`CorpusIndex::count`] of many phrases, in parallel on `threads` threads.
-    pub fn count_batch(&self, phrases: &[Vec<u32>], threads: usize) -> Result<Vec<u64>> {
-        use rayon::prelude::*;
-        in_pool(threads, || {
-            phrases.par_iter().map(|p| self.count(p)).collect()
-        })
-    }
-
     /// The tokens that follow `ids` with their counts, most frequent first
     /// (ties by lower id), at most `k`. The empty phrase is followed by every
     /// token (the unigram counts).
     pub fn next_counts(&self, ids: &[u32], k: Option<usize>) -> Vec<(u32, u64)> {
         let mut out = if ids.is_empty() {
-            let counts = self.vocab().counts();
+            let counts = self.unigram_counts();
             (0..counts.len() as u32)
                 .zip(counts.iter().copied())
                 .filter(|&(_, c)| c > 0)
@@ -357,7 +386,7 @@ impl CorpusIndex {
         let right = stop.saturating_add(window as u64).min(end);
         let take =
             |a: u64, b: u64| with_view!(self, v => v.slice(a as usize, (b - a.min(b)) as usize));
-        let vocab = self.vocab();
+        let vocab = self.vocab()?;
         Ok((
             vocab.decode(&take(left, pos))?,
             vocab.decode(&take(pos, stop))?,
@@ -368,7 +397,7 @@ impl CorpusIndex {
     /// For every position of `ids`, the longest span starting there that
     /// occurs in the corpus (0 at an unknown word).
     pub fn longest_matches(&self, ids: &[u32]) -> Vec<u32> {
-        let n = self.vocab().len() as u32;
+        let n = self.vocab_len() as u32;
         with_view!(self, v => v.longest_matches(ids, n))
     }
 
@@ -387,7 +416,7 @@ mod tests {
         // stream: 3 4 3 4 5 SEP
         let tokens: Vec<u32> = vec![3, 4, 3, 4, 5, SEP];
         let (sa, w) = super::super::suffix_array::build(&tokens, 6, true, 1).unwrap();
-        let v = View::new(&tokens[..], &sa, w);
+        let v = View::new(&tokens[..], &sa, w, &[]);
         assert_eq!(v.range(&[3, 4]).len(), 2);
         assert_eq!(v.range(&[4]).len(), 2);
         assert_eq!(v.range(&[4, 5]).len(), 1);

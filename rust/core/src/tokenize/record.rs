@@ -39,6 +39,14 @@ impl TokenizerRecord {
         })
     }
 
+    /// Step over a record without decoding it.
+    pub fn skip(r: &mut Reader<'_>) -> Result<()> {
+        r.bytes()?;
+        r.u32()?;
+        r.bytes()?;
+        Ok(())
+    }
+
     /// The sidecar file that holds the record of the tokenizer of the ARPA model `arpa`.
     pub fn sidecar_path(arpa: &Path) -> PathBuf {
         let mut name = arpa.as_os_str().to_owned();

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use hashbrown::HashMap;
 
-use super::record::{read_legacy_spec, read_tokenizer};
+use super::record::{read_legacy_spec, read_tokenizer, TokenizerRecord};
 use super::Tokenizer;
 use crate::binfmt;
 use crate::control::Control;
@@ -349,6 +349,24 @@ impl Vocab {
     pub fn read(r: &mut binfmt::Reader<'_>) -> Result<Self> {
         let tokenizer = read_tokenizer(r)?;
         Self::read_words(r, tokenizer)
+    }
+
+    /// The counts of a vocabulary written by [`Vocab::write`], read without
+    /// building it: the tokenizer record and the words are skipped unparsed
+    /// (no allocation but the counts), so this costs a pass over the bytes.
+    /// [`Vocab::read`] checks the rest (UTF-8, duplicates, the tokenizer).
+    pub fn read_counts(r: &mut binfmt::Reader<'_>) -> Result<Vec<u64>> {
+        TokenizerRecord::skip(r)?;
+        let n = r.len(9)?;
+        let mut counts = Vec::with_capacity(n);
+        for _ in 0..n {
+            r.bytes()?;
+            counts.push(r.u64()?);
+        }
+        if n < 3 {
+            return Err(r.error("the first three entries are not <unk>, <s>, </s>"));
+        }
+        Ok(counts)
     }
 
     fn read_words(r: &mut binfmt::Reader<'_>, tokenizer: Tokenizer) -> Result<Self> {

@@ -3,7 +3,7 @@
 //!
 //! GPT-2's pattern needs a lookahead (`\s+(?!\S)`: a run of spaces leaves its
 //! last space to the word after it), so the patterns run on `fancy-regex`,
-//! as tiktoken's do; the GPT-2 and cl100k presets run on hand-written
+//! as tiktoken's do; the GPT-2, cl100k and o200k presets run on hand-written
 //! scanners instead ([`super::scanner`]: the same pieces, several times
 //! faster). Every pattern here matches at least one character at
 //! every position (the last alternatives are `\s+` and a catch-all class), so
@@ -81,6 +81,7 @@ impl PreTokenizer {
         let scanner = match pattern.as_str() {
             GPT2 => Some(Scanner::Gpt2),
             CL100K => Some(Scanner::Cl100k),
+            O200K => Some(Scanner::O200k),
             _ => None,
         };
         Ok(Self {

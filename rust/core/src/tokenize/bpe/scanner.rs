@@ -1,4 +1,4 @@
-//! Hand-written scanners for the GPT-2 and cl100k pre-tokenizer patterns.
+//! Hand-written scanners for the GPT-2, cl100k and o200k pre-tokenizer patterns.
 //!
 //! Why: the general regex engine (`fancy-regex`, needed for the `(?!\S)`
 //! lookahead) runs these patterns through a backtracking VM and took about
@@ -36,6 +36,8 @@ pub enum Scanner {
     Gpt2,
     /// [`super::pretokenize::CL100K`]
     Cl100k,
+    /// [`super::pretokenize::O200K`]
+    O200k,
 }
 
 impl Scanner {
@@ -44,6 +46,7 @@ impl Scanner {
         match self {
             Scanner::Gpt2 => gpt2_end(text.as_bytes(), at),
             Scanner::Cl100k => cl100k_end(text.as_bytes(), at),
+            Scanner::O200k => o200k_end(text.as_bytes(), at),
         }
     }
 }
@@ -227,6 +230,57 @@ fn folds_to(s: &[u8], at: usize, c: u8) -> Option<usize> {
     None
 }
 
+/// `\p{N}{1,3}` after its first digit, which ends at `from`.
+fn digits_end(s: &[u8], from: usize) -> usize {
+    let mut end = from;
+    for _ in 0..2 {
+        if end >= s.len() {
+            break;
+        }
+        let (c, l) = char_at(s, end);
+        if c != Class::Number {
+            break;
+        }
+        end += l;
+    }
+    end
+}
+
+/// `` ?[^\s\p{L}\p{N}]+[T]*`` at `at` (a character of `class` and `len`
+/// bytes), `T` the ASCII bytes `tail`: its end, if it matches.
+fn others_end(s: &[u8], at: usize, class: Class, len: usize, tail: &[u8]) -> Option<usize> {
+    let from = if class == Class::Other {
+        at + len
+    } else if s[at] == b' ' && at + 1 < s.len() && char_at(s, at + 1).0 == Class::Other {
+        at + 1 + char_at(s, at + 1).1
+    } else {
+        return None;
+    };
+    let mut end = run_end(s, from, Class::Other);
+    while end < s.len() && tail.contains(&s[end]) {
+        end += 1;
+    }
+    Some(end)
+}
+
+/// `\s*[\r\n]+|\s+(?!\S)|\s+` at `at` (a whitespace character): the
+/// whitespace run up to and with its last newline, else [`space_end`].
+fn newline_space_end(s: &[u8], at: usize) -> usize {
+    let mut end = at;
+    let mut after_newline = None;
+    while end < s.len() {
+        let (c, l) = char_at(s, end);
+        if c != Class::Space {
+            break;
+        }
+        if s[end] == b'\r' || s[end] == b'\n' {
+            after_newline = Some(end + 1);
+        }
+        end += l;
+    }
+    after_newline.unwrap_or_else(|| space_end(s, at))
+}
+
 /// cl100k: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
 fn cl100k_end(s: &[u8], at: usize) -> usize {
@@ -255,58 +309,210 @@ fn cl100k_end(s: &[u8], at: usize) -> usize {
             return run_end(s, at + len + len2, Class::Letter);
         }
     }
-    // \p{N}{1,3}
     if class == Class::Number {
-        let mut end = at + len;
-        for _ in 0..2 {
-            if end >= s.len() {
-                break;
-            }
-            let (c, l) = char_at(s, end);
-            if c != Class::Number {
-                break;
-            }
-            end += l;
-        }
+        return digits_end(s, at + len);
+    }
+    if let Some(end) = others_end(s, at, class, len, b"\r\n") {
         return end;
     }
-    // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
-    let others = if class == Class::Other {
-        Some(at + len)
-    } else if s[at] == b' ' && at + 1 < s.len() && char_at(s, at + 1).0 == Class::Other {
-        Some(at + 1 + char_at(s, at + 1).1)
+    newline_space_end(s, at)
+}
+
+/// o200k's letter classes: `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]` ("upper",
+/// bit 0) and `[\p{Ll}\p{Lm}\p{Lo}\p{M}]` ("lower", bit 1). Marks are in
+/// both but are not `\p{L}`: to the other classes they are [`Class::Other`].
+struct Cases {
+    bmp: Vec<u8>,
+    astral: Vec<(u32, u32, u8)>,
+}
+
+const UPPER: u8 = 1;
+const LOWER: u8 = 2;
+
+fn cases() -> &'static Cases {
+    static CASES: OnceLock<Cases> = OnceLock::new();
+    CASES.get_or_init(|| {
+        let mut bmp = vec![0u8; 0x10000];
+        let mut astral: Vec<(u32, u32, u8)> = Vec::new();
+        for (bit, re) in [
+            (UPPER, r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]"),
+            (LOWER, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"),
+        ] {
+            for (first, last) in unicode_ranges(re) {
+                for cp in first..=last.min(0xFFFF) {
+                    bmp[cp as usize] |= bit;
+                }
+                if last > 0xFFFF {
+                    astral.push((first.max(0x10000), last, bit));
+                }
+            }
+        }
+        // Split the ranges of the two classes into disjoint pieces, each with
+        // the union of the bits of the ranges that cover it.
+        let mut cuts: Vec<u32> = astral.iter().flat_map(|r| [r.0, r.1 + 1]).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut pieces = Vec::new();
+        for w in cuts.windows(2) {
+            let (first, last) = (w[0], w[1] - 1);
+            let bits = (astral.iter())
+                .filter(|r| r.0 <= first && last <= r.1)
+                .fold(0, |b, r| b | r.2);
+            if bits != 0 {
+                pieces.push((first, last, bits));
+            }
+        }
+        Cases {
+            bmp,
+            astral: pieces,
+        }
+    })
+}
+
+/// The o200k case bits of code point `cp`.
+fn case_of(cp: u32) -> u8 {
+    let t = cases();
+    if cp < 0x10000 {
+        return t.bmp[cp as usize];
+    }
+    let k = t.astral.partition_point(|r| r.1 < cp);
+    match t.astral.get(k) {
+        Some(&(first, _, bits)) if first <= cp => bits,
+        _ => 0,
+    }
+}
+
+/// The code point and UTF-8 length of the character at byte `at` of valid UTF-8.
+#[inline]
+fn code_point_at(s: &[u8], at: usize) -> (u32, usize) {
+    let b = s[at];
+    if b < 0x80 {
+        return (b as u32, 1);
+    }
+    let (len, init) = if b >= 0xF0 {
+        (4, (b & 0x07) as u32)
+    } else if b >= 0xE0 {
+        (3, (b & 0x0F) as u32)
     } else {
-        None
+        (2, (b & 0x1F) as u32)
     };
-    if let Some(from) = others {
-        let mut end = run_end(s, from, Class::Other);
-        while end < s.len() && newline(s[end]) {
-            end += 1;
+    let cp = (s[at + 1..at + len].iter()).fold(init, |cp, &c| (cp << 6) | (c & 0x3F) as u32);
+    (cp, len)
+}
+
+/// The case bits and length of the character at `at` (0 and 0 at the end).
+#[inline]
+fn case_at(s: &[u8], at: usize) -> (u8, usize) {
+    match s.get(at) {
+        None => (0, 0),
+        Some(b'A'..=b'Z') => (UPPER, 1),
+        Some(b'a'..=b'z') => (LOWER, 1),
+        Some(&b) if b < 0x80 => (0, 1),
+        Some(_) => {
+            let (cp, len) = code_point_at(s, at);
+            (case_of(cp), len)
         }
-        return end;
     }
-    // \s*[\r\n]+: the whitespace run up to and with its last newline
-    let mut end = at;
-    let mut after_newline = None;
-    while end < s.len() {
-        let (c, l) = char_at(s, end);
-        if c != Class::Space {
+}
+
+/// `(?i:'s|'t|'re|'ve|'m|'ll|'d)` at `at`: its end, if it matches.
+fn contraction_end(s: &[u8], at: usize) -> Option<usize> {
+    if s.get(at) != Some(&b'\'') {
+        return None;
+    }
+    for c in [b's', b't'] {
+        if let Some(end) = folds_to(s, at + 1, c) {
+            return Some(end);
+        }
+    }
+    for [c1, c2] in [[b'r', b'e'], [b'v', b'e']] {
+        if let Some(end) = folds_to(s, at + 1, c1).and_then(|m| folds_to(s, m, c2)) {
+            return Some(end);
+        }
+    }
+    if let Some(end) = folds_to(s, at + 1, b'm') {
+        return Some(end);
+    }
+    if let Some(end) = folds_to(s, at + 1, b'l').and_then(|m| folds_to(s, m, b'l')) {
+        return Some(end);
+    }
+    folds_to(s, at + 1, b'd')
+}
+
+/// The end of the run of characters with case bit `bit` from `at`.
+fn case_run_end(s: &[u8], mut at: usize, bit: u8) -> usize {
+    loop {
+        let (bits, len) = case_at(s, at);
+        if bits & bit == 0 {
+            return at;
+        }
+        at += len;
+    }
+}
+
+/// `U*L+` at `a` (U upper, L lower, greedy, as a backtracking engine runs
+/// it): U* takes the whole upper run, then gives characters back until one
+/// in L starts L+; the largest such start wins. Then the optional contraction.
+fn upper_lower_end(s: &[u8], a: usize) -> Option<usize> {
+    let mut at = a;
+    let mut last_lower = None;
+    loop {
+        let (bits, len) = case_at(s, at);
+        if bits & LOWER != 0 {
+            last_lower = Some(at);
+        }
+        if bits & UPPER == 0 {
             break;
         }
-        if newline(s[end]) {
-            after_newline = Some(end + 1);
-        }
-        end += l;
+        at += len;
     }
-    if let Some(end) = after_newline {
+    // `at` ends the upper run: the largest start of L+ is `at` itself when its
+    // character is lower, else the last lower one inside the run.
+    let start = last_lower?;
+    let end = case_run_end(s, start, LOWER);
+    Some(contraction_end(s, end).unwrap_or(end))
+}
+
+/// `U+L*` at `a`, then the optional contraction (no backtracking needed: L*
+/// accepts the empty run).
+fn upper_then_lower_end(s: &[u8], a: usize) -> Option<usize> {
+    let upper = case_run_end(s, a, UPPER);
+    if upper == a {
+        return None;
+    }
+    let end = case_run_end(s, upper, LOWER);
+    Some(contraction_end(s, end).unwrap_or(end))
+}
+
+/// o200k: `[^\r\n\p{L}\p{N}]?U*L+C?|[^\r\n\p{L}\p{N}]?U+L*C?|\p{N}{1,3}|
+/// ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`, U and L the case
+/// classes of [`Cases`], C the contractions (case-insensitive).
+fn o200k_end(s: &[u8], at: usize) -> usize {
+    let (class, len) = char_at(s, at);
+    let newline = |b: u8| b == b'\r' || b == b'\n';
+    // The optional prefix: any character but \r, \n, letters and numbers.
+    // Greedy: with it first, then without it.
+    let prefixed = matches!(class, Class::Other | Class::Space) && !newline(s[at]);
+    let starts: &[usize] = if prefixed { &[len, 0] } else { &[0] };
+    for alternative in [upper_lower_end, upper_then_lower_end] {
+        for &skip in starts {
+            if let Some(end) = alternative(s, at + skip) {
+                return end;
+            }
+        }
+    }
+    if class == Class::Number {
+        return digits_end(s, at + len);
+    }
+    if let Some(end) = others_end(s, at, class, len, b"\r\n/") {
         return end;
     }
-    space_end(s, at)
+    newline_space_end(s, at)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::pretokenize::{CL100K, GPT2};
+    use super::super::pretokenize::{CL100K, GPT2, O200K};
     use super::*;
     use fancy_regex::Regex;
 
@@ -397,6 +603,17 @@ mod tests {
         '/',
         '\u{301}',
         '\u{200D}',
+        '\u{2C6}',
+        'ǅ',
+        'Ǆ',
+        'ǆ',
+        'ª',
+        'A',
+        'B',
+        'b',
+        '\u{16F8F}',
+        '\u{1E900}',
+        '\u{1E922}',
         'é',
         'ß',
         '家',
@@ -432,7 +649,11 @@ mod tests {
 
     #[test]
     fn scanners_cut_as_the_regex() {
-        for (scanner, pattern) in [(Scanner::Gpt2, GPT2), (Scanner::Cl100k, CL100K)] {
+        for (scanner, pattern) in [
+            (Scanner::Gpt2, GPT2),
+            (Scanner::Cl100k, CL100K),
+            (Scanner::O200k, O200K),
+        ] {
             let re = Regex::new(pattern).unwrap();
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
             for _ in 0..60_000 {
@@ -447,6 +668,8 @@ mod tests {
                 "Hello world's  42 !!",
                 "  x \n\n y\r\n\r\nz 'S 'RE 'ſ  ",
                 "1234567 x'll'LL ''s",
+                "HelloWorld's HTTPServer iPhone ÉCOLE naïve x\u{301}y \u{301}A",
+                "a/b//\n c \u{2C6}\u{2C6}A Ǆǅǆ ǅa",
                 "",
                 " ",
                 "\n",
