@@ -61,8 +61,18 @@ def test_zipf_slope_of_a_power_law() -> None:
         plots.zipf_slope([3])
 
 
-def test_count_of_counts(counts: nextword.NGramCounts, tmp_path: Path) -> None:
-    assert_plausible_png(plots.count_of_counts(counts, tmp_path / "c.png"))
+def test_count_of_counts(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(50)]
+    text = [" ".join(rng.choice(words, size=8)) for _ in range(200)]
+    varied = nextword.count_ngrams(text, order=3, progress=False)
+    assert varied.count_of_counts(3).get(1, 0) > 0
+    assert_plausible_png(plots.count_of_counts(varied, tmp_path / "c.png"))
+    # Every n-gram of the repeated text occurs 30 times or more: nothing in 1..10.
+    with pytest.raises(ValueError, match="nothing to draw"):
+        plots.count_of_counts(
+            nextword.count_ngrams(TEXT, order=2, progress=False), tmp_path / "x.png"
+        )
 
 
 def test_perplexity_by_order(tmp_path: Path) -> None:
@@ -115,7 +125,11 @@ def test_a_figure_is_png_or_svg(counts: nextword.NGramCounts, tmp_path: Path) ->
 
 
 def test_plot_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "t.txt").write_text("\n".join(TEXT) + "\n", encoding="utf-8")
+    rng = np.random.default_rng(1)
+    varied = [
+        " ".join(rng.choice(["the", "cat", "dog", "sat", "ran", "on", "mat"], 6)) for _ in range(80)
+    ]
+    (tmp_path / "t.txt").write_text("\n".join(TEXT + varied) + "\n", encoding="utf-8")
     (tmp_path / "h.txt").write_text("the cat sat on the log\n", encoding="utf-8")
     assert main(["count", str(tmp_path / "t.txt"), "-o", str(tmp_path / "c.bin"), "-q"]) == 0
     with warnings.catch_warnings():

@@ -112,13 +112,15 @@ def count_of_counts(
 ) -> Path:
     """For each order, how many distinct n-grams occur exactly 1, 2, ...,
     ``max_count`` times (log scale): the figures Kneser-Ney's discounts come from."""
+    xs = np.arange(1, max_count + 1)
+    table = {n: counts.count_of_counts(n) for n in range(1, counts.order + 1)}
+    bars = {n: [coc.get(int(c), 0) for c in xs] for n, coc in table.items()}
+    if not any(any(ys) for ys in bars.values()):
+        raise ValueError(f"no n-gram occurs between 1 and {max_count} times: nothing to draw")
     fig = _figure()
     ax = fig.add_subplot()
     width = 0.8 / counts.order
-    xs = np.arange(1, max_count + 1)
-    for n in range(1, counts.order + 1):
-        coc = counts.count_of_counts(n)
-        ys = [coc.get(int(c), 0) for c in xs]
+    for n, ys in bars.items():
         ax.bar(xs + (n - 1 - (counts.order - 1) / 2) * width, ys, width, label=f"order {n}")
     ax.set_yscale("log")
     ax.set_xticks(xs)
