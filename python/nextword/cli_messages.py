@@ -99,7 +99,6 @@ def _show_warning(
 def plain_warnings() -> Iterator[None]:
     """Show warnings as ``nextword: warning: ...`` lines on stderr while inside."""
     with warnings.catch_warnings():
-        warnings.simplefilter("default")
         warnings.showwarning = _show_warning
         yield
 

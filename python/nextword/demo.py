@@ -149,7 +149,7 @@ def run_demo(plots: Optional[Path] = None) -> None:
     print(f"  speed-up: {ref / rust:.0f}x on this small corpus (see benches/ for large ones)")
 
     # Section 9: a slice of the corpus, so that training stays a few seconds per model.
-    histories = run_neural_demo(texts[:1500], steps=300)
+    histories = run_neural_demo(texts[:1500], steps=200)
     run_novelty_demo(texts, lm, tokenizer)
     if plots is not None:
         save_plots(Path(plots), texts, counts, perplexities, lm, histories)
@@ -173,7 +173,7 @@ def save_plots(
 
     _section(f"figures, saved in {directory}")
     vectors = Word2Vec(dim=32, min_count=5, epochs=2, seed=1).fit(
-        texts, tokenizer=WordTokenizer(lowercase=True)
+        texts, tokenizer=WordTokenizer(lowercase=True), progress=False
     )
     words = [w for w in vectors.words if w.isalpha()][:40]
     written = [

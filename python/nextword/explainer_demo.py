@@ -9,11 +9,12 @@ same steps.
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 
 from nextword.counts import count_ngrams
 from nextword.lm import NGramLM
-from nextword.tokenizers import Tokenizer, WhitespaceTokenizer, WordTokenizer
+from nextword.tokenizers import CharTokenizer, Tokenizer, WhitespaceTokenizer
 
 RECIPES: list[tuple[str, list[str], Tokenizer]] = [
     (
@@ -27,9 +28,18 @@ RECIPES: list[tuple[str, list[str], Tokenizer]] = [
     (
         "Chinese (one token per character)",
         ["把金酒和冰块一起摇匀再倒在青柠上", "把朗姆酒和青柠一起搅匀再倒在碎冰上"],
-        WordTokenizer(),
+        CharTokenizer(),
     ),
 ]
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of ``text``: two for each wide (CJK) character.
+
+    >>> display_width("gin"), display_width("金酒")
+    (3, 4)
+    """
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def successor_table(sentences: list[str], tokenizer: Tokenizer) -> list[tuple[str, str]]:
@@ -53,18 +63,24 @@ def successor_table(sentences: list[str], tokenizer: Tokenizer) -> list[tuple[st
 
 
 def recombined(
-    sentences: list[str], tokenizer: Tokenizer, want: int = 3, tries: int = 200
+    sentences: list[str], tokenizer: Tokenizer, want: int = 3, tries: int = 200, longest: int = 16
 ) -> list[str]:
     """Up to ``want`` sentences the bigram model of ``sentences`` generates
-    that are neither of the originals, drawn with seeds 0, 1, 2, ..."""
+    that are neither of the originals (nor longer than ``longest`` tokens:
+    the model loops happily), drawn with seeds 0, 1, 2, ...
+
+    >>> recombined(["a cat sat down", "the dog sat up"], WhitespaceTokenizer(), want=2)
+    ['the dog sat down', 'a cat sat up']
+    """
     with warnings.catch_warnings():  # MLE of two sentences: nothing to warn about here
         warnings.simplefilter("ignore")
         lm = NGramLM.fit(sentences, order=2, smoothing="mle", tokenizer=tokenizer, progress=False)
     originals = {tuple(tokenizer.tokenize(s)) for s in sentences}
     found: list[str] = []
     for seed in range(tries):
-        text = lm.generate(max_tokens=40, seed=seed)
-        if tuple(tokenizer.tokenize(text)) not in originals and text not in found:
+        text = lm.generate(max_tokens=longest + 1, seed=seed)
+        tokens = tuple(tokenizer.tokenize(text))
+        if len(tokens) <= longest and tokens not in originals and text not in found:
             found.append(text)
             if len(found) == want:
                 break
@@ -81,10 +97,10 @@ def run_explainer_demo() -> None:
         for s in sentences:
             print(f"  {s}")
         rows = successor_table(sentences, tokenizer)
-        width = max(len(w) for w, _ in rows) + 2
+        width = max(display_width(w) for w, _ in rows) + 2
         print(f"  {'after':<{width}} comes (count)")
         for word, nexts in rows:
-            print(f"  {word:<{width}} {nexts}")
+            print(f"  {word}{' ' * (width - display_width(word))} {nexts}")
         print("  new sentences from these counts (seen in neither original):")
         for text in recombined(sentences, tokenizer):
             print(f"    {text}")
