@@ -135,7 +135,7 @@ def test_every_option_has_help_and_shows_its_default() -> None:
             label = f"{name} {'/'.join(action.option_strings) or action.dest}"
             assert action.help and action.help.strip(), f"{label} has no help text"
             flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
-            shown = action.default not in (None, False, [], argparse.SUPPRESS)
+            shown = action.default not in (None, False, "", [], argparse.SUPPRESS)
             if action.option_strings and shown and not flag:  # a flag's default is its absence
                 assert "default" in formatter._get_help_string(action), label
             checked += 1

@@ -103,25 +103,30 @@ def cmd_generate(args: argparse.Namespace, load_model: Callable[[argparse.Namesp
     tokenizer = model.vocab.tokenizer
     explain = args.candidates if args.explain else 0
     for i in range(args.samples):
-        if i:
+        if i and (args.explain or not args.one_sentence):  # texts of several lines apart
             print()
         seed = None if args.seed is None else args.seed + i
         if args.explain:
             print(f"prompt: {args.prompt!r}")
-        history = model.vocab.tokenizer.tokenize(args.prompt)
+        history = tokenizer.tokenize(args.prompt)
         step_number = 0
+        lines: list[str] = []
         gen = sentences(
             model, args.prompt, args.max_tokens, seed, params, args.one_sentence, explain
         )
         for n, steps in enumerate(gen):
-            if args.explain:
-                for step in steps:
-                    step_number += 1
-                    _print_step(step_number, history, step)
-                    history.append(step.token)
-                print()
+            for step in steps if args.explain else ():
+                step_number += 1
+                _print_step(step_number, history, step)
+                history.append(step.token)
             text = sentence_text(model, steps)
-            print(join_text(tokenizer, args.prompt, text) if n == 0 else text)
+            line = join_text(tokenizer, args.prompt, text) if n == 0 else text
+            if args.explain:
+                lines.append(line)  # the text, whole, after the steps
+            else:
+                print(line)
+        if args.explain:
+            print("\n" + "\n".join(lines))
     return 0
 
 
