@@ -224,6 +224,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def tokenizer_options(p: argparse.ArgumentParser) -> None:
+    """``--tokenizer`` and ``--lowercase`` of the commands that read a corpus."""
+    p.add_argument(
+        "--tokenizer",
+        "-t",
+        default="whitespace",
+        help="whitespace (KenLM's split), unicode-whitespace, word, char, or a BPE tokenizer.json",
+    )
+    p.add_argument(
+        "--lowercase", action="store_true", help="lowercase words (needs --tokenizer word)"
+    )
+
+
 def corpus_format_options(p: argparse.ArgumentParser) -> None:
     """``--errors`` and ``--format``, shared by every command that reads a corpus."""
     p.add_argument(
@@ -255,15 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     count = sub.add_parser("count", help="count n-grams of a corpus")
     count.add_argument("paths", nargs="+", help="files, directories or globs (.gz/.zst/.jsonl)")
     count.add_argument("--order", "-n", type=int, default=3, help=f"highest order (1..{MAX_ORDER})")
-    count.add_argument(
-        "--tokenizer",
-        "-t",
-        default="whitespace",
-        help="whitespace (default; KenLM's split), unicode-whitespace, word or char",
-    )
-    count.add_argument(
-        "--lowercase", action="store_true", help="lowercase words (needs --tokenizer word)"
-    )
+    tokenizer_options(count)
     count.add_argument("--top", "-k", type=int, default=10, help="show the top K n-grams per order")
     count.add_argument("--output", "-o", type=Path, help="save the counts to this file")
     corpus_format_options(count)
@@ -307,15 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="kneser-ney",
         help="kneser-ney (kn, default), mle, add-k, witten-bell, stupid-backoff",
     )
-    train.add_argument(
-        "--tokenizer",
-        "-t",
-        default="whitespace",
-        help="whitespace (KenLM's split), unicode-whitespace, word, char, or a BPE tokenizer.json",
-    )
-    train.add_argument(
-        "--lowercase", action="store_true", help="lowercase words (needs --tokenizer word)"
-    )
+    tokenizer_options(train)
     train.add_argument("-k", type=float, default=1.0, help="k of add-k")
     train.add_argument("--alpha", type=float, default=0.4, help="alpha of stupid backoff")
     train.add_argument(
@@ -338,15 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("paths", nargs="+", help="training files, directories or globs")
     add_compare_arguments(compare)
-    compare.add_argument(
-        "--tokenizer",
-        "-t",
-        default="whitespace",
-        help="whitespace (KenLM's split), unicode-whitespace, word, char, or a BPE tokenizer.json",
-    )
-    compare.add_argument(
-        "--lowercase", action="store_true", help="lowercase words (needs --tokenizer word)"
-    )
+    tokenizer_options(compare)
     corpus_options(compare)
     add_size_options(compare)
     compare.set_defaults(func=cmd_compare)
