@@ -32,6 +32,7 @@ require_module("selenium", "pip install selenium")
 
 import httpx  # noqa: E402
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -124,14 +125,19 @@ def driver() -> Iterator[Any]:
 
 
 def bars(driver: Any) -> list[tuple[str, str]]:
-    return [
-        (b.get_attribute("data-token"), b.find_element(By.CLASS_NAME, "prob").text)
-        for b in driver.find_elements(By.CSS_SELECTOR, "#bars .bar")
-    ]
+    """The bars shown: (word, probability text), read in one script so that a
+    redraw in between cannot leave half a list."""
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#bars .bar')].map("
+        "b => [b.dataset.token, b.querySelector('.prob').textContent])"
+    )
+    return [(str(w), str(p)) for w, p in rows]
 
 
 def wait_for(driver: Any, condition: Any) -> Any:
-    return WebDriverWait(driver, WAIT).until(lambda d: condition(d))
+    # The page redraws as answers arrive: an element may go stale between two looks.
+    wait = WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(lambda d: condition(d))
 
 
 def test_type_read_the_bars_click_and_the_text_grows(server: tuple[str, Path], driver: Any) -> None:
