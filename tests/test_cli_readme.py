@@ -111,7 +111,7 @@ def test_predict_lists_the_top_k(work: Path, model: Path) -> None:
 
 
 def test_generate_with_explain_is_the_seeded_generation(work: Path, model: Path) -> None:
-    args = ["--prompt", "the king", "-n", "30", "--top-p", "0.95", "--seed", "0"]
+    args = ["--prompt", "the king", "-n", "30", "--top-p", "0.95", "--seed", "0", "--one-sentence"]
     out = nextword_cli("generate", "model.nwlm", *args, "--explain", cwd=work)
     lm = nextword.NGramLM.load(model)
     text = lm.generate("the king", max_tokens=30, top_p=0.95, seed=0)

@@ -749,7 +749,8 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_cli_generate(model_path: str, lm: NGramLM, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["generate", model_path, "--prompt", "w1 w2", "--seed", "0", "-n", "5"]
+    # --one-sentence: the Python API stops at the first </s> by default.
+    argv = ["generate", model_path, "--prompt", "w1 w2", "--seed", "0", "-n", "5", "--one-sentence"]
     out = run_cli(argv, capsys)
     assert out == run_cli(argv, capsys)
     line = out.strip()
@@ -757,7 +758,7 @@ def test_cli_generate(model_path: str, lm: NGramLM, capsys: pytest.CaptureFixtur
     assert 2 < len(line.split()) <= 7
     # The saved and reloaded model generates what the fitted one does.
     assert line == f"w1 w2 {lm.generate('w1 w2', max_tokens=5, seed=0)}".strip()
-    other = run_cli(["generate", model_path, "-p", "w1 w2", "--seed", "1", "-n", "5"], capsys)
+    other = run_cli([*argv[:4], "--seed", "1", "-n", "5", "--one-sentence"], capsys)
     many = run_cli([*argv, "--samples", "3"], capsys).splitlines()
     assert len(many) == 3
     assert many[0] == line
@@ -784,6 +785,7 @@ def test_cli_generate_shakespeare(
     path = str(tmp_path / "shakespeare.nwlm")
     shakespeare.save(path)
     argv = ["generate", path, "-p", "my lord", "--seed", "0", "-n", "8", "--top-k", "20"]
+    argv.append("--one-sentence")  # the Python API stops at the first </s> by default
     out = run_cli(argv, capsys)
     assert out == run_cli(argv, capsys)
     expected = shakespeare.generate("my lord", max_tokens=8, seed=0, top_k=20)

@@ -34,6 +34,7 @@ from nextword.model import (
     Perplexity,
     Step,
     TokenScore,
+    UnknownPromptWarning,
 )
 from nextword.neural import (
     LSTMLanguageModel,
@@ -86,6 +87,7 @@ __all__ = [
     "NoFilesError",
     "Tokenizer",
     "UnicodeWhitespaceTokenizer",
+    "UnknownPromptWarning",
     "VocabTokenizer",
     "Vocab",
     "WhitespaceTokenizer",

@@ -1,6 +1,9 @@
 """The ``nextword`` command: ``count``, ``train``, ``compare``, ``score``, ``predict``,
-``generate``, ``demo``, ``bpe``; ``word2vec``, ``similar``, ``analogy`` (in
-:mod:`nextword.embedding_cli`); ``index`` (in :mod:`nextword.index_cli`).
+``demo``, ``bpe``; ``generate`` (in :mod:`nextword.generate_cli`); ``word2vec``,
+``similar``, ``analogy`` (in :mod:`nextword.embedding_cli`); ``index`` (in
+:mod:`nextword.index_cli`); ``plot`` (:mod:`nextword.plot_cli`); ``serve``
+(:mod:`nextword.serve_cli`). How it prints help, warnings and errors:
+:mod:`nextword.cli_messages`.
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
 """
@@ -11,18 +14,22 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
+from nextword import __version__
 from nextword.bpe_cli import add_bpe_commands
+from nextword.cli_messages import Parser, option_names, run_command
 from nextword.convert_cli import add_convert_command, add_layout_options, layout_arguments
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embedding_cli import add_embedding_commands
-from nextword.errors import NextwordError
+from nextword.generate_cli import add_generate_command
 from nextword.index_cli import add_index_commands
 from nextword.neural.cli import add_size_options
 from nextword.neural.compare import add_compare_arguments
+from nextword.plot_cli import add_plot_command
 from nextword.prune_cli import add_prune_command, add_prune_options, prune_options
+from nextword.serve_cli import add_serve_command
 from nextword.tokenizers import Tokenizer, as_tokenizer
 
 if TYPE_CHECKING:
@@ -32,11 +39,19 @@ if TYPE_CHECKING:
 
 def _tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
     spec: str = args.tokenizer or "whitespace"
+    lowercase = getattr(args, "lowercase", False)
+    if lowercase and not spec.startswith("word"):
+        # Only the word tokenizer lowercases; ignoring the flag would count "The"
+        # and "the" apart while the user believes otherwise.
+        raise ValueError(
+            f"--lowercase works with --tokenizer word, not {spec} "
+            "(which keeps the text as it is); add --tokenizer word or drop --lowercase"
+        )
     if spec.endswith(".json"):  # a BPE tokenizer.json from `nextword bpe train`
         from nextword.bpe import BPETokenizer
 
         return BPETokenizer.load(spec)
-    if args.lowercase and spec.startswith("word"):
+    if lowercase and ":lower" not in spec:
         spec += ":lower"
     return as_tokenizer(spec)
 
@@ -78,9 +93,10 @@ def cmd_count(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
     )
     seconds = time.perf_counter() - start
+    if args.output:  # saved before printing: a reader that stops early never costs the file
+        counts.save(args.output)
     print_counts(counts, args.top, seconds)
     if args.output:
-        counts.save(args.output)
         print(f"\nsaved to {args.output}")
     return 0
 
@@ -183,6 +199,8 @@ def _load_model(args: argparse.Namespace) -> Union[NGramLM, NeuralLanguageModel]
         if args.tokenizer is not None:
             raise ValueError(f"{args.model}: a neural checkpoint keeps its own tokenizer")
         return load_checkpoint(args.model).model
+    if args.tokenizer is None and args.lowercase:
+        raise ValueError("--lowercase needs --tokenizer word (the model's own tokenizer is used)")
     tokenizer = _tokenizer_from_args(args) if args.tokenizer is not None else None
     return NGramLM.load(args.model, tokenizer=tokenizer)
 
@@ -239,80 +257,61 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bar(p: float, width: int = 30) -> str:
-    filled = p * width
-    full = int(filled)
-    part = " ▏▎▍▌▋▊▉"[int((filled - full) * 8)]
-    return ("█" * full + (part if full < width else "")).ljust(width)
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    lm = _load_model(args)
-    params: dict[str, Any] = {
-        "temperature": args.temperature,
-        "top_k": args.top_k,
-        "top_p": args.top_p,
-        "min_p": args.min_p,
-        "repetition_penalty": args.repetition_penalty,
-    }
-    seed = args.seed
-    if not args.explain:
-        for i in range(args.samples):
-            text = lm.generate(
-                args.prompt,
-                max_tokens=args.max_tokens,
-                seed=None if seed is None else seed + i,
-                **params,
-            )
-            print(f"{args.prompt} {text}".strip())
-        return 0
-    print(f"prompt: {args.prompt!r}")
-    words: list[str] = []
-    for n, step in enumerate(
-        lm.stream(
-            args.prompt, max_tokens=args.max_tokens, seed=seed, explain=args.candidates, **params
-        ),
-        start=1,
-    ):
-        print(f"\nstep {n}: after ...{' '.join((args.prompt.split() + words)[-4:])!r}")
-        for word, p in step.candidates:
-            mark = "<-" if word == step.token else ""
-            print(f"  {word:<16} {p:7.2%} {_bar(p)} {mark}")
-        if step.token not in {w for w, _ in step.candidates}:
-            print(f"  {step.token:<16} {step.prob:7.2%} {_bar(step.prob)} <- (sampled)")
-        words.append(step.token)
-    print("\n" + " ".join([args.prompt] + [w for w in words if w != "</s>"]).strip())
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from nextword.demo import run_demo
 
-    run_demo()
+    run_demo(plots=args.plots)
     return 0
 
 
+def tokenizer_options(p: argparse.ArgumentParser) -> None:
+    """``--tokenizer`` and ``--lowercase`` of the commands that read a corpus."""
+    p.add_argument(
+        "--tokenizer",
+        "-t",
+        default="whitespace",
+        help="whitespace (KenLM's split), unicode-whitespace, word, char, or a BPE tokenizer.json",
+    )
+    p.add_argument(
+        "--lowercase", action="store_true", help="lowercase words (needs --tokenizer word)"
+    )
+
+
+def corpus_format_options(p: argparse.ArgumentParser) -> None:
+    """``--errors`` and ``--format``, shared by every command that reads a corpus."""
+    p.add_argument(
+        "--errors",
+        choices=["strict", "replace", "skip"],
+        default="strict",
+        help="invalid UTF-8: stop with an error naming the file and line (strict), "
+        "replace the bad bytes with U+FFFD, or skip the line",
+    )
+    p.add_argument(
+        "--format",
+        choices=["auto", "text", "jsonl"],
+        default="auto",
+        help="text (a sentence per line) or jsonl (a record per line); auto: jsonl "
+        "for .jsonl and .ndjson names (before any .gz/.zst), text otherwise",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="nextword",
         description="Language modelling from corpus to next word.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"nextword {__version__}", help="show the version"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     count = sub.add_parser("count", help="count n-grams of a corpus")
     count.add_argument("paths", nargs="+", help="files, directories or globs (.gz/.zst/.jsonl)")
     count.add_argument("--order", "-n", type=int, default=3, help=f"highest order (1..{MAX_ORDER})")
-    count.add_argument(
-        "--tokenizer",
-        "-t",
-        default="whitespace",
-        help="whitespace (default; KenLM's split), unicode-whitespace, word or char",
-    )
-    count.add_argument("--lowercase", action="store_true", help="lowercase (word tokenizer)")
+    tokenizer_options(count)
     count.add_argument("--top", "-k", type=int, default=10, help="show the top K n-grams per order")
     count.add_argument("--output", "-o", type=Path, help="save the counts to this file")
-    count.add_argument("--errors", choices=["strict", "replace", "skip"], default="strict")
-    count.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto")
+    corpus_format_options(count)
     count.add_argument("--text-field", default="text", help="JSONL field holding the text")
     count.add_argument(
         "--skip-blank",
@@ -325,8 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     count.set_defaults(func=cmd_count)
 
     def corpus_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--errors", choices=["strict", "replace", "skip"], default="strict")
-        p.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto")
+        corpus_format_options(p)
         p.add_argument("--text-field", default="text", help="JSONL field holding the text")
         p.add_argument(
             "--skip-blank",
@@ -345,15 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="ngram",
         help="ngram (default) or a neural model, saved as a checkpoint (.npz)",
     )
-    train.add_argument("--order", "-n", type=int, default=5)
+    train.add_argument(
+        "--order", "-n", type=int, default=5, help=f"highest n-gram order (1..{MAX_ORDER})"
+    )
     train.add_argument(
         "--smoothing",
         "-s",
         default="kneser-ney",
         help="kneser-ney (kn, default), mle, add-k, witten-bell, stupid-backoff",
     )
-    train.add_argument("--tokenizer", "-t", default="whitespace")
-    train.add_argument("--lowercase", action="store_true")
+    tokenizer_options(train)
     train.add_argument("-k", type=float, default=1.0, help="k of add-k")
     train.add_argument("--alpha", type=float, default=0.4, help="alpha of stupid backoff")
     train.add_argument(
@@ -390,8 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("paths", nargs="+", help="training files, directories or globs")
     add_compare_arguments(compare)
-    compare.add_argument("--tokenizer", "-t", default="whitespace")
-    compare.add_argument("--lowercase", action="store_true")
+    tokenizer_options(compare)
     corpus_options(compare)
     add_size_options(compare)
     compare.set_defaults(func=cmd_compare)
@@ -404,11 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="how to split text (default: the one the model records; whitespace for "
             "ARPA files that record none, as KenLM's)",
         )
-        p.add_argument("--lowercase", action="store_true", help="lowercase (word tokenizer)")
+        p.add_argument(
+            "--lowercase", action="store_true", help="lowercase words (needs --tokenizer word)"
+        )
 
     score = sub.add_parser("score", help="perplexity of text under a model (KenLM query layout)")
     model_options(score)
-    score.add_argument("paths", nargs="+")
+    score.add_argument("paths", nargs="+", help="text files, directories or globs to score")
     score.add_argument("--per-sentence", action="store_true", help="a line per sentence too")
     score.add_argument(
         "--jsonl", action="store_true", help="JSONL in, JSONL out with a perplexity field"
@@ -421,26 +421,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="the most probable next words")
     model_options(predict)
     predict.add_argument("context", nargs="?", default="", help="the start of a sentence")
-    predict.add_argument("-k", type=int, default=10)
+    predict.add_argument("-k", type=int, default=10, help="how many words to show")
     predict.add_argument("--no-bos", action="store_true", help="context is not a sentence start")
     predict.set_defaults(func=cmd_predict)
 
-    gen = sub.add_parser("generate", help="generate text, one word-guess at a time")
-    model_options(gen)
-    gen.add_argument("--prompt", "-p", default="", help="the start of the text")
-    gen.add_argument("-n", "--max-tokens", type=int, default=50)
-    gen.add_argument("--temperature", "-T", type=float, default=1.0, help="0 = greedy")
-    gen.add_argument("--top-k", type=int)
-    gen.add_argument("--top-p", type=float)
-    gen.add_argument("--min-p", type=float)
-    gen.add_argument("--repetition-penalty", type=float)
-    gen.add_argument("--seed", type=int, help="same seed, same text")
-    gen.add_argument("--samples", type=int, default=1, help="how many texts")
-    gen.add_argument("--explain", action="store_true", help="show each step's candidates")
-    gen.add_argument("--candidates", type=int, default=5, help="candidates shown per step")
-    gen.set_defaults(func=cmd_generate)
+    add_generate_command(sub, model_options, _load_model)
+    add_plot_command(sub, model_options, _tokenizer_from_args, _load_model)
+    add_serve_command(sub)
 
     demo = sub.add_parser("demo", help="the whole pipeline on text that ships with Python")
+    demo.add_argument(
+        "--plots",
+        metavar="DIR",
+        type=Path,
+        help="also save the figures (Zipf, count-of-counts, perplexity by order, ...) "
+        "as PNG files in DIR (needs matplotlib: pip install 'nextword[plots]')",
+    )
     demo.set_defaults(func=cmd_demo)
     add_embedding_commands(sub, corpus_options)
     add_bpe_commands(sub, corpus_options)
@@ -451,15 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the ``nextword`` command."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except (NextwordError, OSError, ValueError) as e:
-        print(f"nextword: error: {e}", file=sys.stderr)
-        return 1
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run_command(lambda: args.func(args), option_names(parser))
 
 
 if __name__ == "__main__":

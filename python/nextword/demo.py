@@ -9,12 +9,16 @@ core against the pure-Python reference, and trains two tiny neural models.
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Optional
 
 from nextword import reference
-from nextword.counts import count_ngrams
+from nextword.counts import NGramCounts, count_ngrams
+from nextword.explainer_demo import run_explainer_demo
 from nextword.index_demo import run_novelty_demo
 from nextword.lm import NGramLM
 from nextword.neural.demo import run_neural_demo
+from nextword.neural.training import TrainingHistory
 from nextword.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 
 
@@ -38,12 +42,14 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 66 - len(title)))
 
 
-def run_demo() -> None:
-    """Run the demo, printing to stdout (about fifteen seconds)."""
+def run_demo(plots: Optional[Path] = None) -> None:
+    """Run the demo, printing to stdout; with ``plots``, also save its figures
+    there as PNG files (needs matplotlib)."""
     texts = bundled_corpus()
     size = sum(len(t.encode()) for t in texts)
     print("nextword demo: from a corpus to the next word")
-    print("corpus: the Python reference manual topics (pydoc_data.topics, ships with CPython)")
+    run_explainer_demo()
+    print("\ncorpus: the Python reference manual topics (pydoc_data.topics, ships with CPython)")
 
     _section("1. collect")
     print(f"{len(texts):,} lines of text, {size / 1e6:.2f} MB; one line = one sentence")
@@ -99,10 +105,12 @@ def run_demo() -> None:
         f"{'order':>7} {'perplexity':>11} {'OOVs':>6}   (lower is better: fewer guesses per word)"
     )
     lms: dict[int, NGramLM] = {}
+    perplexities: dict[int, float] = {}
     start = time.perf_counter()
     for order in range(1, 6):
         lms[order] = NGramLM.fit(train, order=order, tokenizer=tokenizer, progress=False)
         ppl = lms[order].perplexity(held_out, progress=False)
+        perplexities[order] = ppl.perplexity
         print(
             f"{order:>7} {ppl.perplexity:>11.1f} {ppl.oovs:>6}   "
             + "#" * round(ppl.perplexity / 20)
@@ -141,9 +149,43 @@ def run_demo() -> None:
     print(f"  speed-up: {ref / rust:.0f}x on this small corpus (see benches/ for large ones)")
 
     # Section 9: a slice of the corpus, so that training stays a few seconds per model.
-    run_neural_demo(texts[:1500], steps=300)
+    histories = run_neural_demo(texts[:1500], steps=200)
     run_novelty_demo(texts, lm, tokenizer)
+    if plots is not None:
+        save_plots(Path(plots), texts, counts, perplexities, lm, histories)
     print(
         "\nnext: `nextword train PATHS -o model.nwlm`, then `nextword generate model.nwlm"
         " --explain`; `nextword --help`."
     )
+
+
+def save_plots(
+    directory: Path,
+    texts: list[str],
+    counts: NGramCounts,
+    perplexities: dict[int, float],
+    lm: NGramLM,
+    histories: dict[str, TrainingHistory],
+) -> list[Path]:
+    """The demo's figures as PNG files in ``directory``; returns their paths."""
+    from nextword import plots
+    from nextword.embeddings import Word2Vec
+
+    _section(f"figures, saved in {directory}")
+    vectors = Word2Vec(dim=32, min_count=5, epochs=2, seed=1).fit(
+        texts, tokenizer=WordTokenizer(lowercase=True), progress=False
+    )
+    words = [w for w in vectors.words if w.isalpha()][:40]
+    written = [
+        plots.zipf(counts, directory / "zipf.png"),
+        plots.count_of_counts(counts, directory / "count_of_counts.png"),
+        plots.perplexity_by_order(perplexities, directory / "perplexity_by_order.png"),
+        plots.word_vectors(vectors, directory / "word_vectors.png", words=words),
+        plots.next_word(lm, "the for statement", directory / "next_word.png"),
+    ]
+    for name, history in histories.items():
+        slug = name.split()[0].lower()
+        written.append(plots.loss_curves(history, directory / f"loss_{slug}.png", title=name))
+    for path in written:
+        print(f"  {path}")
+    return written

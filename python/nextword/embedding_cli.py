@@ -88,33 +88,49 @@ def add_embedding_commands(
         "--output", "-o", required=True, help="vectors.bin (word2vec binary), .txt, or .nwvec"
     )
     w2v.add_argument("--dim", type=int, default=100, help="vector size")
-    w2v.add_argument("--window", type=int, default=5)
+    w2v.add_argument("--window", type=int, default=5, help="context words on each side (at most)")
     w2v.add_argument("--negative", type=int, default=5, help="noise words per example")
-    w2v.add_argument("--min-count", type=int, default=5)
-    w2v.add_argument("--epochs", "--iter", type=int, default=5)
+    w2v.add_argument("--min-count", type=int, default=5, help="words seen fewer times are left out")
+    w2v.add_argument("--epochs", "--iter", type=int, default=5, help="passes over the corpus")
     arch = w2v.add_mutually_exclusive_group()
-    arch.add_argument("--sg", dest="sg", action="store_true", default=True, help="skip-gram")
+    arch.add_argument(
+        "--sg", dest="sg", action="store_true", default=True, help="skip-gram (the default)"
+    )
     arch.add_argument("--cbow", dest="sg", action="store_false", help="CBOW")
     w2v.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
-    w2v.add_argument("--min-alpha", type=float, default=0.0001)
+    w2v.add_argument(
+        "--min-alpha", type=float, default=0.0001, help="learning rate at the end (decays linearly)"
+    )
     w2v.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0 = off)")
-    w2v.add_argument("--seed", type=int, default=1)
-    w2v.add_argument("--tokenizer", "-t", default="whitespace")
-    w2v.add_argument("--lowercase", action="store_true", help="lowercase (word tokenizer)")
+    w2v.add_argument("--seed", type=int, default=1, help="same seed and one thread, same vectors")
+    w2v.add_argument(
+        "--tokenizer",
+        "-t",
+        default="whitespace",
+        help="whitespace (KenLM's split), unicode-whitespace, word or char",
+    )
+    w2v.add_argument(
+        "--lowercase", action="store_true", help="lowercase words (needs --tokenizer word)"
+    )
     corpus_options(w2v)
     w2v.set_defaults(func=cmd_word2vec)
 
     similar = sub.add_parser("similar", help="the nearest words by cosine similarity")
     similar.add_argument("vectors", help="vectors file (.bin, .txt, .nwvec)")
-    similar.add_argument("word")
-    similar.add_argument("-k", type=int, default=10)
+    similar.add_argument("word", help="the word whose neighbours to show")
+    similar.add_argument("-k", type=int, default=10, help="how many neighbours")
     similar.set_defaults(func=_queries(_similar))
 
     analogy = sub.add_parser("analogy", help="a is to b as c is to ?")
     analogy.add_argument("vectors", help="vectors file (.bin, .txt, .nwvec)")
-    analogy.add_argument("a")
-    analogy.add_argument("b")
-    analogy.add_argument("c")
-    analogy.add_argument("-k", type=int, default=5)
-    analogy.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
+    analogy.add_argument("a", help="a (man)")
+    analogy.add_argument("b", help="is to b (king)")
+    analogy.add_argument("c", help="as c (woman) is to ?")
+    analogy.add_argument("-k", type=int, default=5, help="how many answers")
+    analogy.add_argument(
+        "--method",
+        choices=["3cosadd", "3cosmul"],
+        default="3cosadd",
+        help="3CosAdd (b - a + c) or Levy and Goldberg's 3CosMul",
+    )
     analogy.set_defaults(func=_queries(_analogy))

@@ -95,7 +95,12 @@ def add_index_commands(
     build.add_argument("--output", "-o", required=True, help="the index file to write")
     build.add_argument("--tokenizer", "-t", default="whitespace", help="a name or tokenizer.json")
     build.add_argument("--lowercase", action="store_true", help="lowercase (word tokenizer)")
-    build.add_argument("--documents", choices=["lines", "files"], default="lines")
+    build.add_argument(
+        "--documents",
+        choices=["lines", "files"],
+        default="lines",
+        help="what a document is (no match crosses one): a line, or a whole file",
+    )
     build.add_argument("--no-pad", action="store_true", help="no <s> and </s> around sentences")
     build.add_argument("--token-width", type=int, choices=[2, 4], help="bytes per token")
     build.add_argument("--max-vocab", type=int, help="keep this many types, the rest <unk>")
@@ -113,7 +118,7 @@ def add_index_commands(
 
     find = cmds.add_parser("find", help="where a phrase occurs, in context")
     find.add_argument("index", help="an index file")
-    find.add_argument("phrase")
+    find.add_argument("phrase", help="the words to find")
     find.add_argument("--limit", "-n", type=int, default=10, help="show at most N hits")
     find.add_argument("--window", "-w", type=int, default=8, help="tokens of context each side")
     find.set_defaults(func=cmd_index_find)

@@ -27,6 +27,7 @@ gives the same text.
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -313,6 +314,25 @@ def stop_words(stop: Union[str, Sequence[str], None]) -> list[str]:
     return [stop] if isinstance(stop, str) else list(stop)
 
 
+def warn_unknown_prompt(prompt: Sequence[str], vocab: Vocab) -> None:
+    """Warn when every token of a non-empty prompt is outside the vocabulary:
+    the model then continues from nothing it knows, as if after ``<unk>``."""
+    specials = ("<s>", "</s>", "<unk>")
+    words = [t for t in prompt if t not in specials]
+    if words and not any(t in vocab for t in words):
+        shown = " ".join(words[:8]) + (" ..." if len(words) > 8 else "")
+        warnings.warn(
+            f"no word of the prompt {shown!r} is in the model's vocabulary, so the text "
+            "generated does not follow from it",
+            UnknownPromptWarning,
+            stacklevel=4,
+        )
+
+
+class UnknownPromptWarning(UserWarning):
+    """A prompt made only of words the model has never seen."""
+
+
 class Generative(ABC):
     """``generate``, ``generate_ids`` and ``stream``, all through one
     :class:`Generation`, which the model makes in :meth:`generation`."""
@@ -351,6 +371,7 @@ class Generative(ABC):
         if explain < 0:
             raise ValueError(f"explain must be >= 0, not {explain}")
         prompt = self.vocab.tokenizer.tokenize(prompt) if isinstance(prompt, str) else prompt
+        warn_unknown_prompt(prompt, self.vocab)
         state = (random_seed() if seed is None else seed) & MASK64
         sp = params or SamplingParams()
         core = self._start(list(prompt), bos, sp, stop_words(stop), max_tokens, state)
@@ -517,6 +538,7 @@ __all__ = [
     "Perplexity",
     "Step",
     "TokenScore",
+    "UnknownPromptWarning",
     "full_scores",
     "logprob",
     "perplexity",

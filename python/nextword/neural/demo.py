@@ -21,7 +21,7 @@ from nextword.lm import NGramLM
 from nextword.model import LanguageModel
 from nextword.neural.language_model import NeuralLanguageModel
 from nextword.neural.recurrent import LSTMLanguageModel
-from nextword.neural.training import TrainingConfig, train
+from nextword.neural.training import TrainingConfig, TrainingHistory, train
 from nextword.neural.transformer import TransformerLanguageModel
 from nextword.vocab import Vocab
 
@@ -46,11 +46,14 @@ def _guesses(model: LanguageModel, prompt: str, k: int = 4) -> str:
     return "  ".join(f"{w!r} {p:.2f}" for w, p in model.predict(prompt, k=k))
 
 
-def run_neural_demo(lines: Sequence[str], steps: int = 300, seed: int = 0) -> None:
+def run_neural_demo(
+    lines: Sequence[str], steps: int = 300, seed: int = 0
+) -> dict[str, TrainingHistory]:
     """Train two tiny character models on ``lines`` for ``steps`` steps each
-    and show what they learnt, next to Kneser-Ney on the same characters.
+    and show what they learnt, next to Kneser-Ney on the same characters;
+    returns each model's training history by name.
 
-    >>> run_neural_demo(["to be or not to be"] * 20, steps=2)  # doctest: +ELLIPSIS
+    >>> _ = run_neural_demo(["to be or not to be"] * 20, steps=2)  # doctest: +ELLIPSIS
     <BLANKLINE>
     == 9. neural language models ...
     """
@@ -81,9 +84,10 @@ def run_neural_demo(lines: Sequence[str], steps: int = 300, seed: int = 0) -> No
             replace(config, seq_len=32, learning_rate=2e-2),
         ),
     ]
+    histories: dict[str, TrainingHistory] = {}
     for name, model, settings in runs:
         start = time.perf_counter()
-        history = train(model, train_lines, settings, progress=False)
+        history = histories[name] = train(model, train_lines, settings, progress=False)
         seconds = time.perf_counter() - start
         ppl = model.perplexity(test_lines).perplexity
         print(
@@ -100,3 +104,4 @@ def run_neural_demo(lines: Sequence[str], steps: int = 300, seed: int = 0) -> No
     print(
         f"the {name.split()[0]} writes (/ ends a line): {(prompt + text).replace('</s>', ' / ')!r}"
     )
+    return histories

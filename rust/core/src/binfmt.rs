@@ -13,6 +13,33 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
+/// The magic numbers of every file nextword writes, with what each file is,
+/// so that a file given where another kind is expected is named for what it
+/// is ("this is an n-gram counts file, not a model") instead of failing to parse.
+const FILE_KINDS: [(&[u8; 8], &str); 6] = [
+    (b"NWCOUNT\0", "an n-gram counts file"),
+    (b"NWLMBIN\0", "a binary n-gram model"),
+    (b"NWVOCAB\0", "a vocabulary file"),
+    (b"NWVECTS\0", "a word-vectors file"),
+    (b"NWTOKEN\0", "a tokenizer file"),
+    (b"NWINDEX\0", "a corpus index"),
+];
+
+/// What kind of nextword file starts with `head` (its first bytes), if any:
+/// `"an n-gram counts file"`, `"a binary n-gram model"`, ...
+pub fn file_kind(head: &[u8]) -> Option<&'static str> {
+    FILE_KINDS
+        .iter()
+        .find(|(magic, _)| head.starts_with(&magic[..]))
+        .map(|&(_, kind)| kind)
+}
+
+/// The error for a file of another kind than the `what` expected, when its
+/// magic number says which (None: not one of nextword's files).
+pub fn wrong_kind(path: &Path, head: &[u8], what: &str) -> Option<Error> {
+    file_kind(head).map(|kind| Error::format(path, format!("this is {kind}, not {what}")))
+}
+
 /// Append-only payload builder.
 #[derive(Default)]
 pub struct Writer {
@@ -130,6 +157,15 @@ pub fn load_versions(
 ) -> Result<(u32, Vec<u8>)> {
     let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.len() < 24 || &bytes[..8] != magic {
+        // "an n-gram counts file": n-gram is said "en-gram".
+        let article = if what.starts_with(['a', 'e', 'i', 'o', 'u', 'n']) {
+            "an"
+        } else {
+            "a"
+        };
+        if let Some(e) = wrong_kind(path, &bytes, &format!("{article} {what} file")) {
+            return Err(e);
+        }
         return Err(Error::format(
             path,
             format!("not a nextword {what} file (bad magic number)"),
@@ -272,5 +308,29 @@ impl<'a> Reader<'a> {
     /// A format error at this file.
     pub fn error(&self, message: impl Into<String>) -> Error {
         Error::format(self.path, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_of_another_kind_is_named_for_what_it_is() {
+        let dir = std::env::temp_dir().join(format!("nw-binfmt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("counts.bin");
+        let mut w = Writer::new();
+        w.u32(7);
+        w.save(&path, b"NWCOUNT\0", 1).unwrap();
+        let err = load(&path, b"NWVOCAB\0", 1, "vocabulary").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("this is an n-gram counts file, not a vocabulary file"),
+            "{err}"
+        );
+        assert_eq!(file_kind(b"NWLMBIN\0rest"), Some("a binary n-gram model"));
+        assert_eq!(file_kind(b"\\data\\"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -161,6 +161,9 @@ pub fn write(
 fn parse_header(map: &[u8], path: &Path) -> Result<Header> {
     let bad = |m: &str| Error::format(path, m.to_string());
     if map.len() < HEADER || &map[..8] != MAGIC {
+        if let Some(e) = crate::binfmt::wrong_kind(path, map, "a corpus index") {
+            return Err(e);
+        }
         return Err(bad("not a nextword corpus index (bad magic number)"));
     }
     let mut r = Reader::new(&map[8..HEADER], path);

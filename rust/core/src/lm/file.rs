@@ -34,6 +34,9 @@ pub fn load(path: &Path, tokenizer: Option<Tokenizer>, verify: Option<bool>) -> 
         .read_to_end(&mut head)
         .map_err(|e| Error::io(path, e))?;
     if !binary::is_binary_model(&head) {
+        if let Some(e) = crate::binfmt::wrong_kind(path, &head, "a model") {
+            return Err(e);
+        }
         let read = arpa::load_arpa(path, tokenizer)?;
         return Ok(Loaded {
             model: read.model,
