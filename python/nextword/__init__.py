@@ -24,6 +24,7 @@ from nextword.errors import (
     NextwordError,
     NoFilesError,
 )
+from nextword.filter import dedup_exact, dedup_spans, filter_corpus
 from nextword.index import CorpusIndex
 from nextword.interpolate import Interpolated
 from nextword.lm import NGramLM
@@ -44,6 +45,7 @@ from nextword.neural import (
     train,
 )
 from nextword.sampling import Generator, SamplingParams, sample, sample_batch
+from nextword.stats import corpus_stats
 from nextword.tokenizers import (
     CharTokenizer,
     Tokenizer,
@@ -93,6 +95,10 @@ __all__ = [
     "WordVectors",
     "__version__",
     "as_corpus",
+    "corpus_stats",
     "count_ngrams",
+    "dedup_exact",
+    "dedup_spans",
+    "filter_corpus",
     "train",
 ]

@@ -1,6 +1,7 @@
 """The ``nextword`` command: ``count``, ``train``, ``compare``, ``score``, ``predict``,
 ``generate``, ``demo``, ``bpe``; ``word2vec``, ``similar``, ``analogy`` (in
-:mod:`nextword.embedding_cli`); ``index`` (in :mod:`nextword.index_cli`).
+:mod:`nextword.embedding_cli`); ``index`` (in :mod:`nextword.index_cli`);
+``filter``, ``dedup``, ``stats`` (in :mod:`nextword.filter_cli`).
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
 """
@@ -18,6 +19,7 @@ from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embedding_cli import add_embedding_commands
 from nextword.errors import NextwordError
+from nextword.filter_cli import add_filter_commands
 from nextword.index_cli import add_index_commands
 from nextword.neural.cli import add_size_options
 from nextword.neural.compare import add_compare_arguments
@@ -391,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_embedding_commands(sub, corpus_options)
     add_bpe_commands(sub, corpus_options)
     add_index_commands(sub, corpus_options, _tokenizer_from_args)
+    add_filter_commands(sub, corpus_options)
     return parser
 
 
