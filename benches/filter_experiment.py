@@ -81,12 +81,14 @@ def make_web(files: list[Path], clean_docs: int, rng: random.Random) -> list[dic
     chars = "abcdefghijklmnopqrstuvwxyz0123456789.,;:!?-'"
     for _ in range(2000):
         n = rng.randint(20, 80)
-        docs.append({
-            "source": "random",
-            "text": " ".join(
-                "".join(rng.choice(chars) for _ in range(rng.randint(1, 9))) for _ in range(n)
-            ),
-        })
+        docs.append(
+            {
+                "source": "random",
+                "text": " ".join(
+                    "".join(rng.choice(chars) for _ in range(rng.randint(1, 9))) for _ in range(n)
+                ),
+            }
+        )
     docs += [{"source": "boilerplate", "text": b} for b in BOILERPLATE for _ in range(1000)]
     zh = [x.strip() for x in ZH.read_text(encoding="utf-8").splitlines() if x.strip()]
     docs += [{"source": "chinese", "text": t} for t in zh[:3000]]
@@ -136,15 +138,18 @@ def main() -> None:
     web_path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in web))
     held_out = paragraphs(files[10], 1500) + paragraphs(files[11], 1500)
     sample = paragraphs(files[0], 3000)
-    print(f"web.jsonl: {len(web):,} documents, {web_path.stat().st_size / 1e6:.1f} MB; "
-          f"held-out: {len(held_out):,} paragraphs of {files[10].name}, {files[11].name}; "
-          f"filter model: KN 5-gram of {len(sample):,} paragraphs of {files[0].name}; "
-          f"load {os.getloadavg()}")
+    print(
+        f"web.jsonl: {len(web):,} documents, {web_path.stat().st_size / 1e6:.1f} MB; "
+        f"held-out: {len(held_out):,} paragraphs of {files[10].name}, {files[11].name}; "
+        f"filter model: KN 5-gram of {len(sample):,} paragraphs of {files[0].name}; "
+        f"load {os.getloadavg()}"
+    )
 
     filt = nextword.NGramLM.fit(sample, order=5, progress=False)
     b_path = out / "b.jsonl"
-    fs = nextword.filter_corpus(filt, web_path, b_path, keep=("head", "middle"),
-                                threads=args.threads, progress=False)
+    fs = nextword.filter_corpus(
+        filt, web_path, b_path, keep=("head", "middle"), threads=args.threads, progress=False
+    )
     print(fs.format())
     c1 = out / "c1.jsonl"
     d1 = nextword.dedup_exact(b_path, c1, threads=args.threads, progress=False)
@@ -161,14 +166,15 @@ def main() -> None:
     for src in ["clean", "duplicated", "shuffled", "random", "boilerplate", "chinese"]:
         print(f"| {src} | {counts['a'][src]:,} | {counts['b'][src]:,} | {counts['c'][src]:,} |")
 
-    rows = [train(n, p, out, held_out) for n, p in
-            (("a", web_path), ("b", b_path), ("c", c_path))]
+    rows = [train(n, p, out, held_out) for n, p in (("a", web_path), ("b", b_path), ("c", c_path))]
     print(f"\nheld-out: {rows[0]['tokens']:,} tokens; load {os.getloadavg()}")
     print("| model | held-out ppl | ppl without OOVs | OOVs | n-grams | file MB | training s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| ({r['name']}) | {r['ppl']:.1f} | {r['ppl_no_oov']:.1f} | {r['oovs']:,} | "
-              f"{r['ngrams']:,} | {r['mb']:.1f} | {r['seconds']:.1f} |")
+        print(
+            f"| ({r['name']}) | {r['ppl']:.1f} | {r['ppl_no_oov']:.1f} | {r['oovs']:,} | "
+            f"{r['ngrams']:,} | {r['mb']:.1f} | {r['seconds']:.1f} |"
+        )
     for r in rows:
         print(f"({r['name']}) seed 0: {r['sample']}")
 

@@ -250,6 +250,12 @@ def test_span_dedup_marks_records(tmp_path: Path) -> None:
     dedup_spans(src, tmp_path / "r.jsonl", min_tokens=5)
     got = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert [r["text"] for r in got] == [f"x {rep}", "é y\nz"]
+    # A span may cross the lines of a record; a record left without words goes.
+    lines = _jsonl(tmp_path / "l.jsonl", [{"text": rep}, {"text": "one two\nthree four five"}])
+    s = dedup_spans(lines, tmp_path / "l_out.jsonl", min_tokens=5)
+    kept = [json.loads(x) for x in (tmp_path / "l_out.jsonl").read_text().splitlines()]
+    assert kept == [{"text": rep}]
+    assert (s.duplicate_words, s.emptied_documents) == (5, 1)
 
 
 def test_stats(lm: nextword.NGramLM, tmp_path: Path) -> None:

@@ -149,21 +149,22 @@ pub fn for_each_doc<'a>(
                     continue;
                 }
                 let skip = options.errors == Utf8Policy::Skip;
-                let record: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(
-                    &text,
-                ) {
-                    Ok(r) => r,
-                    Err(_) if skip => {
-                        counts.skipped_json += 1;
-                        continue;
-                    }
-                    Err(e) => return Err(Error::Corpus {
-                        location: location(chunk, index, offset),
-                        message: format!(
+                let record: serde_json::Map<String, serde_json::Value> =
+                    match serde_json::from_str(&text) {
+                        Ok(r) => r,
+                        Err(_) if skip => {
+                            counts.skipped_json += 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            return Err(Error::Corpus {
+                                location: location(chunk, index, offset),
+                                message: format!(
                             "not a JSON object: {e}; pass errors=\"skip\" to leave such lines out"
                         ),
-                    }),
-                };
+                            })
+                        }
+                    };
                 let field = &options.text_field;
                 let body = match record.get(field) {
                     Some(serde_json::Value::String(s)) => s.clone(),
@@ -195,6 +196,27 @@ pub fn for_each_doc<'a>(
         }
     }
     Ok(())
+}
+
+/// Refuse inputs that are not JSONL files where marks are written into records.
+pub fn require_jsonl(inputs: &[crate::corpus::Input], what: &str) -> Result<()> {
+    let text = inputs.iter().find(|i| {
+        !matches!(
+            i,
+            crate::corpus::Input::File {
+                format: InputFormat::Jsonl,
+                ..
+            }
+        )
+    });
+    match text {
+        Some(i) => Err(Error::InvalidArgument(format!(
+            "{}: {what} writes a field into JSONL records, but this input is text; \
+             remove them instead",
+            i.name()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The sentences of a document's text: its lines (blank ones left out when

@@ -162,21 +162,7 @@ pub fn dedup_exact(
 ) -> Result<DedupSummary> {
     let inputs = corpus.inputs()?;
     if options.mark {
-        if let Some(i) = inputs.iter().find(|i| {
-            !matches!(
-                i,
-                crate::corpus::Input::File {
-                    format: InputFormat::Jsonl,
-                    ..
-                }
-            )
-        }) {
-            return Err(Error::InvalidArgument(format!(
-                "{}: marking duplicates writes a field into JSONL records, but this input is text; \
-                 remove them instead",
-                i.name()
-            )));
-        }
+        super::documents::require_jsonl(&inputs, "marking duplicates")?;
     }
     let run = |out: &mut dyn Write| -> Result<DedupSummary> {
         let mut seen: HashSet<u128> = HashSet::new();

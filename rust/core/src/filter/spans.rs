@@ -4,7 +4,8 @@
 //!
 //! The stages:
 //! 1. [`crate::index::build`]: the corpus index (KenLM's whitespace split,
-//!    one document per sentence, no padding), in a temporary file;
+//!    one document per filter document, its lines joined, no padding), of a
+//!    temporary flattened copy, in a temporary file;
 //! 2. [`repeated_positions`]: suffixes that share their first `N` tokens are
 //!    adjacent in the suffix array; in each such group every position but the
 //!    first in corpus order starts a repeat, which covers its `N` tokens;
@@ -14,8 +15,9 @@
 //!
 //! Unlike Lee et al., who drop every copy of a repeated span, the first
 //! occurrence stays: the text it came from is kept once. A match never
-//! crosses a sentence (a line, or a line of a record's text), so spans are
-//! found within lines. Memory: the index (mapped) and one bit per token.
+//! crosses a document (a line of text input, a JSONL record) but may cross
+//! the lines of a record's text. Memory: the index (mapped) and one bit per
+//! token; disk: a flattened copy of the text and the index, both removed.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,7 +25,6 @@ use std::path::Path;
 use super::documents::{for_each_doc, sentences, ReadCounts};
 use super::ordered::map_ordered;
 use crate::control::Control;
-use crate::corpus::source::InputFormat;
 use crate::corpus::{Corpus, Input};
 use crate::index::search::{with_view, Token, View};
 use crate::index::{BuildOptions, CorpusIndex, Documents, SEP};
@@ -135,7 +136,7 @@ fn rewrite(
     let flags: Vec<bool> = (0..tokens.len())
         .map(|i| covered.get(*cursor + i))
         .collect();
-    *cursor += tokens.len() + 1; // the separator after the sentence
+    *cursor += tokens.len();
     s.words += tokens.len() as u64;
     let mut removed = Vec::new();
     let mut i = 0;
@@ -185,27 +186,22 @@ pub fn dedup_spans(
     }
     let inputs = corpus.inputs()?;
     if options.mark {
-        if let Some(i) = inputs.iter().find(|i| {
-            !matches!(
-                i,
-                Input::File {
-                    format: InputFormat::Jsonl,
-                    ..
-                }
-            )
-        }) {
-            return Err(Error::InvalidArgument(format!(
-                "{}: marking spans writes a field into JSONL records, but this input is text; \
-                 remove them instead",
-                i.name()
-            )));
-        }
+        super::documents::require_jsonl(&inputs, "marking spans")?;
     }
     let name = output
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let index_path = output.with_file_name(format!(".{name}.spans{}.idx", std::process::id()));
+    let flat_path = output.with_file_name(format!(".{name}.spans{}.txt", std::process::id()));
+    let flat = flatten(&inputs, corpus, &flat_path, control, threads);
+    let flat_corpus = Corpus {
+        sources: vec![crate::corpus::Source::Path(flat_path.clone())],
+        options: crate::corpus::CorpusOptions {
+            format: crate::corpus::FileFormat::Text,
+            ..Default::default()
+        },
+    };
     let build = BuildOptions {
         documents: Documents::Lines,
         pad: false,
@@ -215,7 +211,16 @@ pub fn dedup_spans(
     control
         .passes
         .store(3, std::sync::atomic::Ordering::Relaxed);
-    let index = crate::index::build(corpus, Tokenizer::Whitespace, &build, &index_path, control);
+    let index = flat.and_then(|()| {
+        crate::index::build(
+            &flat_corpus,
+            Tokenizer::Whitespace,
+            &build,
+            &index_path,
+            control,
+        )
+    });
+    let _ = std::fs::remove_file(&flat_path);
     let _ = std::fs::remove_file(&index_path); // the mapping stays valid on Unix
     let index = index?;
     let covered = repeated_positions(&index, options.min_tokens);
@@ -247,6 +252,56 @@ pub fn dedup_spans(
     }
     written?;
     Ok(summary)
+}
+
+/// Stage 0: every document as one line (its lines joined by spaces, which
+/// the whitespace split treats as the line ends it replaces), so that the
+/// index's documents are the filter's and a span may cross a record's lines.
+fn flatten(
+    inputs: &[Input],
+    corpus: &Corpus,
+    path: &Path,
+    control: &Control,
+    threads: usize,
+) -> Result<()> {
+    let mut failure = None;
+    let written = crate::binfmt::write_atomic(path, |w| {
+        let run = map_ordered(
+            inputs,
+            control,
+            threads,
+            |chunk| -> Result<Vec<u8>> {
+                let mut out = Vec::with_capacity(chunk.data.len());
+                let mut read = ReadCounts::default();
+                for_each_doc(chunk, &corpus.options, &mut read, |d| {
+                    for (i, line) in sentences(&d.text, &corpus.options).enumerate() {
+                        if i > 0 {
+                            out.push(b' ');
+                        }
+                        out.extend_from_slice(line.as_bytes());
+                    }
+                    out.push(b'\n');
+                    Ok(())
+                })?;
+                Ok(out)
+            },
+            |_, bytes| {
+                w.write_all(&bytes).map_err(|e| Error::io(path, e))?;
+                Ok(true)
+            },
+        );
+        match run {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                failure = Some(e);
+                Err(std::io::Error::other("flattening failed"))
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => written,
+    }
 }
 
 type Parsed = Vec<(String, Option<serde_json::Map<String, serde_json::Value>>)>;
@@ -307,6 +362,9 @@ fn rewrite_corpus(
                 }
                 drop(it);
                 let words = s.words - words_before;
+                if words > 0 {
+                    cursor += 1; // the separator after the document
+                }
                 let emptied = words > 0 && s.duplicate_words - before == words;
                 control.add_tokens(words);
                 match record {
