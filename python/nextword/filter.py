@@ -254,9 +254,14 @@ class DedupSummary:
     def format(self) -> str:
         """One paragraph, as the CLI prints it."""
         share = self.duplicate_words / max(self.words, 1)
+        by_line = (
+            f" and {self.duplicate_lines:,} of {self.lines:,} lines"
+            if self.duplicate_lines or self.lines != self.documents
+            else ""
+        )
         lines = [
-            f"exact: {self.duplicate_documents:,} of {self.documents:,} documents and "
-            f"{self.duplicate_lines:,} of {self.lines:,} lines repeated; "
+            f"exact: {self.duplicate_documents:,} of {self.documents:,} documents{by_line} "
+            "repeated; "
             f"{self.duplicate_words:,} of {self.words:,} words ({share:.1%}) removed; "
             f"{self.distinct:,} distinct texts; {self.seconds:.2f} s"
         ]
