@@ -24,6 +24,7 @@ from nextword.errors import (
     NextwordError,
     NoFilesError,
 )
+from nextword.filter import dedup_exact, dedup_spans, filter_corpus
 from nextword.index import CorpusIndex
 from nextword.interpolate import Interpolated
 from nextword.lm import NGramLM
@@ -46,6 +47,7 @@ from nextword.neural import (
 )
 from nextword.sampling import Generator, SamplingParams, sample, sample_batch
 from nextword.scale import train_arpa
+from nextword.stats import corpus_stats
 from nextword.tokenizers import (
     CharTokenizer,
     Tokenizer,
@@ -96,7 +98,11 @@ __all__ = [
     "WordVectors",
     "__version__",
     "as_corpus",
+    "corpus_stats",
     "count_ngrams",
+    "dedup_exact",
+    "dedup_spans",
+    "filter_corpus",
     "train",
     "train_arpa",
 ]

@@ -292,6 +292,41 @@ class CorpusIndex:
     ) -> list[tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint64], int, int]]: ...
 
 def set_chunk_bytes(bytes: int) -> None: ...
+def filter_by_perplexity(
+    model: NGramLM,
+    corpus: dict[str, Any],
+    output: str,
+    options: dict[str, Any],
+    threads: int,
+    progress: Optional[bool],
+) -> dict[str, Any]: ...
+def document_perplexities(
+    model: NGramLM,
+    corpus: dict[str, Any],
+    unit_name: Optional[str],
+    min_words: int,
+    limit: Optional[int],
+    threads: int,
+    progress: Optional[bool],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], dict[str, int]]: ...
+def percentile_cutoffs(values: list[float], percentiles: list[float]) -> list[float]: ...
+def dedup_exact(
+    corpus: dict[str, Any],
+    output: Optional[str],
+    unit: str,
+    mark: bool,
+    lengths: bool,
+    threads: int,
+    progress: Optional[bool],
+) -> dict[str, Any]: ...
+def dedup_spans(
+    corpus: dict[str, Any],
+    output: str,
+    min_tokens: int,
+    mark: bool,
+    threads: int,
+    progress: Optional[bool],
+) -> dict[str, Any]: ...
 def sample_vector(
     scores: npt.NDArray[np.float64],
     logits: bool,

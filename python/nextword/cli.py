@@ -2,7 +2,8 @@
 ``demo``, ``bpe``; ``generate`` (in :mod:`nextword.generate_cli`); ``word2vec``,
 ``similar``, ``analogy`` (in :mod:`nextword.embedding_cli`); ``index`` (in
 :mod:`nextword.index_cli`); ``plot`` (:mod:`nextword.plot_cli`); ``serve``
-(:mod:`nextword.serve_cli`). How it prints help, warnings and errors:
+(:mod:`nextword.serve_cli`); ``filter``, ``dedup``, ``stats``
+(:mod:`nextword.filter_cli`). How it prints help, warnings and errors:
 :mod:`nextword.cli_messages`.
 
 Run ``nextword --help`` or ``nextword COMMAND --help`` for the options.
@@ -23,6 +24,7 @@ from nextword.convert_cli import add_convert_command, add_layout_options, layout
 from nextword.corpus import Corpus
 from nextword.counts import MAX_ORDER, NGramCounts, count_ngrams
 from nextword.embedding_cli import add_embedding_commands
+from nextword.filter_cli import add_filter_commands
 from nextword.generate_cli import add_generate_command
 from nextword.index_cli import add_index_commands
 from nextword.neural.cli import add_size_options
@@ -442,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bpe_commands(sub, corpus_options)
     add_convert_command(sub)
     add_index_commands(sub, corpus_options, _tokenizer_from_args)
+    add_filter_commands(sub, corpus_options)
     return parser
 
 

@@ -17,6 +17,7 @@ pub mod corpus;
 pub mod count;
 pub mod embed;
 pub mod error;
+pub mod filter;
 pub mod generate;
 pub mod index;
 pub mod lm;

@@ -94,6 +94,11 @@ impl NGramLM {
         tokens.iter().map(|t| self.inner.vocab.id(t)).collect()
     }
 
+    /// The core model (for the filters of `crate::filter`).
+    pub(crate) fn model(&self) -> &NGramModel {
+        &self.inner
+    }
+
     fn word(&self, id: u32) -> String {
         self.inner.vocab.word(id).unwrap_or("<unk>").to_string()
     }

@@ -65,7 +65,7 @@ impl Evaluation {
 
 /// Buffers reused from sentence to sentence while scoring.
 #[derive(Default)]
-pub(super) struct Scratch {
+pub(crate) struct Scratch {
     ids: Vec<u32>,
     state: State,
     next: State,
@@ -74,7 +74,7 @@ pub(super) struct Scratch {
 impl NGramModel {
     /// Score one sentence of text into an evaluation (the one loop that both
     /// [`NGramModel::score_text`] and [`NGramModel::evaluate`] run).
-    pub(super) fn evaluate_sentence(
+    pub(crate) fn evaluate_sentence(
         &self,
         text: &str,
         bos: bool,
