@@ -8,8 +8,11 @@
 //! only the longest context. `score_word`, `distribution`, `top_k`,
 //! `for_each_candidate` and `score_ids` must all agree with it, and `top_k` must
 //! rank ties by lower id (the documented rule that reversing `w < bw` broke
-//! without a failing test). Written against `cargo mutants --file
-//! rust/core/src/lm/model.rs`.
+//! without a failing test). That comparison only decides between candidates
+//! of different orders (each order's list is already sorted, ties by id), and
+//! random corpora rarely make such ties: [`ties_between_orders_go_to_the_lower_id`]
+//! makes them on purpose (stupid backoff with alpha 1) and checks it met some.
+//! Written against `cargo mutants --file rust/core/src/lm/model.rs`.
 
 use nextword_core::control::Control;
 use nextword_core::corpus::Corpus;
@@ -124,11 +127,15 @@ fn check_queries(model: &NGramModel, bos: bool, context: &[&str]) {
     let history = history_ids(model, bos, context);
     let state = model.state_after(&ids, bos);
     let n = model.order();
+    // The last n - 1 words (a unigram model's begin state still holds <s>,
+    // which no query reads).
+    let tail = &state.words[state.words.len().saturating_sub(n - 1)..];
     assert_eq!(
-        state.words,
-        history[history.len().saturating_sub(n - 1)..].to_vec(),
+        tail,
+        &history[history.len().saturating_sub(n - 1)..],
         "state words"
     );
+    assert!(state.words.len() <= (n - 1).max(1));
     let v = model.vocab.len() as u32;
     let dist = model.distribution(&state);
     assert_eq!(dist.len(), v as usize);
@@ -296,4 +303,54 @@ proptest! {
         let model = fit(&lines, order, &smoothings()[which]);
         check_queries(&model, bos, &context);
     }
+}
+
+#[test]
+fn small_cases_agree_with_the_backoff_form() {
+    // A unigram model after <s>: its state keeps <s>, its queries ignore it.
+    let model = fit(&["q".to_string()], 1, &Smoothing::Mle);
+    check_queries(&model, true, &[]);
+    assert_eq!(model.state_after(&[], true).words, vec![BOS_ID]);
+}
+
+#[test]
+fn ties_between_orders_go_to_the_lower_id() {
+    // Stupid backoff with alpha = 1 charges nothing for backing off, so a word
+    // seen after the context (a bigram) and a word only seen alone (a unigram)
+    // tie whenever their relative frequencies are equal: two streams of
+    // candidates meet with equal values, and the lower id must come first.
+    let words = ["q", "x", "b", "m", "a"];
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let mut cross_ties = 0;
+    for _ in 0..200 {
+        let lines: Vec<String> = (0..1 + next() % 5)
+            .map(|_| {
+                let n = 1 + next() % 4;
+                (0..n)
+                    .map(|_| words[next() % 5])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let model = fit(&lines, 2, &Smoothing::StupidBackoff(1.0));
+        for context in words {
+            check_queries(&model, true, &[context]);
+            let s = model.state_after(&[model.vocab.id(context)], true);
+            let ranked = model.top_k(&s, 100);
+            let mut scratch = Default::default();
+            for pair in ranked.windows(2) {
+                let mut len = |w: u32| model.score_word(&s, w, &mut scratch).ngram_len;
+                if pair[0].1 == pair[1].1 && len(pair[0].0) != len(pair[1].0) {
+                    cross_ties += 1;
+                }
+            }
+        }
+    }
+    assert!(cross_ties > 0, "no tie between orders met");
 }
