@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEXTWORD_SHARED", ROOT.parent / "shared"))
@@ -64,22 +65,31 @@ def run_case(impl: str, task: str, corpus: str, order: int) -> dict[str, float]:
         start = time.perf_counter()
         reference.count_ngrams(lines, order=order)
         return {"seconds": time.perf_counter() - start, "tokens": tokens}
-    # Tokenize a corpus to ids: Rust encodes in parallel and stays in Rust; the
-    # reference tokenizes each line and looks tokens up in a dict.
+    vocab = nextword.Vocab.from_corpus(lines, tokenizer=task, progress=False)
+    encode = encode_rust if impl == "rust" else encode_reference
+    start = time.perf_counter()
+    tokens = encode(vocab, task, lines)
+    return {"seconds": time.perf_counter() - start, "tokens": tokens}
+
+
+def encode_rust(vocab: Any, task: str, lines: list[str]) -> int:
+    """Tokenize a corpus to ids in Rust (in parallel, staying in Rust); returns the token count."""
+    ids, _ = vocab.encode_corpus(lines, progress=False)
+    return len(ids)
+
+
+def encode_reference(vocab: Any, task: str, lines: list[str]) -> int:
+    """The reference: tokenize each line, look each token up in a dict; the token count."""
+    from nextword import reference
+
     tok_fn = {
         "whitespace": reference.whitespace_tokenize,
         "word": reference.word_tokenize,
         "char": reference.char_tokenize,
     }[task]
-    vocab = nextword.Vocab.from_corpus(lines, tokenizer=task, progress=False)
-    if impl == "rust":
-        start = time.perf_counter()
-        ids, _ = vocab.encode_corpus(lines, progress=False)
-        return {"seconds": time.perf_counter() - start, "tokens": len(ids)}
     index = {w: i for i, w in enumerate(vocab.words())}
-    start = time.perf_counter()
     out = [[index.get(t, 0) for t in tok_fn(s)] for s in reference.sentences(lines)]
-    return {"seconds": time.perf_counter() - start, "tokens": sum(map(len, out))}
+    return sum(map(len, out))
 
 
 def measure(impl: str, task: str, corpus: str, order: int, repeat: int) -> dict[str, float]:

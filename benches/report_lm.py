@@ -4,10 +4,18 @@
 - scoring (perplexity) tokens/s, nextword vs the `kenlm` Python module on the same model;
 - next-word top-10 queries/s and binary model opening time (PTB 5-gram);
 - generation tokens/s (PTB 5-gram), untruncated and top-p 0.9;
-- Kneser-Ney order 5 over the Gutenberg set: wall time and peak memory (fresh process).
+- Kneser-Ney order 5 over the Gutenberg set: wall time and peak memory (fresh
+  process), beside ``lmplz -o 5`` run on the same text in the same run when
+  ``lmplz`` is on PATH (or given with ``--lmplz``); the row says when it is not.
+
+Scoring is reported whole (nextword uses every core, ``threads=0``; the kenlm
+module scores one sentence at a time in one Python thread) and per thread:
+nextword's figure divided by the threads it used, and nextword again with
+``threads=1``.
 
 Peers that are not installed are reported as such (`pip install kenlm nltk`).
-Usage: ``python benches/report_lm.py [--quick]`` (``--quick`` skips Gutenberg and NLTK).
+Usage: ``python benches/report_lm.py [--quick] [--lmplz PATH]`` (``--quick``
+skips Gutenberg and NLTK).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,6 +64,7 @@ def gutenberg_case() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--lmplz", default=shutil.which("lmplz"), help="path to lmplz")
     parser.add_argument("--gutenberg-case", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.gutenberg_case:
@@ -113,23 +123,29 @@ def main() -> None:
     model = nextword.NGramLM.load(binary)
     ppl = model.perplexity(big, progress=False)
     ours = ppl.tokens / median_time(lambda: model.perplexity(big, progress=False))
+    one = ppl.tokens / median_time(lambda: model.perplexity(big, threads=1, progress=False))
     peer, ratio = "not installed", ""
+    kenlm_rate: float | None = None
+    threads = os.cpu_count() or 1
     try:
         import kenlm
 
         km = kenlm.Model(str(arpa))
         sents = lines_of(big)
         theirs = ppl.tokens / median_time(lambda: sum(km.score(s) for s in sents))
+        kenlm_rate = theirs
         peer = f"kenlm {theirs / 1e6:.2f} M tokens/s"
         ratio = f"{ours / theirs:.2f}x"
     except ImportError:
         pass
     print(
-        f"| perplexity, 5-gram, 4x tinyshakespeare train ({ppl.tokens:,} tokens) "
-        f"| {ours / 1e6:.2f} M tokens/s | {peer} | {ratio} |"
+        f"| perplexity, 5-gram, 4x tinyshakespeare train ({ppl.tokens:,} tokens), "
+        f"{threads} threads vs kenlm's one | {ours / 1e6:.2f} M tokens/s | {peer} | {ratio} |"
     )
+    print(per_thread_row("4x tinyshakespeare train", ours, one, kenlm_rate))
     test_tokens = model.perplexity(test, progress=False).tokens
     ours_test = test_tokens / median_time(lambda: model.perplexity(test, progress=False))
+    one_test = test_tokens / median_time(lambda: model.perplexity(test, threads=1, progress=False))
     peer, ratio = "not installed", ""
     try:
         import kenlm
@@ -137,14 +153,16 @@ def main() -> None:
         km = kenlm.Model(str(arpa))
         sents = lines_of(test)
         theirs = test_tokens / median_time(lambda: sum(km.score(s) for s in sents))
+        kenlm_rate = theirs
         peer = f"kenlm {theirs / 1e6:.2f} M tokens/s"
         ratio = f"{ours_test / theirs:.2f}x"
     except ImportError:
-        pass
+        kenlm_rate = None
     print(
-        f"| perplexity, 5-gram, tinyshakespeare test ({test_tokens:,} tokens) "
-        f"| {ours_test / 1e6:.2f} M tokens/s | {peer} | {ratio} |"
+        f"| perplexity, 5-gram, tinyshakespeare test ({test_tokens:,} tokens), "
+        f"{threads} threads vs kenlm's one | {ours_test / 1e6:.2f} M tokens/s | {peer} | {ratio} |"
     )
+    print(per_thread_row("tinyshakespeare test", ours_test, one_test, kenlm_rate))
 
     # PTB 5-gram: predict, open, generate.
     ptb_train = tmp / "ptb.train.txt"
@@ -183,11 +201,37 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--gutenberg-case"]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         g = json.loads(out.strip().splitlines()[-1])
+        peer, ratio = "lmplz not on PATH (give --lmplz; build it from KenLM's source)", ""
+        if args.lmplz:
+            seconds, gb = lmplz_gutenberg(args.lmplz, tmp)
+            peer = f"lmplz -o 5 -S 4G: {seconds:.0f} s, {gb:.2f} GB, this run"
+            ratio = f"{seconds / g['seconds']:.2f}x time"
         print(
             f"| Kneser-Ney order 5, Gutenberg (55 M tokens), 1 run | {g['seconds']:.0f} s, "
-            f"{g['rss_mb'] / 1024:.1f} GB peak | lmplz -o 5 -S 4G: 179 s, 2.66 GB (issue 3) "
-            f"| {179 / g['seconds']:.2f}x time |"
+            f"{g['rss_mb'] / 1024:.1f} GB peak | {peer} | {ratio} |"
         )
+
+
+def per_thread_row(corpus: str, ours: float, one: float, kenlm_rate: float | None) -> str:
+    """Scoring per thread: ours over the threads it used, ours on one thread, kenlm's."""
+    threads = os.cpu_count() or 1
+    peer = f"kenlm {kenlm_rate / 1e6:.2f} M tokens/s (one thread)" if kenlm_rate else ""
+    ratio = f"{one / kenlm_rate:.2f}x (threads=1)" if kenlm_rate else ""
+    return (
+        f"| perplexity per thread, {corpus} | {ours / threads / 1e6:.2f} M tokens/s "
+        f"({threads} threads), {one / 1e6:.2f} M tokens/s (threads=1) | {peer} | {ratio} |"
+    )
+
+
+def lmplz_gutenberg(lmplz: str, tmp: Path) -> tuple[float, float]:
+    """``lmplz -o 5 -S 4G`` over the Gutenberg set: wall seconds and peak GB."""
+    from report_scale import gutenberg_text, run
+
+    arpa = tmp / "gutenberg.kenlm.arpa"
+    cmd = [lmplz, "-o", "5", "-S", "4G", "-T", str(tmp)]
+    seconds, gb = run(cmd + ["--text", str(gutenberg_text(0)), "--arpa", str(arpa)])
+    arpa.unlink()
+    return seconds, gb
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Tokenizing and counting: the Rust core against the pure-Python reference.
 
 Run with ``pytest benches --benchmark-only`` (slow; not part of the test suite).
-``python benches/report.py`` prints the README table with peak memory.
+``python benches/report.py`` prints the README table with peak memory. Both time
+the same cases with the same code (``report.encode_rust`` / ``encode_reference``
+and the counting calls): a corpus tokenized to ids, and n-grams counted, on the
+same corpora and orders. Only the Gutenberg reference (a prefix in report.py)
+is not repeated here.
 """
 
 from __future__ import annotations
@@ -11,14 +15,13 @@ from pathlib import Path
 import nextword
 import pytest
 from nextword import reference
+from report import encode_reference, encode_rust
 
 CORPORA = {"tinyshakespeare": "corpora/en/tinyshakespeare.txt", "ptb": "corpora/en/ptb.train.txt"}
 
 
-def _lines(path: Path, limit: int = 0) -> list[str]:
-    text = path.read_text(encoding="utf-8")
-    lines = reference.split_lines(text)
-    return lines[:limit] if limit else lines
+def _lines(path: Path) -> list[str]:
+    return reference.split_lines(path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("name", sorted(CORPORA))
@@ -33,28 +36,20 @@ def test_count_rust(benchmark, shared: Path, name: str, order: int) -> None:
 @pytest.mark.parametrize("name", sorted(CORPORA))
 @pytest.mark.parametrize("order", [3, 5])
 def test_count_reference(benchmark, shared: Path, name: str, order: int) -> None:
-    lines = _lines(shared / CORPORA[name], limit=20000)
+    lines = _lines(shared / CORPORA[name])
     benchmark.pedantic(reference.count_ngrams, args=(lines,), kwargs={"order": order}, rounds=3)
-    tokens = sum(len(reference.whitespace_tokenize(s)) for s in lines)
+    tokens = sum(len(reference.whitespace_tokenize(s)) for s in reference.sentences(lines))
     benchmark.extra_info["tokens_per_s"] = tokens / benchmark.stats.stats.median
 
 
 @pytest.mark.parametrize("tokenizer", ["whitespace", "word", "char"])
-def test_tokenize_rust(benchmark, shared: Path, tokenizer: str) -> None:
+@pytest.mark.parametrize("impl", ["rust", "reference"])
+def test_tokenize_to_ids(benchmark, shared: Path, impl: str, tokenizer: str) -> None:
     lines = _lines(shared / CORPORA["tinyshakespeare"])
-    tok = nextword.Tokenizer.from_spec(tokenizer)
-    benchmark(tok.tokenize_batch, lines)
-
-
-@pytest.mark.parametrize("tokenizer", ["whitespace", "word", "char"])
-def test_tokenize_reference(benchmark, shared: Path, tokenizer: str) -> None:
-    lines = _lines(shared / CORPORA["tinyshakespeare"], limit=5000)
-    fn = {
-        "whitespace": reference.whitespace_tokenize,
-        "word": reference.word_tokenize,
-        "char": reference.char_tokenize,
-    }[tokenizer]
-    benchmark.pedantic(lambda: [fn(s) for s in lines], rounds=3)
+    vocab = nextword.Vocab.from_corpus(lines, tokenizer=tokenizer, progress=False)
+    encode = encode_rust if impl == "rust" else encode_reference
+    tokens = benchmark.pedantic(encode, args=(vocab, tokenizer, lines), rounds=3)
+    benchmark.extra_info["tokens_per_s"] = tokens / benchmark.stats.stats.median
 
 
 def test_count_gutenberg_order5(benchmark, shared: Path) -> None:

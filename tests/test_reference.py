@@ -263,6 +263,18 @@ def test_tables_are_sorted_and_inside_the_alphabet() -> None:
             assert any(lo <= cp <= hi for lo, hi in ALPHABET_RANGES), hex(cp)
 
 
+def test_the_table_decides_up_to_the_last_code_point_of_each_range() -> None:
+    """Both ends of every alphabet range are read from the table, not guessed
+    from the general category (mutmut: ``cp <= last`` as ``cp < last`` survived;
+    at U+05EA, U+30FF, U+1F1FF and others the guess differs from the table)."""
+    for first, last in ALPHABET_RANGES:
+        for cp in (first, last):
+            table = [v for lo, hi, v in WORD_BREAK_RANGES if lo <= cp <= hi]
+            assert word_break_property(chr(cp)) == (table[0] if table else "Other"), hex(cp)
+    assert word_break_property("\u05ea") == "Hebrew_Letter"
+    assert word_break_property("\U0001f1ff") == "Regional_Indicator"
+
+
 # --- word boundaries (UAX #29) ------------------------------------------------
 
 

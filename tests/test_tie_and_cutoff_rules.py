@@ -134,6 +134,19 @@ def test_top_p_on_the_first_token_mass_always_draws_it() -> None:
     assert ref.min_p_filter([(0, 0.5), (1, 0.25), (2, 0.125)], 0.5) == [(0, 0.5), (1, 0.25)]
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_greedy_never_takes_a_token_of_probability_zero(temperature: float) -> None:
+    """Greedy used to return token 0 when every probability was 0 (the argmax
+    of equal -inf logits); now, as at any temperature, there is nothing to sample."""
+    with pytest.raises(ValueError, match="nothing to sample"):
+        sample([0.0, 0.0, 0.0], temperature=temperature, seed=1)
+    with pytest.raises(ValueError, match="nothing to sample"):
+        sample([-math.inf, -math.inf], logits=True, temperature=temperature, seed=1)
+    params = ref.SamplingParams(temperature=temperature)
+    assert ref.prepare([0.0, 0.0, 0.0], False, params) == []
+    assert sample([0.0, 0.0, 1e-300], temperature=temperature, seed=1) == 2
+
+
 # --- streamed n-gram generation --------------------------------------------------------------
 
 

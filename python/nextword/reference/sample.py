@@ -233,14 +233,17 @@ def apply_repetition_penalty(
 def greedy(logits: Sequence[float]) -> list[Candidate]:
     """Temperature 0: the single best token, with probability 1 (ties: the lowest id).
 
+    Tokens of logit -inf (probability 0) are never taken: with none left,
+    there is nothing to sample, as at any other temperature.
+
     Example:
         >>> greedy([0.5, 2.0, 2.0])
         [(1, 1.0)]
     """
     best: Optional[int] = None
     for i, logit in enumerate(logits):
-        if math.isnan(logit):
-            continue
+        if math.isnan(logit) or logit == -math.inf:
+            continue  # a token ruled out is never the argmax
         if best is None or total_order_key(logit) > total_order_key(logits[best]):
             best = i
     return [] if best is None else [(best, 1.0)]

@@ -212,7 +212,8 @@ pub fn prepare(
         let best = logits
             .iter()
             .enumerate()
-            .filter(|(_, l)| !l.is_nan())
+            // Neither NaN nor -inf: a token ruled out is never the argmax.
+            .filter(|(_, l)| **l > f64::NEG_INFINITY)
             .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)));
         return best.map(|(i, _)| vec![(i as u32, 1.0)]).unwrap_or_default();
     }
