@@ -68,10 +68,17 @@ def workdir(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / name).write_text("\n".join(part) + "\n", encoding="utf-8")
     records = "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(lines[:500]))
     (root / "docs.jsonl.zst").write_bytes(zstd.ZstdCompressor().compress(records.encode()))
+    web = [t for t in lines[1180:1500] if t.strip()]
+    (root / "web.txt").write_text("\n".join(web) + "\n", encoding="utf-8")
+    (root / "web.jsonl").write_text(
+        "".join(json.dumps({"text": t}) + "\n" for t in web), encoding="utf-8"
+    )
     for name in ("questions-words.txt", "wordsim353.tsv"):
         shutil.copy(shared / "corpora/eval" / name, root / name)
     # A byte-level BPE tokenizer.json in the HF layout, where the block loads GPT-2's.
     import nextword
+
+    nextword.NGramLM.fit(root / "train.txt", order=3, progress=False).save(root / "clean.nwlm")
 
     (root / "gpt2").mkdir()
     nextword.BPETokenizer.train(small, vocab_size=300, progress=False).save(

@@ -171,7 +171,12 @@ def add_filter_commands(
     f.add_argument("--sample", type=int, default=10_000, help="documents to take percentiles on")
     f.add_argument("--unit", choices=["line", "record", "file"], help="what a document is")
     f.add_argument("--min-words", type=int, default=1, help="shorter documents are 'short'")
-    f.add_argument("--short", choices=["drop", "mark"], default="drop")
+    f.add_argument(
+        "--short",
+        choices=["drop", "mark"],
+        default="drop",
+        help="documents under the minimum length: drop them, or mark them (JSONL)",
+    )
     f.add_argument("--field", default="perplexity", help="JSONL field for the perplexity")
     f.add_argument("--bucket-field", default="bucket", help="JSONL field for the bucket")
     f.add_argument("--jsonl", action="store_true", help="write text lines as JSONL records")

@@ -60,7 +60,13 @@ def add_prune_command(sub: Any) -> None:
     """Register ``nextword prune``."""
     p = sub.add_parser("prune", help="prune a model file by relative entropy (SRILM's -prune)")
     p.add_argument("model", help="model.nwlm or model.arpa[.gz]")
-    p.add_argument("--entropy", type=float, required=True, metavar="THETA")
+    p.add_argument(
+        "--entropy",
+        type=float,
+        required=True,
+        metavar="THETA",
+        help="remove n-grams whose removal raises relative entropy by less than THETA",
+    )
     p.add_argument("--output", "-o", required=True, help="model.nwlm or model.arpa[.gz]")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prune)
