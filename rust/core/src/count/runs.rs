@@ -522,17 +522,6 @@ fn sort_fixed<const N: usize>(keys: &mut Vec<u32>, values: &mut Vec<u64>, combin
     }
 }
 
-/// Feed every record of `stream` to `each`, in order.
-pub fn drain<S: Stream + ?Sized>(
-    stream: &mut S,
-    mut each: impl FnMut(&[u32], u64) -> Result<()>,
-) -> Result<()> {
-    while let Some((key, value)) = stream.next_record()? {
-        each(key, value)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
