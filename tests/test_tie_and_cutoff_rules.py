@@ -53,12 +53,6 @@ CORPUS = st.lists(
 @pytest.mark.parametrize(
     "smoothing", ["mle", "add-k", "witten-bell", "kneser-ney", "stupid-backoff"]
 )
-@pytest.mark.xfail(
-    reason="REGRESSION, open: since the trie merge, equal probabilities from one context's "
-    "ranking can come out by higher id first (seen for kneser-ney); to be fixed in the merge "
-    "of streams in lm/model.rs, not hidden",
-    strict=False,
-)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=CORPUS, order=st.integers(1, 3), context=st.lists(st.sampled_from(WORDS), max_size=3))
 def test_predict_ranks_ties_by_lower_id(

@@ -519,43 +519,69 @@ impl NGramModel {
         }
         let held = state.backoff.len().min(self.order() - 1);
         let o = self.orders();
+        // A stream walks one context's ranking. Charging the backoff (an f32
+        // sum) can make neighbours in that ranking equal, so a stream's head
+        // is the whole run of equal charged values, handed out by lower id.
         struct Stream<'a> {
             m: usize,
             pos: usize,
             ranked: std::borrow::Cow<'a, [u32]>,
+            value: f32,
+            /// Words of the head's tie run, highest id first (`pop` takes the lowest).
+            ties: Vec<u32>,
         }
         let mut streams = Vec::with_capacity(held + 1);
-        streams.push(Stream {
-            m: 0,
+        let open = |m: usize, ranked| Stream {
+            m,
             pos: 0,
-            ranked: o.by_prob(0, 0, o.len(0)),
-        });
+            ranked,
+            value: f32::NEG_INFINITY,
+            ties: Vec::new(),
+        };
+        streams.push(open(0, o.by_prob(0, 0, o.len(0))));
         for m in 1..=held {
             let Some(c) = self.context_entry(state, m) else {
                 break;
             };
             let (s, e) = o.children(m - 1, c);
-            streams.push(Stream {
-                m,
-                pos: 0,
-                ranked: o.by_prob(m, s, e),
-            });
+            streams.push(open(m, o.by_prob(m, s, e)));
         }
         let top = streams.len() - 1;
-        let value = |st: &Stream| -> Option<(f32, u32)> {
-            let e = *st.ranked.get(st.pos)? as usize;
+        let charged = |st: &Stream, i: usize| -> Option<(f32, u32)> {
+            let e = *st.ranked.get(i)? as usize;
             let w = o.word(st.m, e);
             if w == u32::MAX {
                 return None;
             }
             Some((self.charge(state, o.logprob(st.m, e), st.m), w))
         };
+        // The next tie run of a stream whose run is used up; false at its end.
+        let refill = |st: &mut Stream| -> bool {
+            let Some((v, w)) = charged(st, st.pos) else {
+                return false;
+            };
+            st.value = v;
+            st.ties.push(w);
+            st.pos += 1;
+            while let Some((next, w)) = charged(st, st.pos) {
+                if next != v {
+                    break;
+                }
+                st.ties.push(w);
+                st.pos += 1;
+            }
+            st.ties.sort_unstable_by(|a, b| b.cmp(a));
+            true
+        };
+        for st in streams.iter_mut() {
+            refill(st);
+        }
         // At most `order` streams: a linear scan of their heads beats a heap.
-        let mut heads: Vec<Option<(f32, u32)>> = streams.iter().map(value).collect();
         loop {
             let mut best: Option<(usize, f32, u32)> = None;
-            for (si, head) in heads.iter().enumerate() {
-                if let Some((v, w)) = *head {
+            for (si, st) in streams.iter().enumerate() {
+                if let Some(&w) = st.ties.last() {
+                    let v = st.value;
                     let better = match best {
                         None => true,
                         Some((_, bv, bw)) => v > bv || (v == bv && w < bw),
@@ -582,8 +608,10 @@ impl NGramModel {
                 return;
             }
             let st = &mut streams[si];
-            st.pos += 1;
-            heads[si] = value(st);
+            st.ties.pop();
+            if st.ties.is_empty() {
+                refill(st);
+            }
         }
     }
 }
