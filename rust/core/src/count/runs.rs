@@ -5,15 +5,23 @@
 //! as stored, lexicographically: a caller that wants another order (lmplz's
 //! suffix order, its context order) stores the ids permuted, so one plain
 //! comparison serves every stage. A [`Sorter`] gathers records in a buffer of
-//! bounded size; a full buffer is sorted in parallel and written as a run
-//! (zstd-compressed, level 1); [`Sorter::finish`] merges the runs and the last
+//! bounded size; a full buffer is sorted in parallel and written as a run;
+//! [`Sorter::finish`] merges the runs and the last
 //! buffer into one sorted stream, optionally summing the values of equal keys
 //! (counts from several runs). Files live in a [`Spill`] directory that is
 //! removed when it is dropped: on success, on error and on Ctrl-C alike.
+//!
+//! Runs are compressed with a codec made for sorted records (front coding):
+//! each record stores how many leading ids it shares with the one before,
+//! then the other ids and the value as LEB128 varints. Sorted n-grams share
+//! long prefixes and ids are small (frequent words come first), so a 5-gram
+//! record of 28 bytes takes about 6; encoding and decoding are a few
+//! instructions per byte, where a general compressor (zstd level 1 was used
+//! first) cost a quarter of the pipeline's CPU time.
 
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,6 +30,38 @@ use rayon::prelude::*;
 
 use super::table::MAX_ORDER;
 use crate::{Error, Result};
+
+/// Hand memory freed by a stage just ended back to the system. glibc keeps
+/// freed blocks in its arenas (the counting tables are many blocks of up to a
+/// few MB, below its mmap threshold), so without this the resident size after
+/// a stage stays at the stage's peak and the next stage's memory comes on top:
+/// the budget would be exceeded by that much.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the allocator's arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// The process's resident memory in bytes, where the system says (Linux).
+pub fn resident_bytes() -> Option<usize> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * usize::try_from(page).ok()?)
+}
+
+/// What of a budget of `memory` bytes the next stage's tables and buffers may
+/// plan for: what is not yet resident (the vocabulary, the interpreter, what
+/// earlier stages keep), less a fifth for what planning does not see (the
+/// allocator's slack, merge buffers, thread stacks: measured, see
+/// docs/scaling.md), and at least a quarter of the budget.
+pub fn unused_budget(memory: usize) -> usize {
+    let used = resident_bytes().unwrap_or(0);
+    (memory.saturating_sub(used) / 5 * 4).max(memory / 4)
+}
 
 /// A temporary directory for runs, removed with everything in it on drop.
 pub struct Spill {
@@ -86,13 +126,50 @@ fn spill_error(dir: &Path, e: std::io::Error) -> Error {
     }
 }
 
-/// Writes records to a file, zstd-compressed.
+/// Bytes of a run file's buffer, for reading and for writing.
+const IO_BUFFER: usize = 1 << 18;
+
+/// The longest encoding of one record: the shared-prefix byte, `MAX_ORDER`
+/// ids of at most 5 bytes and a value of at most 10.
+const MAX_RECORD: usize = 1 + 5 * MAX_ORDER + 10;
+
+#[inline]
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Decode a varint at `*at` in `buf`; None when it runs past the end or is
+/// longer than a u64 allows (a damaged file).
+#[inline]
+fn get_varint(buf: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let byte = *buf.get(*at)?;
+        *at += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+/// Writes records to a file, front-coded (see the module's note).
 pub struct RunWriter {
-    /// Records are buffered before the encoder: zstd's streaming call costs
-    /// far more than a record's bytes when made per record.
-    out: BufWriter<zstd::stream::write::Encoder<'static, BufWriter<File>>>,
+    file: File,
+    buf: Vec<u8>,
+    prev: [u32; MAX_ORDER],
     k: usize,
     records: u64,
+    bytes: u64,
     path: PathBuf,
     spill: Arc<Spill>,
 }
@@ -102,13 +179,13 @@ impl RunWriter {
     pub fn create(spill: &Arc<Spill>, what: &str, k: usize) -> Result<Self> {
         let path = spill.file(what);
         let file = File::create(&path).map_err(|e| spill.error(e))?;
-        let encoder = zstd::stream::write::Encoder::new(BufWriter::with_capacity(1 << 18, file), 1)
-            .map_err(|e| spill.error(e))?;
-        let out = BufWriter::with_capacity(1 << 16, encoder);
         Ok(Self {
-            out,
+            file,
+            buf: Vec::with_capacity(IO_BUFFER),
+            prev: [0; MAX_ORDER],
             k,
             records: 0,
+            bytes: 0,
             path,
             spill: spill.clone(),
         })
@@ -118,37 +195,46 @@ impl RunWriter {
     #[inline]
     pub fn push(&mut self, key: &[u32], value: u64) -> Result<()> {
         debug_assert_eq!(key.len(), self.k);
-        let mut buf = [0u8; MAX_ORDER * 4 + 8];
-        let mut at = 0;
-        for &id in key {
-            buf[at..at + 4].copy_from_slice(&id.to_le_bytes());
-            at += 4;
+        // The first record shares nothing: its prefix count is 0 whatever `prev` holds.
+        let shared = if self.records == 0 {
+            0
+        } else {
+            key.iter()
+                .zip(&self.prev)
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        self.buf.push(shared as u8);
+        for &id in &key[shared..] {
+            put_varint(&mut self.buf, u64::from(id));
         }
-        buf[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        put_varint(&mut self.buf, value);
+        self.prev[..key.len()].copy_from_slice(key);
         self.records += 1;
-        self.out
-            .write_all(&buf[..at + 8])
-            .map_err(|e| self.spill.error(e))
+        if self.buf.len() + MAX_RECORD > IO_BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| self.spill.error(e))?;
+        self.bytes += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
     }
 
     /// Finish the file; returns the run.
-    pub fn finish(self) -> Result<Run> {
-        let spill = self.spill;
-        let encoder = self
-            .out
-            .into_inner()
-            .map_err(|e| spill.error(e.into_error()))?;
-        let inner = encoder.finish().map_err(|e| spill.error(e))?;
-        let file = inner
-            .into_inner()
-            .map_err(|e| spill.error(e.into_error()))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        spill.written.fetch_add(size, Ordering::Relaxed);
+    pub fn finish(mut self) -> Result<Run> {
+        self.flush()?;
+        self.spill.written.fetch_add(self.bytes, Ordering::Relaxed);
         Ok(Run {
             path: self.path,
             k: self.k,
             records: self.records,
-            spill,
+            spill: self.spill,
         })
     }
 }
@@ -175,13 +261,17 @@ impl Run {
     /// Read it from the start.
     pub fn reader(&self) -> Result<RunReader> {
         let file = File::open(&self.path).map_err(|e| self.spill.error(e))?;
-        let input = zstd::stream::read::Decoder::new(file).map_err(|e| self.spill.error(e))?;
         Ok(RunReader {
-            input: BufReader::with_capacity(1 << 16, input),
+            file,
+            buf: vec![0; IO_BUFFER],
+            at: 0,
+            end: 0,
+            eof: false,
             k: self.k,
             left: self.records,
             key: [0; MAX_ORDER],
             value: 0,
+            path: self.path.clone(),
             spill: self.spill.clone(),
         })
     }
@@ -192,19 +282,49 @@ impl Run {
     }
 }
 
-type Decoder = zstd::stream::read::Decoder<'static, BufReader<File>>;
-
 /// Reads a [`Run`] record by record.
 pub struct RunReader {
-    input: BufReader<Decoder>,
+    file: File,
+    buf: Vec<u8>,
+    at: usize,
+    end: usize,
+    eof: bool,
     k: usize,
     left: u64,
     key: [u32; MAX_ORDER],
     value: u64,
+    path: PathBuf,
     spill: Arc<Spill>,
 }
 
 impl RunReader {
+    /// Make sure a whole record (at most [`MAX_RECORD`] bytes) is buffered,
+    /// unless the file ends first.
+    fn fill(&mut self) -> Result<()> {
+        self.buf.copy_within(self.at..self.end, 0);
+        self.end -= self.at;
+        self.at = 0;
+        while !self.eof && self.end < self.buf.len() {
+            let n = self
+                .file
+                .read(&mut self.buf[self.end..])
+                .map_err(|e| self.spill.error(e))?;
+            self.eof = n == 0;
+            self.end += n;
+        }
+        Ok(())
+    }
+
+    fn damaged(&self) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a temporary file of the memory-bounded pipeline ends early or is damaged",
+            ),
+        }
+    }
+
     /// The next record, or None at the end.
     #[inline]
     pub fn next_record(&mut self) -> Result<Option<(&[u32], u64)>> {
@@ -212,17 +332,27 @@ impl RunReader {
             return Ok(None);
         }
         self.left -= 1;
-        let mut buf = [0u8; MAX_ORDER * 4 + 8];
-        let len = self.k * 4 + 8;
-        self.input
-            .read_exact(&mut buf[..len])
-            .map_err(|e| self.spill.error(e))?;
-        for (i, id) in self.key[..self.k].iter_mut().enumerate() {
-            *id = u32::from_le_bytes([buf[4 * i], buf[4 * i + 1], buf[4 * i + 2], buf[4 * i + 3]]);
+        if self.end - self.at < MAX_RECORD && !self.eof {
+            self.fill()?;
         }
-        let mut v = [0u8; 8];
-        v.copy_from_slice(&buf[self.k * 4..len]);
-        self.value = u64::from_le_bytes(v);
+        let buf = &self.buf[..self.end];
+        let mut at = self.at;
+        let shared = match buf.get(at) {
+            Some(&s) if (s as usize) <= self.k => s as usize,
+            _ => return Err(self.damaged()),
+        };
+        at += 1;
+        for i in shared..self.k {
+            match get_varint(buf, &mut at) {
+                Some(id) if id <= u64::from(u32::MAX) => self.key[i] = id as u32,
+                _ => return Err(self.damaged()),
+            }
+        }
+        let Some(value) = get_varint(buf, &mut at) else {
+            return Err(self.damaged());
+        };
+        self.at = at;
+        self.value = value;
         Ok(Some((&self.key[..self.k], self.value)))
     }
 }
@@ -362,9 +492,10 @@ impl Sorter {
     /// A sorter of `k`-id records holding at most `budget` bytes in memory
     /// (sorting needs as much again for a moment), spilling runs to `spill`.
     pub fn new(k: usize, budget: usize, combine: bool, spill: &Arc<Spill>, what: &str) -> Self {
-        let record = 4 * k + 8;
-        // The buffer, and the typed copy the sort makes of it.
-        let capacity = (budget / (2 * record)).max(1024);
+        // The buffer (ids and values apart), and the typed copy the sort
+        // makes of it (ids and value side by side, aligned to 8 bytes).
+        let record = (4 * k + 8) + (4 * k).div_ceil(8) * 8 + 8;
+        let capacity = (budget / record).max(1024);
         Self {
             k,
             keys: Vec::new(),
@@ -380,6 +511,12 @@ impl Sorter {
     /// Add a record.
     #[inline]
     pub fn push(&mut self, key: &[u32], value: u64) -> Result<()> {
+        if self.values.capacity() == 0 {
+            // Exactly the budget's share: growing by doubling would overshoot
+            // it (pages not yet written cost no memory).
+            self.keys.reserve_exact(self.capacity * self.k);
+            self.values.reserve_exact(self.capacity);
+        }
         self.keys.extend_from_slice(key);
         self.values.push(value);
         if self.values.len() >= self.capacity {
@@ -393,14 +530,19 @@ impl Sorter {
     }
 
     fn spill_buffer(&mut self) -> Result<()> {
-        self.sort_buffer();
         let mut run = RunWriter::create(&self.spill, &self.what, self.k)?;
-        for (key, &v) in self.keys.chunks_exact(self.k).zip(&self.values) {
-            run.push(key, v)?;
+        let keys = std::mem::take(&mut self.keys);
+        let values = std::mem::take(&mut self.values);
+        macro_rules! dispatch {
+            ($($n:literal)*) => {
+                match self.k {
+                    $($n => write_sorted::<$n>(keys, values, self.combine, &mut run)?,)*
+                    k => panic!("record width {k} outside 1..={MAX_ORDER}"),
+                }
+            };
         }
+        dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
         self.runs.push(run.finish()?);
-        self.keys = Vec::new();
-        self.values = Vec::new();
         Ok(())
     }
 
@@ -493,7 +635,31 @@ pub fn sort_records(k: usize, keys: &mut Vec<u32>, values: &mut Vec<u64>, combin
     dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
-fn sort_fixed<const N: usize>(keys: &mut Vec<u32>, values: &mut Vec<u64>, combine: bool) {
+/// Sort a spilled buffer and write it to `run` straight from the sorted
+/// records (no copy back into flat vectors), combining equal keys when asked.
+fn write_sorted<const N: usize>(
+    keys: Vec<u32>,
+    values: Vec<u64>,
+    combine: bool,
+    run: &mut RunWriter,
+) -> Result<()> {
+    let records = sorted_records::<N>(keys, values);
+    let mut i = 0;
+    while i < records.len() {
+        let (key, mut value) = records[i];
+        i += 1;
+        while combine && i < records.len() && records[i].0 == key {
+            value += records[i].1;
+            i += 1;
+        }
+        run.push(&key, value)?;
+    }
+    Ok(())
+}
+
+/// Flat ids and values as typed records, sorted by key (the flat vectors are
+/// freed as soon as the copy is made).
+fn sorted_records<const N: usize>(keys: Vec<u32>, values: Vec<u64>) -> Vec<([u32; N], u64)> {
     let mut records: Vec<([u32; N], u64)> = keys
         .chunks_exact(N)
         .zip(values.iter())
@@ -503,11 +669,14 @@ fn sort_fixed<const N: usize>(keys: &mut Vec<u32>, values: &mut Vec<u64>, combin
             (key, v)
         })
         .collect();
-    keys.clear();
-    keys.shrink_to_fit();
-    values.clear();
-    values.shrink_to_fit();
+    drop(keys);
+    drop(values);
     records.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    records
+}
+
+fn sort_fixed<const N: usize>(keys: &mut Vec<u32>, values: &mut Vec<u64>, combine: bool) {
+    let records = sorted_records::<N>(std::mem::take(keys), std::mem::take(values));
     keys.reserve_exact(records.len() * N);
     values.reserve_exact(records.len());
     for (key, v) in records {
@@ -583,6 +752,67 @@ mod tests {
             got.iter().map(|r| r.1).sum::<u64>(),
             (0..3000u64).sum::<u64>()
         );
+    }
+
+    /// Front coding round-trips any records, sorted or not, with ids and
+    /// values at their extremes; a cut file is an error, not a panic.
+    #[test]
+    fn front_coding_round_trips_and_refuses_a_cut_file() {
+        let spill = Spill::new(None).unwrap();
+        let mut rng = 99u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut records: Vec<([u32; 4], u64)> = (0..50_000)
+            .map(|i| {
+                let r = next();
+                let key = match i % 5 {
+                    0 => [u32::MAX, 0, (r % 3) as u32, u32::MAX],
+                    1 => [0; 4],
+                    _ => [(r % 4) as u32, (r >> 8) as u32 % 9, (r >> 16) as u32, 7],
+                };
+                let value = match i % 3 {
+                    0 => u64::MAX,
+                    1 => 0,
+                    _ => next(),
+                };
+                (key, value)
+            })
+            .collect();
+        for sorted in [false, true] {
+            if sorted {
+                records.sort();
+            }
+            let mut w = RunWriter::create(&spill, "t", 4).unwrap();
+            for (key, v) in &records {
+                w.push(key, *v).unwrap();
+            }
+            let run = w.finish().unwrap();
+            let mut r = run.reader().unwrap();
+            let mut got = Vec::new();
+            while let Some((key, v)) = r.next_record().unwrap() {
+                got.push((<[u32; 4]>::try_from(key).unwrap(), v));
+            }
+            assert_eq!(got, records);
+            let size = std::fs::metadata(&run.path).unwrap().len();
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&run.path)
+                .unwrap();
+            file.set_len(size / 2).unwrap();
+            let mut r = run.reader().unwrap();
+            let err = loop {
+                match r.next_record() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("a cut file read to its end"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(err.to_string().contains("damaged"), "{err}");
+        }
     }
 
     /// A temporary directory that cannot be created is an error naming it.

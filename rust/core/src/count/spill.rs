@@ -11,7 +11,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::runs::{Merge, Run, Spill, Stream};
+use super::runs::{release_freed_memory, resident_bytes, unused_budget, Merge, Run, Spill, Stream};
 use super::table::{table_for, OrderBatch, OrderTable};
 use super::{count_ngrams, CountOptions, MAX_ORDER};
 use crate::control::Control;
@@ -118,6 +118,8 @@ pub fn count_spilled(
     for (&id, &c) in first.orders[0].keys.iter().zip(&first.orders[0].counts) {
         unigrams[id as usize] = c;
     }
+    drop(first.orders);
+    release_freed_memory();
 
     // Pass 2: orders 2..N with final ids, spilling when the tables are full.
     control
@@ -125,9 +127,14 @@ pub fn count_spilled(
         .store(0, std::sync::atomic::Ordering::Relaxed);
     let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order).map(table_for).collect();
     let runs: Vec<Mutex<Vec<Run>>> = tables.iter().map(|_| Mutex::new(Vec::new())).collect();
-    // Tables may fill half the budget: spilling sorts one order's n-grams
-    // beside them, and the other workers go on counting meanwhile.
-    let limit = memory / 2;
+    // Tables may fill a third of the budget: spilling sorts one order's
+    // n-grams beside them, the other workers go on counting meanwhile, and a
+    // hash table's real size strays from the estimate by up to half.
+    // The budget is for the whole process: what the vocabulary and the
+    // interpreter already hold is not the tables'. Hash tables' real size
+    // strays from the estimate, so the resident size is watched too.
+    let limit = unused_budget(memory) / 3;
+    let over_budget = || resident_bytes().is_some_and(|r| r > memory - memory / 4);
     let spilling = Mutex::new(());
     let spill_all = || -> Result<()> {
         for (table, runs) in tables.iter().zip(&runs) {
@@ -136,6 +143,7 @@ pub fn count_spilled(
                 runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
             }
         }
+        release_freed_memory();
         Ok(())
     };
     let held = || -> usize { tables.iter().map(|t| t.held() * t.bytes_per_entry()).sum() };
@@ -169,7 +177,8 @@ pub fn count_spilled(
             for batch in w.batches.iter_mut() {
                 batch.flush();
             }
-            if held() > limit {
+            let held = held();
+            if held > limit || (held > limit / 4 && over_budget()) {
                 if let Ok(_turn) = spilling.try_lock() {
                     spill_all()?;
                 }

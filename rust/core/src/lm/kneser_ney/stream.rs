@@ -34,7 +34,10 @@ use rayon::prelude::*;
 use super::{discounts, KneserNeyOptions};
 use crate::control::Control;
 use crate::corpus::{Corpus, CorpusStats};
-use crate::count::runs::{Run, RunReader, RunWriter, SortedRuns, Sorter, Spill, Stream};
+use crate::count::runs::{
+    release_freed_memory, unused_budget, Run, RunReader, RunWriter, SortedRuns, Sorter, Spill,
+    Stream,
+};
 use crate::count::spill::{count_spilled, SpilledCounts};
 use crate::count::CountOptions;
 use crate::lm::arpa::{push_value, save_arpa_file, write_header};
@@ -166,13 +169,15 @@ fn train_arpa_within(
     let order = counts.order();
     let memory = stream.memory;
 
+    release_freed_memory();
     trace.lap("count (two passes, spilling)");
 
     // Stage 2: adjusted counts into context-ordered sorters. Orders are
     // independent here: as many run at once as there are threads, sharing
     // the budget.
     let at_once = rayon::current_num_threads().clamp(1, order);
-    let share = memory / at_once;
+    // What the budget leaves after the vocabulary and the interpreter.
+    let share = unused_budget(memory) / at_once;
     let adjusted: Vec<(SortedRuns, usize, [u64; 4])> = (1..=order)
         .into_par_iter()
         .map(|k| adjust(&counts, k, share, &spill, control))
@@ -185,6 +190,7 @@ fn train_arpa_within(
         sizes.push(size);
         coc.push(c);
     }
+    release_freed_memory();
     trace.lap("adjust");
     let SpilledCounts {
         vocab,
@@ -198,6 +204,7 @@ fn train_arpa_within(
 
     // Stage 4: initial probabilities (orders independent again); the gammas
     // of order k's contexts go to order k - 1.
+    let share = unused_budget(memory) / at_once;
     let done: Vec<(SortedRuns, Option<Run>)> = contexts
         .into_par_iter()
         .enumerate()
@@ -213,6 +220,7 @@ fn train_arpa_within(
             gammas[i - 1] = gamma;
         }
     }
+    release_freed_memory();
     trace.lap("initial probabilities");
 
     // Stage 5: interpolate order by order, straight into the file.
@@ -271,6 +279,7 @@ fn train_arpa_within(
 struct Trace {
     on: bool,
     at: std::time::Instant,
+    cpu: f64,
 }
 
 impl Trace {
@@ -278,15 +287,47 @@ impl Trace {
         Self {
             on: std::env::var_os("NEXTWORD_TRACE").is_some(),
             at: std::time::Instant::now(),
+            cpu: cpu_seconds(),
         }
     }
 
+    /// Wall time, CPU time and peak resident memory of the stage just ended
+    /// (the peak is reset for the next stage, where Linux allows it).
     fn lap(&mut self, stage: &str) {
         if self.on {
-            eprintln!("[trace] {stage}: {:.2?}", self.at.elapsed());
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let field = |name: &str| -> String {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(name))
+                    .map(|l| l[name.len()..].trim().to_string())
+                    .unwrap_or_default()
+            };
+            let cpu = cpu_seconds();
+            eprintln!(
+                "[trace] {stage}: {:.2?} wall, {:.1} s CPU, peak {} (now {})",
+                self.at.elapsed(),
+                cpu - self.cpu,
+                field("VmHWM:"),
+                field("VmRSS:")
+            );
+            self.cpu = cpu;
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
         }
         self.at = std::time::Instant::now();
     }
+}
+
+/// User and system CPU seconds of the process so far.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given; zeroed is a valid start.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer to a rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// Stage 2 for order k: returns the context-ordered sorter's stream (as a
