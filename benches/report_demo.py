@@ -6,11 +6,10 @@ of the process and the load average before and after. CPU time is the figure
 a busy machine barely moves (wall time on a shared machine mostly measures the
 others); on an idle machine with two cores or more, wall time is close to it.
 
-``--blas-threads N`` sets ``OPENBLAS_NUM_THREADS`` for the run, to compare
-with what the demo does by itself (one BLAS thread for its tiny neural models,
-:mod:`nextword.neural.blas_threads`).
+The demo holds numpy's OpenBLAS to one thread in its neural section
+(:mod:`nextword.neural.blas_threads`), whatever ``OPENBLAS_NUM_THREADS`` says.
 
-Usage: ``python benches/report_demo.py [--runs 3] [--blas-threads N]``
+Usage: ``python benches/report_demo.py [--runs 3]``
 """
 
 from __future__ import annotations
@@ -39,14 +38,9 @@ def run_once(env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="how many runs (default 3)")
-    parser.add_argument(
-        "--blas-threads", type=int, help="OPENBLAS_NUM_THREADS for the run (default: unset)"
-    )
     args = parser.parse_args()
     env = dict(os.environ)
-    if args.blas_threads is not None:
-        env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
-    print(f"nextword demo, {os.cpu_count()} cores, OPENBLAS_NUM_THREADS={args.blas_threads}")
+    print(f"nextword demo, {os.cpu_count()} cores")
     print(f"{'run':>3} {'wall s':>7} {'CPU s':>6}  load average before -> after (1 min)")
     for run in range(1, args.runs + 1):
         load = os.getloadavg()[0]
