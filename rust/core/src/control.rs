@@ -184,8 +184,8 @@ impl ProgressBar {
 
     /// The line to draw after `secs` seconds: bytes and tokens while reading
     /// the input, then steps once a step phase started (on a new line, so the
-    /// reading phase's last figures stay on screen); the stage, when the job
-    /// names one. A job that reports no figures at all shows its stage (or
+    /// reading phase's last figures stay on screen); then the stage, when the
+    /// job names one (a job that goes on after reading says what it does). A job that reports no figures at all shows its stage (or
     /// that it is working) and the time, never a row of zeros.
     fn line(&mut self, control: &Control, secs: f64) -> String {
         let stage = control.stage();
@@ -227,8 +227,9 @@ impl ProgressBar {
                 } else {
                     String::new()
                 };
+                let stage = stage.map(|s| format!(", {s}")).unwrap_or_default();
                 format!(
-                    "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}",
+                    "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}{stage}",
                     self.label,
                     bar,
                     bytes as f64 / 1e6,

@@ -24,6 +24,22 @@ fn bar_shows_bytes_then_steps_on_a_new_line() {
 }
 
 #[test]
+fn a_job_that_goes_on_after_reading_says_what_it_does() {
+    let control = Control::new();
+    control.bytes_total.store(1_000_000, Ordering::Relaxed);
+    control.add_bytes(1_000_000);
+    control.add_tokens(500_000);
+    let mut bar = ProgressBar::new("train");
+    assert!(bar.line(&control, 1.0).ends_with("M tokens/s, 1 s "));
+    control.set_stage("adjusting counts");
+    let line = bar.line(&control, 2.0);
+    assert!(
+        line.ends_with(" 1.0 MB, 0.5 M tokens, 0.25 M tokens/s, adjusting counts, 2 s "),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_job_without_figures_shows_its_stage_not_zeros() {
     let control = Control::new();
     let mut bar = ProgressBar::new("estimate");
