@@ -1,7 +1,7 @@
 """The command line as a new user met it (issue 15): closed pipes, generation
 across sentences, character models, help and version, flags in messages,
 warnings as sentences, unknown prompts, the project's own file kinds, Ctrl-C
-during an ARPA write."""
+during a model write."""
 
 from __future__ import annotations
 
@@ -229,22 +229,28 @@ from nextword.cli import main
 out_dir = sys.argv[2]
 
 def interrupt_once_writing():
-    # Ctrl-C as soon as the ARPA file's temporary name appears.
+    # Ctrl-C as soon as the model file's temporary name appears.
     while not os.listdir(out_dir):
         time.sleep(0.001)
     os.kill(os.getpid(), signal.SIGINT)
 
 threading.Thread(target=interrupt_once_writing, daemon=True).start()
-sys.exit(main(["train", sys.argv[1], "--order", "5", "-o", os.path.join(out_dir, "m.arpa"), "-q"]))
+model = os.path.join(out_dir, sys.argv[3])
+sys.exit(main(["train", sys.argv[1], "--order", "5", "-o", model, "-q"]))
 """
 
 
-def test_ctrl_c_during_the_arpa_write_leaves_no_file(shared: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["m.arpa", "m.nwlm"])
+def test_ctrl_c_during_the_model_write_leaves_no_file(
+    shared: Path, tmp_path: Path, name: str
+) -> None:
+    # Both writers look at the cancel flag as they go (ARPA between blocks of
+    # n-grams, binary between 4 MB pieces) and once more before the rename.
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     corpus = shared / "corpora/en/tinyshakespeare.txt"
     result = subprocess.run(
-        [sys.executable, "-c", INTERRUPT, str(corpus), str(out_dir)],
+        [sys.executable, "-c", INTERRUPT, str(corpus), str(out_dir), name],
         capture_output=True,
         text=True,
         timeout=300,

@@ -19,6 +19,7 @@ import numpy as np
 
 from nextword.lm import NGramLM
 from nextword.model import LanguageModel
+from nextword.neural.blas_threads import blas_threads
 from nextword.neural.language_model import NeuralLanguageModel
 from nextword.neural.recurrent import LSTMLanguageModel
 from nextword.neural.training import TrainingConfig, TrainingHistory, train
@@ -51,12 +52,19 @@ def run_neural_demo(
 ) -> dict[str, TrainingHistory]:
     """Train two tiny character models on ``lines`` for ``steps`` steps each
     and show what they learnt, next to Kneser-Ney on the same characters;
-    returns each model's training history by name.
+    returns each model's training history by name. BLAS runs on one thread
+    meanwhile: products this small only wait on a second one
+    (:mod:`nextword.neural.blas_threads`).
 
     >>> _ = run_neural_demo(["to be or not to be"] * 20, steps=2)  # doctest: +ELLIPSIS
     <BLANKLINE>
     == 9. neural language models ...
     """
+    with blas_threads(1):
+        return _run_neural_demo(lines, steps, seed)
+
+
+def _run_neural_demo(lines: Sequence[str], steps: int, seed: int) -> dict[str, TrainingHistory]:
     print("\n== 9. neural language models (numpy, characters) " + "=" * 16)
     cut = max(1, len(lines) // 10)
     train_lines, test_lines = list(lines[cut:]), list(lines[:cut])

@@ -123,6 +123,18 @@ pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
+    write_atomic_unless_cancelled(path, &crate::control::Control::new(), fill)
+}
+
+/// [`write_atomic`] for a long write: once `control` is cancelled (by `fill`
+/// noticing it, or while the file is flushed to disk) the temporary file is
+/// removed, nothing is renamed into place and the result is
+/// [`Error::Cancelled`].
+pub fn write_atomic_unless_cancelled(
+    path: &Path,
+    control: &crate::control::Control,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -131,11 +143,17 @@ pub fn write_atomic(
     let result = (|| -> std::io::Result<()> {
         let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         fill(&mut file)?;
+        control.set_stage("flushing to disk");
         file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        if control.is_cancelled() {
+            // Stopped after the last byte but before the rename: still no file.
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
+        control.check()?;
         return Err(Error::io(path, e));
     }
     Ok(())

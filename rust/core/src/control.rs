@@ -5,7 +5,8 @@
 //! progress bar and sets the cancel flag on Ctrl-C.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use crate::{Error, Result};
 
@@ -27,7 +28,13 @@ pub struct Control {
     /// Steps of a later phase done so far (BPE merges, say): once
     /// [`Control::start_steps`] is called the bar counts these instead of bytes.
     pub steps_done: AtomicU64,
-    steps: OnceLock<(u64, &'static str)>,
+    // Total, unit and start of the step phase.
+    steps: OnceLock<(u64, &'static str, Instant)>,
+    // What the job is doing now ("stage 3/13: adjusting counts"), when it says.
+    stage: Mutex<Option<String>>,
+    // Every stage set, with the steps done when it began: what tests read.
+    #[cfg(test)]
+    pub(crate) stage_log: Mutex<Vec<(String, u64)>>,
 }
 
 impl Control {
@@ -66,9 +73,28 @@ impl Control {
     }
 
     /// Enter a phase of at most `total` steps named `unit` ("merges"); counted
-    /// with [`Control::add_steps`]. Only the first call counts.
+    /// with [`Control::add_steps`]. Only the first call counts. An empty unit
+    /// draws the bar and the stage without the counts (for steps that are
+    /// units of work rather than things a user would count).
     pub fn start_steps(&self, total: u64, unit: &'static str) {
-        let _ = self.steps.set((total, unit));
+        let _ = self.steps.set((total, unit, Instant::now()));
+    }
+
+    /// Say what the job is doing now; the bar shows it after the figures.
+    pub fn set_stage(&self, stage: impl Into<String>) {
+        let stage = stage.into();
+        #[cfg(test)]
+        if let Ok(mut log) = self.stage_log.lock() {
+            log.push((stage.clone(), self.steps_done.load(Ordering::Relaxed)));
+        }
+        if let Ok(mut now) = self.stage.lock() {
+            *now = Some(stage);
+        }
+    }
+
+    /// The stage last set, if any.
+    pub fn stage(&self) -> Option<String> {
+        self.stage.lock().ok().and_then(|s| s.clone())
     }
 
     /// Add `n` to the steps counter.
@@ -78,7 +104,14 @@ impl Control {
 
     /// The step phase's total and unit, once started.
     pub fn steps(&self) -> Option<(u64, &'static str)> {
-        self.steps.get().copied()
+        self.steps.get().map(|&(total, unit, _)| (total, unit))
+    }
+
+    /// Seconds since the step phase started, once started.
+    fn steps_seconds(&self) -> Option<f64> {
+        self.steps
+            .get()
+            .map(|(_, _, start)| start.elapsed().as_secs_f64())
     }
 
     /// Fraction done in [0, 1], or `None` when the total is unknown.
@@ -104,32 +137,46 @@ fn bar(fraction: f64) -> String {
     )
 }
 
+/// Seconds a bar stays silent unless `NEXTWORD_PROGRESS_DELAY` says otherwise.
+const DEFAULT_DELAY: f64 = 1.0;
+
 /// A one-line progress bar on stderr, redrawn from a [`Control`]'s counters.
 ///
-/// It stays silent for the first second, so quick jobs print nothing.
+/// It stays silent for the first second (`NEXTWORD_PROGRESS_DELAY` seconds
+/// when set), so quick jobs print nothing.
 pub struct ProgressBar {
     label: String,
-    start: std::time::Instant,
-    // When the bar first saw a step phase (its rate is counted from there).
-    steps_start: Option<std::time::Instant>,
+    start: Instant,
+    delay: f64,
+    // Whether the last line drawn was of the step phase.
+    in_steps: bool,
+    // Characters of the last line drawn: a shorter one is padded over it.
+    last_width: usize,
     drawn: bool,
 }
 
 impl ProgressBar {
     /// A bar labelled `label`, started now.
     pub fn new(label: &str) -> Self {
+        let delay = std::env::var("NEXTWORD_PROGRESS_DELAY")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|d| d.is_finite() && *d >= 0.0)
+            .unwrap_or(DEFAULT_DELAY);
         Self {
             label: label.to_string(),
-            start: std::time::Instant::now(),
-            steps_start: None,
+            start: Instant::now(),
+            delay,
+            in_steps: false,
+            last_width: 0,
             drawn: false,
         }
     }
 
-    /// Redraw from `control`'s counters.
+    /// Redraw from `control`'s counters (once the delay has passed).
     pub fn draw(&mut self, control: &Control) {
         let secs = self.start.elapsed().as_secs_f64();
-        if secs >= 1.0 {
+        if secs >= self.delay {
             let line = self.line(control, secs);
             self.write(&line);
         }
@@ -137,39 +184,68 @@ impl ProgressBar {
 
     /// The line to draw after `secs` seconds: bytes and tokens while reading
     /// the input, then steps once a step phase started (on a new line, so the
-    /// reading phase's last figures stay on screen).
+    /// reading phase's last figures stay on screen); then the stage, when the
+    /// job names one (a job that goes on after reading says what it does). A job that reports no figures at all shows its stage (or
+    /// that it is working) and the time, never a row of zeros.
     fn line(&mut self, control: &Control, secs: f64) -> String {
-        if let Some((total, unit)) = control.steps() {
-            let first = self.steps_start.is_none();
-            let since = *self.steps_start.get_or_insert_with(std::time::Instant::now);
+        let stage = control.stage();
+        let body = if let Some((total, unit)) = control.steps() {
+            let start = if self.drawn && !self.in_steps {
+                "\n"
+            } else {
+                "\r"
+            };
+            self.in_steps = true;
             let done = control.steps_done.load(Ordering::Relaxed);
-            return format!(
-                "{}{} {} {done}/{total} {unit}, {:.0} {unit}/s, {:.0} s ",
-                if first && self.drawn { "\n" } else { "\r" },
+            let mut body = format!(
+                "{start}{} {}",
                 self.label,
-                bar((done as f64 / total.max(1) as f64).min(1.0)),
-                done as f64 / since.elapsed().as_secs_f64().max(1e-3),
-                secs
+                bar((done as f64 / total.max(1) as f64).min(1.0))
             );
-        }
-        let tokens = control.tokens_done.load(Ordering::Relaxed) as f64;
-        let mb = control.bytes_done.load(Ordering::Relaxed) as f64 / 1e6;
-        let bar = control.fraction().map(bar).unwrap_or_default();
-        let rate = f32::from_bits(control.learning_rate.load(Ordering::Relaxed));
-        let rate = if rate > 0.0 {
-            format!(", lr {rate:.5}")
+            if !unit.is_empty() {
+                let since = control.steps_seconds().unwrap_or(secs).max(1e-3);
+                body += &format!(
+                    " {done}/{total} {unit}, {:.0} {unit}/s",
+                    done as f64 / since
+                );
+            }
+            if let Some(stage) = stage {
+                body += if unit.is_empty() { " " } else { ", " };
+                body += &stage;
+            }
+            body
         } else {
-            String::new()
+            let tokens = control.tokens_done.load(Ordering::Relaxed) as f64;
+            let bytes = control.bytes_done.load(Ordering::Relaxed);
+            if bytes == 0 && tokens == 0.0 && control.fraction().is_none() {
+                format!("\r{} {}", self.label, stage.as_deref().unwrap_or("working"))
+            } else {
+                let bar = control.fraction().map(bar).unwrap_or_default();
+                let rate = f32::from_bits(control.learning_rate.load(Ordering::Relaxed));
+                let rate = if rate > 0.0 {
+                    format!(", lr {rate:.5}")
+                } else {
+                    String::new()
+                };
+                let stage = stage.map(|s| format!(", {s}")).unwrap_or_default();
+                format!(
+                    "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}{stage}",
+                    self.label,
+                    bar,
+                    bytes as f64 / 1e6,
+                    tokens / 1e6,
+                    tokens / 1e6 / secs.max(1e-3),
+                )
+            }
         };
-        format!(
-            "\r{} {} {:.1} MB, {:.1} M tokens, {:.2} M tokens/s{rate}, {:.0} s ",
-            self.label,
-            bar,
-            mb,
-            tokens / 1e6,
-            tokens / 1e6 / secs,
-            secs
-        )
+        let mut line = format!("{body}, {secs:.0} s ");
+        // Blank out what a longer previous line left on screen.
+        let width = line.trim_start_matches(['\r', '\n']).chars().count();
+        if width < self.last_width && line.starts_with('\r') {
+            line.push_str(&" ".repeat(self.last_width - width));
+        }
+        self.last_width = width;
+        line
     }
 
     fn write(&mut self, line: &str) {
@@ -180,37 +256,14 @@ impl ProgressBar {
         self.drawn = true;
     }
 
-    /// End the line if anything was drawn.
+    /// Draw the final figures and end the line, if the job ran past the delay.
     pub fn finish(&mut self, control: &Control) {
+        self.draw(control);
         if self.drawn {
-            self.draw(control);
             eprintln!();
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bar_shows_bytes_then_steps_on_a_new_line() {
-        let control = Control::new();
-        control.bytes_total.store(4_000_000, Ordering::Relaxed);
-        control.add_bytes(2_000_000);
-        let mut bar = ProgressBar::new("bpe");
-        let line = bar.line(&control, 2.0);
-        assert!(
-            line.starts_with("\rbpe [###############...............]  50% 2.0 MB"),
-            "{line}"
-        );
-        bar.drawn = true;
-        control.start_steps(10, "merges");
-        control.start_steps(99, "ignored");
-        control.add_steps(3);
-        let line = bar.line(&control, 3.0);
-        assert!(line.starts_with("\nbpe [#########"), "{line}");
-        assert!(line.contains(" 30% 3/10 merges, "), "{line}");
-        assert!(bar.line(&control, 4.0).starts_with("\rbpe"));
-    }
-}
+mod tests;

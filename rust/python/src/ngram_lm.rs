@@ -150,8 +150,12 @@ impl NGramLM {
         let counts = job::run(py, "count", progress, |control| {
             nextword_core::count::count_ngrams(&corpus, &options, control)
         })?;
-        let model = job::run(py, "estimate", progress, |_| {
-            then_prune(lm::fit_owned(counts, &smoothing)?, entropy)
+        let model = job::run(py, "estimate", progress, |control| {
+            let model = lm::fit_owned_with(counts, &smoothing, control)?;
+            if entropy.is_some() {
+                control.set_stage("pruning by relative entropy");
+            }
+            then_prune(model, entropy)
         })?;
         Ok(Self::new(model))
     }

@@ -285,7 +285,8 @@ pub(crate) fn save_arpa_file(
             .save(&TokenizerRecord::sidecar_path(path))?;
     }
     let gzip = path.to_string_lossy().ends_with(".gz");
-    let written = crate::binfmt::write_atomic(path, |out| {
+    // Stopped: the temporary file is gone and nothing was renamed into place.
+    crate::binfmt::write_atomic_unless_cancelled(path, control, |out| {
         if gzip {
             let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
             fill(&mut gz)?;
@@ -293,10 +294,7 @@ pub(crate) fn save_arpa_file(
         } else {
             fill(out)
         }
-    });
-    // Stopped: the temporary file is gone and nothing was renamed into place.
-    control.check()?;
-    written
+    })
 }
 
 fn parse_f32(s: &str) -> Option<f32> {

@@ -20,6 +20,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::array::Array;
@@ -28,6 +29,7 @@ use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use super::trie::Trie;
 use crate::binfmt::{Reader, Writer};
+use crate::control::Control;
 use crate::tokenize::record::{read_legacy_spec, read_tokenizer};
 use crate::tokenize::Vocab;
 use crate::{Error, Result};
@@ -188,13 +190,31 @@ pub fn save(model: &NGramModel, path: &Path) -> Result<()> {
 
 /// Write `model` to `path` in the binary format with `layout` (atomically).
 pub fn save_layout(model: &NGramModel, path: &Path, layout: Layout) -> Result<()> {
+    save_layout_with(model, path, layout, &Control::new())
+}
+
+/// [`save_layout`], reporting the megabytes written to `control` and
+/// stopping once it is cancelled (no file is left behind then).
+pub fn save_layout_with(
+    model: &NGramModel,
+    path: &Path,
+    layout: Layout,
+    control: &Control,
+) -> Result<()> {
     match layout {
-        Layout::Hash => save_version(model, path, VERSION),
+        Layout::Hash => {
+            let hashed = model.hash_layout();
+            let all: Vec<Vec<Section<'_>>> = hashed.levels.iter().map(sections).collect();
+            write_file(&hashed, None, all, path, VERSION, control)
+        }
         Layout::Trie { quantize } => {
+            control.set_stage("building the trie");
             let hashed = model.hash_layout();
             let trie = Trie::from_levels(&hashed.levels, quantize)?;
+            control.check()?;
+            control.set_stage("writing the trie");
             let sections: Vec<Vec<Section<'_>>> = trie.levels.iter().map(trie_sections).collect();
-            write_file(model, Some(&trie), sections, path, VERSION)
+            write_file(model, Some(&trie), sections, path, VERSION, control)
         }
     }
 }
@@ -209,16 +229,22 @@ pub fn save_version(model: &NGramModel, path: &Path, version: u32) -> Result<()>
     }
     let hashed = model.hash_layout();
     let all: Vec<Vec<Section<'_>>> = hashed.levels.iter().map(sections).collect();
-    write_file(&hashed, None, all, path, version)
+    write_file(&hashed, None, all, path, version, &Control::new())
 }
 
-/// Write the header, metadata and every order's arrays.
+/// Arrays are written in pieces of this many bytes, with the progress and
+/// the cancel flag looked at between them.
+const WRITE_PIECE: usize = 4 << 20;
+
+/// Write the header, metadata and every order's arrays (megabytes counted
+/// to `control`, which can stop the write).
 fn write_file(
     model: &NGramModel,
     trie: Option<&Trie>,
     all: Vec<Vec<Section<'_>>>,
     path: &Path,
     version: u32,
+    control: &Control,
 ) -> Result<()> {
     let zero: Vec<Vec<(u64, u64, u32)>> = all.iter().map(|l| vec![(0, 0, 0); l.len()]).collect();
     let meta_len = metadata(model, trie, &zero, version).len();
@@ -233,7 +259,9 @@ fn write_file(
         offsets.push(entry);
     }
     let meta = metadata(model, trie, &offsets, version);
-    crate::binfmt::write_atomic(path, |out| {
+    let megabytes = pos.div_ceil(1_000_000) as u64;
+    control.start_steps(megabytes, "MB");
+    crate::binfmt::write_atomic_unless_cancelled(path, control, |out| {
         let mut head = Vec::with_capacity(HEAD + meta.len());
         head.extend_from_slice(MAGIC);
         head.extend_from_slice(&version.to_le_bytes());
@@ -248,10 +276,19 @@ fn write_file(
             for sec in level {
                 let at = align8(written);
                 out.write_all(&vec![0u8; at - written])?;
-                out.write_all(sec.bytes)?;
-                written = at + sec.bytes.len();
+                written = at;
+                for piece in sec.bytes.chunks(WRITE_PIECE) {
+                    if control.is_cancelled() {
+                        return Err(std::io::ErrorKind::Interrupted.into());
+                    }
+                    out.write_all(piece)?;
+                    written += piece.len();
+                    let done = written.div_ceil(1_000_000) as u64;
+                    control.steps_done.store(done, Ordering::Relaxed);
+                }
             }
         }
+        control.steps_done.store(megabytes, Ordering::Relaxed);
         Ok(())
     })
 }

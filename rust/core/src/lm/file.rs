@@ -111,6 +111,6 @@ pub fn save_as(
         }
         arpa::save_arpa(&model.hash_layout(), path, control)
     } else {
-        binary::save_layout(model, path, layout.unwrap_or_default())
+        binary::save_layout_with(model, path, layout.unwrap_or_default(), control)
     }
 }

@@ -44,6 +44,7 @@ pub use smoothing::SmoothingParams;
 
 use rayon::prelude::*;
 
+use crate::control::Control;
 use crate::count::NGramCounts;
 use crate::tokenize::UNK_ID;
 use crate::{Error, Result};
@@ -134,14 +135,28 @@ pub(crate) fn add_unk(
 /// Fit a model, consuming the counts so that their arrays become the model's
 /// without a copy (what fitting straight from a corpus does).
 pub fn fit_owned(counts: NGramCounts, smoothing: &Smoothing) -> Result<NGramModel> {
+    fit_owned_with(counts, smoothing, &Control::new())
+}
+
+/// [`fit_owned`], reporting progress to `control` (Kneser-Ney's stages; the
+/// other estimators say only that they are estimating) and, for Kneser-Ney,
+/// stopping between stages once cancelled.
+pub fn fit_owned_with(
+    counts: NGramCounts,
+    smoothing: &Smoothing,
+    control: &Control,
+) -> Result<NGramModel> {
     match smoothing {
         Smoothing::KneserNey(options) => {
             if counts.orders.first().is_none_or(|o| o.is_empty()) {
                 return Err(Error::EmptyCorpus("no n-grams to estimate from".into()));
             }
-            kneser_ney::estimate_owned(counts, options)
+            kneser_ney::estimate_owned_with(counts, options, control)
         }
-        other => fit(&counts, other),
+        other => {
+            control.set_stage(format!("estimating {}", other.name()));
+            fit(&counts, other)
+        }
     }
 }
 

@@ -171,6 +171,7 @@ fn train_arpa_within(
 
     release_freed_memory();
     trace.lap("count (two passes, spilling)");
+    control.set_stage("adjusting counts");
 
     // Stage 2: adjusted counts into context-ordered sorters. Orders are
     // independent here: as many run at once as there are threads, sharing
@@ -201,6 +202,7 @@ fn train_arpa_within(
     } = counts;
     drop(runs);
     let (discounts, warnings) = discounts::choose(&coc, options.discounts.as_deref());
+    control.set_stage("initial probabilities");
 
     // Stage 4: initial probabilities (orders independent again); the gammas
     // of order k's contexts go to order k - 1.
@@ -227,6 +229,7 @@ fn train_arpa_within(
     let words = vocab.words();
     let uniform = (1.0 / sizes[0].saturating_sub(1).max(1) as f32 as f64) as f32;
     let total: usize = sizes.iter().sum();
+    control.set_stage("interpolating and writing");
     control.start_steps(total as u64, "n-grams");
     let mut failure: Option<Error> = None;
     save_arpa_file(path, vocab.tokenizer(), control, |out| {
