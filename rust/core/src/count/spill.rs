@@ -107,6 +107,9 @@ pub fn count_spilled(
             "the memory-bounded pipeline counts padded sentences (pad=True)".into(),
         ));
     }
+    control
+        .passes
+        .store(2, std::sync::atomic::Ordering::Relaxed);
     // Pass 1: the vocabulary and the unigram counts.
     let unigram_options = CountOptions {
         order: 1,
@@ -122,9 +125,7 @@ pub fn count_spilled(
     release_freed_memory();
 
     // Pass 2: orders 2..N with final ids, spilling when the tables are full.
-    control
-        .bytes_done
-        .store(0, std::sync::atomic::Ordering::Relaxed);
+    // (The progress bar goes on from where pass 1 ended: two passes, one bar.)
     let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order).map(table_for).collect();
     let runs: Vec<Mutex<Vec<Run>>> = tables.iter().map(|_| Mutex::new(Vec::new())).collect();
     // Tables may fill a third of the budget: spilling sorts one order's
