@@ -54,12 +54,14 @@ def paragraphs(files: list[Path], limit: int) -> list[str]:
     return out
 
 
-def kenlm_loop(model_path: str, src: Path, dst: Path) -> float:
-    """CCNet's way: score each document in Python with kenlm.Model.score."""
+def kenlm_loop(model_path: str, src: Path, dst: Path, cpu: list[float] | None = None) -> float:
+    """CCNet's way: score each document in Python with kenlm.Model.score.
+
+    Returns the wall seconds; appends the CPU seconds of the loop to ``cpu``."""
     import kenlm
 
     model = kenlm.Model(model_path)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     with src.open(encoding="utf-8") as fin, dst.open("w", encoding="utf-8") as fout:
         for line in fin:
             record = json.loads(line)
@@ -69,15 +71,23 @@ def kenlm_loop(model_path: str, src: Path, dst: Path) -> float:
                 tokens += len(sentence.split()) + 1
             record["perplexity"] = 10.0 ** (-logprob / tokens)
             fout.write(json.dumps(record) + "\n")
+    if cpu is not None:
+        cpu.append(time.process_time() - start_cpu)
     return time.perf_counter() - start
 
 
-def nextword_run(model_path: str, src: Path, dst: Path, threads: int) -> float:
+def nextword_run(
+    model_path: str, src: Path, dst: Path, threads: int, cpu: list[float] | None = None
+) -> float:
+    """nextword.filter_corpus on ``threads`` threads: wall seconds; appends
+    the CPU seconds (all threads) to ``cpu``."""
     import nextword
 
     lm = nextword.NGramLM.load(model_path)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     nextword.filter_corpus(lm, src, dst, threshold=1e300, progress=False, threads=threads)
+    if cpu is not None:
+        cpu.append(time.process_time() - start_cpu)
     return time.perf_counter() - start
 
 
@@ -190,11 +200,11 @@ def main() -> None:
         f"documents: {args.docs:,} paragraphs, {words:,} words, {mb:.1f} MB of JSONL"
     )
 
-    ours, theirs = [], []
+    ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     for _ in range(args.runs):
         print(f"  load before run {load()}")
-        ours.append(nextword_run(model, src, tmp / "ours.jsonl", args.threads))
-        theirs.append(kenlm_loop(model, src, tmp / "theirs.jsonl"))
+        ours.append(nextword_run(model, src, tmp / "ours.jsonl", args.threads, ours_cpu))
+        theirs.append(kenlm_loop(model, src, tmp / "theirs.jsonl", theirs_cpu))
     a = [json.loads(x)["perplexity"] for x in (tmp / "ours.jsonl").read_text().splitlines()]
     b = [json.loads(x)["perplexity"] for x in (tmp / "theirs.jsonl").read_text().splitlines()]
     # kenlm's Python module splits a sentence with str.split (a no-break space
@@ -208,6 +218,8 @@ def main() -> None:
         f"({args.docs / mo:,.0f} docs/s, {words / mo / 1e6:.2f} M words/s); "
         f"kenlm loop {mt:.2f} s ({args.docs / mt:,.0f} docs/s); {mt / mo:.1f}x; "
         f"runs {[round(x, 2) for x in ours]} vs {[round(x, 2) for x in theirs]}; "
+        f"CPU seconds (median) {statistics.median(ours_cpu):.2f} vs "
+        f"{statistics.median(theirs_cpu):.2f}; "
         f"perplexities equal within {worst:.1e} but for {apart} documents (no-break "
         f"spaces, which kenlm's module splits at); load {load()}"
     )

@@ -120,6 +120,73 @@ def test_file_unit_writes_one_record_per_file(lm: nextword.NGramLM, tmp_path: Pa
     assert got[0]["words"] == sum(len(t.split()) for t in CLEAN[:5])
 
 
+def test_kept_records_are_their_lines_with_two_fields_added(
+    lm: nextword.NGramLM, tmp_path: Path
+) -> None:
+    # A record is not re-serialized: its bytes (spacing, a number no float
+    # holds, escapes) stay, the fields go before its closing brace; a record
+    # that already has one is rewritten with the value replaced in place; a
+    # record with bad UTF-8 (errors="replace") is written as valid UTF-8.
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(
+        b'{ "id" : 123456789012345678901234567890, "text": "the cat sat on the mat" }  \n'
+        b'{"perplexity": 1, "text": "the dog sat on the log", "x": 2}\n'
+        b'{"text": "the \xff dog", "bucket": "old"}\n'
+        b'{"text": "a bird sat on the log", "t\\u0065xt2": "\\u00e9"}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    filter_corpus(lm, src, out, threshold=1e300, errors="replace")
+    lines = out.read_bytes().split(b"\n")
+    assert lines[0].startswith(b'{ "id" : 123456789012345678901234567890, "text": ')
+    assert lines[0].endswith(b',"bucket":"keep"}')
+    assert lines[3].startswith(b'{"text": "a bird sat on the log", "t\\u0065xt2": "\\u00e9",')
+    got = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [list(r) for r in got] == [
+        ["id", "text", "perplexity", "bucket"],
+        ["perplexity", "text", "x", "bucket"],
+        ["text", "bucket", "perplexity"],
+        ["text", "text2", "perplexity", "bucket"],
+    ]
+    want = lm.perplexity(["the dog sat on the log"]).perplexity
+    assert got[1]["perplexity"] == pytest.approx(want)
+    assert got[2]["text"] == "the \ufffd dog" and got[2]["bucket"] == "keep"
+
+
+def test_exact_dedup_copies_lines_across_chunks_and_line_ends(tmp_path: Path) -> None:
+    # Kept lines are copied in runs: CRLF lines come out with LF, a last line
+    # without one gets one, and every chunk size and thread count agree.
+    rng = random.Random(5)
+    words = ["Alpha", "beta,", "GAMMA", "delta", "é", "ÉTÉ", "x\x0by", "1984"]
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 3))) for _ in range(300)]
+    ends = [rng.choice(["\n", "\r\n"]) for _ in lines]
+    src = tmp_path / "in.txt"
+    src.write_bytes(("".join(line + end for line, end in zip(lines, ends)) + "last line").encode())
+
+    def key(line: str) -> str:
+        kept = "".join(
+            "0" if c.isnumeric() else c.lower() if c.isalnum() else " " if c.isspace() else ""
+            for c in line
+        )
+        return " ".join(kept.split())
+
+    seen: set[str] = set()
+    want = []
+    for line in [*lines, "last line"]:
+        k = key(line)
+        if k and k in seen:
+            continue
+        seen.add(k)
+        want.append(line + "\n")
+    for threads, chunk in ((1, 0), (2, 64), (3, 300)):
+        _core.set_chunk_bytes(chunk)
+        try:
+            s = dedup_exact(src, tmp_path / "out.txt", threads=threads)
+        finally:
+            _core.set_chunk_bytes(0)
+        assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "".join(want)
+        assert s.distinct == len({key(x) for x in [*lines, "last line"]} - {""})
+
+
 def test_bad_input_follows_the_errors_policy(lm: nextword.NGramLM, tmp_path: Path) -> None:
     src = tmp_path / "bad.jsonl"
     src.write_bytes(

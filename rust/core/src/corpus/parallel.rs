@@ -22,6 +22,27 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
+/// The thread count to use (`threads`, or all cores for 0) and the input
+/// size in bytes, which is also told to `control` for progress.
+pub fn start(inputs: &[Input], control: &Control, threads: usize) -> (usize, u64) {
+    let threads = if threads == 0 {
+        default_threads()
+    } else {
+        threads
+    };
+    let total: u64 = inputs
+        .iter()
+        .map(|i| match i {
+            Input::File { size, .. } => *size,
+            Input::Texts(t) => t.iter().map(|s| s.len() as u64 + 1).sum(),
+        })
+        .sum();
+    control
+        .bytes_total
+        .store(total, std::sync::atomic::Ordering::Relaxed);
+    (threads, total)
+}
+
 /// Run `work` over every chunk of `corpus` on `threads` workers (0 = all cores).
 ///
 /// Each worker starts from `init()` and folds its chunks into that state; the
@@ -57,21 +78,7 @@ where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, &Chunk) -> Result<()> + Sync,
 {
-    let threads = if threads == 0 {
-        default_threads()
-    } else {
-        threads
-    };
-    let total: u64 = inputs
-        .iter()
-        .map(|i| match i {
-            Input::File { size, .. } => *size,
-            Input::Texts(t) => t.iter().map(|s| s.len() as u64 + 1).sum(),
-        })
-        .sum();
-    control
-        .bytes_total
-        .store(total, std::sync::atomic::Ordering::Relaxed);
+    let (threads, total) = start(inputs, control, threads);
 
     // One worker, or input that fits in one chunk: run on this thread. Spawning
     // a reader and workers would cost more than the work.

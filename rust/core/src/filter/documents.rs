@@ -86,8 +86,14 @@ pub struct Doc<'a> {
     pub raw: &'a [u8],
     /// The text to score: the line, or the record's text field.
     pub text: Cow<'a, str>,
-    /// The parsed record, for JSONL input.
+    /// The parsed record, for JSONL input read with [`Parse::Record`].
     pub record: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Whether the line is a JSONL record (parsed or not).
+    pub is_record: bool,
+    /// Whether invalid UTF-8 in the line was replaced (`raw` is not UTF-8).
+    pub replaced: bool,
+    /// With [`Parse::Text`]: bit `i` set when the record has the key `watch[i]`.
+    pub watched: u32,
     /// Where the line is (for error messages).
     pub line_index: usize,
     /// Its byte offset in the chunk.
@@ -103,12 +109,128 @@ pub fn location(chunk: &Chunk, index: usize, offset: usize) -> Location {
     }
 }
 
+/// How much of a JSONL record a caller needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Parse<'w> {
+    /// The whole record as a map (to rewrite it).
+    Record,
+    /// Only its text, and which of the keys `watch` (at most 32) it has: no
+    /// map is built, the other values are skipped unparsed (for callers
+    /// that copy or extend the raw line).
+    Text {
+        /// Keys whose presence is reported in [`Doc::watched`].
+        watch: &'w [&'w str],
+    },
+}
+
 /// Call `f` on every document (line or record) of `chunk`, in order,
-/// applying the `errors=` policy of `options` (see the module docs).
+/// applying the `errors=` policy of `options` (see the module docs), each
+/// record parsed whole.
 pub fn for_each_doc<'a>(
     chunk: &'a Chunk,
     options: &CorpusOptions,
     counts: &mut ReadCounts,
+    f: impl FnMut(Doc<'a>) -> Result<()>,
+) -> Result<()> {
+    for_each_doc_as(chunk, options, counts, Parse::Record, f)
+}
+
+/// A JSONL line read with [`Parse::Text`]: the text field's value (None:
+/// absent) and the watched keys present.
+struct TextOnly {
+    text: Option<serde_json::Value>,
+    watched: u32,
+}
+
+/// A key, borrowed from the line when it holds no escape.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Reads a JSON object's text field and watched keys, skipping the rest.
+struct TextVisitor<'f> {
+    field: &'f str,
+    watch: &'f [&'f str],
+}
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor<'_> {
+    type Value = TextOnly;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<TextOnly, A::Error> {
+        let mut found = TextOnly {
+            text: None,
+            watched: 0,
+        };
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if let Some(i) = self.watch.iter().position(|w| *w == key) {
+                found.watched |= 1 << i;
+            }
+            if key == self.field {
+                // The last of repeated keys wins, as in a parsed map.
+                found.text = Some(map.next_value()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A parsed JSONL line: the record (with [`Parse::Record`]), the text
+/// field's value (None: absent) and the watched keys present.
+type Parsed = (
+    Option<serde_json::Map<String, serde_json::Value>>,
+    Option<serde_json::Value>,
+    u32,
+);
+
+/// Parse a JSONL line as [`Parse`] asks: the record, or only its text.
+fn parse_record(text: &str, parse: Parse<'_>, field: &str) -> serde_json::Result<Parsed> {
+    match parse {
+        Parse::Record => {
+            let mut record: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(text)?;
+            let value = record.get_mut(field).map(std::mem::take);
+            Ok((Some(record), value, 0))
+        }
+        Parse::Text { watch } => {
+            use serde::Deserializer as _;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let found = de.deserialize_map(TextVisitor { field, watch })?;
+            de.end()?;
+            Ok((None, found.text, found.watched))
+        }
+    }
+}
+
+/// [`for_each_doc`], each record parsed as `parse` says.
+pub fn for_each_doc_as<'a>(
+    chunk: &'a Chunk,
+    options: &CorpusOptions,
+    counts: &mut ReadCounts,
+    parse: Parse<'_>,
     mut f: impl FnMut(Doc<'a>) -> Result<()>,
 ) -> Result<()> {
     for (index, (offset, raw)) in split_lines(&chunk.data).enumerate() {
@@ -135,11 +257,15 @@ pub fn for_each_doc<'a>(
                 }
             },
         };
+        let replaced = matches!(text, Cow::Owned(_));
         match chunk.format {
             InputFormat::Text => f(Doc {
                 raw,
                 text,
                 record: None,
+                is_record: false,
+                replaced,
+                watched: 0,
                 line_index: index,
                 offset,
             })?,
@@ -149,30 +275,35 @@ pub fn for_each_doc<'a>(
                     continue;
                 }
                 let skip = options.errors == Utf8Policy::Skip;
-                let record: serde_json::Map<String, serde_json::Value> =
-                    match serde_json::from_str(&text) {
-                        Ok(r) => r,
-                        Err(_) if skip => {
-                            counts.skipped_json += 1;
-                            continue;
-                        }
-                        Err(e) => {
-                            return Err(Error::Corpus {
-                                location: location(chunk, index, offset),
-                                message: format!(
+                let field = &options.text_field;
+                let (record, value, watched) = match parse_record(&text, parse, field) {
+                    Ok(parsed) => parsed,
+                    Err(_) if skip => {
+                        counts.skipped_json += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(Error::Corpus {
+                            location: location(chunk, index, offset),
+                            message: format!(
                             "not a JSON object: {e}; pass errors=\"skip\" to leave such lines out"
                         ),
-                            })
+                        })
+                    }
+                };
+                let (body, mut record) = match (value, record) {
+                    (Some(serde_json::Value::String(s)), mut record) => {
+                        // Put the text back where it was taken from.
+                        if let Some(r) = record.as_mut() {
+                            r.insert(field.clone(), serde_json::Value::String(s.clone()));
                         }
-                    };
-                let field = &options.text_field;
-                let body = match record.get(field) {
-                    Some(serde_json::Value::String(s)) => s.clone(),
+                        (s, record)
+                    }
                     _ if skip => {
                         counts.skipped_field += 1;
                         continue;
                     }
-                    other => {
+                    (other, _) => {
                         let what = match other {
                             None => "no field".to_string(),
                             Some(v) => format!("a non-string ({v}) in field"),
@@ -188,7 +319,10 @@ pub fn for_each_doc<'a>(
                 f(Doc {
                     raw,
                     text: Cow::Owned(body),
-                    record: Some(record),
+                    record: record.take(),
+                    is_record: true,
+                    replaced,
+                    watched,
                     line_index: index,
                     offset,
                 })?

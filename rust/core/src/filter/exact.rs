@@ -7,19 +7,20 @@
 //! kept, written atomically; a [`DedupSummary`] (documents, lines and words
 //! removed, words counted by KenLM's whitespace split).
 //!
-//! Hashing runs on the worker threads; deciding (a set of 128-bit hashes)
-//! and writing run on one thread in corpus order, so the first occurrence is
-//! the one kept whatever the thread count. Memory is the set: 16 bytes and
-//! its table overhead per distinct text, nothing per duplicate.
+//! Normalising, hashing and deciding (a set of 128-bit hashes, sharded and
+//! filled in corpus order: [`super::seen`]) run on the worker threads, so
+//! the first occurrence is the one kept whatever the thread count; writing
+//! runs on one thread in corpus order, copying runs of kept lines whole.
+//! Memory is the set: 16 bytes and its table overhead per distinct text,
+//! nothing per duplicate.
 
 use std::io::Write;
 use std::path::Path;
 
-use hashbrown::HashSet;
-
-use super::documents::{for_each_doc, ReadCounts};
-use super::normalize::text_hash;
-use super::ordered::map_ordered;
+use super::documents::{for_each_doc_as, Parse, ReadCounts};
+use super::normalize::text_hash_words;
+use super::ordered::map_numbered;
+use super::seen::OrderedSeen;
 use crate::control::Control;
 use crate::corpus::lines::split_lines;
 use crate::corpus::source::InputFormat;
@@ -100,46 +101,78 @@ struct Entry {
     /// replaced line), and the record, for rewriting.
     text: Option<String>,
     record: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Per compared unit: hash (None: blank, never a duplicate) and words.
-    units: Vec<(Option<u128>, u64)>,
+    /// Its compared units: a range of [`Hashed::hashes`] and [`Hashed::words`].
+    units: std::ops::Range<usize>,
 }
 
+/// A chunk as the workers leave it: no allocation per line for text input,
+/// the units of all its documents side by side.
 struct Hashed {
     entries: Vec<Entry>,
+    /// Per unit: its hash (None: blank, never a duplicate) ...
+    hashes: Vec<Option<u128>>,
+    /// ... its words ...
+    words: Vec<u64>,
+    /// ... and whether it was seen before (from [`OrderedSeen::check`]).
+    repeated: Vec<bool>,
     read: ReadCounts,
 }
 
 fn hash_chunk(chunk: &Chunk, corpus: &Corpus, options: &DedupOptions) -> Result<Hashed> {
     let mut buf = Vec::new();
-    let mut entries = Vec::new();
-    let mut read = ReadCounts::default();
+    let mut hashed = Hashed {
+        entries: Vec::new(),
+        hashes: Vec::new(),
+        words: Vec::new(),
+        repeated: Vec::new(),
+        read: ReadCounts::default(),
+    };
     let lines = options.unit == DedupUnit::Lines && chunk.format == InputFormat::Jsonl;
-    for_each_doc(chunk, &corpus.options, &mut read, |doc| {
-        let units = if lines {
-            split_lines(doc.text.as_bytes())
-                .map(|(_, l)| {
-                    let l = std::str::from_utf8(l).unwrap_or_default();
-                    (text_hash(l, &mut buf), count_words(l))
-                })
-                .collect()
+    let Hashed {
+        entries,
+        hashes,
+        words,
+        read,
+        ..
+    } = &mut hashed;
+    let mut unit = |text: &str, hashes: &mut Vec<Option<u128>>| {
+        let (hash, n) = text_hash_words(text, &mut buf);
+        hashes.push(hash);
+        words.push(n);
+    };
+    // A whole record is parsed only when it may be rewritten.
+    let parse = if lines || options.mark {
+        Parse::Record
+    } else {
+        Parse::Text { watch: &[] }
+    };
+    for_each_doc_as(chunk, &corpus.options, read, parse, |doc| {
+        let first = hashes.len();
+        if lines {
+            for (_, l) in split_lines(doc.text.as_bytes()) {
+                // split_lines cuts at ASCII bytes only, so each piece is UTF-8.
+                unit(std::str::from_utf8(l).unwrap_or_default(), hashes);
+            }
         } else {
-            vec![(text_hash(&doc.text, &mut buf), count_words(&doc.text))]
-        };
+            unit(&doc.text, hashes);
+        }
         let owned = matches!(doc.text, std::borrow::Cow::Owned(_));
         entries.push(Entry {
             start: doc.offset,
             end: doc.offset + doc.raw.len(),
-            text: (owned && (lines || doc.record.is_none())).then(|| doc.text.into_owned()),
+            // A replaced line is written as replaced; a record as it was
+            // (its text is needed to rewrite it without repeated lines).
+            text: (owned && (lines || !doc.is_record)).then(|| doc.text.into_owned()),
             record: if lines || options.mark {
                 doc.record
             } else {
                 None
             },
-            units,
+            units: first..hashes.len(),
         });
         Ok(())
     })?;
-    Ok(Hashed { entries, read })
+    Ok(hashed)
 }
 
 fn write_record(
@@ -149,6 +182,141 @@ fn write_record(
     let mut line = serde_json::to_vec(record).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     line.push(b'\n');
     out.write_all(&line).map_err(|e| Error::io("<output>", e))
+}
+
+/// Kept lines copied as they are, gathered into runs of adjacent bytes of
+/// the chunk so that a mostly kept chunk is written in a few large writes.
+struct Runs<'a> {
+    data: &'a [u8],
+    start: usize,
+    end: usize,
+}
+
+impl Runs<'_> {
+    /// Keep the line `data[start..end]` and its line end.
+    fn keep(&mut self, start: usize, end: usize, out: &mut dyn Write) -> Result<()> {
+        // Only a line that ends in a bare `\n` is copied with it; a CRLF or
+        // an unterminated last line is written with a `\n` of its own.
+        if self.data.get(end) != Some(&b'\n') {
+            self.flush(out)?;
+            return write_line(&self.data[start..end], out);
+        }
+        if start != self.end {
+            self.flush(out)?;
+            self.start = start;
+        }
+        self.end = end + 1;
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut dyn Write) -> Result<()> {
+        let run = &self.data[self.start..self.end];
+        self.start = self.end;
+        out.write_all(run).map_err(|e| Error::io("<output>", e))
+    }
+}
+
+fn write_line(line: &[u8], out: &mut dyn Write) -> Result<()> {
+    out.write_all(line)
+        .and_then(|_| out.write_all(b"\n"))
+        .map_err(|e| Error::io("<output>", e))
+}
+
+/// Count the units of one hashed chunk into `s` and write what is kept (or
+/// marked), in order; returns the chunk's words (for progress).
+fn reduce_chunk(
+    chunk: &Chunk,
+    hashed: Hashed,
+    corpus: &Corpus,
+    options: &DedupOptions,
+    s: &mut DedupSummary,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let Hashed {
+        entries,
+        words,
+        repeated,
+        read,
+        ..
+    } = hashed;
+    s.read.merge(&read);
+    let mut runs = Runs {
+        data: &chunk.data,
+        start: 0,
+        end: 0,
+    };
+    let mut chunk_words = 0;
+    for mut entry in entries {
+        s.documents += 1;
+        s.lines += entry.units.len() as u64;
+        let unit_words = &words[entry.units.clone()];
+        let repeated = &repeated[entry.units.clone()];
+        let doc_words: u64 = unit_words.iter().sum();
+        s.words += doc_words;
+        chunk_words += doc_words;
+        if options.lengths {
+            s.lengths.push(doc_words.min(u32::MAX as u64) as u32);
+        }
+        s.duplicate_words += unit_words
+            .iter()
+            .zip(repeated)
+            .filter(|(_, &r)| r)
+            .map(|(w, _)| w)
+            .sum::<u64>();
+        if options.unit == DedupUnit::Documents || entry.record.is_none() {
+            let dup = repeated.first().copied().unwrap_or(false);
+            s.duplicate_documents += dup as u64;
+            if options.mark {
+                if let Some(r) = entry.record.as_mut() {
+                    r.insert("duplicate".into(), dup.into());
+                    runs.flush(out)?;
+                    write_record(r, out)?;
+                }
+            } else if !dup {
+                match &entry.text {
+                    None => runs.keep(entry.start, entry.end, out)?,
+                    Some(t) => {
+                        runs.flush(out)?;
+                        write_line(t.as_bytes(), out)?;
+                    }
+                }
+            }
+            continue;
+        }
+        // Lines of a JSONL record.
+        let dup_lines = repeated.iter().filter(|&&r| r).count() as u64;
+        s.duplicate_lines += dup_lines;
+        let all = dup_lines > 0 && dup_lines == entry.units.len() as u64;
+        if !options.mark && all {
+            s.duplicate_documents += 1;
+        }
+        let Some(mut record) = entry.record.take() else {
+            continue;
+        };
+        if options.mark {
+            let marked: Vec<u64> = (0..repeated.len() as u64)
+                .filter(|&i| repeated[i as usize])
+                .collect();
+            record.insert("duplicate_lines".into(), marked.into());
+            runs.flush(out)?;
+            write_record(&record, out)?;
+        } else if dup_lines == 0 {
+            runs.keep(entry.start, entry.end, out)?;
+        } else if !all {
+            let text = entry.text.take().unwrap_or_default();
+            let kept: Vec<&[u8]> = split_lines(text.as_bytes())
+                .zip(repeated)
+                .filter(|(_, &r)| !r)
+                .map(|((_, l), _)| l)
+                .collect();
+            let joined = String::from_utf8_lossy(&kept.join(&b'\n')).into_owned();
+            record.insert(corpus.options.text_field.clone(), joined.into());
+            runs.flush(out)?;
+            write_record(&record, out)?;
+        }
+    }
+    runs.flush(out)?;
+    Ok(chunk_words)
 }
 
 /// Remove or mark exact duplicates of `corpus`, writing to `output` (None:
@@ -165,90 +333,29 @@ pub fn dedup_exact(
         super::documents::require_jsonl(&inputs, "marking duplicates")?;
     }
     let run = |out: &mut dyn Write| -> Result<DedupSummary> {
-        let mut seen: HashSet<u128> = HashSet::new();
+        let seen = OrderedSeen::new(control);
         let mut s = DedupSummary::default();
-        map_ordered(
+        // Hashing and deciding run on the workers (see `seen`); this thread
+        // only counts and writes, in corpus order.
+        let outcome = map_numbered(
             &inputs,
             control,
             threads,
-            |chunk| hash_chunk(chunk, corpus, options),
+            |seq, chunk| {
+                let mut hashed =
+                    hash_chunk(chunk, corpus, options).inspect_err(|_| seen.fail(seq))?;
+                hashed.repeated = seen.check(seq, &hashed.hashes)?;
+                Ok(hashed)
+            },
             |chunk, hashed| {
-                s.read.merge(&hashed.read);
-                for mut entry in hashed.entries {
-                    s.documents += 1;
-                    s.lines += entry.units.len() as u64;
-                    let words: u64 = entry.units.iter().map(|u| u.1).sum();
-                    s.words += words;
-                    if options.lengths {
-                        s.lengths.push(words.min(u32::MAX as u64) as u32);
-                    }
-                    control.add_tokens(words);
-                    // Which units were seen before (a blank one never was).
-                    let repeated: Vec<bool> = entry
-                        .units
-                        .iter()
-                        .map(|(h, _)| h.is_some_and(|h| !seen.insert(h)))
-                        .collect();
-                    let dup_words: u64 = entry
-                        .units
-                        .iter()
-                        .zip(&repeated)
-                        .filter(|(_, &r)| r)
-                        .map(|(u, _)| u.1)
-                        .sum();
-                    s.duplicate_words += dup_words;
-                    let raw = &chunk.data[entry.start..entry.end];
-                    if options.unit == DedupUnit::Documents || entry.record.is_none() {
-                        let dup = repeated.first().copied().unwrap_or(false);
-                        s.duplicate_documents += dup as u64;
-                        if options.mark {
-                            if let Some(r) = entry.record.as_mut() {
-                                r.insert("duplicate".into(), dup.into());
-                                write_record(r, out)?;
-                            }
-                        } else if !dup {
-                            let bytes = entry.text.as_ref().map_or(raw, |t| t.as_bytes());
-                            out.write_all(bytes)
-                                .and_then(|_| out.write_all(b"\n"))
-                                .map_err(|e| Error::io("<output>", e))?;
-                        }
-                        continue;
-                    }
-                    // Lines of a JSONL record.
-                    let dup_lines = repeated.iter().filter(|&&r| r).count() as u64;
-                    s.duplicate_lines += dup_lines;
-                    let all = dup_lines > 0 && dup_lines == entry.units.len() as u64;
-                    if !options.mark && all {
-                        s.duplicate_documents += 1;
-                    }
-                    let Some(mut record) = entry.record.take() else {
-                        continue;
-                    };
-                    if options.mark {
-                        let marked: Vec<u64> = (0..repeated.len() as u64)
-                            .filter(|&i| repeated[i as usize])
-                            .collect();
-                        record.insert("duplicate_lines".into(), marked.into());
-                        write_record(&record, out)?;
-                    } else if dup_lines == 0 {
-                        out.write_all(raw)
-                            .and_then(|_| out.write_all(b"\n"))
-                            .map_err(|e| Error::io("<output>", e))?;
-                    } else if !all {
-                        let text = entry.text.take().unwrap_or_default();
-                        let kept: Vec<&[u8]> = split_lines(text.as_bytes())
-                            .zip(&repeated)
-                            .filter(|(_, &r)| !r)
-                            .map(|((_, l), _)| l)
-                            .collect();
-                        let joined = String::from_utf8_lossy(&kept.join(&b'\n')).into_owned();
-                        record.insert(corpus.options.text_field.clone(), joined.into());
-                        write_record(&record, out)?;
-                    }
-                }
+                let words = reduce_chunk(chunk, hashed, corpus, options, &mut s, out)
+                    .inspect_err(|_| seen.abandon())?;
+                control.add_tokens(words);
                 Ok(true)
             },
-        )?;
+        );
+        seen.abandon();
+        outcome?;
         s.distinct = seen.len() as u64;
         if s.documents == 0 {
             return Err(Error::EmptyCorpus(

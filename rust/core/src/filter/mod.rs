@@ -9,7 +9,7 @@
 //! - [`perplexity`]: score each document with an n-gram model, bucket it by
 //!   perplexity (a threshold, or CCNet's percentile cutoffs), keep or drop;
 //! - [`exact`]: drop documents or lines whose normal form ([`normalize`]) was
-//!   seen before;
+//!   seen before (the set of what was seen: [`seen`]);
 //! - [`spans`]: drop runs of at least N tokens that occurred before, found with
 //!   the corpus index ([`crate::index`]).
 
@@ -18,6 +18,7 @@ pub mod exact;
 pub mod normalize;
 pub mod ordered;
 pub mod perplexity;
+pub mod seen;
 pub mod spans;
 
 pub use documents::{ReadCounts, Unit};

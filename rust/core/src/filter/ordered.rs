@@ -28,38 +28,45 @@ pub fn map_ordered<P, M, R>(
     control: &Control,
     threads: usize,
     map: M,
-    mut reduce: R,
+    reduce: R,
 ) -> Result<()>
 where
     P: Send,
     M: Fn(&Chunk) -> Result<P> + Sync,
     R: FnMut(&Chunk, P) -> Result<bool>,
 {
-    let threads = if threads == 0 {
-        crate::corpus::parallel::default_threads()
-    } else {
-        threads
-    };
-    let total: u64 = inputs
-        .iter()
-        .map(|i| match i {
-            Input::File { size, .. } => *size,
-            Input::Texts(t) => t.iter().map(|s| s.len() as u64 + 1).sum(),
-        })
-        .sum();
-    control
-        .bytes_total
-        .store(total, std::sync::atomic::Ordering::Relaxed);
+    map_numbered(inputs, control, threads, |_, chunk| map(chunk), reduce)
+}
+
+/// [`map_ordered`] with each chunk's number in corpus order (0, 1, 2, ...
+/// over all inputs) passed to `map`, for work that must itself follow
+/// corpus order (see [`super::seen`]). A chunk's `map` is not called when
+/// the run stops before it (an error, `reduce` returning false, a cancel).
+pub fn map_numbered<P, M, R>(
+    inputs: &[Input],
+    control: &Control,
+    threads: usize,
+    map: M,
+    mut reduce: R,
+) -> Result<()>
+where
+    P: Send,
+    M: Fn(u64, &Chunk) -> Result<P> + Sync,
+    R: FnMut(&Chunk, P) -> Result<bool>,
+{
+    let (threads, _) = crate::corpus::parallel::start(inputs, control, threads);
 
     if threads == 1 {
         let mut failure = None;
+        let mut seq = 0u64;
         for (index, input) in inputs.iter().enumerate() {
             let mut go_on = true;
             chunk_input(input, index, control, &mut |chunk| {
                 if control.is_cancelled() {
                     return false;
                 }
-                match map(&chunk).and_then(|p| reduce(&chunk, p)) {
+                seq += 1;
+                match map(seq - 1, &chunk).and_then(|p| reduce(&chunk, p)) {
                     Ok(more) => {
                         go_on = more;
                         more
@@ -98,7 +105,7 @@ where
                     let result = if stopped() {
                         Err(Error::Cancelled)
                     } else {
-                        map(&chunk)
+                        map(seq, &chunk)
                     };
                     if done_tx.send((seq, chunk, result)).is_err() {
                         break;

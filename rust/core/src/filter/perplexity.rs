@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::documents::{for_each_doc, sentences, Doc, ReadCounts, Unit};
+use super::documents::{for_each_doc_as, sentences, Doc, Parse, ReadCounts, Unit};
 use super::ordered::map_ordered;
 use crate::control::Control;
 use crate::corpus::source::InputFormat;
@@ -275,8 +275,39 @@ impl FilterOptions {
 
     /// Write a kept document of line or record unit.
     fn write_doc(&self, doc: Doc<'_>, ppl: f64, bucket: usize, out: &mut Vec<u8>) -> Result<()> {
+        let name = self.name(bucket);
+        if doc.is_record && doc.record.is_none() && doc.watched == 0 && !doc.replaced {
+            // A record without either field: its line as it was, the two
+            // fields added before its closing brace (no map is built).
+            if let Some(head) = doc.raw.trim_ascii_end().strip_suffix(b"}") {
+                out.extend_from_slice(head);
+                for (key, value) in [
+                    (&self.field, json_number(ppl)),
+                    (
+                        &self.bucket_field,
+                        serde_json::Value::String(name.to_string()),
+                    ),
+                ] {
+                    out.push(b',');
+                    serde_json::to_writer(&mut *out, key)
+                        .and_then(|_| {
+                            out.push(b':');
+                            serde_json::to_writer(&mut *out, &value)
+                        })
+                        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+                }
+                out.extend_from_slice(b"}\n");
+                return Ok(());
+            }
+        }
         let record = match doc.record {
             Some(r) => Some(r),
+            // A record that has one of the fields already (replaced in
+            // place) or had its bad UTF-8 replaced: parsed whole.
+            None if doc.is_record => Some(
+                serde_json::from_str(&String::from_utf8_lossy(doc.raw))
+                    .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+            ),
             None if self.lines_as_jsonl => {
                 let mut r = serde_json::Map::new();
                 r.insert(
@@ -292,7 +323,7 @@ impl FilterOptions {
                 r.insert(self.field.clone(), json_number(ppl));
                 r.insert(
                     self.bucket_field.clone(),
-                    serde_json::Value::String(self.name(bucket).to_string()),
+                    serde_json::Value::String(name.to_string()),
                 );
                 serde_json::to_writer(&mut *out, &r)
                     .map_err(|e| Error::InvalidArgument(e.to_string()))?;
@@ -438,7 +469,11 @@ impl NGramModel {
         };
         let mut scratch = Scratch::default();
         let mut read = ReadCounts::default();
-        for_each_doc(chunk, &corpus.options, &mut read, |doc| {
+        // Records are not parsed whole: their text is read, and a kept one
+        // is written as its line plus the two fields (see `write_doc`).
+        let watch = [options.field.as_str(), options.bucket_field.as_str()];
+        let parse = Parse::Text { watch: &watch };
+        for_each_doc_as(chunk, &corpus.options, &mut read, parse, |doc| {
             let e = score_text(self, &doc.text, corpus, &mut scratch);
             piece.words += e.tokens - e.sentences;
             if unit == Unit::Files {
@@ -494,7 +529,8 @@ impl NGramModel {
                 let mut scratch = Scratch::default();
                 let mut read = ReadCounts::default();
                 let mut out = Vec::new();
-                for_each_doc(chunk, &corpus.options, &mut read, |doc| {
+                let parse = Parse::Text { watch: &[] };
+                for_each_doc_as(chunk, &corpus.options, &mut read, parse, |doc| {
                     out.push(score_text(self, &doc.text, corpus, &mut scratch));
                     Ok(())
                 })?;
