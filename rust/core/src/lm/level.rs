@@ -131,7 +131,8 @@ impl Level {
             keys,
             logprob,
             backoff,
-            index,
+            // Scoring probes the index at random: huge pages (see `Array::on_huge_pages`).
+            index: index.on_huge_pages(),
             child_start,
             child_end,
             by_prob,
