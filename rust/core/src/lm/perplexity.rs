@@ -155,6 +155,14 @@ impl NGramModel {
         e
     }
 
+    /// Before bulk scoring: the hash indexes the scoring probes go onto huge
+    /// pages (once per model; see [`super::level::Level::warm`]).
+    fn warm_for_scoring(&self) {
+        for level in self.levels.iter().skip(1) {
+            level.warm();
+        }
+    }
+
     /// log10 probability of one sentence of text, and its evaluation.
     pub fn score_text(&self, text: &str, bos: bool, eos: bool) -> Evaluation {
         self.evaluate_sentence(text, bos, eos, &mut Scratch::default())
@@ -167,6 +175,7 @@ impl NGramModel {
         control: &Control,
         threads: usize,
     ) -> Result<Evaluation> {
+        self.warm_for_scoring();
         type Local = (Evaluation, corpus::CorpusStats, Scratch);
         let parts = corpus::process(
             corpus,
@@ -201,6 +210,7 @@ impl NGramModel {
         control: &Control,
         threads: usize,
     ) -> Result<Vec<Evaluation>> {
+        self.warm_for_scoring();
         type Piece = ((usize, u32), Vec<Evaluation>);
         let parts = corpus::process(
             corpus,
@@ -263,7 +273,11 @@ mod tests {
                     models.push(binary::load(&path, true).unwrap());
                 }
                 for model in &models {
-                    for text in sentences {
+                    // And again with the hash indexes copied for bulk scoring.
+                    for text in sentences.iter().chain(&sentences) {
+                        if std::ptr::eq(text, &sentences[sentences.len() - 1]) {
+                            model.warm_for_scoring();
+                        }
                         for (bos, eos) in
                             [(true, true), (false, true), (true, false), (false, false)]
                         {
