@@ -11,9 +11,11 @@ slice does not reach) under each, to show what quantization costs.
 
 Speed: the PTB 5-gram (fitted by nextword on ptb.train, written as ARPA for
 kenlm) scoring ptb.test: nextword's ``perplexity`` on 1 and 2 threads in both
-layouts against the ``kenlm`` module's ``Model.score`` per sentence (one
-process, and two processes each scoring half); loading times; top-p 0.9
-generation tokens/s. Medians of interleaved runs. Needs lmplz / build_binary
+layouts (and the hash layout once more without its huge-page copy,
+``NEXTWORD_HUGE_PAGES=0``) against the ``kenlm`` module's ``Model.score`` per
+sentence, on the ARPA file (KenLM's probing layout) and on ``build_binary
+trie`` of it (one process, and two processes each scoring half); loading
+times; top-p 0.9 generation tokens/s. Medians of interleaved runs. Needs lmplz / build_binary
 (``--kenlm-bin``, default /tmp/kenlm/build/bin) and ``pip install kenlm``.
 The machine load (``uptime``) is printed beside the figures.
 """
@@ -176,15 +178,35 @@ def speed(args: argparse.Namespace) -> None:
         lm.save(arpa, progress=False)
         lm.save(hashed, progress=False)
         lm.save(trie, progress=False, layout="trie")
+    # KenLM's trie of the same model, for the layout-to-layout comparison.
+    kenlm_trie = work / "ptb5.kenlm.trie"
+    if not kenlm_trie.exists() and (Path(args.kenlm_bin) / "build_binary").exists():
+        run([str(Path(args.kenlm_bin) / "build_binary"), "-s", "trie", str(arpa), str(kenlm_trie)])
     sents = test.read_text(encoding="utf-8").splitlines()
     print(f"\n## Speed: PTB 5-gram on ptb.test ({uptime()})\n")
     print(f"files: hash {mb(hashed)}, trie {mb(trie)}, ARPA {mb(arpa)}\n")
     for label, path in (("hash", hashed), ("trie", trie)):
         verified = median_time(lambda p=path: nextword.NGramLM.load(p, verify=True), 7)
         fast = median_time(lambda p=path: nextword.NGramLM.load(p, verify=False), 7)
-        print(f"load {label}: {verified * 1e3:.1f} ms verified, {fast * 1e3:.1f} ms unverified")
+        # The trie's hot arrays are copied onto huge pages at load, the hash
+        # index by the first scoring call (Array::on_huge_pages);
+        # NEXTWORD_HUGE_PAGES=0 keeps them in the file's pages.
+        os.environ["NEXTWORD_HUGE_PAGES"] = "0"
+        plain = median_time(lambda p=path: nextword.NGramLM.load(p, verify=False), 7)
+        del os.environ["NEXTWORD_HUGE_PAGES"]
+        print(
+            f"load {label}: {verified * 1e3:.1f} ms verified, {fast * 1e3:.1f} ms unverified, "
+            f"{plain * 1e3:.1f} ms unverified without the huge-page copy"
+        )
     models = {label: nextword.NGramLM.load(p) for label, p in (("hash", hashed), ("trie", trie))}
+    models["hash, file pages"] = nextword.NGramLM.load(hashed)
+    peers = {"probing": str(arpa)}
+    if kenlm_trie.exists():
+        peers["trie"] = str(kenlm_trie)
+    t = time.perf_counter()
     tokens = models["hash"].perplexity(test, progress=False).tokens
+    first = time.perf_counter() - t
+    print(f"first scoring call, hash layout (makes the huge-page copy): {first:.3f} s")
     rounds: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     half = len(sents) // 2
@@ -192,10 +214,12 @@ def speed(args: argparse.Namespace) -> None:
     try:
         import kenlm
 
-        _KENLM[str(arpa)] = kenlm.Model(str(arpa))
+        for peer in peers.values():
+            _KENLM[peer] = kenlm.Model(peer)
         ctx = mp.get_context("fork")
         pool = ctx.Pool(2)
-        pool.map(kenlm_score, [(str(arpa), sents[:10]), (str(arpa), sents[:10])])
+        for peer in peers.values():
+            pool.map(kenlm_score, [(peer, sents[:10]), (peer, sents[:10])])
     except ImportError:
         kenlm_ok = False
     for _ in range(args.rounds):
@@ -203,39 +227,48 @@ def speed(args: argparse.Namespace) -> None:
         for label, m in models.items():
             for threads in (1, 2):
                 key = f"nextword {label}, {threads} thread(s)"
+                # The huge-page copy is made by a model's first scoring call.
+                if "file pages" in label:
+                    os.environ["NEXTWORD_HUGE_PAGES"] = "0"
                 t, c = time.perf_counter(), time.process_time()
                 m.perplexity(test, threads=threads, progress=False)
                 rounds.setdefault(key, []).append(time.perf_counter() - t)
                 cpu.setdefault(key, []).append(time.process_time() - c)
-        if kenlm_ok:
-            key = "kenlm module, 1 process"
+                os.environ.pop("NEXTWORD_HUGE_PAGES", None)
+        for kind, peer in peers.items() if kenlm_ok else ():
+            key = f"kenlm module {kind}, 1 process"
             t = time.perf_counter()
-            c = kenlm_score((str(arpa), sents))
+            c = kenlm_score((peer, sents))
             rounds.setdefault(key, []).append(time.perf_counter() - t)
             cpu.setdefault(key, []).append(c)
-            key = "kenlm module, 2 processes"
+            key = f"kenlm module {kind}, 2 processes"
             t = time.perf_counter()
-            cs = pool.map(kenlm_score, [(str(arpa), sents[:half]), (str(arpa), sents[half:])])
+            cs = pool.map(kenlm_score, [(peer, sents[:half]), (peer, sents[half:])])
             rounds.setdefault(key, []).append(time.perf_counter() - t)
             cpu.setdefault(key, []).append(sum(cs))
     print(f"\nscoring {tokens:,} tokens, median of {args.rounds} interleaved rounds.")
     print("Wall-clock rates suffer whatever else the machine runs; CPU-second rates")
     print("(tokens per second of CPU the scorer itself used, all its threads or")
     print("processes summed) are what a quiet core would give per thread.\n")
+    print("Ratios are against KenLM's layout of the same kind (hash: probing, trie: trie).\n")
     print("| scorer | wall tokens/s | vs kenlm | tokens per CPU-s (per thread) | vs kenlm |")
     print("|---|---|---|---|---|")
     rate = {k: tokens / statistics.median(v) for k, v in rounds.items()}
     cpu_rate = {k: tokens / statistics.median(v) for k, v in cpu.items()}
     for k, r in rate.items():
         workers = 2 if "2" in k.split(",")[-1] else 1
-        peer_key = f"kenlm module, {workers} process" + ("es" if workers == 2 else "")
+        kind = "trie" if "trie" in k.split(",")[0] else "probing"
+        peer_key = f"kenlm module {kind}, {workers} process" + ("es" if workers == 2 else "")
         peer, peer_cpu = rate.get(peer_key), cpu_rate.get(peer_key)
         mine = not k.startswith("kenlm")
         ratio = f"{r / peer:.2f}x" if peer and mine else ""
         ratio_cpu = f"{cpu_rate[k] / peer_cpu:.2f}x" if peer_cpu and mine else ""
+        # Per thread: CPU-second rates are already per thread (all threads summed).
         print(f"| {k} | {r / 1e6:.2f} M | {ratio} | {cpu_rate[k] / 1e6:.2f} M | {ratio_cpu} |")
     print()
     for label, m in models.items():
+        if label not in ("hash", "trie"):
+            continue
 
         def gen(m: nextword.NGramLM = m) -> int:
             return sum(

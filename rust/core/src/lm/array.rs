@@ -80,3 +80,77 @@ impl<T: bytemuck::Pod> Array<T> {
         })
     }
 }
+
+/// Bytes in a transparent huge page on x86-64 and most arm64 kernels.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Arrays larger than this stay in the file's pages: copying would cost
+/// seconds of opening time and as much memory again.
+const MAX_COPY: usize = 1 << 30;
+
+impl<T: bytemuck::Pod> Array<T> {
+    /// The same values copied into anonymous memory the kernel is asked to
+    /// back with transparent huge pages (Linux `MADV_HUGEPAGE`), or `self`
+    /// unchanged where that is unavailable, the array is under 2 MiB or over
+    /// 1 GiB, or the environment sets `NEXTWORD_HUGE_PAGES=0`.
+    ///
+    /// Why: scoring reads hash slots and trie entries at random over tens or
+    /// hundreds of MB. With 4 KiB pages nearly every such read also misses the
+    /// TLB, and the page walk, itself a cache miss, cannot be hidden by a
+    /// prefetch (a prefetch waits for its walk); with 2 MiB pages the whole
+    /// index fits the TLB. KenLM allocates its tables the same way. A file's
+    /// page-cache pages cannot be remapped as huge pages on demand, hence the copy
+    /// (about 10 ms per 100 MB; the file stays mapped for everything cold).
+    pub fn on_huge_pages(self) -> Self {
+        let bytes = std::mem::size_of_val::<[T]>(&self);
+        // NEXTWORD_HUGE_PAGES=0 keeps the file's pages (what benches/report_trie.py
+        // compares against).
+        let off = std::env::var_os("NEXTWORD_HUGE_PAGES").is_some_and(|v| v == "0");
+        if !(HUGE_PAGE..=MAX_COPY).contains(&bytes) || off || !cfg!(target_os = "linux") {
+            return self;
+        }
+        self.copy_to_huge(bytes).unwrap_or(self)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn copy_to_huge(&self, bytes: usize) -> Option<Self> {
+        // One spare huge page so the copy can start on a huge-page boundary
+        // (the kernel backs only aligned 2 MiB spans with huge pages).
+        let mut map = memmap2::MmapOptions::new()
+            .len(bytes.checked_add(HUGE_PAGE)?)
+            .map_anon()
+            .ok()?;
+        let offset = map.as_ptr().align_offset(HUGE_PAGE);
+        let _ = map.advise(memmap2::Advice::HugePage);
+        let src: &[u8] = bytemuck::cast_slice(&self[..]);
+        map.get_mut(offset..offset + bytes)?.copy_from_slice(src);
+        let map = Arc::new(map.make_read_only().ok()?);
+        Array::mapped(&map, offset, self.len())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn copy_to_huge(&self, _bytes: usize) -> Option<Self> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_page_copy_keeps_every_value() {
+        let values: Vec<u32> = (0..(3u32 << 20) / 4 + 7)
+            .map(|i| i.wrapping_mul(2_654_435_761))
+            .collect();
+        let copy = Array::from(values.clone()).on_huge_pages();
+        assert_eq!(&copy[..], &values[..]);
+        if cfg!(target_os = "linux") {
+            assert!(matches!(copy, Array::Mapped { .. }));
+        }
+        // Small arrays stay as they are.
+        let small = Array::from(vec![1u32, 2, 3]).on_huge_pages();
+        assert!(matches!(small, Array::Owned(_)));
+        assert_eq!(&small[..], &[1, 2, 3]);
+    }
+}

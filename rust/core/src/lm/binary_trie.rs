@@ -142,10 +142,11 @@ impl TrieShape {
         by_prob: Array<u32>,
         cum: Array<f32>,
     ) -> std::result::Result<TrieLevel, String> {
-        let words = Packed::from_words(words, self.word_bits, self.len)
+        // What scoring reads at random goes on huge pages (see `Array::on_huge_pages`).
+        let words = Packed::from_words(words.on_huge_pages(), self.word_bits, self.len)
             .ok_or("word ids do not match their count")?;
-        let probs = self.values(self.probs, probs, prob_centers)?;
-        let backoffs = self.values(self.backoffs, backoffs, backoff_centers)?;
+        let probs = self.values(self.probs, probs.on_huge_pages(), prob_centers)?;
+        let backoffs = self.values(self.backoffs, backoffs.on_huge_pages(), backoff_centers)?;
         if matches!(probs, Values::Absent) || matches!(backoffs, Values::Absent) != last {
             return Err("values missing or out of place".into());
         }
@@ -156,7 +157,7 @@ impl TrieShape {
         let next = if last {
             Pointers::default()
         } else {
-            let low = Packed::from_words(next, self.next_bits, self.next_len)
+            let low = Packed::from_words(next.on_huge_pages(), self.next_bits, self.next_len)
                 .ok_or("child pointers do not match their count")?;
             if highs.is_empty() {
                 return Err("child pointers lack their table".into());

@@ -69,6 +69,9 @@ pub struct Level {
     /// n-gram's hash (a tag that rules out most mismatches without touching the
     /// keys), its entry number, and copies of its log10 probability and backoff.
     index: Array<Slot>,
+    /// The index copied onto huge pages by [`Level::warm`] (bulk scoring),
+    /// read in its place once set.
+    warm: std::sync::OnceLock<Array<Slot>>,
     /// For each entry, the start of its children (n+1-grams it prefixes) in the
     /// next level; `child_end` the end. Empty for the highest order.
     pub child_start: Array<u32>,
@@ -132,6 +135,7 @@ impl Level {
             logprob,
             backoff,
             index,
+            warm: std::sync::OnceLock::new(),
             child_start,
             child_end,
             by_prob,
@@ -142,6 +146,27 @@ impl Level {
     /// The hash index (for writing model files).
     pub fn index(&self) -> &[Slot] {
         &self.index
+    }
+
+    /// The slots lookups read: the huge-page copy once [`Level::warm`] made it.
+    #[inline(always)]
+    fn slots(&self) -> &[Slot] {
+        match self.warm.get() {
+            Some(a) => a,
+            None => &self.index,
+        }
+    }
+
+    /// Copy the index onto huge pages (see `Array::on_huge_pages`), once.
+    /// Scoring probes it at random, and with 4 KiB pages nearly every probe
+    /// also misses the TLB; the copy (about 1 ms per MB) is paid by the first
+    /// bulk scoring call, not by opening the model.
+    /// Only an index read from a file is copied (an index in memory stays
+    /// where it is: copying it would double its memory).
+    pub fn warm(&self) {
+        if let Array::Mapped { .. } = self.index {
+            self.warm.get_or_init(|| self.index.clone().on_huge_pages());
+        }
     }
 
     /// Number of n-grams.
@@ -177,12 +202,14 @@ impl Level {
         // Probabilities and backoffs go into the slots once estimation has set
         // them: `NGramModel::from_levels` calls `refresh_index_values`.
         self.index = index.into();
+        self.warm = std::sync::OnceLock::new();
     }
 
     /// Copy the current probabilities and backoffs into the index slots
     /// (estimators set backoffs after building the index).
     pub fn refresh_index_values(&mut self) {
         let (logprob, backoff): (&[f32], &[f32]) = (&self.logprob, &self.backoff);
+        self.warm = std::sync::OnceLock::new();
         for slot in self.index.iter_mut() {
             let e = slot[1] as usize;
             if slot[1] != EMPTY {
@@ -208,9 +235,10 @@ impl Level {
     #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
         #[cfg(target_arch = "x86_64")]
-        if !self.index.is_empty() {
-            let pos = home(hash, self.index.len());
-            let ptr = self.index[pos..].as_ptr() as *const i8;
+        let slots = self.slots();
+        if !slots.is_empty() {
+            let pos = home(hash, slots.len());
+            let ptr = slots[pos..].as_ptr() as *const i8;
             // SAFETY: prefetching is a hint; the address lies inside the index.
             unsafe { std::arch::x86_64::_mm_prefetch(ptr, std::arch::x86_64::_MM_HINT_T0) };
         }
@@ -226,14 +254,15 @@ impl Level {
     /// found n-gram when scoring. Exactness-critical paths use [`Level::find`].
     #[inline]
     pub fn find_trusted(&self, hash: u64) -> Option<Slot> {
-        let cap = self.index.len();
+        let slots = self.slots();
+        let cap = slots.len();
         if cap == 0 {
             return None;
         }
         let (hi, lo) = ((hash >> 32) as u32, hash as u32);
         let mut pos = home(hash, cap);
         for _ in 0..cap {
-            let slot = self.index[pos];
+            let slot = slots[pos];
             if slot[1] == EMPTY {
                 return None;
             }

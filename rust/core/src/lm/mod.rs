@@ -34,6 +34,7 @@ pub mod smoothing;
 pub mod stupid_backoff;
 pub mod trie;
 pub mod witten_bell;
+pub mod word_index;
 
 pub use binary::Layout;
 pub use file::{load, save, save_as, save_with};

@@ -14,6 +14,7 @@
 use super::level::{self, Level};
 use super::orders::Orders;
 use super::trie::Trie;
+use super::word_index::WordIndex;
 use crate::tokenize::{Vocab, BOS_ID, UNK_ID};
 
 /// How a model distributes the mass it does not give to seen n-grams.
@@ -58,6 +59,8 @@ pub struct NGramModel {
     pub warnings: Vec<String>,
     /// `unigram[id]` = entry of `id` in level 1, or `u32::MAX`.
     unigram: Vec<u32>,
+    /// The vocabulary lookup of bulk scoring, built on first use.
+    word_index: std::sync::OnceLock<WordIndex>,
 }
 
 /// The part of the history a model still needs: ids of the last words (most
@@ -138,6 +141,7 @@ impl NGramModel {
             discounts: Vec::new(),
             warnings: Vec::new(),
             unigram,
+            word_index: std::sync::OnceLock::new(),
         }
     }
 
@@ -222,6 +226,27 @@ impl NGramModel {
         }
     }
 
+    /// The id scoring uses for `id`: itself, or `<unk>`'s when the model holds
+    /// no unigram of it (what [`NGramModel::score_word`] does to it).
+    #[inline]
+    pub fn scoring_id(&self, id: u32) -> u32 {
+        if self.unigram_entry(id).is_some() {
+            id
+        } else {
+            UNK_ID
+        }
+    }
+
+    /// The vocabulary lookup of bulk scoring (see [`WordIndex`]): token hash
+    /// to [`NGramModel::scoring_id`].
+    pub fn word_index(&self) -> &WordIndex {
+        self.word_index.get_or_init(|| {
+            WordIndex::new(self.vocab.words().iter().map(String::as_str), |i| {
+                self.scoring_id(i)
+            })
+        })
+    }
+
     /// Start loading the slots that scoring `word` after `history` (ids, most
     /// recent last) will read, so a scoring loop can overlap the memory
     /// latency of the next token with the work on this one.
@@ -240,11 +265,26 @@ impl NGramModel {
 
     /// Score `word` after `state` and advance the state.
     pub fn score_word(&self, state: &State, word: u32, next: &mut State) -> TokenScore {
-        let oov = word == UNK_ID || self.unigram_entry(word).is_none();
-        let word = if self.unigram_entry(word).is_none() {
-            UNK_ID
-        } else {
-            word
+        self.score_word_hashed(state, word, None, next)
+    }
+
+    /// [`NGramModel::score_word`], given (when `hashes` is Some, hash layout
+    /// only) `hashes[len]` = the [`level`] hash of `word` after the last `len`
+    /// words of the state, for every `len` up to `min(state.words.len(), order - 1)`:
+    /// bulk scoring computes and prefetches them a sentence ahead.
+    #[inline]
+    pub(crate) fn score_word_hashed(
+        &self,
+        state: &State,
+        word: u32,
+        hashes: Option<&[u64]>,
+        next: &mut State,
+    ) -> TokenScore {
+        let unigram = self.unigram_entry(word);
+        let oov = word == UNK_ID || unigram.is_none();
+        let (word, unigram) = match unigram {
+            Some(i) => (word, Some(i)),
+            None => (UNK_ID, self.unigram_entry(UNK_ID)),
         };
         let n = self.order();
         next.words.clear();
@@ -253,7 +293,7 @@ impl NGramModel {
 
         // Longest match, growing from the unigram: by suffix closure, once an
         // n-gram is missing, no longer one can be present.
-        let (mut logprob, mut matched) = match self.unigram_entry(word) {
+        let (mut logprob, mut matched) = match unigram {
             Some(i) => {
                 let o = self.orders();
                 if n > 1 {
@@ -289,13 +329,19 @@ impl NGramModel {
             let held = state.backoff.len().min(n - 1);
             // Hashes of every candidate n-gram first, prefetching their slots,
             // so the cache misses of all orders overlap.
-            let mut hashes = [0u64; crate::count::MAX_ORDER];
-            let mut running = level::start(word);
-            for len in 1..=held {
-                running = level::extend(running, words[wl - len]);
-                hashes[len] = level::finish(running, len + 1);
-                self.levels[len].prefetch(hashes[len]);
-            }
+            let mut local = [0u64; crate::count::MAX_ORDER];
+            let hashes = match hashes {
+                Some(h) if h.len() > held => h,
+                _ => {
+                    let mut running = level::start(word);
+                    for len in 1..=held {
+                        running = level::extend(running, words[wl - len]);
+                        local[len] = level::finish(running, len + 1);
+                        self.levels[len].prefetch(local[len]);
+                    }
+                    &local[..]
+                }
+            };
             for len in 1..=held {
                 let hash = hashes[len];
                 let found = self.levels[len].find_trusted(hash);

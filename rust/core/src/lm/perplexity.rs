@@ -67,6 +67,8 @@ impl Evaluation {
 #[derive(Default)]
 pub(crate) struct Scratch {
     ids: Vec<u32>,
+    words: Vec<u64>,
+    hashes: Vec<u64>,
     state: State,
     next: State,
 }
@@ -74,6 +76,14 @@ pub(crate) struct Scratch {
 impl NGramModel {
     /// Score one sentence of text into an evaluation (the one loop that both
     /// [`NGramModel::score_text`] and [`NGramModel::evaluate`] run).
+    ///
+    /// Scoring is bound by memory latency: each token reads a vocabulary slot
+    /// and one hash slot per order, at random over the model. So the sentence
+    /// goes in passes, each starting every load of the next one before any is
+    /// needed (KenLM's `query` reads them one after the other): hash the
+    /// tokens and prefetch their vocabulary slots; read the ids; hash every
+    /// n-gram the scoring may ask for and prefetch its slot; then score, with
+    /// the slots already in cache.
     pub(crate) fn evaluate_sentence(
         &self,
         text: &str,
@@ -81,19 +91,45 @@ impl NGramModel {
         eos: bool,
         scratch: &mut Scratch,
     ) -> Evaluation {
-        let Scratch { ids, state, next } = scratch;
+        let Scratch {
+            ids,
+            words,
+            hashes,
+            state,
+            next,
+        } = scratch;
+        let index = self.word_index();
+        words.clear();
+        self.vocab.tokenizer().for_each_token(text, |t| {
+            let h = super::word_index::WordIndex::hash(t);
+            index.prefetch(h);
+            words.push(h);
+        });
         ids.clear();
-        // The whole sentence, <s> and </s> included, so that each step can
-        // prefetch the next token's lookups.
         if bos {
             ids.push(crate::tokenize::BOS_ID);
         }
         let first = ids.len();
-        self.vocab
-            .tokenizer()
-            .for_each_token(text, |t| ids.push(self.vocab.id(t)));
+        ids.extend(words.iter().map(|&h| index.id(h)));
         if eos {
-            ids.push(crate::tokenize::EOS_ID);
+            ids.push(self.scoring_id(crate::tokenize::EOS_ID));
+        }
+        // Ids are already what scoring uses (`scoring_id`), so the n-gram
+        // hashes below are the ones `score_word` would compute.
+        let n = self.order();
+        let hashed = self.trie.is_none() && n > 1;
+        if hashed {
+            hashes.clear();
+            hashes.resize(ids.len() * n, 0);
+            for j in first..ids.len() {
+                let mut running = super::level::start(ids[j]);
+                for len in 1..n.min(j + 1) {
+                    running = super::level::extend(running, ids[j - len]);
+                    let h = super::level::finish(running, len + 1);
+                    hashes[j * n + len] = h;
+                    self.levels[len].prefetch(h);
+                }
+            }
         }
         *state = self.begin_state(bos);
         let mut e = Evaluation {
@@ -103,11 +139,8 @@ impl NGramModel {
         // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
         let mut sentence = 0f32;
         for j in first..ids.len() {
-            // One token ahead (two measured slower).
-            if j + 1 < ids.len() {
-                self.prefetch(&ids[..j + 1], ids[j + 1]);
-            }
-            let s = self.score_word(state, ids[j], next);
+            let h = hashed.then(|| &hashes[j * n..(j + 1) * n]);
+            let s = self.score_word_hashed(state, ids[j], h, next);
             std::mem::swap(state, next);
             sentence += s.logprob;
             e.tokens += 1;
@@ -122,6 +155,14 @@ impl NGramModel {
         e
     }
 
+    /// Before bulk scoring: the hash indexes the scoring probes go onto huge
+    /// pages (once per model; see [`super::level::Level::warm`]).
+    fn warm_for_scoring(&self) {
+        for level in self.levels.iter().skip(1) {
+            level.warm();
+        }
+    }
+
     /// log10 probability of one sentence of text, and its evaluation.
     pub fn score_text(&self, text: &str, bos: bool, eos: bool) -> Evaluation {
         self.evaluate_sentence(text, bos, eos, &mut Scratch::default())
@@ -134,6 +175,7 @@ impl NGramModel {
         control: &Control,
         threads: usize,
     ) -> Result<Evaluation> {
+        self.warm_for_scoring();
         type Local = (Evaluation, corpus::CorpusStats, Scratch);
         let parts = corpus::process(
             corpus,
@@ -168,6 +210,7 @@ impl NGramModel {
         control: &Control,
         threads: usize,
     ) -> Result<Vec<Evaluation>> {
+        self.warm_for_scoring();
         type Piece = ((usize, u32), Vec<Evaluation>);
         let parts = corpus::process(
             corpus,
@@ -193,5 +236,63 @@ impl NGramModel {
         let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, ..)| p).collect();
         pieces.sort_by_key(|p| p.0);
         Ok(pieces.into_iter().flat_map(|p| p.1).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lm::kneser_ney::KneserNeyOptions;
+    use crate::lm::trie::tests::model_with as model;
+    use crate::lm::{binary, Layout, Smoothing};
+
+    /// The batched sentence scorer (word index, n-gram hashes a sentence
+    /// ahead) gives exactly what scoring token by token gives.
+    #[test]
+    fn sentence_scoring_matches_token_by_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let sentences = [
+            "the cat sat on a mat",
+            "dog ran far far away the zebra",
+            "",
+            "<s> the </s> cat <unk> mat",
+            "far far far far far far far far far far",
+            "unknown words only here",
+        ];
+        for order in 1..=5 {
+            for smoothing in [
+                Smoothing::KneserNey(KneserNeyOptions::default()),
+                Smoothing::StupidBackoff(0.4),
+                Smoothing::AddK(0.5),
+            ] {
+                let m = model(order, smoothing);
+                let path = dir.path().join("m.nwlm");
+                let mut models = vec![m.clone()];
+                binary::save_layout(&m, &path, Layout::Hash).unwrap();
+                models.push(binary::load(&path, true).unwrap());
+                if let Ok(()) = binary::save_layout(&m, &path, Layout::Trie { quantize: None }) {
+                    models.push(binary::load(&path, true).unwrap());
+                }
+                for model in &models {
+                    // And again with the hash indexes copied for bulk scoring.
+                    for text in sentences.iter().chain(&sentences) {
+                        if std::ptr::eq(text, &sentences[sentences.len() - 1]) {
+                            model.warm_for_scoring();
+                        }
+                        for (bos, eos) in
+                            [(true, true), (false, true), (true, false), (false, false)]
+                        {
+                            let ids: Vec<u32> =
+                                text.split_whitespace().map(|t| model.vocab.id(t)).collect();
+                            let tokens = model.score_ids(&ids, bos, eos);
+                            let e = model.score_text(text, bos, eos);
+                            let sum = tokens.iter().fold(0f32, |a, t| a + t.logprob);
+                            assert_eq!(e.logprob.to_bits(), (sum as f64).to_bits(), "{text:?}");
+                            assert_eq!(e.tokens, tokens.len() as u64);
+                            assert_eq!(e.oovs, tokens.iter().filter(|t| t.oov).count() as u64);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

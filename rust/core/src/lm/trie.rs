@@ -403,7 +403,7 @@ fn contiguous_pointers(level: &Level, next_len: usize) -> Option<Vec<u32>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::control::Control;
     use crate::corpus::Corpus;
     use crate::count::{count_ngrams, CountOptions};
@@ -412,6 +412,11 @@ mod tests {
     use crate::sample::{Rng, SamplingParams};
 
     fn model(order: usize) -> NGramModel {
+        model_with(order, Smoothing::KneserNey(KneserNeyOptions::default()))
+    }
+
+    /// A small model of a made-up corpus (other modules' tests use it too).
+    pub(crate) fn model_with(order: usize, smoothing: Smoothing) -> NGramModel {
         let texts: Vec<String> = (0..60)
             .map(|i| {
                 let words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far"];
@@ -426,7 +431,7 @@ mod tests {
             ..Default::default()
         };
         let counts = count_ngrams(&Corpus::from_texts(texts), &options, &Control::new()).unwrap();
-        fit(&counts, &Smoothing::KneserNey(KneserNeyOptions::default())).unwrap()
+        fit(&counts, &smoothing).unwrap()
     }
 
     fn through_file(m: &NGramModel, layout: Layout) -> NGramModel {
