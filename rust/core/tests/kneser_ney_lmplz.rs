@@ -13,7 +13,14 @@
 //! Orders 1 and 2 estimate their discounts; order 3's count-of-counts make D3+
 //! negative, so lmplz (and we) fall back to 0.5, 1, 1.5. The ARPA text must be
 //! the same bytes: every probability and backoff to the last printed digit.
+//!
+//! Count pruning (`lmplz --prune`) is checked against lmplz's files for the
+//! first lines of PTB's test set (`tests/data/lmplz_prune`, whose corpus is in
+//! the shared data: those tests skip without `NEXTWORD_SHARED`, and fail when
+//! `NEXTWORD_REQUIRE_SHARED=1`), and on the fixture above against the rules
+//! of `prune.rs`: which n-grams go, same discounts, every context normalised.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -31,7 +38,14 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn counts(order: usize, pad: bool) -> NGramCounts {
-    let corpus = Corpus::from_paths([fixture("shakespeare300.txt")]);
+    counts_of(
+        Corpus::from_paths([fixture("shakespeare300.txt")]),
+        order,
+        pad,
+    )
+}
+
+fn counts_of(corpus: Corpus, order: usize, pad: bool) -> NGramCounts {
     let options = CountOptions {
         order,
         pad,
@@ -42,7 +56,11 @@ fn counts(order: usize, pad: bool) -> NGramCounts {
 }
 
 fn lmplz(name: &str) -> String {
-    let file = std::fs::File::open(fixture(name)).expect("fixture");
+    gunzip(&fixture(name))
+}
+
+fn gunzip(path: &std::path::Path) -> String {
+    let file = std::fs::File::open(path).expect("fixture");
     let mut text = String::new();
     flate2::read::GzDecoder::new(file)
         .read_to_string(&mut text)
@@ -52,9 +70,13 @@ fn lmplz(name: &str) -> String {
 
 fn arpa_text(options: &KneserNeyOptions, order: usize) -> (String, lm::NGramModel) {
     let model = kneser_ney::estimate(&counts(order, true), options).expect("estimated");
+    (arpa_of(&model), model)
+}
+
+fn arpa_of(model: &lm::NGramModel) -> String {
     let mut out = Vec::new();
-    arpa::write_arpa(&model, &mut out).expect("written");
-    (String::from_utf8(out).expect("utf-8"), model)
+    arpa::write_arpa(model, &mut out).expect("written");
+    String::from_utf8(out).expect("utf-8")
 }
 
 /// The first differing line, for a readable failure.
@@ -161,4 +183,123 @@ fn bad_input_is_refused() {
     };
     assert!(ok.check(2).is_ok());
     assert!(KneserNeyOptions::default().check(5).is_ok());
+}
+
+fn pruning(thresholds: &[i64]) -> KneserNeyOptions {
+    KneserNeyOptions {
+        prune: Some(thresholds.to_vec()),
+        ..Default::default()
+    }
+}
+
+/// The shared data directory, or None (then the test passes without
+/// checking, unless `NEXTWORD_REQUIRE_SHARED=1` says it must be there).
+fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("NEXTWORD_SHARED").map(PathBuf::from);
+    match dir {
+        Some(dir) if dir.is_dir() => Some(dir),
+        _ => {
+            assert_ne!(
+                std::env::var("NEXTWORD_REQUIRE_SHARED").as_deref(),
+                Ok("1"),
+                "NEXTWORD_REQUIRE_SHARED=1 but NEXTWORD_SHARED is not a directory"
+            );
+            eprintln!("skipped: NEXTWORD_SHARED is not set");
+            None
+        }
+    }
+}
+
+#[test]
+fn count_pruning_is_lmplzs_arpa_byte_for_byte() {
+    let Some(shared) = shared() else {
+        return;
+    };
+    let text = std::fs::read_to_string(shared.join("corpora/en/ptb.test.txt")).expect("ptb");
+    // As lmplz read it (tests/data/lmplz_prune/README.md): `<unk>` renamed.
+    let lines: Vec<String> = text.lines().map(|l| l.replace("<unk>", "UNK")).collect();
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/lmplz_prune");
+    // tests/data/lmplz_prune/cases.json: the first `lines` lines, order 3
+    // with thresholds 0 1 1; order 4 (20 lines) falls back on its discounts.
+    let cases = [
+        (300, 3, "ptb300.o3.prune011.arpa.gz", vec![1464, 757, 294]),
+        (20, 4, "ptb20.o4.prune011.arpa.gz", vec![209, 37, 12, 3]),
+    ];
+    for (n, order, file, sizes) in cases {
+        let corpus = Corpus::from_texts(lines[..n].to_vec());
+        let model = kneser_ney::estimate(&counts_of(corpus, order, true), &pruning(&[0, 1, 1]))
+            .expect("estimated");
+        assert_eq!(model.sizes(), sizes, "{file}");
+        assert_eq!(model.warnings.is_empty(), order == 3, "{file}");
+        same_text(&arpa_of(&model), &gunzip(&golden.join(file)));
+    }
+}
+
+#[test]
+fn count_pruning_keeps_the_discounts_and_normalises_every_context() {
+    let full = kneser_ney::estimate(&counts(3, true), &KneserNeyOptions::default()).unwrap();
+    let raw = counts(3, true);
+    // Thresholds of zero prune nothing.
+    for zeros in [&[0][..], &[0, 0, 0]] {
+        let same = kneser_ney::estimate(&raw, &pruning(zeros)).expect("estimated");
+        assert_eq!(arpa_of(&same), arpa_of(&full), "{zeros:?}");
+    }
+    for thresholds in [&[0, 1][..], &[0, 0, 1], &[0, 1, 2], &[0, 2, 2]] {
+        let model = kneser_ney::estimate(&raw, &pruning(thresholds)).expect("estimated");
+        // Pruning changes neither the discounts nor their warnings.
+        assert_eq!(model.discounts, full.discounts);
+        assert_eq!(model.warnings, full.warnings);
+        // Kept: every unigram; above, exactly the n-grams seen more often
+        // than the order's threshold (the last one repeated).
+        assert_eq!(model.levels[0].keys[..], full.levels[0].keys[..]);
+        for k in 1..3 {
+            let t = thresholds[k.min(thresholds.len() - 1)] as u64;
+            let o = &raw.orders[k];
+            let kept: Vec<&[u32]> = (0..o.len())
+                .filter(|&i| o.counts[i] > t)
+                .map(|i| o.key(i))
+                .collect();
+            let level = &model.levels[k];
+            let held: Vec<&[u32]> = (0..level.len()).map(|i| level.key(i)).collect();
+            assert_eq!(held, kept, "order {} of {thresholds:?}", k + 1);
+        }
+        assert!(model.sizes()[1..] < full.sizes()[1..], "{thresholds:?}");
+        // A kept context whose every extension went gives all to the order
+        // below (backoff log10 1 = 0); one with some kept gives less.
+        let mut emptied = 0;
+        for k in 0..2 {
+            let (level, above, next) = (&model.levels[k], &raw.orders[k + 1], &model.levels[k + 1]);
+            let contexts = |keys: Vec<&[u32]>| -> HashSet<Vec<u32>> {
+                keys.iter().map(|key| key[..k + 1].to_vec()).collect()
+            };
+            let extended = contexts((0..above.len()).map(|j| above.key(j)).collect());
+            let kept = contexts((0..next.len()).map(|j| next.key(j)).collect());
+            for i in 0..level.len() {
+                let context = level.key(i);
+                let kept = kept.contains(context);
+                if extended.contains(context) && !kept {
+                    emptied += 1;
+                    assert_eq!(level.backoff[i], 0.0, "{context:?}");
+                }
+                if kept {
+                    assert!(level.backoff[i] < 0.0, "{context:?}");
+                }
+            }
+        }
+        assert!(emptied > 0, "no context lost all its extensions");
+        // The mass of the pruned n-grams went to the order below: every
+        // context held still sums to 1 (every 7th, to keep the test short).
+        for k in 0..2 {
+            let level = &model.levels[k];
+            for i in (0..level.len()).step_by(7) {
+                let state = model.state_after(level.key(i), false);
+                let mass: f64 = model
+                    .distribution(&state)
+                    .iter()
+                    .map(|&lp| 10f64.powf(lp as f64))
+                    .sum();
+                assert!((mass - 1.0).abs() < 1e-4, "{:?}: {mass}", level.key(i));
+            }
+        }
+    }
 }

@@ -17,16 +17,24 @@
 use nextword_core::control::Control;
 use nextword_core::corpus::Corpus;
 use nextword_core::count::{count_ngrams, CountOptions};
-use nextword_core::lm::{self, kneser_ney::KneserNeyOptions, NGramModel, Remainder, Smoothing};
-use nextword_core::tokenize::{Tokenizer, BOS_ID, EOS_ID, UNK_ID};
+use nextword_core::lm::trie::Trie;
+use nextword_core::lm::{
+    self, kneser_ney::KneserNeyOptions, Level, NGramModel, Remainder, Smoothing, State,
+};
+use nextword_core::tokenize::{Tokenizer, Vocab, BOS_ID, EOS_ID, UNK_ID};
 use proptest::prelude::*;
 
 fn fit(lines: &[String], order: usize, smoothing: &Smoothing) -> NGramModel {
+    fit_padded(lines, order, true, smoothing)
+}
+
+/// `pad = false` leaves `<s>` and `</s>` in the vocabulary without a unigram.
+fn fit_padded(lines: &[String], order: usize, pad: bool, smoothing: &Smoothing) -> NGramModel {
     let corpus = Corpus::from_texts(lines.to_vec());
     let options = CountOptions {
         order,
         tokenizer: Tokenizer::Whitespace,
-        pad: true,
+        pad,
         threads: 1,
     };
     let counts = count_ngrams(&corpus, &options, &Control::new()).expect("counted");
@@ -160,6 +168,12 @@ fn check_queries(model: &NGramModel, bos: bool, context: &[&str]) {
         let known = w < v && w != UNK_ID && stored(model, &[w]).is_some();
         assert_eq!(score.oov, !known, "oov flag of {w}");
         if w != BOS_ID && w < v {
+            // A word without a unigram is scored as `<unk>`, but it is not
+            // one of the words a backoff model predicts (`<unk>` holds that
+            // mass); add-k gives it the unseen value, which is `<unk>`'s.
+            let predicted = stored(model, &[w]).is_some()
+                || matches!(model.remainder, Remainder::Uniform { .. });
+            let want = if predicted { want } else { f32::NEG_INFINITY };
             assert_eq!(
                 dist[w as usize].to_bits(),
                 want.to_bits(),
@@ -353,4 +367,179 @@ fn ties_between_orders_go_to_the_lower_id() {
         }
     }
     assert!(cross_ties > 0, "no tie between orders met");
+}
+
+/// The same model held as a trie, as a trie file opens it.
+fn as_trie(model: &NGramModel) -> NGramModel {
+    let trie = Trie::from_levels(&model.levels, None).expect("trie");
+    NGramModel::from_trie(
+        model.vocab.clone(),
+        trie,
+        model.remainder,
+        &model.smoothing,
+        model.normalized,
+    )
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// The trie layout answers every query as the hash layout does, bit for bit
+/// (the entries a state carries are positions in its own layout, so only
+/// its words and backoffs are compared).
+fn check_trie_agrees(hash: &NGramModel, trie: &NGramModel, bos: bool, context: &[&str]) {
+    assert!(trie.trie.is_some() && hash.trie.is_none());
+    assert_eq!(trie.order(), hash.order());
+    assert_eq!(trie.sizes(), hash.sizes());
+    let ids: Vec<u32> = context
+        .iter()
+        .map(|w| hash.vocab.get(w).unwrap_or(UNK_ID))
+        .collect();
+    // A trie stores no backoffs for its top order, so a unigram model's
+    // state after `<s>` carries 0 there; no query of that model reads it.
+    let same_state = |a: &State, b: &State, what: &str| {
+        assert_eq!(a.words, b.words, "{what}: words");
+        if hash.order() > 1 {
+            assert_eq!(bits(&a.backoff), bits(&b.backoff), "{what}: backoffs");
+        }
+    };
+    for start in [bos, !bos] {
+        same_state(&hash.begin_state(start), &trie.begin_state(start), "begin");
+    }
+    let hs = hash.state_after(&ids, bos);
+    let ts = trie.state_after(&ids, bos);
+    same_state(&hs, &ts, "state");
+    assert_eq!(
+        bits(&hash.distribution(&hs)),
+        bits(&trie.distribution(&ts)),
+        "distribution after {context:?}"
+    );
+    let v = hash.vocab.len() as u32;
+    let (mut hn, mut tn) = (State::default(), State::default());
+    for w in 0..=v {
+        let a = hash.score_word(&hs, w, &mut hn);
+        let b = trie.score_word(&ts, w, &mut tn);
+        assert_eq!(
+            a.logprob.to_bits(),
+            b.logprob.to_bits(),
+            "{w} after {context:?}"
+        );
+        assert_eq!((a.ngram_len, a.oov), (b.ngram_len, b.oov), "{w}");
+        same_state(&hn, &tn, "state after a word");
+    }
+    assert_eq!(
+        hash.top_k(&hs, v as usize + 1),
+        trie.top_k(&ts, v as usize + 1)
+    );
+    for (b, e) in [(true, true), (false, false)] {
+        let (a, t) = (hash.score_ids(&ids, b, e), trie.score_ids(&ids, b, e));
+        assert_eq!(a.len(), t.len());
+        for (x, y) in a.iter().zip(&t) {
+            assert_eq!(
+                (x.logprob.to_bits(), x.ngram_len, x.oov),
+                (y.logprob.to_bits(), y.ngram_len, y.oov)
+            );
+        }
+    }
+}
+
+#[test]
+fn every_order_estimator_and_layout_agree_with_the_backoff_form() {
+    // Deterministic (the proptest above draws its cases at random): orders 1
+    // to 4, both layouts, padded counts and unpadded ones (where `<s>` and
+    // `</s>` are words without a unigram), after contexts held, partly held,
+    // unknown, and longer than the order.
+    let lines: Vec<String> = ["a b c a", "b c a b b", "c a", "x a b", "b b b x"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let contexts: [&[&str]; 7] = [
+        &[],
+        &["a"],
+        &["b", "c"],
+        &["a", "b", "c"],
+        &["zz", "a"],
+        &["c", "zz"],
+        &["x", "a", "b", "b", "b"],
+    ];
+    for order in 1..=4 {
+        for pad in [true, false] {
+            for smoothing in smoothings() {
+                if !pad && matches!(smoothing, Smoothing::KneserNey(_)) {
+                    continue; // Kneser-Ney refuses unpadded counts
+                }
+                let model = fit_padded(&lines, order, pad, &smoothing);
+                assert!(matches!(model.hash_layout(), std::borrow::Cow::Borrowed(_)));
+                let trie = as_trie(&model);
+                let decoded = trie.hash_layout().into_owned();
+                assert!(decoded.trie.is_none());
+                let sizes: Vec<usize> = model.levels.iter().map(|l| l.len()).collect();
+                assert_eq!((model.sizes(), decoded.sizes()), (sizes.clone(), sizes));
+                for context in contexts {
+                    for bos in [true, false] {
+                        check_queries(&model, bos, context);
+                        check_trie_agrees(&model, &trie, bos, context);
+                        check_queries(&decoded, bos, context);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_unigram_model_reads_no_context_and_maps_words_without_unigrams_to_unk() {
+    // Built by hand: the backoff stored for `<s>` and for `a` must never be
+    // charged by an order-1 model (its queries have no context, even when the
+    // state starts after `<s>`), and `c`, a word of the vocabulary without a
+    // unigram (as an ARPA file can leave one), scores as `<unk>`.
+    let vocab = Vocab::from_words(["a", "b", "c"], Tokenizer::Whitespace);
+    let (a, b, c) = (vocab.id("a"), vocab.id("b"), vocab.id("c"));
+    let keys = vec![UNK_ID, BOS_ID, EOS_ID, a, b];
+    let logprob = vec![-2.0, -99.0, -0.5, -0.25, -0.75];
+    let backoff = vec![0.0, -0.5, 0.0, -0.125, 0.0];
+    let remainders = [
+        Remainder::LowerOrder {
+            unseen_context: -0.375,
+        },
+        // As add-k stores it: `<unk>` (count 0) holds the unseen value.
+        Remainder::Uniform {
+            unseen_unigram: -2.0,
+            uniform: -1.5,
+        },
+    ];
+    for remainder in remainders {
+        let level = Level::new(1, keys.clone(), logprob.clone(), backoff.clone());
+        let model = NGramModel::from_levels(vocab.clone(), vec![level], remainder, "hand", false);
+        let trie = as_trie(&model);
+        for m in [&model, &trie] {
+            for bos in [true, false] {
+                let state = m.state_after(&[], bos);
+                let mut next = State::default();
+                let score = |w| m.score_word(&state, w, &mut State::default());
+                assert_eq!(score(a).logprob, -0.25);
+                assert_eq!(score(b).logprob, -0.75);
+                let unknown = score(c);
+                assert_eq!((unknown.logprob, unknown.ngram_len), (-2.0, 1));
+                assert!(unknown.oov);
+                assert_eq!(m.score_word(&state, a, &mut next).ngram_len, 1);
+                assert!(next.words.is_empty() && next.backoff.is_empty());
+                assert_eq!(m.top_k(&state, 3), [(a, -0.25), (EOS_ID, -0.5), (b, -0.75)]);
+                let dist = m.distribution(&state);
+                let unseen = match remainder {
+                    Remainder::LowerOrder { .. } => f32::NEG_INFINITY,
+                    Remainder::Uniform { unseen_unigram, .. } => unseen_unigram,
+                };
+                assert_eq!(dist[c as usize], unseen);
+                assert_eq!(dist[a as usize], -0.25);
+            }
+        }
+        for bos in [true, false] {
+            for context in [&[][..], &["a"], &["c", "b"]] {
+                check_queries(&model, bos, context);
+                check_trie_agrees(&model, &trie, bos, context);
+            }
+        }
+    }
 }
