@@ -178,8 +178,8 @@ pub fn count_spilled(
             for batch in w.batches.iter_mut() {
                 batch.flush();
             }
-            let held = held();
-            if held > limit || (held > limit / 4 && over_budget()) {
+            let bytes = held();
+            if bytes > limit || (bytes > limit / 4 && over_budget()) {
                 if let Ok(_turn) = spilling.try_lock() {
                     spill_all()?;
                 }

@@ -601,10 +601,10 @@ impl NGramModel {
             }
             Some((self.charge(state, o.logprob(st.m, e), st.m), w))
         };
-        // The next tie run of a stream whose run is used up; false at its end.
-        let refill = |st: &mut Stream| -> bool {
+        // The next tie run of a stream whose run is used up (none at its end).
+        let refill = |st: &mut Stream| {
             let Some((v, w)) = charged(st, st.pos) else {
-                return false;
+                return;
             };
             st.value = v;
             st.ties.push(w);
@@ -617,7 +617,6 @@ impl NGramModel {
                 st.pos += 1;
             }
             st.ties.sort_unstable_by(|a, b| b.cmp(a));
-            true
         };
         for st in streams.iter_mut() {
             refill(st);

@@ -169,7 +169,7 @@ fn train_arpa_within(
     let order = counts.order();
     let memory = stream.memory;
 
-    release_freed_memory();
+    // (count_spilled has handed its tables' memory back already.)
     trace.lap("count (two passes, spilling)");
     control.set_stage("adjusting counts");
 
