@@ -189,7 +189,8 @@ def main() -> None:
     )
     curve.close()
     minutes = (time.perf_counter() - started) / 60
-    best = min(v for _, v in history.valid_losses)
+    # A budget shorter than --eval-every steps has no validation to report.
+    best = min((v for _, v in history.valid_losses), default=math.nan)
     print(
         f"trained {history.steps} steps in {minutes:.1f} min ({history.stopped}), "
         f"{history.tokens_per_second:,.0f} tokens/s; best valid ppl (16 streams) "
