@@ -66,3 +66,45 @@ def test_bad_mixtures_are_refused(tmp_path: Path) -> None:
     assert same.weights.tolist() == [0.75, 0.25]
     assert same.perplexity(["a b"]).perplexity == pytest.approx(a.perplexity(["a b"]).perplexity)
     assert isinstance(same, nextword.LanguageModel)
+
+
+def test_mixture_scores_equal_its_distributions(ptb_models: tuple[Path, Path, Path]) -> None:
+    """A mixture scores a sentence from each model's own sentence scores (fast);
+    every token's probability must equal the mixed next-token distribution's
+    entry, as generation sees it, and EM must find the same weights as from
+    those distributions."""
+    train, fit, test = ptb_models
+    index = CorpusIndex.build(train, path=train.with_suffix(".idx2"), progress=False)
+    kn = NGramLM.fit(train, order=3, progress=False)
+    mix = Interpolated([kn, index], weights=[0.7, 0.3])
+    sentence = test.read_text().splitlines()[3].split()
+    ids = [mix.vocab.id(w) for w in sentence] + [mix.vocab.id("</s>")]
+    slow = [mix.next_distribution(sentence[:k])[i] for k, i in enumerate(ids)]
+    np.testing.assert_allclose(10 ** mix.token_logprobs(ids), slow, rtol=1e-9)
+    # The weights by EM from the distributions, token by token, as a check
+    # (words read as the vocabulary reads them: an unknown word is <unk>).
+    lines = fit.read_text().splitlines()[:20]
+    p = []
+    for line in lines:
+        encoded = mix.vocab.encode_corpus([line], eos=True, progress=False)[0]
+        words = [mix.vocab.word(int(i)) for i in encoded]
+        for k, word in enumerate(words):
+            ctx = words[:k]
+            p.append(
+                [
+                    kn.next_distribution(ctx)[kn.vocab.id(word)],
+                    index.next_distribution(ctx)[index.vocab.id(word)],
+                ]
+            )
+    p_arr = np.array(p)
+    w = np.array([0.5, 0.5])
+    for _ in range(1000):
+        mixed = p_arr @ w
+        usable = mixed > 0
+        new = ((p_arr[usable] * w) / mixed[usable, None]).mean(axis=0)
+        done = np.abs(new - w).max() < 1e-9
+        w = new
+        if done:
+            break
+    fitted = Interpolated([kn, index]).fit(lines, tolerance=1e-9).weights
+    np.testing.assert_allclose(fitted, w / w.sum(), atol=1e-6)

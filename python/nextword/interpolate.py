@@ -31,7 +31,14 @@ import numpy.typing as npt
 
 from nextword.corpus import CorpusLike
 from nextword.errors import VocabularyMismatchError
-from nextword.model import DistributionModel, NextTokenModel, Probabilities, Text
+from nextword.model import (
+    DistributionModel,
+    NextTokenModel,
+    Probabilities,
+    Text,
+    log10_of,
+    token_logprobs,
+)
 from nextword.vocab import Vocab
 
 
@@ -94,6 +101,22 @@ class Interpolated(DistributionModel):
         result: Probabilities = self.weights @ self._components(context)
         return result
 
+    def _token_probs(self, ids: Sequence[int]) -> npt.NDArray[np.float64]:
+        """p of each of ``ids`` (model 0's ids, a sentence) under each model,
+        each given the sentence start and the ids before it: [tokens, models].
+        Each model scores the sentence its own way (a carried state, a neural
+        model's one forward pass), not a whole distribution per prefix."""
+        columns = []
+        for m, mapping in zip(self.models, self._maps):
+            own = list(ids) if mapping is None else [int(mapping[i]) for i in ids]
+            columns.append(10.0 ** token_logprobs(m, own))
+        return np.stack(columns, axis=1) if columns else np.empty((len(ids), 0))
+
+    def token_logprobs(self, ids: Sequence[int]) -> npt.NDArray[np.float64]:
+        """log10 of the mixture's p of each of ``ids`` given the ids before it:
+        the weighted sum of each model's own sentence scores."""
+        return log10_of(self._token_probs(ids) @ self.weights)
+
     def fit(
         self,
         heldout: CorpusLike,
@@ -104,15 +127,13 @@ class Interpolated(DistributionModel):
         """Set the weights by EM on held-out text (one sentence per line, ``</s>``
         included); stops when no weight moves more than ``tolerance``. Returns self."""
         ids, offsets = self.vocab.encode_corpus(heldout, eos=True, progress=False, **corpus_options)
-        words = self.vocab.words()
-        probs: list[npt.NDArray[np.float64]] = []  # per token: each model's p
-        for start, end in zip(offsets[:-1], offsets[1:]):
-            sentence = [words[int(i)] for i in ids[int(start) : int(end)]]
-            for k, word in enumerate(sentence):
-                probs.append(self._components(sentence[:k])[:, self.vocab.id(word)])
-        if not probs:
+        probs = [
+            self._token_probs(ids[int(start) : int(end)].tolist())
+            for start, end in zip(offsets[:-1], offsets[1:])
+        ]
+        p = np.concatenate(probs) if probs else np.empty((0, len(self.models)))
+        if not len(p):
             raise ValueError("no held-out tokens to fit the weights on")
-        p = np.stack(probs)  # [tokens, models]
         w = self.weights.copy()
         for _ in range(iterations):
             mixed = p @ w
