@@ -91,3 +91,28 @@ def test_annotate_jsonl(tmp_path: Path) -> None:
         annotate_jsonl(model, src, out)
     assert annotate_jsonl(model, src, out, errors="skip") == 1
     assert not math.isnan(json.loads(out.read_text(encoding="utf-8"))["perplexity"])
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_a_sentence_starts_after_a_sentence_end(kind: str) -> None:
+    """A recurrent model trained on a stream meets every <s> (but the first)
+    right after a </s>: a sentence on its own starts from the state after
+    reading </s> from the zero state, in every path (one sentence, the batch,
+    the distribution), not from the zero state."""
+    from nextword.neural.language_model import BOS, EOS
+
+    model = trained(kind)
+    ids = [model.vocab.id(w) for w in "the cat sat on the mat".split()] + [EOS]
+    inputs = np.array([[EOS, BOS, *ids[:-1]]], dtype=np.int64)
+    logits, _, _ = model.forward(inputs, model.start_state(1))
+    z = logits[0, 1:].astype(np.float64)
+    z[:, BOS] = -np.inf
+    z -= z.max(axis=1, keepdims=True)
+    want = (z[np.arange(len(ids)), ids] - np.log(np.exp(z).sum(axis=1))) / math.log(10)
+    np.testing.assert_allclose(model.token_logprobs(ids), want, rtol=1e-5)
+    np.testing.assert_allclose(sentence_logprobs(model, [np.array(ids)])[0], want, rtol=1e-5)
+    p = model.next_distribution(["the", "cat"])
+    np.testing.assert_allclose(math.log10(p[ids[2]]), want[2], rtol=1e-5)
+    # From the zero state the figures differ: the start state matters.
+    cold, _, _ = model.forward(inputs[:, 1:], model.start_state(1))
+    assert not np.allclose(cold[0], logits[0, 1:])

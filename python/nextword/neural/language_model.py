@@ -69,6 +69,12 @@ class NeuralLanguageModel(DistributionModel, Module):
         """The state before the first input of ``batch`` sequences."""
         raise NotImplementedError
 
+    def sentence_state(self, batch: int) -> Any:
+        """The state ``batch`` sentences start from when scored or generated one
+        by one (before their ``<s>``): :meth:`start_state` unless a model says
+        otherwise."""
+        return self.start_state(batch)
+
     def window_state(self, stream: IntArray, starts: IntArray) -> Any:
         """The state for training windows of ``stream`` starting at ``starts``
         (random-window training; None: the model needs none)."""
@@ -133,7 +139,7 @@ class NeuralLanguageModel(DistributionModel, Module):
         (1.0, 0.0)
         """
         ids = np.array([[BOS, *context]], dtype=np.int64)
-        logits, state, _ = self.forward(ids, self.start_state(1))
+        logits, state, _ = self.forward(ids, self.sentence_state(1))
         return state, self._probabilities(logits[0, -1])
 
     def advance(self, state: Any, token: int) -> tuple[Any, Probabilities]:
@@ -151,7 +157,7 @@ class NeuralLanguageModel(DistributionModel, Module):
         if not len(ids):
             return np.empty(0)
         inputs = np.array([[BOS, *ids[:-1]]], dtype=np.int64)
-        logits, _, _ = self.forward(inputs, self.start_state(1))
+        logits, _, _ = self.forward(inputs, self.sentence_state(1))
         z = logits[0].astype(np.float64)
         z[:, BOS] = -np.inf
         result: npt.NDArray[np.float64] = log_softmax(z)[np.arange(len(ids)), ids] / LN10

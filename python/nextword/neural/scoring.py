@@ -79,7 +79,7 @@ def _score_batch(
         inputs[row, 1 : len(ids)] = ids[:-1]
         targets[row, : len(ids)] = ids
     # A windowed model (the Transformer) reads whole windows without a state.
-    state = None if model.block_size is not None else model.start_state(len(batch))
+    state = None if model.block_size is not None else model.sentence_state(len(batch))
     logits, _, _ = model.forward(inputs, state)
     logits[..., BOS] = -np.inf
     top = logits.max(axis=-1, keepdims=True)
