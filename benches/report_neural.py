@@ -138,14 +138,16 @@ def torch_stepper(run: Any) -> Optional[Callable[[], float]]:
     return one_step
 
 
-def timed(step: Callable[[], float], count: int) -> tuple[list[float], float]:
-    """Seconds of each of ``count`` calls of ``step`` and the last loss."""
-    times, loss = [], 0.0
+def timed(step: Callable[[], float], count: int) -> tuple[list[float], list[float], float]:
+    """Wall and CPU seconds (this process, every thread) of each of ``count`` calls
+    of ``step``, and the last loss."""
+    wall, cpu, loss = [], [], 0.0
     for _ in range(count):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         loss = step()
-        times.append(time.perf_counter() - start)
-    return times, loss
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return wall, cpu, loss
 
 
 def main() -> None:
@@ -175,33 +177,35 @@ def main() -> None:
     timed(numpy_step, 2)
     if torch_step is not None:
         timed(torch_step, 2)
-    mine: list[float] = []
-    theirs: list[float] = []
+    mine: tuple[list[float], list[float]] = ([], [])
+    theirs: tuple[list[float], list[float]] = ([], [])
     loss = torch_loss = 0.0
     for _ in range(args.rounds):
-        times, loss = timed(numpy_step, args.steps)
-        mine += times
+        wall, cpu, loss = timed(numpy_step, args.steps)
+        mine[0].extend(wall)
+        mine[1].extend(cpu)
         if torch_step is not None:
-            times, torch_loss = timed(torch_step, args.steps)
-            theirs += times
+            wall, cpu, torch_loss = timed(torch_step, args.steps)
+            theirs[0].extend(wall)
+            theirs[1].extend(cpu)
     tokens = BATCH * SHAPE["block_size"]
-    ms = statistics.median(mine) * 1000
+    ms, cpu_ms = (statistics.median(t) * 1000 for t in mine)
     done = 2 + args.rounds * args.steps
     print(
         f"nextword.neural (numpy): {ms:8.1f} ms/step  {tokens / ms:6.1f}k tok/s  "
-        f"(loss {loss:.2f} after {done} steps)"
+        f"CPU {cpu_ms:6.1f} ms/step  (loss {loss:.2f} after {done} steps)"
     )
     if torch_step is None:
         print(
             "pytorch: not available (pip install torch, a CPU build, to compare)", file=sys.stderr
         )
     else:
-        tms = statistics.median(theirs) * 1000
+        tms, tcpu_ms = (statistics.median(t) * 1000 for t in theirs)
         print(
             f"pytorch (CPU):           {tms:8.1f} ms/step  {tokens / tms:6.1f}k tok/s  "
-            f"(loss {torch_loss:.2f} after {done} steps)"
+            f"CPU {tcpu_ms:6.1f} ms/step  (loss {torch_loss:.2f} after {done} steps)"
         )
-        print(f"ratio numpy / pytorch: {ms / tms:.2f}x")
+        print(f"ratio numpy / pytorch: {ms / tms:.2f}x wall, {cpu_ms / tcpu_ms:.2f}x CPU")
     print(f"load average {load_average()} at the end, {args.rounds} rounds of {args.steps} steps")
 
 
