@@ -16,8 +16,8 @@ it is never a run-time dependency. Usage::
 
     python benches/report_neural.py [--steps 20] [--rounds 3] [--threads 1]
 
-``--threads`` sets the BLAS (and PyTorch) thread count before numpy loads (on a
-busy machine, one thread is often faster than oversubscribed many).
+``--threads`` (default 1) sets the BLAS and PyTorch thread count before numpy
+loads (on a busy machine, one thread is often faster than oversubscribed many).
 """
 
 from __future__ import annotations
@@ -154,23 +154,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="timed steps per side per round")
     parser.add_argument("--rounds", type=int, default=3, help="alternations numpy / pytorch")
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    if args.threads is not None:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
     import numpy as np
 
     lines = [line for line in CORPUS.read_text().splitlines() if line.strip()]
     run, numpy_step = numpy_stepper(lines)
     torch_step = torch_stepper(run)
-    if torch_step is not None and args.threads is not None:
+    if torch_step is not None:
         import torch
 
         torch.set_num_threads(args.threads)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"numpy {np.__version__}, BLAS threads {args.threads or 'default'}, "
+        f"numpy {np.__version__}, BLAS threads {args.threads}, "
         f"load average {load_average()} at the start"
     )
     print(f"data: {CORPUS.name}, characters; model {SHAPE}, batch {BATCH}")
