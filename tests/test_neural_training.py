@@ -269,3 +269,47 @@ def test_evaluating_on_parallel_streams() -> None:
     # Four pieces side by side restart the state three times: close, not equal.
     four = evaluate(model, stream, 8, 4, rows=4)
     assert four != exact and four == pytest.approx(exact, rel=0.05)
+
+
+# The first losses of a seeded Transformer run, as the code before the in-place
+# (speed) rewrite of GELU, LayerNorm, attention, the embedding's scatter-add
+# and AdamW computed them (commit d4f3a5b, one and two BLAS threads alike).
+# The rewrite reorders float32 arithmetic only: the losses stay within rounding.
+TRANSFORMER_LOSSES_BEFORE = [
+    2.760192943100229,
+    2.6390376308765693,
+    2.5470525223810614,
+    2.5058886559779014,
+    2.368382400244168,
+    2.433359451961482,
+    2.3962265983065025,
+    2.407640259386095,
+]
+
+
+def test_transformer_losses_unchanged_by_the_speed_rewrite() -> None:
+    rng = np.random.default_rng(7)
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "far"]
+    lines = [" ".join(rng.choice(words, size=rng.integers(3, 12))) for _ in range(200)]
+    vocab = Vocab.from_corpus(lines, tokenizer="char:keep-ws", progress=False)
+    model = TransformerLanguageModel(vocab, dim=32, heads=4, layers=2, block_size=16, seed=3)
+    config = TrainingConfig(
+        steps=8, batch_size=6, eval_every=10**9, learning_rate=1e-2, warmup_steps=2
+    )
+    history = train(model, lines, config, progress=False)
+    assert history.losses == pytest.approx(TRANSFORMER_LOSSES_BEFORE, rel=1e-5)
+    # Training stays in float32: no parameter, gradient or moment was promoted.
+    run_arrays = [*model.parameters().values(), *model.gradients().values()]
+    assert {a.dtype for a in run_arrays} == {np.dtype(np.float32)}
+    logits, _, cache = model.forward(np.array([[1, 4, 5]]), None)
+    assert logits.dtype == np.float32
+
+    def floats(item: object) -> list[np.dtype]:
+        if isinstance(item, np.ndarray):
+            return [item.dtype] if item.dtype.kind == "f" else []
+        if isinstance(item, (tuple, list)):
+            return [d for part in item for d in floats(part)]
+        return []
+
+    kept = floats(cache)
+    assert len(kept) > 20 and set(kept) == {np.dtype(np.float32)}  # every kept activation

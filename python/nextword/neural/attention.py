@@ -67,13 +67,15 @@ class CausalSelfAttention(Module):
             k = np.concatenate([cache.keys, k], axis=2)
             v = np.concatenate([cache.values, v], axis=2)
         past = k.shape[2] - t
-        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(c // self.heads).astype(x.dtype)
-        # Query i sits at absolute position past + i and sees keys 0 .. past + i.
-        visible = np.arange(k.shape[2])[None, :] <= past + np.arange(t)[:, None]
-        scores = np.where(visible, scores, -np.inf)
-        att = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores = q @ k.transpose(0, 1, 3, 2)
+        scores /= np.sqrt(c // self.heads).astype(x.dtype)
+        scores += _causal_mask(t, past, x.dtype)  # 0 where visible, -inf elsewhere
+        # Softmax over the keys, in place (the scores are a fresh array).
+        scores -= scores.max(axis=-1, keepdims=True)
+        att = np.exp(scores, out=scores)
         att /= att.sum(axis=-1, keepdims=True)
-        y = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, c)
+        y = np.empty((b, t, c), x.dtype)
+        np.matmul(att, v, out=self._split(y))  # written straight into [B, T, C]
         out = self.proj.forward(y)
         return out, ((x, q, k, v, att, y), KVCache(k, v))
 
@@ -83,14 +85,37 @@ class CausalSelfAttention(Module):
         b, t, c = x.shape
         dy = self._split(self.proj.backward(dout, y))
         datt = dy @ v.transpose(0, 1, 3, 2)
-        dv = att.transpose(0, 1, 3, 2) @ dy
-        # Softmax backward: masked entries have att = 0 and get no gradient.
-        dscores = att * (datt - (datt * att).sum(axis=-1, keepdims=True))
+        # Softmax backward, in place: att (datt - sum(datt att)); masked entries
+        # have att = 0 and get no gradient.
+        scratch = datt * att
+        datt -= scratch.sum(axis=-1, keepdims=True)
+        datt *= att
+        dscores = datt
         dscores /= np.sqrt(c // self.heads).astype(x.dtype)
-        dq = dscores @ k
-        dk = dscores.transpose(0, 1, 3, 2) @ q
-        merged = [a.transpose(0, 2, 1, 3).reshape(b, t, c) for a in (dq, dk, dv)]
-        return self.qkv.backward(np.concatenate(merged, axis=-1), x)
+        # dq, dk, dv written straight into the [B, T, 3C] gradient of qkv.
+        dqkv = np.empty((b, t, 3 * c), x.dtype)
+        dq, dk, dv = (self._split(a) for a in np.split(dqkv, 3, axis=-1))
+        np.matmul(dscores, k, out=dq)
+        np.matmul(dscores.transpose(0, 1, 3, 2), q, out=dk)
+        np.matmul(att.transpose(0, 1, 3, 2), dy, out=dv)
+        return self.qkv.backward(dqkv, x)
+
+
+_MASKS: dict[tuple[int, int, str], Array] = {}
+
+
+def _causal_mask(t: int, past: int, dtype: np.dtype[Any]) -> Array:
+    """``[t, past + t]``: 0 where query ``i`` (at absolute position ``past + i``) sees
+    key ``j`` (``j <= past + i``), -inf elsewhere; cached (read-only) per shape."""
+    key = (t, past, np.dtype(dtype).str)
+    mask = _MASKS.get(key)
+    if mask is None:
+        visible = np.arange(past + t)[None, :] <= past + np.arange(t)[:, None]
+        mask = np.where(visible, 0.0, -np.inf).astype(dtype)
+        mask.flags.writeable = False
+        if len(_MASKS) < 256:  # generation grows past by one per token: keep it bounded
+            _MASKS[key] = mask
+    return mask
 
 
 __all__ = ["CausalSelfAttention", "KVCache"]

@@ -25,24 +25,36 @@ class LayerNorm(Module):
 
     def forward(self, x: Array) -> tuple[Array, tuple[Array, Array]]:
         """The normalised ``x`` and the cache ``(x_hat, 1/std)`` for :meth:`backward`."""
-        mean = x.mean(axis=-1, keepdims=True)
-        centred = x - mean
-        inv_std = 1.0 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + self.eps)
-        x_hat = centred * inv_std
-        return x_hat * self.params["gain"] + self.params["bias"], (x_hat, inv_std)
+        centred = x - x.mean(axis=-1, keepdims=True)
+        squares = centred * centred
+        inv_std = 1.0 / np.sqrt(squares.mean(axis=-1, keepdims=True) + self.eps)
+        x_hat = centred
+        x_hat *= inv_std  # in place: centred is not needed apart from x_hat
+        out = np.multiply(x_hat, self.params["gain"], out=squares)
+        out += self.params["bias"]
+        return out, (x_hat, inv_std)
 
     def backward(self, dout: Array, cache: tuple[Array, Array]) -> Array:
         """Add gain/bias gradients; return the gradient with respect to ``x``."""
         x_hat, inv_std = cache
-        lead = tuple(range(dout.ndim - 1))
-        self.grads["gain"] += (dout * x_hat).sum(axis=lead)
-        self.grads["bias"] += dout.sum(axis=lead)
-        dx_hat = dout * self.params["gain"]
-        # d/dx of (x - mean) * inv_std, with the mean and variance depending on x.
+        width = dout.shape[-1]
+        rows = dout.reshape(-1, width)
+        dx_hat = rows * self.params["gain"]
+        scratch = rows * x_hat.reshape(-1, width)
+        self.grads["gain"] += scratch.sum(axis=0)
+        self.grads["bias"] += rows.sum(axis=0)
+        dx_hat = dx_hat.reshape(dout.shape)
+        scratch = scratch.reshape(dout.shape)
+        # d/dx of (x - mean) * inv_std, with the mean and variance depending on x:
+        # inv_std (dx_hat - mean(dx_hat) - x_hat mean(dx_hat x_hat)), in place.
         mean_dx_hat = dx_hat.mean(axis=-1, keepdims=True)
-        mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=-1, keepdims=True)
-        dx: Array = inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
-        return dx
+        np.multiply(dx_hat, x_hat, out=scratch)
+        mean_dx_hat_x_hat = scratch.mean(axis=-1, keepdims=True)
+        np.multiply(x_hat, mean_dx_hat_x_hat, out=scratch)
+        dx_hat -= mean_dx_hat
+        dx_hat -= scratch
+        dx_hat *= inv_std
+        return dx_hat
 
 
 __all__ = ["LayerNorm"]

@@ -38,7 +38,9 @@ class Linear(Module):
     def forward(self, x: Array) -> Array:
         """The affine map of ``x`` (keep ``x`` for :meth:`backward`)."""
         y = matmul(x, self.weight)
-        return y + self.bias if self.bias is not None else y
+        if self.bias is not None:
+            y += self.bias  # in place: the product is a fresh array
+        return y
 
     def backward(self, dout: Array, x: Array) -> Array:
         """Add weight/bias gradients; return the gradient with respect to ``x``."""

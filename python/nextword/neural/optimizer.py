@@ -74,9 +74,10 @@ class AdamW:
             m, v = self.m[name], self.v[name]
             # In place with one scratch array: a 10 k x 200 embedding is 2 M floats
             # per pass, and temporaries would double the passes.
+            scratch = np.multiply(g, 1.0 - b1)
             m *= b1
-            m += (1.0 - b1) * g
-            scratch = np.multiply(g, g)
+            m += scratch
+            np.multiply(g, g, out=scratch)
             scratch *= 1.0 - b2
             v *= b2
             v += scratch

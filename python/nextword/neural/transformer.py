@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from nextword.neural.activations import gelu, gelu_backward
+from nextword.neural.activations import gelu_backward, gelu_forward
 from nextword.neural.attention import CausalSelfAttention, KVCache
 from nextword.neural.embedding import Embedding
 from nextword.neural.language_model import NeuralLanguageModel
@@ -49,19 +49,24 @@ class TransformerBlock(Module):
         """The block's output, a cache for :meth:`backward` and the grown key/value cache."""
         a, ln1 = self.ln1.forward(x)
         attended, (attn, kv) = self.attn.forward(a, kv)
-        x = x + attended
+        attended += x  # the residual, added into the fresh output (no new array)
+        x = attended
         m, ln2 = self.ln2.forward(x)
         pre = self.fc.forward(m)
-        hidden = gelu(pre)
-        x = x + self.proj.forward(hidden)
-        return x, (ln1, attn, ln2, m, pre, hidden), kv
+        hidden, s = gelu_forward(pre)
+        out = self.proj.forward(hidden)
+        out += x
+        return out, (ln1, attn, ln2, m, pre, s, hidden), kv
 
     def backward(self, dx: Array, cache: Any) -> Array:
         """Add parameter gradients; return the gradient of the block's input."""
-        ln1, attn, ln2, m, pre, hidden = cache
-        dpre = gelu_backward(self.proj.backward(dx, hidden), pre)
-        dx = dx + self.ln2.backward(self.fc.backward(dpre, m), ln2)
-        return dx + self.ln1.backward(self.attn.backward(dx, attn), ln1)
+        ln1, attn, ln2, m, pre, s, hidden = cache
+        dpre = gelu_backward(self.proj.backward(dx, hidden), pre, s)
+        dmid = self.ln2.backward(self.fc.backward(dpre, m), ln2)
+        dmid += dx
+        dx = self.ln1.backward(self.attn.backward(dmid, attn), ln1)
+        dx += dmid
+        return dx
 
 
 @dataclass
@@ -106,7 +111,8 @@ class TransformerLanguageModel(NeuralLanguageModel):
         self, ids: IntArray, start: int, caches: list[Optional[KVCache]]
     ) -> tuple[Array, Any, list[Optional[KVCache]]]:
         positions = np.arange(start, start + ids.shape[1])
-        x = self.wte.forward(ids) + self.wpe.forward(positions)[None]
+        x = self.wte.forward(ids)
+        x += self.wpe.forward(positions)
         block_caches: list[Any] = []
         new_kv: list[Optional[KVCache]] = []
         for block, kv in zip(self.blocks, caches):
@@ -145,7 +151,7 @@ class TransformerLanguageModel(NeuralLanguageModel):
         for block, c in zip(reversed(self.blocks), reversed(block_caches)):
             dx = block.backward(dx, c)
         self.wte.backward(dx, ids)
-        self.wpe.backward(dx.sum(axis=0), positions)
+        self.wpe.grads["weight"][positions] += dx.sum(axis=0)  # distinct positions
 
 
 __all__ = ["TransformerBlock", "TransformerLanguageModel", "TransformerState"]
