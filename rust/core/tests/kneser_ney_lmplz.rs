@@ -328,3 +328,36 @@ fn ptb_unigram_discounts_need_lmplzs_suffix_order_quirk() {
         );
     }
 }
+
+#[test]
+fn estimation_reports_its_stages_and_stops_when_cancelled() {
+    let control = Control::new();
+    let model =
+        kneser_ney::estimate_owned_with(counts(3, true), &KneserNeyOptions::default(), &control)
+            .expect("estimated");
+    // Stages: indexing, adjusting, then initial probabilities and
+    // interpolation per order, then linking: 3 + 2 * 3, numbered from 1.
+    assert_eq!(
+        control.stage().as_deref(),
+        Some("stage 9/9: linking the orders")
+    );
+    // Work: 2 (indexing) + 5 (adjusting) + 3 + 4 (per order) + 1 (linking)
+    // steps per n-gram, all done at the end.
+    let all: usize = model.sizes().iter().sum();
+    assert_eq!(control.steps(), Some((15 * all as u64, "")));
+    assert_eq!(
+        control
+            .steps_done
+            .load(std::sync::atomic::Ordering::Relaxed),
+        15 * all as u64
+    );
+    let cancelled = Control::new();
+    cancelled.cancel();
+    let result =
+        kneser_ney::estimate_owned_with(counts(3, true), &KneserNeyOptions::default(), &cancelled);
+    assert!(
+        matches!(result, Err(nextword_core::Error::Cancelled)),
+        "{:?}",
+        result.map(|m| m.sizes())
+    );
+}
