@@ -714,4 +714,24 @@ mod tests {
         longer.entries.push(0);
         assert_eq!(model.context_entry(&longer, 3), None);
     }
+
+    #[test]
+    fn too_few_precomputed_hashes_are_not_used() {
+        // Bulk scoring passes hashes[len] for len = 0..=held; fewer than that
+        // (here none, or one short) must be ignored, not indexed past.
+        let model = order_3();
+        let ids: Vec<u32> = ["a", "b", "c"]
+            .iter()
+            .map(|w| model.vocab.get(w).unwrap())
+            .collect();
+        let state = model.state_after(&ids[..2], true);
+        let (mut expected, mut next) = (State::default(), State::default());
+        let score = model.score_word(&state, ids[2], &mut expected);
+        let held = state.backoff.len().min(2);
+        assert_eq!(held, 2);
+        for hashes in [&[][..], &[0u64; 2][..]] {
+            let got = model.score_word_hashed(&state, ids[2], Some(hashes), &mut next);
+            assert_eq!((got, &next), (score, &expected), "{} hashes", hashes.len());
+        }
+    }
 }
