@@ -73,6 +73,21 @@ def test_word_tokenize_splits_cjk_up_to_each_range_edge() -> None:
             assert rust.tokenize(text) == expected, hex(cp)
 
 
+def test_word_tokenize_splits_cjk_inside_one_piece() -> None:
+    """Hangul syllables are letters to UAX #29, so ``a한b`` is one piece; the
+    CJK split cuts it into three, the text before and after each CJK
+    character kept whole (after a CJK character the run starts empty again)."""
+    cases = {
+        "a한b": ["a", "한", "b"],
+        "ab한한cd": ["ab", "한", "한", "cd"],
+        "1한2": ["1", "한", "2"],
+    }
+    for text, tokens in cases.items():
+        assert split_word_bounds(text) == [text]
+        assert word_tokenize(text) == tokens
+        assert WordTokenizer().tokenize(text) == tokens
+
+
 @pytest.mark.parametrize(("text", "pieces"), UAX29_CASES)
 def test_rust_word_tokenizer_on_the_hand_written_cases(text: str, pieces: list[str]) -> None:
     assert WordTokenizer().tokenize(text) == departures(pieces)
