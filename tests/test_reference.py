@@ -158,6 +158,22 @@ def test_unicode_whitespace_tokenize(line: str, tokens: list[str]) -> None:
     assert UnicodeWhitespaceTokenizer().tokenize(line) == tokens
 
 
+def test_tokenizer_objects_are_frozen_values() -> None:
+    """Tokenizer objects are immutable values: equal (and hashing alike) when
+    their options are, with the documented defaults, and not assignable."""
+    import dataclasses
+
+    for make in (WhitespaceTokenizer, UnicodeWhitespaceTokenizer, CharTokenizer, WordTokenizer):
+        tokenizer = make()
+        assert tokenizer == make() and hash(tokenizer) == hash(make())
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            tokenizer.option = 1  # type: ignore[attr-defined]
+    assert CharTokenizer() == CharTokenizer(keep_whitespace=False)
+    assert WordTokenizer() == WordTokenizer(lowercase=False, normalize=None)
+    with pytest.raises(ValueError, match=r"^normalize must be None, 'NFC' or 'NFKC', not 'NFD'$"):
+        WordTokenizer(normalize="NFD").tokenize("a")  # type: ignore[arg-type]
+
+
 def test_char_tokenize() -> None:
     assert char_tokenize("猫 の\tcat") == ["猫", "の", "c", "a", "t"]
     assert char_tokenize("a b", keep_whitespace=True) == ["a", " ", "b"]

@@ -22,7 +22,13 @@ from pathlib import Path
 import pytest
 from conftest import skip_unless_ci
 from nextword import WordTokenizer
-from nextword.reference import ALPHABET_RANGES, CJK_SPLIT_RANGES, WHITESPACE, split_word_bounds
+from nextword.reference import (
+    ALPHABET_RANGES,
+    CJK_SPLIT_RANGES,
+    WHITESPACE,
+    split_word_bounds,
+    word_tokenize,
+)
 from test_reference import UAX29_CASES
 
 
@@ -48,6 +54,38 @@ def departures(pieces: list[str]) -> list[str]:
 def test_departures_as_documented() -> None:
     assert departures(["can't", " ", "stop", "!"]) == ["can't", "stop", "!"]
     assert departures(["カタカナ", "\u3000", "x漢y"]) == ["カ", "タ", "カ", "ナ", "x", "漢", "y"]
+
+
+def test_word_tokenize_splits_cjk_up_to_each_range_edge() -> None:
+    """Each CJK range's first and last code point is split off a combining mark
+    (UAX #29 keeps the two in one piece, WB4), the code points just outside are
+    not, in the reference and in Rust alike (the two tables agree to the edge)."""
+
+    def inside(cp: int) -> bool:
+        return any(a <= cp <= b for a, b in CJK_SPLIT_RANGES)
+
+    rust = WordTokenizer()
+    for first, last in CJK_SPLIT_RANGES:
+        for cp in (first - 1, first, last, last + 1):
+            text = chr(cp) + "\u0301"
+            expected = [chr(cp), "\u0301"] if inside(cp) else [text]
+            assert word_tokenize(text) == expected, hex(cp)
+            assert rust.tokenize(text) == expected, hex(cp)
+
+
+def test_word_tokenize_splits_cjk_inside_one_piece() -> None:
+    """Hangul syllables are letters to UAX #29, so ``a한b`` is one piece; the
+    CJK split cuts it into three, the text before and after each CJK
+    character kept whole (after a CJK character the run starts empty again)."""
+    cases = {
+        "a한b": ["a", "한", "b"],
+        "ab한한cd": ["ab", "한", "한", "cd"],
+        "1한2": ["1", "한", "2"],
+    }
+    for text, tokens in cases.items():
+        assert split_word_bounds(text) == [text]
+        assert word_tokenize(text) == tokens
+        assert WordTokenizer().tokenize(text) == tokens
 
 
 @pytest.mark.parametrize(("text", "pieces"), UAX29_CASES)

@@ -303,3 +303,61 @@ fn count_pruning_keeps_the_discounts_and_normalises_every_context() {
         }
     }
 }
+
+#[test]
+fn ptb_unigram_discounts_need_lmplzs_suffix_order_quirk() {
+    let Some(shared) = shared() else {
+        return;
+    };
+    // EXPECTED.md in the golden KenLM data: lmplz on PTB train (`<unk>` as
+    // `UNK`) prints 1: D1=0.25656 D2=0.82888 D3+=1.26492. The unigram
+    // count-of-counts are 176 / 255 / 388 / 656 only when the last unigram in
+    // suffix order ("unilab", the last new word) counts with its raw count 6,
+    // not its continuation count 4 (n4 would be 657, D3+ 1.26227). Order 2
+    // gives the same unigram discounts as lmplz's order 3 and counts faster.
+    let text = std::fs::read_to_string(shared.join("corpora/en/ptb.train.txt")).expect("ptb");
+    let lines: Vec<String> = text.lines().map(|l| l.replace("<unk>", "UNK")).collect();
+    let counts = counts_of(Corpus::from_texts(lines), 2, true);
+    let model = kneser_ney::estimate(&counts, &KneserNeyOptions::default()).expect("estimated");
+    let printed = [0.25656, 0.82888, 1.26492];
+    for (d, p) in model.discounts[0].iter().zip(printed) {
+        assert!(
+            (*d as f64 - p).abs() < 6e-6,
+            "{:?} against {printed:?}",
+            model.discounts[0]
+        );
+    }
+}
+
+#[test]
+fn estimation_reports_its_stages_and_stops_when_cancelled() {
+    let control = Control::new();
+    let model =
+        kneser_ney::estimate_owned_with(counts(3, true), &KneserNeyOptions::default(), &control)
+            .expect("estimated");
+    // Stages: indexing, adjusting, then initial probabilities and
+    // interpolation per order, then linking: 3 + 2 * 3, numbered from 1.
+    assert_eq!(
+        control.stage().as_deref(),
+        Some("stage 9/9: linking the orders")
+    );
+    // Work: 2 (indexing) + 5 (adjusting) + 3 + 4 (per order) + 1 (linking)
+    // steps per n-gram, all done at the end.
+    let all: usize = model.sizes().iter().sum();
+    assert_eq!(control.steps(), Some((15 * all as u64, "")));
+    assert_eq!(
+        control
+            .steps_done
+            .load(std::sync::atomic::Ordering::Relaxed),
+        15 * all as u64
+    );
+    let cancelled = Control::new();
+    cancelled.cancel();
+    let result =
+        kneser_ney::estimate_owned_with(counts(3, true), &KneserNeyOptions::default(), &cancelled);
+    assert!(
+        matches!(result, Err(nextword_core::Error::Cancelled)),
+        "{:?}",
+        result.map(|m| m.sizes())
+    );
+}

@@ -427,6 +427,8 @@ fn check_trie_agrees(hash: &NGramModel, trie: &NGramModel, bos: bool, context: &
         );
         assert_eq!((a.ngram_len, a.oov), (b.ngram_len, b.oov), "{w}");
         same_state(&hn, &tn, "state after a word");
+        check_state_shape(hash, &hn);
+        assert_eq!(tn.entries.len(), tn.backoff.len(), "trie state after {w}");
     }
     assert_eq!(
         hash.top_k(&hs, v as usize + 1),
@@ -442,6 +444,19 @@ fn check_trie_agrees(hash: &NGramModel, trie: &NGramModel, bos: bool, context: &
             );
         }
     }
+}
+
+/// A state after a word holds at most order - 1 words, and a backoff and an
+/// entry for exactly the suffixes of its words the model holds (none of the
+/// top order, which is never a context): no more, no less.
+fn check_state_shape(model: &NGramModel, state: &State) {
+    let n = model.order();
+    assert!(state.words.len() < n.max(1), "{state:?} in order {n}");
+    let held = (1..=state.words.len())
+        .take_while(|&j| stored(model, &state.words[state.words.len() - j..]).is_some())
+        .count();
+    assert_eq!(state.backoff.len(), held, "{state:?} in order {n}");
+    assert_eq!(state.entries.len(), held, "{state:?} in order {n}");
 }
 
 #[test]
@@ -541,5 +556,24 @@ fn a_unigram_model_reads_no_context_and_maps_words_without_unigrams_to_unk() {
                 check_trie_agrees(&model, &trie, bos, context);
             }
         }
+    }
+}
+
+#[test]
+fn prefetch_takes_any_history_and_changes_no_result() {
+    let lines: Vec<String> = ["a b c a", "b c a b b"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for order in 1..=3 {
+        let model = fit(&lines, order, &Smoothing::WittenBell);
+        let a = model.vocab.get("a").unwrap();
+        let before = model.score_ids(&[a, a], true, true);
+        // An empty history, one shorter and one longer than the order.
+        for history in [&[][..], &[a], &[BOS_ID, a, a, a]] {
+            model.prefetch(history, a);
+            as_trie(&model).prefetch(history, a);
+        }
+        assert_eq!(model.score_ids(&[a, a], true, true), before);
     }
 }

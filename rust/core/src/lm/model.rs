@@ -391,9 +391,9 @@ impl NGramModel {
         if n > 1 {
             next.words.push(word);
         }
-        // Keep only as many backoffs as words (the suffixes that exist).
-        next.backoff.truncate(next.words.len());
-        next.entries.truncate(next.words.len());
+        // No truncation: the pushes above stop below the top order, so the
+        // next state holds a backoff for exactly the suffixes of its words
+        // the model holds (at most n - 1; tests check the shape).
         TokenScore {
             logprob,
             ngram_len: matched,
@@ -657,6 +657,81 @@ impl NGramModel {
             if st.ties.is_empty() {
                 refill(st);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::Control;
+    use crate::corpus::Corpus;
+    use crate::count::{count_ngrams, CountOptions};
+    use crate::lm::{fit, Smoothing};
+
+    fn order_3() -> NGramModel {
+        let corpus = Corpus::from_texts(vec!["a b c".to_string(), "b c a".to_string()]);
+        let options = CountOptions {
+            order: 3,
+            pad: true,
+            threads: 1,
+            ..Default::default()
+        };
+        let counts = count_ngrams(&corpus, &options, &Control::new()).expect("counted");
+        fit(&counts, &Smoothing::WittenBell).expect("fitted")
+    }
+
+    #[test]
+    fn context_entry_gives_only_held_contexts_shorter_than_the_order() {
+        let model = order_3();
+        let ids: Vec<u32> = ["a", "b"]
+            .iter()
+            .map(|w| model.vocab.get(w).unwrap())
+            .collect();
+        let state = model.state_after(&ids, true);
+        assert_eq!(state.words.len(), 2);
+        assert_eq!(state.entries.len(), 2);
+        assert_eq!(
+            model.context_entry(&state, 1),
+            Some(state.entries[0] as usize)
+        );
+        assert_eq!(
+            model.context_entry(&state, 2),
+            Some(state.entries[1] as usize)
+        );
+        // No context of length 0 (the unigrams have none).
+        assert_eq!(model.context_entry(&state, 0), None);
+        // Not longer than the state's words, even when it carries entries
+        // (a state built by hand: its fields are public).
+        let no_words = State {
+            words: Vec::new(),
+            ..state.clone()
+        };
+        assert_eq!(model.context_entry(&no_words, 1), None);
+        // Not as long as the order: order 3 has no 3-word contexts.
+        let mut longer = state.clone();
+        longer.words.insert(0, ids[0]);
+        longer.entries.push(0);
+        assert_eq!(model.context_entry(&longer, 3), None);
+    }
+
+    #[test]
+    fn too_few_precomputed_hashes_are_not_used() {
+        // Bulk scoring passes hashes[len] for len = 0..=held; fewer than that
+        // (here none, or one short) must be ignored, not indexed past.
+        let model = order_3();
+        let ids: Vec<u32> = ["a", "b", "c"]
+            .iter()
+            .map(|w| model.vocab.get(w).unwrap())
+            .collect();
+        let state = model.state_after(&ids[..2], true);
+        let (mut expected, mut next) = (State::default(), State::default());
+        let score = model.score_word(&state, ids[2], &mut expected);
+        let held = state.backoff.len().min(2);
+        assert_eq!(held, 2);
+        for hashes in [&[][..], &[0u64; 2][..]] {
+            let got = model.score_word_hashed(&state, ids[2], Some(hashes), &mut next);
+            assert_eq!((got, &next), (score, &expected), "{} hashes", hashes.len());
         }
     }
 }

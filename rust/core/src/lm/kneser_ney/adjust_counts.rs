@@ -99,3 +99,74 @@ fn count_of_counts(level: &Level, unigrams: bool, count: impl Fn(usize) -> u64) 
     }
     coc
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lm::unfilled_levels;
+
+    // Ids as the counter gives them: <unk> 0, <s> 1, </s> 2, then words.
+    const A: u32 = 3;
+    const B: u32 = 4;
+
+    /// "a b b b" as one padded sentence, order 2: `<s> a b b b </s>`.
+    fn a_b_b_b() -> (Vec<Level>, Vec<Vec<u64>>) {
+        let unigrams = vec![0, 1, 2, A, B];
+        let bigrams = vec![1, A, A, B, B, 2, B, B];
+        let raw = vec![vec![0, 1, 1, 1, 3], vec![1, 1, 1, 2]];
+        (unfilled_levels(vec![unigrams, bigrams]), raw)
+    }
+
+    #[test]
+    fn the_last_unigram_in_suffix_order_counts_with_its_raw_count() {
+        let (levels, raw) = a_b_b_b();
+        assert_eq!(last_in_suffix_order(&levels[0]), Some(4));
+        let adjusted = adjust_counts(&levels, raw);
+        // Continuation counts: </s> after b; a after <s>; b after a and b.
+        assert_eq!(adjusted.counts[0], [0, 1, 1, 1, 2]);
+        assert_eq!(adjusted.counts[1], [1, 1, 1, 2]);
+        // b is last in suffix order: its raw 3, not its adjusted 2, is
+        // counted (lmplz's final flush), so n2 = 0 and n3 = 1; `<s>` is
+        // left out and `<unk>` (0) is in no bucket.
+        assert_eq!(adjusted.count_of_counts[0], [2, 0, 1, 0]);
+        // The top order is raw counts, no quirk.
+        assert_eq!(adjusted.count_of_counts[1], [3, 1, 0, 0]);
+    }
+
+    #[test]
+    fn suffix_order_compares_the_last_id_first() {
+        // Keys in key order: (a b), (b a); from the last id: (b a) < (a b).
+        let levels = unfilled_levels(vec![vec![0, 1, 2, A, B], vec![A, B, B, A]]);
+        assert_eq!(last_in_suffix_order(&levels[1]), Some(0));
+        // Same last id: the one before decides.
+        let levels = unfilled_levels(vec![vec![0, 1, 2, A, B], vec![1, B, A, B, B, 2]]);
+        assert_eq!(last_in_suffix_order(&levels[1]), Some(1));
+        let empty = unfilled_levels(vec![vec![]]);
+        assert_eq!(last_in_suffix_order(&empty[0]), None);
+    }
+
+    #[test]
+    fn at_order_3_the_quirk_also_takes_the_last_bigram_in_suffix_order() {
+        // `<s> a a b a a b </s>`, order 3.
+        let unigrams = vec![0, 1, 2, A, B];
+        let bigrams = vec![1, A, A, A, A, B, B, 2, B, A];
+        let trigrams = vec![1, A, A, A, A, B, A, B, 2, A, B, A, B, A, A];
+        let raw = vec![
+            vec![0, 1, 1, 4, 2],
+            vec![1, 2, 2, 1, 1],
+            vec![1, 2, 1, 1, 1],
+        ];
+        let levels = unfilled_levels(vec![unigrams, bigrams, trigrams]);
+        // (a b) is the only bigram ending in b, the highest id: last.
+        assert_eq!(last_in_suffix_order(&levels[1]), Some(2));
+        let adjusted = adjust_counts(&levels, raw);
+        // (<s> a) keeps its raw 1; (a a) follows <s> and b; (a b) only a.
+        assert_eq!(adjusted.counts[1], [1, 2, 1, 1, 1]);
+        assert_eq!(adjusted.counts[0], [0, 1, 1, 3, 1]);
+        // (a b) counts with its raw 2: n1 = 3, n2 = 2 (not 4 and 1).
+        assert_eq!(adjusted.count_of_counts[1], [3, 2, 0, 0]);
+        // b, last unigram, with its raw 2: </s> 1, a 3, b 2.
+        assert_eq!(adjusted.count_of_counts[0], [1, 1, 1, 0]);
+        assert_eq!(adjusted.count_of_counts[2], [4, 1, 0, 0]);
+    }
+}
