@@ -583,6 +583,7 @@ impl NGramModel {
             /// words of the next longer context as a bit set (see below).
             checks: u32,
             shadow: Vec<u64>,
+            gathered: bool,
         }
         let mut streams = Vec::with_capacity(held + 1);
         let open = |m: usize, ranked| Stream {
@@ -593,6 +594,7 @@ impl NGramModel {
             ties: Vec::new(),
             checks: 0,
             shadow: Vec::new(),
+            gathered: false,
         };
         streams.push(open(0, o.by_prob(0, 0, o.len(0))));
         for m in 1..=held {
@@ -656,8 +658,14 @@ impl NGramModel {
                 let len = m + 1;
                 let parent = self.context_entry(state, len).unwrap_or(usize::MAX);
                 st.checks += 1;
-                if st.checks == SHADOW_SET_AFTER {
-                    st.shadow = child_set(o, len, parent, self.vocab.len());
+                // Gathering costs a pass over the shadowing context's words:
+                // worth it once the checks are a fair share of them.
+                if st.checks >= SHADOW_SET_AFTER && st.shadow.is_empty() && !st.gathered {
+                    let (s, e) = o.children(m, parent);
+                    if st.checks as usize * 16 >= e - s {
+                        st.shadow = child_set(o, len, parent, self.vocab.len());
+                        st.gathered = true;
+                    }
                 }
                 match st.shadow.get(w as usize / 64) {
                     Some(bits) => (bits >> (w % 64)) & 1 == 1,
@@ -681,10 +689,11 @@ impl NGramModel {
 }
 
 /// Shadow checks a stream makes one lookup each before the words of the
-/// context that shadows it are gathered into a bit set: a stream read deep
-/// (a flat context) then pays one pass over those words instead of a random
-/// memory access per candidate.
-const SHADOW_SET_AFTER: u32 = 24;
+/// context that shadows it may be gathered into a bit set (once the checks
+/// are at least 1/16 of those words): a stream read deep (a flat context)
+/// then pays one pass over those words instead of a random memory access per
+/// candidate, and a short read (top-k) pays neither.
+const SHADOW_SET_AFTER: u32 = 32;
 
 /// The last words of the children of entry `parent` of order `len` as a bit
 /// set over the vocabulary, words outside it left out (empty for a

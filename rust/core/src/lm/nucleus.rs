@@ -459,6 +459,48 @@ mod tests {
         }
     }
 
+    /// A stream read deep gathers its shadowing context's words into a bit
+    /// set (after many lookups): the whole candidate stream still equals the
+    /// distribution sorted by probability, ties by id, in both layouts.
+    #[test]
+    fn a_deep_stream_hands_out_the_sorted_distribution() {
+        // 256 words; "w0" is followed by 250 of them, so the unigram stream
+        // after "w0" checks hundreds of words against its successors.
+        let sentences: Vec<Vec<u8>> = (0..900usize)
+            .map(|i| {
+                let a = (i * 7 % 250) as u8;
+                let b = (i * 13 % 256) as u8;
+                vec![0, a, (i % 5) as u8, b]
+            })
+            .collect();
+        let hash = fitted(
+            &sentences,
+            3,
+            &Smoothing::KneserNey(KneserNeyOptions::default()),
+        )
+        .expect("a model");
+        let trie = through_file(&hash, Layout::Trie { quantize: None });
+        let w0 = hash.vocab.id("w0");
+        for m in [&hash, &trie] {
+            for context in [vec![w0], vec![w0, hash.vocab.id("w3")], vec![]] {
+                let state = m.state_for(&context, true);
+                let dist = m.distribution(&state);
+                let mut want: Vec<(u32, f32)> = (0..dist.len() as u32)
+                    .map(|w| (w, dist[w as usize]))
+                    .filter(|&(w, v)| w != BOS_ID && v > f32::NEG_INFINITY)
+                    .collect();
+                want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                let mut got = Vec::new();
+                m.for_each_candidate(&state, |w, v| {
+                    got.push((w, v));
+                    true
+                });
+                assert!(want.len() > 200);
+                assert_eq!(got, want, "after {context:?}");
+            }
+        }
+    }
+
     fn sentences() -> impl Strategy<Value = Vec<Vec<u8>>> {
         (2u8..7).prop_flat_map(|v| prop::collection::vec(prop::collection::vec(0..v, 1..8), 1..14))
     }
