@@ -8,9 +8,11 @@
 //!   binary search in its cumulative probabilities), else a word from the next
 //!   shorter context, redrawn while it is a successor of h (rejection). That
 //!   is exactly `p(w|h)`, and never builds the vocabulary-wide distribution;
-//! - top-k / top-p / min-p stream candidates in probability order (as
-//!   `top_k` does) and stop as soon as the truncation is decided, so they are
-//!   exact over the true distribution too.
+//! - top-p alone draws from the whole distribution and keeps the draw when it
+//!   lies in the context's nucleus (decided by `super::nucleus`);
+//! - top-k / min-p stream candidates in probability order (as `top_k` does)
+//!   and stop as soon as the truncation is decided, so they are exact over
+//!   the true distribution too.
 //!
 //! Temperature other than 1 or a repetition penalty reshapes every
 //! probability, so those build the full distribution and use the generic sampler.
@@ -52,6 +54,15 @@ impl<M: Deref<Target = NGramModel>> NGramDecoder<M> {
             UNK_ID
         }
     }
+}
+
+/// A word drawn from the mixture, with the order `m` of the context it was
+/// drawn from and its entry in order `m + 1`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Drawn {
+    pub word: u32,
+    pub m: usize,
+    pub entry: usize,
 }
 
 /// 10^x: log10 values as probabilities.
@@ -108,7 +119,9 @@ impl NGramModel {
     }
 
     /// Draw from the untruncated distribution by the mixture (see module docs).
-    fn draw_mixture(&self, state: &State, m: usize, rng: &mut Rng) -> Option<u32> {
+    /// The draw is returned with where it came from: the order `m` of the
+    /// context it was drawn from (the longest that holds it) and its entry.
+    pub(crate) fn draw_mixture(&self, state: &State, m: usize, rng: &mut Rng) -> Option<Drawn> {
         // A context whose backoff weight is 0 (MLE) never backs off, even when
         // its f32 successor mass rounds to just under 1.
         let mut no_backoff = false;
@@ -124,15 +137,16 @@ impl NGramModel {
         let cum = o.cum(m, s, e, &ranked);
         let mass = cum.last().map_or(0.0, |&c| c as f64);
         let u = rng.uniform();
-        let pick = |target: f64| -> Option<u32> {
+        let pick = |target: f64| -> Option<Drawn> {
             if cum.is_empty() {
                 return None;
             }
             let j = cum
                 .partition_point(|&c| (c as f64) <= target)
                 .min(cum.len() - 1);
-            let w = o.word(m, *ranked.get(j)? as usize);
-            (w != u32::MAX).then_some(w)
+            let entry = *ranked.get(j)? as usize;
+            let word = o.word(m, entry);
+            (word != u32::MAX).then_some(Drawn { word, m, entry })
         };
         if m == 0 || (no_backoff && e > s) {
             return if mass > 0.0 { pick(u * mass) } else { None };
@@ -145,9 +159,9 @@ impl NGramModel {
         let context = &words[words.len() - m..];
         let parent = self.context_entry(state, m)?;
         for _ in 0..10_000 {
-            let w = self.draw_mixture(state, m - 1, rng)?;
-            if o.extend(m, parent, context, w).is_none() {
-                return Some(w);
+            let d = self.draw_mixture(state, m - 1, rng)?;
+            if o.extend(m, parent, context, d.word).is_none() {
+                return Some(d);
             }
         }
         // Only reached when rounding left mass outside S_h that is not there.
@@ -160,38 +174,24 @@ impl NGramModel {
 
     /// Top-p by rejection: draw from the whole distribution (cheap, exact) and
     /// keep the draw if it lies in the nucleus, the smallest most-probable set
-    /// of mass >= p. Deciding that streams candidates only until the draw shows
-    /// up or the mass is reached, and a drawn word is usually a probable one, so
-    /// this reads far fewer candidates than building the nucleus. Accepted
-    /// draws follow p restricted to the nucleus; a rejected draw has streamed
-    /// the whole nucleus, which is then drawn from directly. Either way the
-    /// result follows p restricted to the nucleus, renormalised: the same
-    /// distribution as truncating first.
+    /// of mass >= p (ties by lower id); a rejected draw is replaced by one
+    /// from the nucleus directly. Either way the result follows p restricted
+    /// to the nucleus, renormalised: the same distribution as truncating
+    /// first. Deciding is `super::nucleus`'s (mostly a bound, without
+    /// streaming candidates).
     fn draw_nucleus(&self, state: &State, p: f64, rng: &mut Rng) -> Option<u32> {
         let held = state.backoff.len().min(self.order() - 1);
-        let w = self.draw_mixture(state, held, rng)?;
-        let (mut mass, mut inside) = (0.0, false);
-        let mut nucleus: Vec<(u32, f64)> = Vec::new();
-        self.for_each_candidate(state, |c, lp| {
-            if c == w {
-                inside = true;
-                return false;
-            }
-            let q = (lp as f64 * std::f64::consts::LN_10).exp();
-            nucleus.push((c, q));
-            mass += q;
-            mass < p
-        });
-        if inside {
-            return Some(w);
-        }
-        // Rejected: the stream ran through the whole nucleus, so draw from it
-        // directly rather than drawing again.
-        sample::draw(&nucleus, rng)
+        let d = self.draw_mixture(state, held, rng)?;
+        let value = self.charge(state, self.orders().logprob(d.m, d.entry), d.m);
+        self.nucleus_pick(state, p, d.word, value, rng)
     }
 
     /// Candidates in descending probability until the truncation is decided.
-    fn truncated_candidates(&self, state: &State, params: &SamplingParams) -> Vec<(u32, f64)> {
+    pub(crate) fn truncated_candidates(
+        &self,
+        state: &State,
+        params: &SamplingParams,
+    ) -> Vec<(u32, f64)> {
         let limit = params.top_k.unwrap_or(usize::MAX);
         let mut out: Vec<(u32, f64)> = Vec::new();
         let mut mass = 0.0;
@@ -236,7 +236,7 @@ impl NGramModel {
         if self.exact_shortcuts() && params.temperature != 0.0 {
             if params.is_plain() {
                 let held = state.backoff.len().min(self.order() - 1);
-                return self.draw_mixture(state, held, rng);
+                return self.draw_mixture(state, held, rng).map(|d| d.word);
             }
             if params.temperature == 1.0 && params.repetition_penalty.is_none() {
                 if let (Some(p), None, None) = (params.top_p, params.top_k, params.min_p) {

@@ -26,6 +26,7 @@ pub mod level;
 pub mod mle;
 pub mod model;
 pub mod next;
+pub(crate) mod nucleus;
 pub(crate) mod orders;
 pub mod packed;
 pub mod perplexity;

@@ -12,6 +12,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::level::{self, Level};
+use super::nucleus::NucleusCache;
 use super::orders::Orders;
 use super::trie::Trie;
 use super::word_index::WordIndex;
@@ -61,6 +62,8 @@ pub struct NGramModel {
     unigram: Vec<u32>,
     /// The vocabulary lookup of bulk scoring, built on first use.
     word_index: std::sync::OnceLock<WordIndex>,
+    /// Top-p nuclei computed so far (see [`super::nucleus`]).
+    pub(crate) nuclei: NucleusCache,
 }
 
 /// The part of the history a model still needs: ids of the last words (most
@@ -142,6 +145,7 @@ impl NGramModel {
             warnings: Vec::new(),
             unigram,
             word_index: std::sync::OnceLock::new(),
+            nuclei: NucleusCache::default(),
         }
     }
 
@@ -219,7 +223,7 @@ impl NGramModel {
     }
 
     #[inline]
-    fn unigram_entry(&self, id: u32) -> Option<usize> {
+    pub(crate) fn unigram_entry(&self, id: u32) -> Option<usize> {
         match self.unigram.get(id as usize) {
             Some(&i) if i != u32::MAX => Some(i as usize),
             _ => None,
@@ -440,7 +444,7 @@ impl NGramModel {
 
     /// log10 p of a word the model matched with a context of length `m`: its
     /// stored value plus the backoffs of every longer context of the history.
-    fn charge(&self, state: &State, logprob: f32, m: usize) -> f32 {
+    pub(crate) fn charge(&self, state: &State, logprob: f32, m: usize) -> f32 {
         let context_len = state.words.len().min(self.order() - 1);
         match self.remainder {
             Remainder::LowerOrder { unseen_context } => {
@@ -575,6 +579,11 @@ impl NGramModel {
             value: f32,
             /// Words of the head's tie run, highest id first (`pop` takes the lowest).
             ties: Vec<u32>,
+            /// Shadow checks made so far, and once there were many, the
+            /// words of the next longer context as a bit set (see below).
+            checks: u32,
+            shadow: Vec<u64>,
+            gathered: bool,
         }
         let mut streams = Vec::with_capacity(held + 1);
         let open = |m: usize, ranked| Stream {
@@ -583,6 +592,9 @@ impl NGramModel {
             ranked,
             value: f32::NEG_INFINITY,
             ties: Vec::new(),
+            checks: 0,
+            shadow: Vec::new(),
+            gathered: false,
         };
         streams.push(open(0, o.by_prob(0, 0, o.len(0))));
         for m in 1..=held {
@@ -639,26 +651,66 @@ impl NGramModel {
             let Some((si, v, w)) = best else {
                 return;
             };
-            let m = streams[si].m;
+            let st = &mut streams[si];
+            let m = st.m;
             // Held by a longer context? Then that stream reports it.
             let shadowed = m < top && {
-                // Hashed lookup, as in scoring (the trie searches the siblings).
                 let len = m + 1;
-                let words = &state.words;
                 let parent = self.context_entry(state, len).unwrap_or(usize::MAX);
-                o.extend(len, parent, &words[words.len() - len..], w)
-                    .is_some()
+                st.checks += 1;
+                // Gathering costs a pass over the shadowing context's words:
+                // worth it once the checks are a fair share of them.
+                if st.checks >= SHADOW_SET_AFTER && st.shadow.is_empty() && !st.gathered {
+                    let (s, e) = o.children(m, parent);
+                    if st.checks as usize * 16 >= e - s {
+                        st.shadow = child_set(o, len, parent, self.vocab.len());
+                        st.gathered = true;
+                    }
+                }
+                match st.shadow.get(w as usize / 64) {
+                    Some(bits) => (bits >> (w % 64)) & 1 == 1,
+                    // Hashed lookup, as in scoring (the trie searches the siblings).
+                    None => {
+                        let words = &state.words;
+                        o.extend(len, parent, &words[words.len() - len..], w)
+                            .is_some()
+                    }
+                }
             };
             if !shadowed && w != BOS_ID && v > f32::NEG_INFINITY && !f(w, v) {
                 return;
             }
-            let st = &mut streams[si];
             st.ties.pop();
             if st.ties.is_empty() {
                 refill(st);
             }
         }
     }
+}
+
+/// Shadow checks a stream makes one lookup each before the words of the
+/// context that shadows it may be gathered into a bit set (once the checks
+/// are at least 1/16 of those words): a stream read deep (a flat context)
+/// then pays one pass over those words instead of a random memory access per
+/// candidate, and a short read (top-k) pays neither.
+const SHADOW_SET_AFTER: u32 = 32;
+
+/// The last words of the children of entry `parent` of order `len` as a bit
+/// set over the vocabulary, words outside it left out (empty for a
+/// vocabulary too large for a set to pay).
+fn child_set(o: Orders<'_>, len: usize, parent: usize, vocab: usize) -> Vec<u64> {
+    if vocab > 1 << 24 {
+        return Vec::new();
+    }
+    let mut bits = vec![0u64; vocab.div_ceil(64)];
+    let (s, e) = o.children(len - 1, parent);
+    for j in s..e {
+        let w = o.word(len, j) as usize;
+        if let Some(b) = bits.get_mut(w / 64) {
+            *b |= 1 << (w % 64);
+        }
+    }
+    bits
 }
 
 #[cfg(test)]

@@ -434,7 +434,8 @@ pub(crate) mod tests {
         fit(&counts, &smoothing).unwrap()
     }
 
-    fn through_file(m: &NGramModel, layout: Layout) -> NGramModel {
+    /// `m` saved in `layout` and opened again (other modules' tests use it too).
+    pub(crate) fn through_file(m: &NGramModel, layout: Layout) -> NGramModel {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.nwlm");
         binary::save_layout(m, &path, layout).unwrap();
