@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+# A runner that starts the suite in the background without job control
+# (`cmd &` in a script) makes it ignore SIGINT, and every process it starts
+# inherits that: the Ctrl-C tests would see their SIGINT ignored. A handled
+# signal is reset to the default in a child, so handle it here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
