@@ -233,11 +233,11 @@ def batch_section(tok: Any, tmp: Path, repeat: int) -> None:
     """Batch encoding on 1 and 2 threads, for a small batch (4 MB: fixed costs
     such as copying the Python strings and waking the thread pool show) and a
     larger one (16 MB)."""
+    (tmp / "spec").write_text(tok.spec)
     for megabytes in (4, 16):
         text = gutenberg_text(len(GUTENBERG) // 2, megabytes)
         lines = text.splitlines()
         docs = ["\n".join(lines[i : i + 500]) for i in range(0, len(lines), 500)]
-        (tmp / "spec").write_text(tok.spec)
         (tmp / "docs.json").write_text(json.dumps(docs))
         mb = len(text.encode()) / 1e6
         print(f"\n### Batch encoding, {len(docs)} documents of 500 lines ({mb:.1f} MB)\n")

@@ -110,7 +110,7 @@ class Interpolated(DistributionModel):
         for m, mapping in zip(self.models, self._maps):
             own = list(ids) if mapping is None else [int(mapping[i]) for i in ids]
             columns.append(10.0 ** token_logprobs(m, own))
-        return np.stack(columns, axis=1) if columns else np.empty((len(ids), 0))
+        return np.stack(columns, axis=1)  # the constructor refuses an empty mixture
 
     def token_logprobs(self, ids: Sequence[int]) -> npt.NDArray[np.float64]:
         """log10 of the mixture's p of each of ``ids`` given the ids before it:
