@@ -9,7 +9,11 @@
 - count queries for random 5-grams drawn from the corpus: one batch call,
   one thread (``count_many``), and one call per query for both;
 - the ∞-gram next-token prediction after 1,000 random 10-token contexts
-  (one thread, one batch call), as time per query.
+  (one thread, one batch call), as time per query;
+- with ``--memory 1G,500M``: the build within each memory budget (the index
+  cut into shards), each in a fresh process beside an unbudgeted one: wall
+  time, the process's peak resident memory, shards, and the batch counts and
+  ∞-gram predictions checked equal to the one-shard index's.
 
 tokengrams is optional (``pip install tokengrams``); without it its rows say so.
 Usage: ``python benches/report_index.py [--quick] [--runs 3] [--index PATH]``:
@@ -89,6 +93,9 @@ def main() -> None:
     parser.add_argument("--no-memmap", action="store_true", help="skip tokengrams' MemmapIndex")
     parser.add_argument("--no-peer", action="store_true", help="skip tokengrams altogether")
     parser.add_argument("--index", type=Path, help="open this index instead of building one")
+    parser.add_argument(
+        "--memory", help="also build within these budgets (comma-separated, e.g. 1G,500M)"
+    )
     args = parser.parse_args()
     print(f"load average: {os.getloadavg()[0]:.1f} (of {os.cpu_count()} cores)")
     corpus = SHARED / "corpora" / ("en/ptb.train.txt" if args.quick else "gutenberg")
@@ -189,6 +196,66 @@ def main() -> None:
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this process: {peak:,.0f} MB")
+    if args.memory:
+        budgets(args, corpus, tmp, grams, counts, words, predictions)
+
+
+BUILD = """
+import json, sys, time
+from nextword import CorpusIndex
+def peak():
+    # VmHWM, not ru_maxrss: after fork and exec, ru_maxrss starts at the
+    # parent's resident size (the forked copy's), here the bench's index.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+corpus, path, max_vocab, memory = sys.argv[1:5]
+start = time.perf_counter()
+index = CorpusIndex.build(corpus, path=path, max_vocab=int(max_vocab),
+                          memory=None if memory == "none" else memory, progress=False)
+info = index.info()
+print(json.dumps({"seconds": time.perf_counter() - start, "shards": info["shards"],
+                  "bytes": info["file_bytes"],
+                  "peak": peak()}))
+"""
+
+
+def budgets(
+    args: argparse.Namespace,
+    corpus: Path,
+    tmp: Path,
+    grams: np.ndarray,
+    counts: np.ndarray,
+    words: list[list[str]],
+    predictions: list[Any],
+) -> None:
+    """Build within each budget in a fresh process (one without a budget
+    first, for its peak), and check the sharded index answers as one."""
+    import json
+    import subprocess
+    import sys
+
+    print("\n| budget | build wall | peak resident | shards | file | answers |")
+    print("|---|---:|---:|---:|---:|---|")
+    for memory in ["none", *args.memory.split(",")]:
+        path = tmp / f"budget-{memory}.idx"
+        run = [sys.executable, "-c", BUILD, str(corpus), str(path), str(args.max_vocab), memory]
+        out = json.loads(subprocess.run(run, check=True, capture_output=True, text=True).stdout)
+        index = CorpusIndex.open(path)
+        same_counts = bool((index.count_many(grams, threads=1) == counts).all())
+        same_next = index.infini_gram_many(words, threads=1) == predictions
+        answers = "same counts and ∞-gram" if same_counts and same_next else "DIFFERENT"
+        start = time.perf_counter()
+        index.count_many(grams, threads=1)
+        batch_s = time.perf_counter() - start
+        print(
+            f"| {memory} | {out['seconds']:.1f} s | {out['peak'] / 1e9:.2f} GB | {out['shards']} "
+            f"| {out['bytes'] / 1e6:,.0f} MB | {answers}; batch counts "
+            f"{len(grams) / batch_s / 1e3:.0f} k q/s |",
+            flush=True,
+        )
+        del index
+        path.unlink()
 
 
 if __name__ == "__main__":

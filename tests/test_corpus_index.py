@@ -257,7 +257,7 @@ def test_corrupt_and_truncated_files_raise_model_format_error(
         with pytest.raises(ModelFormatError):
             CorpusIndex.open(path)
     body = bytearray(good)
-    body[-12] ^= 0x01
+    body[129] ^= 0x01  # the first shard's tokens
     path = tmp_path / "body.idx"
     path.write_bytes(bytes(body))
     CorpusIndex.open(path).count("a b")  # maps: a query cannot crash on bad bytes
@@ -338,22 +338,83 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         index.novelty("a", max_n=0)
 
 
-def test_a_memory_budget_too_small_is_refused_before_the_sort(tmp_path: Path) -> None:
+def test_a_memory_budget_shards_the_index_and_answers_as_one(tmp_path: Path) -> None:
     from nextword.index import parse_bytes
 
-    texts = ["a b c d e f"] * 1000
+    rng = np.random.default_rng(3)
+    words = np.array("the cat sat on a mat and the dog ran off".split())
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 12))) for _ in range(3000)]
     target = tmp_path / "m.idx"
-    with pytest.raises(ValueError, match=r"needs about .* more than memory="):
+    with pytest.raises(ValueError, match=r"leaves room to sort only"):
         CorpusIndex.build(texts, path=target, memory="1K", progress=False)
     assert not target.exists() and list(tmp_path.iterdir()) == []
-    index = CorpusIndex.build(texts, path=target, memory="1M", progress=False)
-    assert index.count("a b") == 1000
+    one = CorpusIndex.build(texts, path=tmp_path / "one.idx", progress=False)
+    many = CorpusIndex.build(texts, path=target, shard_tokens=500, progress=False)
+    assert one.info()["shards"] == 1 and many.info()["shards"] > 20
+    many.verify()
+    assert np.array_equal(many.token_stream(), one.token_stream())
+    for phrase in ["the", "the cat", "on a mat", "dog ran off the", "zebra", ""]:
+        assert many.count(phrase) == one.count(phrase)
+        assert many.next_counts(phrase, k=None) == one.next_counts(phrase, k=None)
+        assert many.find(phrase, limit=10**6) == one.find(phrase, limit=10**6)
+        assert len(many.find(phrase, limit=5)) == len(one.find(phrase, limit=5))
+        assert np.array_equal(many.next_distribution(phrase), one.next_distribution(phrase))
+    sample = texts[:50]
+    assert many.count_many(sample).tolist() == one.count_many(sample).tolist()
+    assert many.novelty(sample).found == one.novelty(sample).found
+    # A budget that fits one shard builds one; the figures are the same.
+    fits = CorpusIndex.build(texts, path=tmp_path / "f.idx", memory="8G", progress=False)
+    assert fits.info()["shards"] == 1
     assert (parse_bytes("2G"), parse_bytes("1.5m"), parse_bytes("300kB")) == (2e9, 1.5e6, 3e5)
     for bad in ["", "x", "-1G", "0"]:
         with pytest.raises(ValueError):
             parse_bytes(bad)
     with pytest.raises(TypeError):
         parse_bytes(1.5)  # type: ignore[arg-type]
+
+
+def test_every_flipped_byte_of_a_sharded_index_is_caught_and_never_crashes(
+    tmp_path: Path,
+) -> None:
+    """A byte flipped anywhere (header, shard table, row tables, arrays) is a
+    ModelFormatError at opening or at verify; queries on what opens run."""
+    texts = ["a b c", "b c d a", "c", "d d a b", "a b"] * 3
+    good_path = tmp_path / "good.idx"
+    CorpusIndex.build(texts, path=good_path, shard_tokens=12, progress=False)
+    good = good_path.read_bytes()
+    assert CorpusIndex.open(good_path).info()["shards"] >= 4
+    path = tmp_path / "bad.idx"
+    opened = 0
+    for i in range(len(good)):
+        bad = bytearray(good)
+        bad[i] ^= 0x10
+        path.write_bytes(bytes(bad))
+        try:
+            index = CorpusIndex.open(path)
+        except ModelFormatError:
+            continue
+        opened += 1
+        ids = np.array([[1, 2], [3, 4], [5, 5]], dtype=np.uint32)
+        index.count_many(ids)
+        index._core.count([3, 4, 5])
+        index._core.next_counts([3], None)
+        index._core.infini_gram([3, 4])
+        index._core.longest_matches([3, 4, 5, 6])
+        try:
+            index._core.find([4], 5, 2)  # decodes words: a corrupt vocabulary raises
+        except ModelFormatError:
+            pass
+        with pytest.raises(ModelFormatError):
+            index.verify()
+    assert opened > len(good) // 2  # most flips land in arrays: found by verify
+
+
+def test_a_document_larger_than_a_shard_is_refused(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n" * 100)
+    with pytest.raises(ValueError, match=r"c\.txt .* holds more than the 99 tokens"):
+        CorpusIndex.build(corpus, path=tmp_path / "x.idx", documents="files", shard_tokens=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
 
 
 BUILD_SCRIPT = """

@@ -133,6 +133,7 @@ class CorpusIndex(DistributionModel):
         threads: int = 0,
         progress: Optional[bool] = None,
         memory: Union[int, str, None] = None,
+        shard_tokens: Optional[int] = None,
         **corpus_options: Any,
     ) -> CorpusIndex:
         """Index a corpus into ``path`` and open it.
@@ -142,11 +143,18 @@ class CorpusIndex(DistributionModel):
         ``"files"``. ``pad`` wraps sentences in ``<s>`` ... ``</s>``.
         ``token_width``: 2 or 4 bytes a token (default: 2 when the vocabulary
         fits). ``max_vocab`` keeps the most frequent words, the rest become
-        ``<unk>``. ``memory``: a budget for the suffix sort and the write, in
-        bytes or as ``"4G"``/``"500M"``; a build that would need more is
-        refused before the sort, naming the need (the sort runs in memory, it
-        does not spill). Ctrl-C stops the build between stages and leaves no
-        file; the suffix sort itself (one libsais call) finishes first.
+        ``<unk>``. ``memory``: a budget for the process's peak resident memory,
+        in bytes or as ``"4G"``/``"500M"``: the corpus is cut into shards of
+        whole documents, each sorted within what the budget leaves (about 12
+        bytes a token with 16-bit tokens), as infini-gram indexes corpora
+        larger than memory; ``shard_tokens`` sets the shard size instead.
+        Queries answer over all shards exactly as over one (counts add, the
+        ∞-gram takes the longest suffix any shard holds); only ``find`` with
+        a ``limit`` below the count picks its hits shard by shard. A document
+        larger than a shard is refused, naming its input. Ctrl-C stops the
+        build at once and leaves no file (a suffix sort under way is left to
+        finish in the background). The vocabulary pass keeps every distinct
+        word in memory, outside the budget.
         ``corpus_options`` are those of :class:`~nextword.Corpus`.
         """
         c = as_corpus(corpus, **corpus_options)
@@ -158,6 +166,7 @@ class CorpusIndex(DistributionModel):
             "max_vocab": max_vocab,
             "threads": threads,
             "memory": None if memory is None else parse_bytes(memory),
+            "shard_tokens": shard_tokens,
         }
         core = _core.CorpusIndex.build(c.core_args(), tok.spec, os.fspath(path), options, progress)
         return cls(core)

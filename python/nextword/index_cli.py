@@ -36,6 +36,7 @@ def cmd_index_build(args: argparse.Namespace, tokenizer: Tokenizer) -> int:
         threads=args.threads,
         progress=False if args.quiet else None,
         memory=args.memory,
+        shard_tokens=args.shard_tokens,
     )
     seconds = time.perf_counter() - start
     info = index.info()
@@ -44,7 +45,8 @@ def cmd_index_build(args: argparse.Namespace, tokenizer: Tokenizer) -> int:
         f"indexed {info['tokens']:,} tokens in {info['documents']:,} documents "
         f"({info['vocab_size']:,} types) in {seconds:.2f} s -> {args.output} "
         f"({info['file_bytes'] / 1e6:.1f} MB, {per_token:.2f} bytes/token: "
-        f"{info['token_width']}-byte tokens, {info['pointer_width']}-byte pointers)"
+        f"{info['token_width']}-byte tokens, {info['pointer_width']}-byte pointers"
+        + (f", {info['shards']} shards)" if info["shards"] > 1 else ")")
     )
     return 0
 
@@ -105,8 +107,10 @@ def add_index_commands(
     build.add_argument("--token-width", type=int, choices=[2, 4], help="bytes per token")
     build.add_argument("--max-vocab", type=int, help="keep this many types, the rest <unk>")
     build.add_argument(
-        "--memory", help="budget for the suffix sort, e.g. 4G (refused before sorting if short)"
+        "--memory",
+        help="peak memory budget, e.g. 4G: the corpus is indexed in shards sorted within it",
     )
+    build.add_argument("--shard-tokens", type=int, help="at most this many tokens a shard")
     corpus_options(build)
     build.set_defaults(func=lambda a: cmd_index_build(a, tokenizer_of(a)))
 

@@ -23,6 +23,7 @@ pub struct IndexOptions {
     max_vocab: Option<usize>,
     threads: usize,
     memory: Option<u64>,
+    shard_tokens: Option<u64>,
 }
 
 impl IndexOptions {
@@ -34,6 +35,7 @@ impl IndexOptions {
             max_vocab: self.max_vocab,
             threads: self.threads,
             memory: self.memory,
+            shard_tokens: self.shard_tokens,
         })
     }
 }
@@ -110,14 +112,36 @@ impl CorpusIndex {
         d.set_item("token_width", i.token_width())?;
         d.set_item("pointer_width", i.pointer_width())?;
         d.set_item("file_bytes", i.file_bytes())?;
+        d.set_item("shards", i.shard_count())?;
         Ok(d)
     }
 
     /// A copy of the token stream (`uint16` or `uint32`; documents separated by the type's maximum).
     fn token_stream<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        match self.inner.token_array() {
-            Tokens::Narrow(t) => PyArray1::from_slice(py, t).into_any(),
-            Tokens::Wide(t) => PyArray1::from_slice(py, t).into_any(),
+        // The shards' streams, in order, are the corpus's.
+        fn concat<'py, 'a, T: numpy::Element + Copy + 'a>(
+            py: Python<'py>,
+            parts: impl Iterator<Item = &'a [T]>,
+        ) -> Bound<'py, PyAny> {
+            PyArray1::from_vec(py, parts.flatten().copied().collect()).into_any()
+        }
+        let shards = || self.inner.shards().map(|s| s.token_array());
+        if self.inner.token_width() == 2 {
+            concat(
+                py,
+                shards().filter_map(|t| match t {
+                    Tokens::Narrow(t) => Some(t),
+                    Tokens::Wide(_) => None,
+                }),
+            )
+        } else {
+            concat(
+                py,
+                shards().filter_map(|t| match t {
+                    Tokens::Wide(t) => Some(t),
+                    Tokens::Narrow(_) => None,
+                }),
+            )
         }
     }
 

@@ -58,7 +58,10 @@ fn share<T: Token>(v: &View<'_, T>, a: usize, b: usize, n: usize) -> bool {
 /// The positions of the index's token stream covered by a repeat: a span of
 /// `n` tokens that also starts at an earlier position.
 pub fn repeated_positions(index: &CorpusIndex, n: usize) -> Bits {
-    with_view!(index, v => covered(&v, n))
+    // The filter's own index is built without a memory budget: one shard.
+    debug_assert_eq!(index.shard_count(), 1);
+    let shard = index.shard(0);
+    with_view!(shard, v => covered(&v, n))
 }
 
 fn covered<T: Token>(v: &View<'_, T>, n: usize) -> Bits {

@@ -149,7 +149,17 @@ impl CorpusIndex {
                 .par_chunks_mut(TASK)
                 .zip(sorted.par_chunks(TASK))
                 .for_each(|(out, task)| {
-                    with_view!(self, v => v.count_sorted(task, out, vocab_len, empty))
+                    // Counts add over shards; the empty phrase counts once.
+                    let mut part = Vec::new();
+                    for (i, shard) in self.shards().enumerate() {
+                        if i == 0 {
+                            with_view!(shard, v => v.count_sorted(task, out, vocab_len, empty));
+                            continue;
+                        }
+                        part.resize(out.len(), 0);
+                        with_view!(shard, v => v.count_sorted(task, &mut part, vocab_len, 0));
+                        out.iter_mut().zip(&part).for_each(|(o, p)| *o += p);
+                    }
                 });
             let mut counts = vec![0u64; phrases.len()];
             for (&i, c) in order.iter().zip(counts_sorted) {

@@ -14,7 +14,7 @@
 use std::ops::Range;
 
 use super::file::CorpusIndex;
-use super::search::{with_view, Token, View};
+use super::search::{merge_counts, with_view, Token, View};
 use crate::tokenize::BOS_ID;
 
 /// The ∞-gram prediction after a context.
@@ -90,16 +90,31 @@ impl CorpusIndex {
     pub fn infini_gram(&self, context: &[u32]) -> Prediction {
         let vocab_len = self.vocab_len() as u32;
         let skip_bos = self.skip_bos();
-        let (len, counts) = with_view!(self, v => {
-            let (len, range) = v.longest_suffix(context, vocab_len, skip_bos);
-            let counts = if len == 0 {
-                let unigrams = self.unigram_counts();
-                (0..unigrams.len() as u32).zip(unigrams.iter().copied()).filter(|&(_, c)| c > 0).collect()
-            } else {
-                v.successors(range, len)
-            };
-            (len, counts)
-        });
+        // The longest suffix followed by a token in the corpus is the longest
+        // of the shards' (a phrase occurs, followed, when it does in some
+        // shard); its successors are those of every shard that holds it.
+        let mut len = 0usize;
+        let mut ranges = Vec::with_capacity(self.shard_count());
+        for shard in self.shards() {
+            let found = with_view!(shard, v => v.longest_suffix(context, vocab_len, skip_bos));
+            len = len.max(found.0);
+            ranges.push(found);
+        }
+        let counts = if len == 0 {
+            let unigrams = self.unigram_counts();
+            (0..unigrams.len() as u32)
+                .zip(unigrams.iter().copied())
+                .filter(|&(_, c)| c > 0)
+                .collect()
+        } else {
+            let suffix = &context[context.len() - len..];
+            merge_counts(self.shards().zip(ranges).map(|(shard, (n, range))| {
+                with_view!(shard, v => {
+                    let range = if n == len { range } else { v.range(suffix) };
+                    v.successors(range, len)
+                })
+            }))
+        };
         let counts: Vec<(u32, u64)> = counts
             .into_iter()
             .filter(|&(t, _)| !(skip_bos && t == BOS_ID))

@@ -12,7 +12,7 @@
 use std::cmp::Ordering;
 use std::ops::Range;
 
-use super::file::CorpusIndex;
+use super::file::{CorpusIndex, Shard};
 use super::SEP;
 use crate::tokenize::BOS_ID;
 use crate::{Error, Result};
@@ -227,6 +227,29 @@ impl<'a, T: Token> View<'a, T> {
     }
 }
 
+/// Per-shard (token, count) lists in id order, summed into one in id order.
+pub(crate) fn merge_counts(lists: impl Iterator<Item = Vec<(u32, u64)>>) -> Vec<(u32, u64)> {
+    let mut all: Vec<(u32, u64)> = Vec::new();
+    let mut lists = lists.peekable();
+    let Some(first) = lists.next() else {
+        return all;
+    };
+    if lists.peek().is_none() {
+        return first;
+    }
+    all.extend(first);
+    lists.for_each(|l| all.extend(l));
+    all.sort_unstable_by_key(|c| c.0);
+    let mut out: Vec<(u32, u64)> = Vec::with_capacity(all.len());
+    for (t, c) in all {
+        match out.last_mut() {
+            Some(last) if last.0 == t => last.1 += c,
+            _ => out.push((t, c)),
+        }
+    }
+    out
+}
+
 /// The number of leading `0..n` for which `pred` holds (`pred` true then false).
 #[inline]
 fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
@@ -242,16 +265,16 @@ fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
-/// Run `$body` with `$view` bound to the index's typed [`View`].
+/// Run `$body` with `$view` bound to a shard's typed [`View`].
 macro_rules! with_view {
-    ($index:expr, $view:ident => $body:expr) => {
-        match $index.token_array() {
+    ($shard:expr, $view:ident => $body:expr) => {
+        match $shard.token_array() {
             $crate::index::file::Tokens::Narrow(t) => {
-                let $view = $crate::index::search::View::of($index, t);
+                let $view = $crate::index::search::View::of(&$shard, t);
                 $body
             }
             $crate::index::file::Tokens::Wide(t) => {
-                let $view = $crate::index::search::View::of($index, t);
+                let $view = $crate::index::search::View::of(&$shard, t);
                 $body
             }
         }
@@ -260,13 +283,13 @@ macro_rules! with_view {
 pub(crate) use with_view;
 
 impl<'a, T: Token> View<'a, T> {
-    /// The view of an open index over its typed tokens.
-    pub fn of(index: &'a CorpusIndex, tokens: &'a [T]) -> Self {
+    /// The view of a shard of an open index over its typed tokens.
+    pub fn of(shard: &Shard<'a>, tokens: &'a [T]) -> Self {
         Self::new(
             tokens,
-            index.suffix_bytes(),
-            index.pointer_width(),
-            index.first_token_starts(),
+            shard.suffix_bytes(),
+            shard.pointer_width(),
+            shard.first_token_starts(),
         )
     }
 }
@@ -329,7 +352,9 @@ impl CorpusIndex {
         if !self.known(ids) {
             return 0;
         }
-        with_view!(self, v => v.range(ids).len() as u64)
+        self.shards()
+            .map(|shard| with_view!(shard, v => v.range(ids).len() as u64))
+            .sum()
     }
 
     /// The tokens that follow `ids` with their counts, most frequent first
@@ -345,23 +370,37 @@ impl CorpusIndex {
         } else if !self.known(ids) {
             Vec::new()
         } else {
-            with_view!(self, v => v.successors(v.range(ids), ids.len()))
+            merge_counts(
+                self.shards()
+                    .map(|shard| with_view!(shard, v => v.successors(v.range(ids), ids.len()))),
+            )
         };
         out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         out.truncate(k.unwrap_or(usize::MAX));
         out
     }
 
-    /// Up to `limit` occurrences of `ids` (in suffix order: by what follows
-    /// them), then sorted by position.
+    /// Up to `limit` occurrences of `ids`, sorted by position: the first
+    /// `limit` in suffix order (by what follows them) of the first shard,
+    /// then of the next shards while fewer were found. Unsharded, or with
+    /// `limit` at least the count, these are the phrase's occurrences.
     pub fn find(&self, ids: &[u32], limit: usize) -> Vec<Hit> {
         if ids.is_empty() || !self.known(ids) {
             return Vec::new();
         }
-        let mut positions: Vec<u64> = with_view!(self, v => {
-            let r = v.range(ids);
-            (r.start..r.end.min(r.start.saturating_add(limit))).map(|row| v.suffix(row) as u64).collect()
-        });
+        let mut positions: Vec<u64> = Vec::new();
+        for shard in self.shards() {
+            let want = limit - positions.len();
+            if want == 0 {
+                break;
+            }
+            let at = shard.token_offset();
+            with_view!(shard, v => {
+                let r = v.range(ids);
+                let rows = r.start..r.end.min(r.start.saturating_add(want));
+                positions.extend(rows.map(|row| v.suffix(row) as u64 + at));
+            });
+        }
         positions.sort_unstable();
         positions
             .into_iter()
@@ -384,21 +423,41 @@ impl CorpusIndex {
         let left = pos.saturating_sub(window as u64).max(start);
         let stop = (pos + len as u64).min(end);
         let right = stop.saturating_add(window as u64).min(end);
-        let take =
-            |a: u64, b: u64| with_view!(self, v => v.slice(a as usize, (b - a.min(b)) as usize));
+        // A document lies in one shard.
+        let shard = self.shard_at(pos);
+        let at = shard.token_offset();
+        let take = |a: u64, b: u64| {
+            let (a, b) = (a.saturating_sub(at), b.saturating_sub(at));
+            with_view!(shard, v => v.slice(a as usize, (b - a.min(b)) as usize))
+        };
         let vocab = self.vocab()?;
+        // The stream holds only the vocabulary's ids: another is corruption.
+        let decode = |ids: Vec<u32>| {
+            vocab
+                .decode(&ids)
+                .map_err(|e| Error::format(self.path(), format!("corrupt token stream: {e}")))
+        };
         Ok((
-            vocab.decode(&take(left, pos))?,
-            vocab.decode(&take(pos, stop))?,
-            vocab.decode(&take(stop, right))?,
+            decode(take(left, pos))?,
+            decode(take(pos, stop))?,
+            decode(take(stop, right))?,
         ))
     }
 
     /// For every position of `ids`, the longest span starting there that
     /// occurs in the corpus (0 at an unknown word).
     pub fn longest_matches(&self, ids: &[u32]) -> Vec<u32> {
+        // A span occurs in the corpus when it occurs in some shard.
         let n = self.vocab_len() as u32;
-        with_view!(self, v => v.longest_matches(ids, n))
+        let mut longest = vec![0u32; ids.len()];
+        for shard in self.shards() {
+            let found = with_view!(shard, v => v.longest_matches(ids, n));
+            longest
+                .iter_mut()
+                .zip(found)
+                .for_each(|(l, f)| *l = (*l).max(f));
+        }
+        longest
     }
 
     /// Whether `<s>` is left out of predictions (the index is padded).

@@ -10,7 +10,7 @@
 
 use super::SEP;
 use crate::control::Control;
-use crate::corpus::{self, Corpus, CorpusStats};
+use crate::corpus::{Chunk, Corpus, CorpusStats};
 use crate::tokenize::{Vocab, BOS_ID, EOS_ID};
 use crate::{Error, Result};
 
@@ -48,21 +48,16 @@ impl Documents {
     }
 }
 
-/// The token stream of a corpus.
+/// The token stream of a corpus (or of one shard of it).
 #[derive(Debug, Default)]
 pub struct TokenStream {
     /// Every id, documents separated (and ended) by [`SEP`].
     pub ids: Vec<u32>,
     /// Start of each document in `ids`, then `ids.len()`.
     pub starts: Vec<u64>,
-    /// What reading saw.
-    pub stats: CorpusStats,
 }
 
-/// One chunk's sentences: its place in corpus order, ids, sentence lengths.
-type Piece = ((usize, u32), Vec<u32>, Vec<u32>);
-
-/// Encode `corpus` with `vocab` (see the module docs).
+/// Encode `corpus` with `vocab` into one stream (see the module docs).
 pub fn encode(
     corpus: &Corpus,
     vocab: &Vocab,
@@ -71,84 +66,194 @@ pub fn encode(
     control: &Control,
     threads: usize,
 ) -> Result<TokenStream> {
-    let tokenizer = vocab.tokenizer();
-    let fixed = tokenizer.fixed_vocab().is_some();
-    let states = corpus::process(
+    let mut out = None;
+    encode_shards(
         corpus,
+        vocab,
+        Shape {
+            documents,
+            pad,
+            limit: usize::MAX,
+        },
         control,
         threads,
-        || (Vec::<Piece>::new(), CorpusStats::default()),
-        |(pieces, stats), chunk| {
+        |s| {
+            out = Some(s);
+            Ok(())
+        },
+    )?;
+    out.ok_or_else(|| Error::EmptyCorpus("the corpus holds no token".into()))
+}
+
+/// How a corpus becomes streams.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// What a document is.
+    pub documents: Documents,
+    /// Pad each sentence with `<s>` and `</s>`.
+    pub pad: bool,
+    /// The most tokens (separators included) a shard's stream holds.
+    pub limit: usize,
+}
+
+/// Encode `corpus` with `vocab` into shards: streams of whole documents in
+/// corpus order, each at most `shape.limit` tokens, handed to `emit` as each
+/// fills (so at most one shard and a few chunks are in memory). A document
+/// longer than a shard is an error naming its input.
+pub fn encode_shards(
+    corpus: &Corpus,
+    vocab: &Vocab,
+    shape: Shape,
+    control: &Control,
+    threads: usize,
+    emit: impl FnMut(TokenStream) -> Result<()>,
+) -> Result<()> {
+    let tokenizer = vocab.tokenizer();
+    let fixed = tokenizer.fixed_vocab().is_some();
+    let inputs = corpus.inputs()?;
+    let mut shards = Sharder {
+        shape,
+        ids: Vec::new(),
+        starts: Vec::new(),
+        open: None,
+        input: None,
+        words: 0,
+        emit,
+    };
+    crate::filter::ordered::map_ordered(
+        &inputs,
+        control,
+        threads,
+        |chunk| {
             let mut ids = Vec::new();
             let mut lens = Vec::new();
-            chunk.for_each_sentence(&corpus.options, stats, |s| {
+            let mut stats = CorpusStats::default();
+            chunk.for_each_sentence(&corpus.options, &mut stats, |s| {
                 let start = ids.len();
-                if pad {
+                if shape.pad {
                     ids.push(BOS_ID);
                 }
                 // A tokenizer with fixed ids gives them straight (BPE, word lists).
                 if !(fixed && tokenizer.encode_ids(s, &mut ids)) {
                     tokenizer.for_each_token(s, |t| ids.push(vocab.id(t)));
                 }
-                if pad {
+                if shape.pad {
                     ids.push(EOS_ID);
                 }
                 lens.push((ids.len() - start) as u32);
             })?;
             control.add_tokens(ids.len() as u64);
-            pieces.push((chunk.seq, ids, lens));
-            Ok(())
+            Ok((ids, lens))
+        },
+        |chunk, (ids, lens)| {
+            let mut at = 0usize;
+            for len in lens {
+                let sentence = &ids[at..at + len as usize];
+                at += len as usize;
+                shards.sentence(chunk, sentence)?;
+            }
+            Ok(true)
         },
     )?;
-    let mut stats = CorpusStats::default();
-    let mut pieces: Vec<Piece> = Vec::new();
-    for (p, s) in states {
-        stats.merge(&s);
-        pieces.extend(p);
-    }
-    pieces.sort_unstable_by_key(|p| p.0);
-    let total: usize = pieces.iter().map(|p| p.1.len() + p.2.len()).sum();
-    let mut out = TokenStream {
-        ids: Vec::with_capacity(total + 1),
-        starts: Vec::new(),
-        stats,
-    };
-    let mut input = None;
-    for (seq, ids, lens) in pieces {
-        let mut at = 0usize;
-        for len in lens {
-            let sentence = &ids[at..at + len as usize];
-            at += len as usize;
-            if sentence.is_empty() {
-                continue; // an empty line without padding: no document
-            }
-            let new_document = match documents {
-                Documents::Lines => true,
-                Documents::Files => input != Some(seq.0),
-            };
-            if new_document {
-                if !out.starts.is_empty() {
-                    out.ids.push(SEP);
-                }
-                out.starts.push(out.ids.len() as u64);
-                input = Some(seq.0);
-            }
-            out.ids.extend_from_slice(sentence);
+    shards.finish()
+}
+
+/// Cuts the sentences of a corpus, in order, into shards of whole documents.
+struct Sharder<F> {
+    shape: Shape,
+    ids: Vec<u32>,
+    starts: Vec<u64>,
+    /// Where the document not yet ended starts in `ids`.
+    open: Option<usize>,
+    /// The input of the last sentence.
+    input: Option<usize>,
+    /// Tokens other than padding and separators.
+    words: u64,
+    emit: F,
+}
+
+impl<F: FnMut(TokenStream) -> Result<()>> Sharder<F> {
+    fn sentence(&mut self, chunk: &Chunk, sentence: &[u32]) -> Result<()> {
+        if sentence.is_empty() {
+            return Ok(()); // an empty line without padding: no document
         }
+        let pad = self.shape.pad;
+        self.words += sentence
+            .iter()
+            .filter(|&&id| !(pad && (id == BOS_ID || id == EOS_ID)))
+            .count() as u64;
+        let new_document = match self.shape.documents {
+            Documents::Lines => true,
+            Documents::Files => self.input != Some(chunk.seq.0),
+        };
+        // The sentence and a separator must fit the shard.
+        let limit = self.shape.limit;
+        let fits = |ids: &[u32]| ids.len() + sentence.len() < limit;
+        if new_document {
+            if self.open.take().is_some() {
+                self.ids.push(SEP);
+            }
+            if !fits(&self.ids) && !self.ids.is_empty() {
+                self.flush(None)?;
+            }
+            self.input = Some(chunk.seq.0);
+            self.open = Some(self.ids.len());
+            self.starts.push(self.ids.len() as u64);
+        } else if !fits(&self.ids) {
+            // The open document goes on into a new shard, whole.
+            let open = self.open.unwrap_or(0);
+            if open > 0 {
+                self.flush(Some(open))?;
+            }
+        }
+        if !fits(&self.ids) {
+            return Err(Error::InvalidArgument(format!(
+                "a document in {} (near line {}) holds more than the {} tokens a shard of \
+                 this memory budget holds: raise memory, or index one document a line",
+                chunk.source,
+                chunk.first_line,
+                self.shape.limit - 1
+            )));
+        }
+        if self.ids.capacity() == 0 && self.shape.limit < usize::MAX {
+            // A whole shard at once: growing by doubling would hold the old
+            // and the new buffer together, 3 times a shard at the switch.
+            self.ids.reserve_exact(self.shape.limit);
+        }
+        self.ids.extend_from_slice(sentence);
+        Ok(())
     }
-    // Blank lines are sentences (`<s> </s>` once padded) but hold no word: a
-    // corpus of nothing else has nothing to index.
-    let words = out
-        .ids
-        .iter()
-        .filter(|&&id| !(pad && (id == BOS_ID || id == EOS_ID)) && id != SEP)
-        .count();
-    if words == 0 {
-        return Err(Error::EmptyCorpus("the corpus holds no token".into()));
+
+    /// Hand the ended documents to `emit`; those from `keep` on (the open
+    /// document) start the next shard.
+    fn flush(&mut self, keep: Option<usize>) -> Result<()> {
+        let mut ids = std::mem::take(&mut self.ids);
+        let mut starts = std::mem::take(&mut self.starts);
+        if let Some(k) = keep {
+            if self.shape.limit < usize::MAX {
+                self.ids.reserve_exact(self.shape.limit);
+            }
+            self.ids.extend_from_slice(&ids[k..]);
+            ids.truncate(k);
+            starts.pop();
+            self.starts.push(0);
+            self.open = Some(0);
+        }
+        starts.push(ids.len() as u64);
+        (self.emit)(TokenStream { ids, starts })
     }
-    out.ids.push(SEP);
-    out.starts.push(out.ids.len() as u64);
-    Ok(out)
+
+    fn finish(mut self) -> Result<()> {
+        // Blank lines are sentences (`<s> </s>` once padded) but hold no word: a
+        // corpus of nothing else has nothing to index.
+        if self.words == 0 {
+            return Err(Error::EmptyCorpus("the corpus holds no token".into()));
+        }
+        if self.open.take().is_some() {
+            self.ids.push(SEP);
+        }
+        self.flush(None)
+    }
 }
 
 #[cfg(test)]
