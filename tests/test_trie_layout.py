@@ -166,6 +166,40 @@ def test_corrupt_trie_pointers_never_crash_queries(tmp_path: Path, trie_bytes: b
         lm.save(tmp_path / "again.nwlm")  # decoding a corrupt trie stays safe too
 
 
+LONG_RANGES = [f"w0 w{i * 7 % 250} w{i % 5} w{i * 13 % 256}" for i in range(900)]
+
+
+def test_stored_rankings_answer_as_the_hash_layout(tmp_path: Path) -> None:
+    """Contexts with hundreds of successors (the trie stores their ranking)."""
+    lm = NGramLM.fit(LONG_RANGES, order=3)
+    lm.save(tmp_path / "h.nwlm")
+    lm.save(tmp_path / "t.nwlm", layout="trie")
+    hash_lm, trie = NGramLM.load(tmp_path / "h.nwlm"), NGramLM.load(tmp_path / "t.nwlm")
+    contexts = ["", "w0", "w0 w3", "w3", "w0 w14 w2", "w1 w2"]
+    assert_same_answers(hash_lm, trie, LONG_RANGES[:20], contexts)
+    assert len(trie.predict("w0", k=300)) > 200
+    assert trie.predict("w0", k=300) == hash_lm.predict("w0", k=300)
+
+
+def test_corrupt_stored_rankings_never_crash_queries(tmp_path: Path) -> None:
+    good = tmp_path / "t.nwlm"
+    NGramLM.fit(LONG_RANGES, order=3).save(good, layout="trie")
+    clean = good.read_bytes()
+    start = arrays_start(clean)
+    rng = random.Random(7)
+    path = tmp_path / "x.nwlm"
+    for trial in range(40):
+        data = bytearray(clean)
+        for _ in range(1 + trial % 10):
+            data[rng.randrange(start, len(data))] = rng.randrange(256)
+        path.write_bytes(bytes(data))
+        lm = NGramLM.load(path, verify=False)
+        for context in ["", "w0", "w0 w3", "w7"]:
+            lm.predict(context, k=50)
+            lm.generate(context, max_tokens=5, seed=trial, top_p=0.9)
+            lm.generate(context, max_tokens=5, seed=trial)
+
+
 def test_unknown_old_version_says_to_resave(tmp_path: Path, trie_bytes: bytes) -> None:
     path = tmp_path / "old.nwlm"
     path.write_bytes(trie_bytes[:8] + (4).to_bytes(4, "little") + trie_bytes[12:])
