@@ -1,7 +1,7 @@
 //! Per-context rankings of the trie layout: each sibling range (the
 //! successors of one context) by descending probability, ties by lower entry,
 //! with the running sums of their probabilities along that order. Exact
-//! top-k, sampling and top-p read them ([`Ranking`]), in either layout.
+//! top-k, sampling and top-p read them (`Ranking`), in either layout.
 //!
 //! The hash layout stores a u32 permutation and an f32 running sum per
 //! n-gram (8 bytes). The trie keeps its size goals by storing less (see
