@@ -2,9 +2,11 @@
 
 Each build is a ``python/`` directory holding the ``nextword`` package with its
 compiled extension (e.g. a copy of ``python/`` with the extension built from
-``main``, and the work tree's). The PTB 5-gram is fitted once (by the second
-build) and saved in the hash and the trie layout; then, in alternating fresh
-processes, each build times on each layout what ``report_lm.py`` times:
+``main``, and the work tree's). The PTB 5-gram is fitted once, by the first
+build, and saved in the hash layout; each build then writes the trie layout of
+it itself (a build may read a newer trie format than the other); then, in
+alternating fresh processes, each build times on each layout (``--layout``:
+hash, trie or both) what ``report_lm.py`` times:
 
 - ``generate_ids("", max_tokens=200, seed=i, stop=None)`` for i < 50, with
   top-p 0.9 and untruncated, in tokens per CPU-second of the process;
@@ -15,7 +17,8 @@ It also checks that both builds generate the same ids from the same seeds.
 
 Reported: the median over the rounds per build and the ratio, with the load
 average before and after (the machine is shared). Usage:
-``python benches/ab_generate.py OLD_PYTHON_DIR NEW_PYTHON_DIR [--rounds 5]``.
+``python benches/ab_generate.py OLD_PYTHON_DIR NEW_PYTHON_DIR [--rounds 5]
+[--layout both]``.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def main() -> None:
     parser.add_argument("old", type=Path, help="python/ directory of build A")
     parser.add_argument("new", type=Path, help="python/ directory of build B")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--layout", choices=["hash", "trie", "both"], default="both")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -82,20 +86,35 @@ def main() -> None:
             "import sys, nextword\n"
             "m = nextword.NGramLM.fit(sys.argv[1], order=5, progress=False)\n"
             "m.save(sys.argv[2], progress=False)\n"
-            "m.save(sys.argv[3], progress=False, layout='trie')\n"
         )
-        models = {"hash": tmp / "ptb5.nwlm", "trie": tmp / "ptb5.trie.nwlm"}
-        env = dict(os.environ, PYTHONPATH=str(args.new.resolve()))
-        cmd = [sys.executable, "-c", fit, str(train), str(models["hash"]), str(models["trie"])]
-        subprocess.run(cmd, env=env, check=True)
+        hashed = tmp / "ptb5.nwlm"
+        env = dict(os.environ, PYTHONPATH=str(args.old.resolve()))
+        subprocess.run([sys.executable, "-c", fit, str(train), str(hashed)], env=env, check=True)
+        to_trie = (
+            "import sys, nextword\n"
+            "nextword.NGramLM.load(sys.argv[1]).save(sys.argv[2], progress=False, layout='trie')\n"
+        )
+        files: dict[tuple[str, str], Path] = {}
+        for build, directory in (("A", args.old), ("B", args.new)):
+            files[("hash", build)] = hashed
+            files[("trie", build)] = tmp / f"ptb5.trie.{build}.nwlm"
+            if args.layout != "hash":
+                env = dict(os.environ, PYTHONPATH=str(directory.resolve()))
+                cmd = [sys.executable, "-c", to_trie, str(hashed), str(files[("trie", build)])]
+                subprocess.run(cmd, env=env, check=True)
+        layouts = ["hash", "trie"] if args.layout == "both" else [args.layout]
+        for build in ("A", "B"):
+            if args.layout != "hash":
+                size = files[("trie", build)].stat().st_size / 1e6
+                print(f"trie file of build {build}: {size:.2f} MB")
         rates: dict[tuple[str, str, str], list[float]] = {}
         outputs: dict[tuple[str, str], set[float]] = {}
         for r in range(args.rounds):
-            for layout, path in models.items():
+            for layout in layouts:
                 # Alternate which build goes first, so drifts in load hit both.
                 order = (("A", args.old), ("B", args.new))
                 for build, directory in order if r % 2 == 0 else order[::-1]:
-                    for what, rate in run(directory, path).items():
+                    for what, rate in run(directory, files[(layout, build)]).items():
                         if what.endswith(" output"):
                             outputs.setdefault((layout, what), set()).add(rate)
                         else:
@@ -107,7 +126,7 @@ def main() -> None:
         print(f"A = {args.old}, B = {args.new}; medians of {args.rounds} rounds, per CPU-second")
         print("| layout | measure | A | B | B / A |")
         print("|---|---|---|---|---|")
-        for layout in models:
+        for layout in layouts:
             for what in ("top-p 0.9", "untruncated", "predict(k=10)"):
                 a = statistics.median(rates[(layout, what, "A")])
                 b = statistics.median(rates[(layout, what, "B")])

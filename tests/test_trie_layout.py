@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -151,19 +152,49 @@ def exercise(lm: NGramLM) -> None:
     lm.full_scores("the dog sat on the log")
 
 
-def test_corrupt_trie_pointers_never_crash_queries(tmp_path: Path, trie_bytes: bytes) -> None:
-    """Unverified, corrupt pointers, ids and codes give clamped reads, not crashes."""
-    path = tmp_path / "x.nwlm"
-    rng = random.Random(5)
-    start = arrays_start(trie_bytes)
-    for trial in range(80):
-        data = bytearray(trie_bytes)
+def corrupt_copies(clean: bytes, trials: int, seed: int, path: Path) -> Iterator[NGramLM]:
+    """The model of ``clean`` with 1 to 10 random bytes of its arrays changed,
+    written to ``path`` and opened unverified, ``trials`` times."""
+    rng = random.Random(seed)
+    start = arrays_start(clean)
+    for trial in range(trials):
+        data = bytearray(clean)
         for _ in range(1 + trial % 10):
             data[rng.randrange(start, len(data))] = rng.randrange(256)
         path.write_bytes(bytes(data))
-        lm = NGramLM.load(path, verify=False)
+        yield NGramLM.load(path, verify=False)
+
+
+def test_corrupt_trie_pointers_never_crash_queries(tmp_path: Path, trie_bytes: bytes) -> None:
+    """Unverified, corrupt pointers, ids and codes give clamped reads, not crashes."""
+    for lm in corrupt_copies(trie_bytes, 80, 5, tmp_path / "x.nwlm"):
         exercise(lm)
         lm.save(tmp_path / "again.nwlm")  # decoding a corrupt trie stays safe too
+
+
+LONG_RANGES = [f"w0 w{i * 7 % 250} w{i % 5} w{i * 13 % 256}" for i in range(900)]
+
+
+def test_stored_rankings_answer_as_the_hash_layout(tmp_path: Path) -> None:
+    """Contexts with hundreds of successors (the trie stores their ranking)."""
+    lm = NGramLM.fit(LONG_RANGES, order=3)
+    lm.save(tmp_path / "h.nwlm")
+    lm.save(tmp_path / "t.nwlm", layout="trie")
+    hash_lm, trie = NGramLM.load(tmp_path / "h.nwlm"), NGramLM.load(tmp_path / "t.nwlm")
+    contexts = ["", "w0", "w0 w3", "w3", "w0 w14 w2", "w1 w2"]
+    assert_same_answers(hash_lm, trie, LONG_RANGES[:20], contexts)
+    assert len(trie.predict("w0", k=300)) > 200
+    assert trie.predict("w0", k=300) == hash_lm.predict("w0", k=300)
+
+
+def test_corrupt_stored_rankings_never_crash_queries(tmp_path: Path) -> None:
+    good = tmp_path / "t.nwlm"
+    NGramLM.fit(LONG_RANGES, order=3).save(good, layout="trie")
+    for trial, lm in enumerate(corrupt_copies(good.read_bytes(), 40, 7, tmp_path / "x.nwlm")):
+        for context in ["", "w0", "w0 w3", "w7"]:
+            lm.predict(context, k=50)
+            lm.generate(context, max_tokens=5, seed=trial, top_p=0.9)
+            lm.generate(context, max_tokens=5, seed=trial)
 
 
 def test_unknown_old_version_says_to_resave(tmp_path: Path, trie_bytes: bytes) -> None:

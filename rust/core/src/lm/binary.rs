@@ -17,6 +17,10 @@
 //! arrays, see `trie_sections`). Version 6 holds the tokenizer as a
 //! [`crate::tokenize::TokenizerRecord`]; version 5 held its spec string. Both
 //! are still read (and written by [`save_version`] for the test that proves it).
+//! Version 8 adds to each trie order the rankings of its long sibling ranges
+//! ([`super::ranking`]): two u32 in its metadata (`stored_from`,
+//! `cum_every`) and three arrays (directory, permutations, running sums).
+//! Version 7 tries are still read; their queries sort every range.
 
 use std::io::Write;
 use std::path::Path;
@@ -24,7 +28,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::array::Array;
-use super::binary_trie::{trie_level_meta, trie_sections, TrieShape};
+use super::binary_trie::{trie_arrays, trie_level_meta, trie_sections, TrieShape};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use super::trie::Trie;
@@ -35,7 +39,7 @@ use crate::tokenize::Vocab;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
-const VERSION: u32 = 7;
+const VERSION: u32 = 8;
 /// The oldest version read: 5, with the tokenizer's spec string.
 const OLDEST: u32 = 5;
 const BYTE_ORDER: u32 = 0x0102_0304;
@@ -119,9 +123,8 @@ fn sections(level: &Level) -> Vec<Section<'_>> {
     ]
 }
 
-/// How many arrays an order has in each layout.
+/// How many arrays an order of the hash layout has (the trie's: `trie_arrays`).
 const HASH_ARRAYS: usize = 8;
-pub(super) const TRIE_ARRAYS: usize = 9;
 
 fn metadata(
     model: &NGramModel,
@@ -172,7 +175,7 @@ fn metadata(
             w.u32(x.to_bits());
         }
         if let Some(t) = trie {
-            trie_level_meta(&mut w, &t.levels[k]);
+            trie_level_meta(&mut w, &t.levels[k], version);
         }
         for &(offset, len, crc) in &offsets[k] {
             w.u64(offset);
@@ -208,15 +211,38 @@ pub fn save_layout_with(
             write_file(&hashed, None, all, path, VERSION, control)
         }
         Layout::Trie { quantize } => {
-            control.set_stage("building the trie");
-            let hashed = model.hash_layout();
-            let trie = Trie::from_levels(&hashed.levels, quantize)?;
-            control.check()?;
-            control.set_stage("writing the trie");
-            let sections: Vec<Vec<Section<'_>>> = trie.levels.iter().map(trie_sections).collect();
-            write_file(model, Some(&trie), sections, path, VERSION, control)
+            let stored_from = super::ranking::STORED_FROM;
+            save_trie(model, path, quantize, stored_from, VERSION, control)
         }
     }
+}
+
+/// Write `model` as a trie in format `version` (7 or later), storing the
+/// rankings of sibling ranges of at least `stored_from` entries (version 8 on).
+pub(crate) fn save_trie(
+    model: &NGramModel,
+    path: &Path,
+    quantize: Option<u8>,
+    stored_from: usize,
+    version: u32,
+    control: &Control,
+) -> Result<()> {
+    if !(7..=VERSION).contains(&version) {
+        return Err(Error::InvalidArgument(format!(
+            "the trie layout is written in format versions 7 to {VERSION}, not {version}"
+        )));
+    }
+    control.set_stage("building the trie");
+    let hashed = model.hash_layout();
+    let trie = Trie::from_levels_ranked(&hashed.levels, quantize, stored_from)?;
+    control.check()?;
+    control.set_stage("writing the trie");
+    let sections: Vec<Vec<Section<'_>>> = trie
+        .levels
+        .iter()
+        .map(|l| trie_sections(l, version))
+        .collect();
+    write_file(model, Some(&trie), sections, path, version, control)
 }
 
 /// Write `model` in format `version` (5 or 6): the previous version stays
@@ -390,12 +416,16 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
             f32::from_bits(r.u32()?),
         ]);
         let shape = if is_trie {
-            Some(TrieShape::read(&mut r)?)
+            Some(TrieShape::read(&mut r, version)?)
         } else {
             None
         };
-        let mut spans = [(0usize, 0usize, 0u32); TRIE_ARRAYS];
-        let spans = &mut spans[..if is_trie { TRIE_ARRAYS } else { HASH_ARRAYS }];
+        let mut spans = [(0usize, 0usize, 0u32); 12];
+        let spans = &mut spans[..if is_trie {
+            trie_arrays(version)
+        } else {
+            HASH_ARRAYS
+        }];
         for span in spans.iter_mut() {
             *span = (r.u64()? as usize, r.u64()? as usize, r.u32()?);
         }
@@ -434,6 +464,11 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
                     array!(6),
                     array!(7),
                     array!(8),
+                    if spans.len() > 9 {
+                        Some((array!(9), array!(10), array!(11)))
+                    } else {
+                        None
+                    },
                 )
                 .map_err(|e| bad(&format!("order {n}: {e}")))?;
             trie.levels.push(level);

@@ -5,6 +5,7 @@
 use super::array::Array;
 use super::binary::{section, Section};
 use super::packed::{Packed, Pointers};
+use super::ranking::{DirRow, Rankings};
 use super::trie::{TrieLevel, Values};
 use crate::binfmt::{Reader, Writer};
 use crate::Result;
@@ -23,11 +24,12 @@ fn values_sections(v: &Values) -> (Section<'_>, Section<'_>) {
 
 /// A trie order's arrays: words, probabilities (bits or codes) and their
 /// centres, backoffs and theirs, child pointers (low bits, high-part table),
-/// unigrams' by-probability order and cumulative probabilities.
-pub(super) fn trie_sections(level: &TrieLevel) -> Vec<Section<'_>> {
+/// unigrams' by-probability order and cumulative probabilities, and from
+/// version 8 the stored rankings (directory, permutations, running sums).
+pub(super) fn trie_sections(level: &TrieLevel, version: u32) -> Vec<Section<'_>> {
     let (probs, prob_centers) = values_sections(&level.probs);
     let (backoffs, backoff_centers) = values_sections(&level.backoffs);
-    vec![
+    let mut out = vec![
         packed(&level.words),
         probs,
         prob_centers,
@@ -37,7 +39,26 @@ pub(super) fn trie_sections(level: &TrieLevel) -> Vec<Section<'_>> {
         section::<u32>(&level.next.first),
         section::<u32>(&level.by_prob),
         section::<f32>(&level.cum),
-    ]
+    ];
+    if version >= RANKED_VERSION {
+        let r = &level.rankings;
+        out.push(section::<DirRow>(&r.dir));
+        out.push(section::<u64>(&r.ranks));
+        out.push(section::<f64>(&r.sums));
+    }
+    out
+}
+
+/// The first format version whose trie orders store rankings.
+pub(super) const RANKED_VERSION: u32 = 8;
+
+/// How many arrays a trie order has in format `version`.
+pub(super) fn trie_arrays(version: u32) -> usize {
+    if version >= RANKED_VERSION {
+        12
+    } else {
+        9
+    }
 }
 
 fn values_meta(w: &mut Writer, v: &Values) {
@@ -61,13 +82,17 @@ fn values_meta(w: &mut Writer, v: &Values) {
 }
 
 /// What a trie order records beside its arrays.
-pub(super) fn trie_level_meta(w: &mut Writer, level: &TrieLevel) {
+pub(super) fn trie_level_meta(w: &mut Writer, level: &TrieLevel, version: u32) {
     w.u64(level.len as u64);
     w.u8(level.words.bits);
     values_meta(w, &level.probs);
     values_meta(w, &level.backoffs);
     w.u8(level.next.low.bits);
     w.u64(level.next.len() as u64);
+    if version >= RANKED_VERSION {
+        w.u32(level.rankings.stored_from);
+        w.u32(level.rankings.cum_every);
+    }
 }
 
 /// What a trie order's metadata records (see `trie_level_meta`).
@@ -78,17 +103,25 @@ pub(super) struct TrieShape {
     backoffs: (u8, u8, u32),
     next_bits: u8,
     next_len: usize,
+    /// Version 8 on: the rankings' `stored_from` and `cum_every` (0, 0 before).
+    ranked: (u32, u32),
 }
 
 impl TrieShape {
-    pub(super) fn read(r: &mut Reader<'_>) -> Result<Self> {
+    pub(super) fn read(r: &mut Reader<'_>, version: u32) -> Result<Self> {
         let len = r.u64()? as usize;
         let word_bits = r.u8()?;
         let probs = (r.u8()?, r.u8()?, r.u32()?);
         let backoffs = (r.u8()?, r.u8()?, r.u32()?);
         let next_bits = r.u8()?;
         let next_len = r.u64()? as usize;
+        let ranked = if version >= RANKED_VERSION {
+            (r.u32()?, r.u32()?)
+        } else {
+            (0, 0)
+        };
         Ok(Self {
+            ranked,
             len,
             word_bits,
             probs,
@@ -141,6 +174,7 @@ impl TrieShape {
         highs: Array<u32>,
         by_prob: Array<u32>,
         cum: Array<f32>,
+        rankings: Option<(Array<DirRow>, Array<u64>, Array<f64>)>,
     ) -> std::result::Result<TrieLevel, String> {
         // What scoring reads at random goes on huge pages (see `Array::on_huge_pages`).
         let words = Packed::from_words(words.on_huge_pages(), self.word_bits, self.len)
@@ -168,6 +202,22 @@ impl TrieShape {
         if by_prob.len() != want || cum.len() != want {
             return Err("by-probability arrays do not match the unigram count".into());
         }
+        // What each range's rows promise is checked when a query reads it.
+        let rankings = match rankings {
+            Some((dir, ranks, sums)) if self.ranked.0 > 0 => {
+                if first || self.ranked.1 == 0 || dir.is_empty() {
+                    return Err("stored rankings out of place or without a directory".into());
+                }
+                Rankings {
+                    stored_from: self.ranked.0,
+                    cum_every: self.ranked.1,
+                    dir,
+                    ranks,
+                    sums,
+                }
+            }
+            _ => Rankings::default(),
+        };
         Ok(TrieLevel {
             len: self.len,
             words,
@@ -176,6 +226,7 @@ impl TrieShape {
             next,
             by_prob,
             cum,
+            rankings,
         })
     }
 }

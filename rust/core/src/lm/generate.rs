@@ -133,18 +133,15 @@ impl NGramModel {
             no_backoff = o.backoff(m - 1, c) == f32::NEG_INFINITY;
             o.children(m - 1, c)
         };
-        let ranked = o.by_prob(m, s, e);
-        let cum = o.cum(m, s, e, &ranked);
-        let mass = cum.last().map_or(0.0, |&c| c as f64);
+        let ranked = o.ranking(m, s, e);
+        let mass = f64::from(ranked.total());
         let u = rng.uniform();
         let pick = |target: f64| -> Option<Drawn> {
-            if cum.is_empty() {
+            if ranked.is_empty() {
                 return None;
             }
-            let j = cum
-                .partition_point(|&c| (c as f64) <= target)
-                .min(cum.len() - 1);
-            let entry = *ranked.get(j)? as usize;
+            let j = ranked.cum_partition(target).min(ranked.len() - 1);
+            let entry = ranked.entry(j)?;
             let word = o.word(m, entry);
             (word != u32::MAX).then_some(Drawn { word, m, entry })
         };

@@ -31,6 +31,7 @@ pub(crate) mod orders;
 pub mod packed;
 pub mod perplexity;
 pub mod quantize;
+pub mod ranking;
 pub mod smoothing;
 pub mod stupid_backoff;
 pub mod trie;

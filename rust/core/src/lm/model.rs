@@ -575,7 +575,7 @@ impl NGramModel {
         struct Stream<'a> {
             m: usize,
             pos: usize,
-            ranked: std::borrow::Cow<'a, [u32]>,
+            ranked: super::ranking::Ranking<'a>,
             value: f32,
             /// Words of the head's tie run, highest id first (`pop` takes the lowest).
             ties: Vec<u32>,
@@ -596,17 +596,17 @@ impl NGramModel {
             shadow: Vec::new(),
             gathered: false,
         };
-        streams.push(open(0, o.by_prob(0, 0, o.len(0))));
+        streams.push(open(0, o.ranking(0, 0, o.len(0))));
         for m in 1..=held {
             let Some(c) = self.context_entry(state, m) else {
                 break;
             };
             let (s, e) = o.children(m - 1, c);
-            streams.push(open(m, o.by_prob(m, s, e)));
+            streams.push(open(m, o.ranking(m, s, e)));
         }
         let top = streams.len() - 1;
         let charged = |st: &Stream, i: usize| -> Option<(f32, u32)> {
-            let e = *st.ranked.get(i)? as usize;
+            let e = st.ranked.entry(i)?;
             let w = o.word(st.m, e);
             if w == u32::MAX {
                 return None;

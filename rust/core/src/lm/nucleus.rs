@@ -154,17 +154,15 @@ impl NGramModel {
                     None => break,
                 }
             };
-            let ranked = o.by_prob(m, s, e);
-            let before = ranked
-                .partition_point(|&r| self.charge(state, o.logprob(m, r as usize), m) >= value);
+            let ranked = o.ranking(m, s, e);
+            let before = ranked.partition(|r| self.charge(state, o.logprob(m, r), m) >= value);
             if before == 0 {
                 continue;
             }
-            let cum = o.cum(m, s, e, &ranked);
             let charged: f64 = (m..context_len)
                 .map(|j| f64::from(state.backoff.get(j).copied().unwrap_or(unseen_context)))
                 .sum();
-            let stored = cum.get(before - 1).map_or(f64::INFINITY, |&c| f64::from(c));
+            let stored = ranked.cum(before - 1).map_or(f64::INFINITY, f64::from);
             // The f32 running sum may sit below the exact one by a rounding.
             let unshadowed = stored * (1.0 + 1e-6) - self.shadowed_mass(state, m, value);
             total += unshadowed.max(0.0) * 10f64.powf(charged);
@@ -318,7 +316,7 @@ mod tests {
     use crate::corpus::Corpus;
     use crate::count::{count_ngrams, CountOptions};
     use crate::lm::kneser_ney::KneserNeyOptions;
-    use crate::lm::trie::tests::through_file;
+    use crate::lm::trie::tests::{through_file, through_ranked_file};
     use crate::lm::{fit, Layout, Smoothing};
     use crate::sample::{self, Rng, SamplingParams};
 
@@ -533,6 +531,10 @@ mod tests {
             check_against_streaming(&hash, &contexts);
             for layout in [Layout::Trie { quantize: None }, Layout::Trie { quantize: Some(2) }] {
                 check_against_streaming(&through_file(&hash, layout), &contexts);
+            }
+            // Every range with a stored ranking (tiny models have no long ones).
+            for quantize in [None, Some(2)] {
+                check_against_streaming(&through_ranked_file(&hash, quantize, 2, 8), &contexts);
             }
         }
     }

@@ -3,9 +3,8 @@
 //! code. Scoring, the hot path, has a loop of its own per layout
 //! (`NGramModel::score_word`).
 
-use std::borrow::Cow;
-
 use super::level::{self, Level};
+use super::ranking::Ranking;
 use super::trie::Trie;
 
 /// A model's n-grams, hash layout or trie. Entry numbers are the same in both
@@ -97,21 +96,19 @@ impl<'a> Orders<'a> {
         }
     }
 
-    /// Entries `s..e` of order `k + 1` by descending probability, ties by entry.
-    pub fn by_prob(self, k: usize, s: usize, e: usize) -> Cow<'a, [u32]> {
+    /// Entries `s..e` of order `k + 1` by descending probability, ties by
+    /// entry, with their running sums.
+    #[inline]
+    pub fn ranking(self, k: usize, s: usize, e: usize) -> Ranking<'a> {
         match self {
             Orders::Hash(l) => {
-                Cow::Borrowed(l.get(k).and_then(|l| l.by_prob.get(s..e)).unwrap_or(&[]))
+                let level = l.get(k);
+                Ranking::Slices {
+                    ranked: level.and_then(|l| l.by_prob.get(s..e)).unwrap_or(&[]),
+                    cum: level.and_then(|l| l.cum.get(s..e)).unwrap_or(&[]),
+                }
             }
-            Orders::Trie(t) => t.by_prob(k, s, e),
-        }
-    }
-
-    /// Cumulative probabilities along `ranked`, what [`Orders::by_prob`] gave for `s..e`.
-    pub fn cum(self, k: usize, s: usize, e: usize, ranked: &[u32]) -> Cow<'a, [f32]> {
-        match self {
-            Orders::Hash(l) => Cow::Borrowed(l.get(k).and_then(|l| l.cum.get(s..e)).unwrap_or(&[])),
-            Orders::Trie(t) => t.cum(k, s, e, ranked),
+            Orders::Trie(t) => t.ranking(k, s, e),
         }
     }
 }

@@ -58,22 +58,44 @@ impl Packed {
     /// Value `i` (0 when `i` is past the end).
     #[inline(always)]
     pub fn get(&self, i: usize) -> u64 {
-        let bits = self.bits as usize;
-        let bit = i.wrapping_mul(bits);
-        let (w, off) = (bit >> 6, bit & 63);
-        let words: &[u64] = &self.words;
-        let lo = words.get(w).copied().unwrap_or(0) >> off;
-        let v = if off + bits > 64 {
-            lo | (words.get(w + 1).copied().unwrap_or(0) << (64 - off))
-        } else {
-            lo
-        };
-        v & mask(self.bits)
+        bits_at(&self.words, i.wrapping_mul(self.bits as usize), self.bits)
     }
 
     /// Bytes of storage.
     pub fn bytes(&self) -> usize {
         self.words.len() * 8
+    }
+}
+
+/// The `width` bits (at most 32) starting at bit `bit` of `words` (bits past
+/// the end read as 0).
+#[inline(always)]
+pub fn bits_at(words: &[u64], bit: usize, width: u8) -> u64 {
+    let (w, off) = (bit >> 6, bit & 63);
+    let lo = words.get(w).copied().unwrap_or(0) >> off;
+    let v = if off + width as usize > 64 {
+        lo | (words.get(w + 1).copied().unwrap_or(0) << (64 - off))
+    } else {
+        lo
+    };
+    v & mask(width)
+}
+
+/// Write `v` (at most `width` <= 32 bits) at bit `bit` of `words`, growing
+/// them as needed (the bits there must be 0).
+pub fn put_bits(words: &mut Vec<u64>, bit: usize, v: u64, width: u8) {
+    if width == 0 {
+        return;
+    }
+    let end = (bit + width as usize).div_ceil(64);
+    if words.len() < end {
+        words.resize(end, 0);
+    }
+    let (w, off) = (bit >> 6, bit & 63);
+    let v = v & mask(width);
+    words[w] |= v << off;
+    if off + width as usize > 64 {
+        words[w + 1] |= v >> (64 - off);
     }
 }
 

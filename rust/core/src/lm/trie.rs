@@ -8,18 +8,19 @@
 //! [`super::State`], so each order costs one search among siblings.
 //!
 //! Siblings are sorted by word id, so a lookup is a search of a short sorted
-//! run; the exact top-k and sampling queries sort a run by probability when
-//! they need it (unigrams keep that order stored, as the hash layout does).
+//! run. The exact top-k and sampling queries walk a run by probability:
+//! unigrams keep that order stored, as the hash layout does, and so do the
+//! long runs of higher orders, compactly ([`super::ranking`]); short runs
+//! are sorted when a query needs them.
 //!
 //! Every read is bounds-checked: a corrupt pointer gives a clamped (possibly
 //! empty) range and a corrupt code a value from the table, never a crash.
-
-use std::borrow::Cow;
 
 use super::array::Array;
 use super::level::Level;
 use super::packed::{bits_for, Packed, Pointers};
 use super::quantize::Bins;
+use super::ranking::{self, Rankings};
 use crate::{Error, Result};
 
 /// How one kind of value (probabilities or backoffs) of one order is stored.
@@ -106,6 +107,9 @@ pub struct TrieLevel {
     pub by_prob: Array<u32>,
     /// See `by_prob`.
     pub cum: Array<f32>,
+    /// Orders 2 and up: the stored rankings of long sibling ranges (see
+    /// [`super::ranking`]).
+    pub rankings: Rankings,
 }
 
 /// A model's n-grams in the trie layout: `levels[k]` holds the (k+1)-grams.
@@ -121,6 +125,16 @@ impl Trie {
     /// stay exact, as in KenLM). Refuses levels with an n-gram whose context is
     /// missing (it would have no parent to hang from).
     pub fn from_levels(levels: &[Level], quantize: Option<u8>) -> Result<Self> {
+        Self::from_levels_ranked(levels, quantize, ranking::STORED_FROM)
+    }
+
+    /// [`Trie::from_levels`], storing the rankings of sibling ranges of at
+    /// least `stored_from` entries (tests store short ones too).
+    pub fn from_levels_ranked(
+        levels: &[Level],
+        quantize: Option<u8>,
+        stored_from: usize,
+    ) -> Result<Self> {
         if let Some(q) = quantize {
             super::quantize::check_bits(q)?;
         }
@@ -174,9 +188,23 @@ impl Trie {
                 next,
                 by_prob,
                 cum,
+                rankings: Rankings::default(),
             });
         }
-        Ok(Self { levels: out })
+        let mut trie = Self { levels: out };
+        for k in 1..top {
+            let ranges = (0..trie.len(k - 1)).map(|p| trie.children(k - 1, p));
+            let level = &trie.levels[k];
+            let rankings = Rankings::build(
+                &level.probs,
+                ranges,
+                level.len,
+                stored_from,
+                ranking::CUM_EVERY,
+            );
+            trie.levels[k].rankings = rankings;
+        }
+        Ok(trie)
     }
 
     /// The hash-layout levels holding the same n-grams and values (unlinked:
@@ -290,45 +318,6 @@ impl Trie {
         None
     }
 
-    /// Entries `s..e` of order `k` by descending probability, ties by entry
-    /// (the hash layout's `by_prob` order): stored for unigrams, sorted here
-    /// for the rest.
-    pub fn by_prob(&self, k: usize, s: usize, e: usize) -> Cow<'_, [u32]> {
-        let Some(level) = self.levels.get(k) else {
-            return Cow::Borrowed(&[]);
-        };
-        if k == 0 {
-            return Cow::Borrowed(level.by_prob.get(s..e).unwrap_or(&[]));
-        }
-        let mut entries: Vec<u32> = (s as u32..e as u32).collect();
-        entries.sort_unstable_by(|&a, &b| {
-            let (pa, pb) = (level.probs.get(a as usize), level.probs.get(b as usize));
-            pb.total_cmp(&pa).then(a.cmp(&b))
-        });
-        Cow::Owned(entries)
-    }
-
-    /// Cumulative probabilities along `ranked` (entries of order `k` in the
-    /// order [`Trie::by_prob`] gave for `s..e`), summed as the hash layout sums them.
-    pub fn cum(&self, k: usize, s: usize, e: usize, ranked: &[u32]) -> Cow<'_, [f32]> {
-        let Some(level) = self.levels.get(k) else {
-            return Cow::Borrowed(&[]);
-        };
-        if k == 0 {
-            return Cow::Borrowed(level.cum.get(s..e).unwrap_or(&[]));
-        }
-        let mut acc = 0f64;
-        Cow::Owned(
-            ranked
-                .iter()
-                .map(|&i| {
-                    acc += 10f64.powf(f64::from(level.probs.get(i as usize)));
-                    acc as f32
-                })
-                .collect(),
-        )
-    }
-
     /// Check what opening a file can check in one pass: child pointers that
     /// never decrease, start at 0 and end at the next order's size.
     pub fn validate(&self) -> std::result::Result<(), String> {
@@ -375,6 +364,7 @@ impl Trie {
                     + l.next.bytes()
                     + l.by_prob.len() * 4
                     + l.cum.len() * 4
+                    + l.rankings.bytes()
             })
             .sum()
     }
@@ -442,10 +432,34 @@ pub(crate) mod tests {
         binary::load(&path, true).unwrap()
     }
 
+    /// `m` saved as a trie in format `version` storing the rankings of ranges
+    /// of at least `stored_from` entries, and opened again (other modules'
+    /// tests use it too).
+    pub(crate) fn through_ranked_file(
+        m: &NGramModel,
+        quantize: Option<u8>,
+        stored_from: usize,
+        version: u32,
+    ) -> NGramModel {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.nwlm");
+        let control = crate::control::Control::new();
+        binary::save_trie(m, &path, quantize, stored_from, version, &control).unwrap();
+        binary::load(&path, true).unwrap()
+    }
+
     #[test]
     fn trie_answers_every_query_as_the_hash_layout() {
         let hash = model(4);
-        let trie = through_file(&hash, Layout::Trie { quantize: None });
+        for stored_from in [crate::lm::ranking::STORED_FROM, 2] {
+            let trie = through_ranked_file(&hash, None, stored_from, 8);
+            same_answers(&hash, &trie);
+        }
+        // A version 7 trie (no stored rankings) answers the same too.
+        same_answers(&hash, &through_ranked_file(&hash, None, 2, 7));
+    }
+
+    fn same_answers(hash: &NGramModel, trie: &NGramModel) {
         assert!(trie.trie.is_some() && trie.levels.is_empty());
         assert_eq!(trie.sizes(), hash.sizes());
         let ids: Vec<u32> = (0..hash.vocab.len() as u32).chain([999]).collect();
