@@ -20,7 +20,8 @@
 //! Version 8 adds to each trie order the rankings of its long sibling ranges
 //! ([`super::ranking`]): two u32 in its metadata (`stored_from`,
 //! `cum_every`) and three arrays (directory, permutations, running sums).
-//! Version 7 tries are still read; their queries sort every range.
+//! Version 7 tries are still read; their queries sort every range. The hash
+//! layout did not change: it is still written as version 7.
 
 use std::io::Write;
 use std::path::Path;
@@ -40,6 +41,9 @@ use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
 const VERSION: u32 = 8;
+/// The version hash-layout files are written in: version 8 changed only the
+/// trie, so they stay readable by the nextword releases that read version 7.
+const HASH_VERSION: u32 = 7;
 /// The oldest version read: 5, with the tokenizer's spec string.
 const OLDEST: u32 = 5;
 const BYTE_ORDER: u32 = 0x0102_0304;
@@ -208,7 +212,7 @@ pub fn save_layout_with(
         Layout::Hash => {
             let hashed = model.hash_layout();
             let all: Vec<Vec<Section<'_>>> = hashed.levels.iter().map(sections).collect();
-            write_file(&hashed, None, all, path, VERSION, control)
+            write_file(&hashed, None, all, path, HASH_VERSION, control)
         }
         Layout::Trie { quantize } => {
             let stored_from = super::ranking::STORED_FROM;

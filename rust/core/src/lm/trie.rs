@@ -515,6 +515,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn hash_files_stay_version_7_and_tries_are_version_8() {
+        let hash = model(3);
+        let dir = tempfile::tempdir().unwrap();
+        let version = |layout| {
+            let path = dir.path().join("v.nwlm");
+            binary::save_layout(&hash, &path, layout).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]])
+        };
+        assert_eq!(version(Layout::Hash), 7);
+        assert_eq!(version(Layout::Trie { quantize: None }), 8);
+    }
+
+    #[test]
     fn version_6_files_still_load() {
         let hash = model(3);
         let dir = tempfile::tempdir().unwrap();
