@@ -169,7 +169,10 @@ class NGramLM:
     ) -> NGramLM: ...
     @staticmethod
     def load(
-        path: str, tokenizer: Optional[str] = None, verify: Optional[bool] = None
+        path: str,
+        tokenizer: Optional[str] = None,
+        verify: Optional[bool] = None,
+        progress: Optional[bool] = None,
     ) -> tuple[NGramLM, list[str]]: ...
     def save(
         self,

@@ -38,8 +38,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from nextword.lm import NGramLM
 
     start = time.perf_counter()
-    lm = NGramLM.load(args.model)
-    lm.save(args.output, progress=False if args.quiet else None, **layout_arguments(args))  # type: ignore[arg-type]
+    progress = False if args.quiet else None
+    lm = NGramLM.load(args.model, progress=progress)
+    lm.save(args.output, progress=progress, **layout_arguments(args))  # type: ignore[arg-type]
     size = os.path.getsize(args.output)
     print(f"wrote {args.output} ({size:,} bytes) in {time.perf_counter() - start:.2f} s")
     return 0

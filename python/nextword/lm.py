@@ -190,10 +190,13 @@ class NGramLM(Generative):
         path: Union[str, os.PathLike[str]],
         tokenizer: TokenizerLike = None,
         verify: Optional[bool] = None,
+        progress: Optional[bool] = None,
     ) -> NGramLM:
         """Open a model file: the binary format (memory-mapped, opens in
         milliseconds and is shared between processes) or ARPA (``.arpa``,
         ``.arpa.gz``, ``.arpa.zst``), told apart by their first bytes.
+        Reading an ARPA file shows a progress bar (``progress=None``: when
+        stderr is a terminal) and stops on Ctrl-C.
 
         Both formats remember the tokenizer the model was trained with (an ARPA
         file in a ``# nextword tokenizer:`` comment that KenLM skips; files
@@ -209,7 +212,7 @@ class NGramLM(Generative):
         file raises :class:`~nextword.ModelFormatError` naming the line.
         """
         spec = None if tokenizer is None else as_tokenizer(tokenizer).spec
-        core, notes = _core.NGramLM.load(os.fspath(path), spec, verify)
+        core, notes = _core.NGramLM.load(os.fspath(path), spec, verify, progress)
         for message in notes:
             warnings.warn(message, stacklevel=2)
         return cls(core)

@@ -162,16 +162,20 @@ impl NGramLM {
 
     /// Open a model file, binary or ARPA (told apart by the core), with the
     /// tokenizer given or the one it records; returns the warnings to raise.
+    /// Reading an ARPA file shows progress and stops on Ctrl-C.
     #[staticmethod]
-    #[pyo3(signature = (path, tokenizer = None, verify = None))]
+    #[pyo3(signature = (path, tokenizer = None, verify = None, progress = None))]
     fn load(
         py: Python<'_>,
         path: PathBuf,
         tokenizer: Option<&str>,
         verify: Option<bool>,
+        progress: Option<bool>,
     ) -> PyResult<(Self, Vec<String>)> {
         let tok = tokenizer.map(CoreTokenizer::from_spec).transpose().py()?;
-        let loaded = py.detach(|| lm::load(&path, tok, verify)).py()?;
+        let loaded = job::run(py, "loading", progress, |control| {
+            lm::load_with(&path, tok, verify, control)
+        })?;
         Ok((Self::new(loaded.model), loaded.warnings))
     }
 

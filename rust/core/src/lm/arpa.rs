@@ -14,14 +14,16 @@
 //! hold) the comment naming its kind plus a sidecar file `NAME.tokenizer`
 //! holding the checksummed record ([`TokenizerRecord::sidecar_path`]).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 
-use super::arpa_gaps::{self, Completion, Entry};
+use super::arpa_gaps::{self, Completion, Ranks};
+use super::arpa_read::{self, TOKENIZER_NOTE};
+use super::arpa_sort;
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::control::Control;
-use crate::tokenize::{Tokenizer, TokenizerRecord, Vocab, UNK};
+use crate::tokenize::{Tokenizer, TokenizerRecord, UNK};
 use crate::{Error, Result};
 
 /// The ARPA text of a log10 value: the shortest decimal that reads back as
@@ -297,21 +299,6 @@ pub(crate) fn save_arpa_file(
     })
 }
 
-fn parse_f32(s: &str) -> Option<f32> {
-    match s {
-        "-inf" | "-Infinity" => Some(f32::NEG_INFINITY),
-        // +inf (an overflowing "1e999") or NaN is no log-probability.
-        _ => s
-            .parse::<f32>()
-            .ok()
-            .filter(|v| !v.is_nan() && *v != f32::INFINITY),
-    }
-}
-
-/// The comment line before `\\data\\` that records a tokenizer other than the
-/// default (KenLM skips `#` lines there, so the file stays KenLM's).
-const TOKENIZER_NOTE: &str = "# nextword tokenizer: ";
-
 /// What the comment says of `tokenizer`: its spec, or for a learned one
 /// (whose record lives in the sidecar) its kind.
 pub(crate) fn note(tokenizer: &Tokenizer) -> String {
@@ -367,166 +354,93 @@ pub struct ArpaModel {
 /// from the sidecar `NAME.tokenizer`). Files from other tools are
 /// completed by KenLM's rules (see [`super::arpa_gaps`]): blanks for missing
 /// suffixes, `<unk>` at log10 p = -100 when absent; an n-gram without its
-/// context is refused with its line.
+/// context is refused with its line. The lines of a section may come in any
+/// order (lmplz sorts them by their last words, SRILM by their first).
 pub fn load_arpa(path: &Path, tokenizer: Option<Tokenizer>) -> Result<ArpaModel> {
-    let control = Control::new();
-    let reader = BufReader::with_capacity(1 << 20, crate::corpus::read::open(path, &control)?);
+    load_arpa_with(path, tokenizer, &Control::new())
+}
+
+/// [`load_arpa`], counting the bytes read on `control` (progress) and
+/// stopping with [`Error::Cancelled`] when it is cancelled.
+///
+/// The text is parsed in parallel (see `arpa_read`); the orders are then
+/// sorted (`arpa_sort`), checked for duplicates and indexed in parallel, and
+/// completed ([`super::arpa_gaps`]). Besides the model being built, the
+/// memory holds the file rank of each n-gram of the orders that had to be
+/// sorted until completion is done (4 bytes an n-gram).
+pub fn load_arpa_with(
+    path: &Path,
+    tokenizer: Option<Tokenizer>,
+    control: &Control,
+) -> Result<ArpaModel> {
+    use rayon::prelude::*;
+    let timer = StageTimer::new();
+    if let Ok(meta) = std::fs::metadata(path) {
+        control
+            .bytes_total
+            .store(meta.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+    control.set_stage("reading ARPA");
+    let arpa_read::Parsed {
+        words,
+        recorded,
+        sections,
+        ..
+    } = arpa_read::read_sections(path, control)?;
+    timer.mark("read");
+    control.check()?;
+    control.set_stage("sorting and indexing n-grams");
     let bad = |line: usize, msg: String| Error::format(path, format!("line {line}: {msg}"));
-    let mut declared: Vec<usize> = Vec::new();
-    let mut declared_at: Vec<usize> = Vec::new();
-    let mut words = Vocab::new(Tokenizer::default());
-    let mut recorded: Option<String> = None;
-    let mut section = 0usize; // 0 = header, n = in \n-grams:, usize::MAX = after \end\
-    let mut seen_data = false;
-    let mut raw: Vec<Vec<Entry>> = Vec::new();
-    let mut ids = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let lineno = index + 1;
-        let line = line.map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => {
-                bad(lineno, format!("invalid UTF-8 or compressed data: {e}"))
-            }
-            // A truncated or corrupt .gz/.zst fails mid-read: the file is bad.
-            _ => bad(lineno, format!("cannot read: {e}")),
-        })?;
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.trim().is_empty() {
-            continue;
-        }
-        if !seen_data {
-            if line == "\\data\\" {
-                seen_data = true;
-            } else if let Some(spec) = line.strip_prefix(TOKENIZER_NOTE) {
-                recorded = Some(spec.trim().to_string());
-            } else if !line.starts_with('#') {
+    // What names the lines of each section stays; the n-grams go to be sorted.
+    let (lines, bodies): (Vec<_>, Vec<_>) = sections.into_iter().map(|s| s.split()).unzip();
+    // In file order, before sorting: where one merge pass proves an order's
+    // suffixes present, completion looks none of them up.
+    let proved: Vec<bool> = (0..bodies.len())
+        .into_par_iter()
+        .map(|k| {
+            k >= 2
+                && arpa_gaps::suffixes_in_order(
+                    &bodies[k].records,
+                    k + 1,
+                    &bodies[k - 1].records,
+                    k,
+                )
+        })
+        .collect();
+    timer.mark("suffix merge");
+    let sorted: Vec<Result<(Level, Ranks)>> = bodies
+        .into_par_iter()
+        .enumerate()
+        .map(|(k, section)| {
+            control.check()?;
+            let s = arpa_sort::sort_section(section);
+            let n = s.n;
+            let rank = |i: usize| s.ranks.as_ref().map_or(i, |r| r[i] as usize);
+            let key = |i: usize| &s.keys[i * n..(i + 1) * n];
+            if let Some(i) = (1..s.logprob.len())
+                .into_par_iter()
+                .find_first(|&i| key(i - 1) == key(i))
+            {
+                let (a, b) = (lines[k].line_of(rank(i - 1)), lines[k].line_of(rank(i)));
                 return Err(bad(
-                    lineno,
-                    "not an ARPA file (no \\data\\ header; only blank and # lines may precede it)"
-                        .into(),
+                    a.max(b),
+                    format!("duplicate {n}-gram (also on line {})", a.min(b)),
                 ));
             }
-            continue;
-        }
-        if line == "\\end\\" {
-            section = usize::MAX;
-            break;
-        }
-        if let Some(rest) = line
-            .strip_prefix('\\')
-            .and_then(|r| r.strip_suffix("-grams:"))
-        {
-            let n: usize = rest
-                .parse()
-                .map_err(|_| bad(lineno, format!("bad section header {line:?}")))?;
-            if n != section + 1 || n > declared.len() {
-                return Err(bad(lineno, format!("unexpected section \\{n}-grams:")));
-            }
-            section = n;
-            raw.push(Vec::with_capacity(declared[n - 1]));
-            continue;
-        }
-        if section == 0 {
-            let spec = line
-                .strip_prefix("ngram ")
-                .and_then(|r| r.split_once('='))
-                .ok_or_else(|| bad(lineno, format!("bad header line {line:?}")))?;
-            let n: usize = spec
-                .0
-                .trim()
-                .parse()
-                .map_err(|_| bad(lineno, "bad order".into()))?;
-            let count: usize = spec
-                .1
-                .trim()
-                .parse()
-                .map_err(|_| bad(lineno, "bad count".into()))?;
-            if n != declared.len() + 1 {
-                return Err(bad(
-                    lineno,
-                    format!("header declares order {n} out of sequence"),
-                ));
-            }
-            declared.push(count);
-            declared_at.push(lineno);
-            continue;
-        }
-        let n = section;
-        let mut fields = line.split(['\t', ' ']).filter(|f| !f.is_empty());
-        let logprob = fields
-            .next()
-            .and_then(parse_f32)
-            .ok_or_else(|| bad(lineno, format!("bad probability in {line:?}")))?;
-        ids.clear();
-        for _ in 0..n {
-            let word = fields
-                .next()
-                .ok_or_else(|| bad(lineno, format!("expected {n} words in {line:?}")))?;
-            let id = if n == 1 {
-                words.add(word, 0)
-            } else {
-                words
-                    .get(word)
-                    .ok_or_else(|| bad(lineno, format!("word {word:?} is not a unigram")))?
-            };
-            ids.push(id);
-        }
-        let backoff = match fields.next() {
-            Some(f) => {
-                parse_f32(f).ok_or_else(|| bad(lineno, format!("bad backoff in {line:?}")))?
-            }
-            None => 0.0,
-        };
-        if fields.next().is_some() {
-            return Err(bad(lineno, format!("too many fields in {line:?}")));
-        }
-        raw[n - 1].push(Entry {
-            key: ids.clone(),
-            logprob,
-            backoff,
-            line: lineno,
-        });
-    }
-    if !seen_data {
-        return Err(Error::format(path, "not an ARPA file (no \\data\\ header)"));
-    }
-    if section != usize::MAX {
-        return Err(Error::format(
-            path,
-            "truncated ARPA file: no \\end\\ marker",
-        ));
-    }
-    if raw.len() != declared.len() || declared.is_empty() {
-        return Err(Error::format(
-            path,
-            "ARPA file misses n-gram sections its header declares",
-        ));
-    }
-    for (k, entries) in raw.iter_mut().enumerate() {
-        if entries.len() != declared[k] {
-            return Err(bad(
-                declared_at[k],
-                format!(
-                    "header declares {} {}-grams, file holds {}",
-                    declared[k],
-                    k + 1,
-                    entries.len()
-                ),
-            ));
-        }
-        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        if let Some(w) = entries.windows(2).find(|w| w[0].key == w[1].key) {
-            return Err(bad(
-                w[0].line.max(w[1].line),
-                format!(
-                    "duplicate {}-gram (also on line {})",
-                    k + 1,
-                    w[0].line.min(w[1].line)
-                ),
-            ));
-        }
-    }
-    let completion =
-        arpa_gaps::complete(&mut raw, words.words()).map_err(|(line, msg)| bad(line, msg))?;
+            Ok((Level::new(n, s.keys, s.logprob, s.backoff), s.ranks))
+        })
+        .collect();
+    // The first error by order, as a reader going line by line meets them.
+    let (mut levels, mut ranks): (Vec<Level>, Vec<Ranks>) = sorted
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    timer.mark("sort + index");
+    let completion = arpa_gaps::complete(&mut levels, &mut ranks, &proved, words.words())
+        .map_err(|(k, rank, msg)| bad(lines[k].line_of(rank as usize), msg))?;
+    drop(ranks);
+    timer.mark("complete");
     let mut warnings = Vec::new();
     let name = path.display();
     if completion.unk_added {
@@ -546,18 +460,8 @@ pub fn load_arpa(path: &Path, tokenizer: Option<Tokenizer>) -> Result<ArpaModel>
     };
     let mut vocab = words;
     vocab.set_tokenizer(tokenizer);
-    let mut levels = Vec::with_capacity(raw.len());
-    for (k, entries) in raw.into_iter().enumerate() {
-        let mut keys = Vec::with_capacity(entries.len() * (k + 1));
-        let mut logprob = Vec::with_capacity(entries.len());
-        let mut backoff = Vec::with_capacity(entries.len());
-        for e in entries {
-            keys.extend_from_slice(&e.key);
-            logprob.push(e.logprob);
-            backoff.push(e.backoff);
-        }
-        levels.push(Level::new(k + 1, keys, logprob, backoff));
-    }
+    control.check()?;
+    control.set_stage("linking orders");
     // <s> and </s> missing from the file stay in the vocabulary without a
     // unigram: they score as -inf.
     let model = NGramModel::from_levels(
@@ -569,12 +473,38 @@ pub fn load_arpa(path: &Path, tokenizer: Option<Tokenizer>) -> Result<ArpaModel>
         "arpa",
         true,
     );
+    timer.mark("link");
     Ok(ArpaModel {
         model,
         recorded_tokenizer: recorded,
         completion,
         warnings,
     })
+}
+
+/// Seconds per stage of [`load_arpa_with`] on stderr when the environment
+/// sets `NEXTWORD_ARPA_TIMES` (for profiling; off by default).
+struct StageTimer {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl StageTimer {
+    fn new() -> Self {
+        Self {
+            on: std::env::var_os("NEXTWORD_ARPA_TIMES").is_some(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    fn mark(&self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            let seconds = now.duration_since(self.last.get()).as_secs_f64();
+            eprintln!("arpa {stage}: {seconds:.3} s");
+            self.last.set(now);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,17 @@ pub struct Loaded {
 /// given here replaces it, with a warning when it differs. `verify` checks a
 /// binary model's arrays (default: for files under [`VERIFY_BELOW`]).
 pub fn load(path: &Path, tokenizer: Option<Tokenizer>, verify: Option<bool>) -> Result<Loaded> {
+    load_with(path, tokenizer, verify, &Control::new())
+}
+
+/// [`load`], reporting progress to `control` and stopping when it is
+/// cancelled (reading an ARPA file takes a while; a binary model opens at once).
+pub fn load_with(
+    path: &Path,
+    tokenizer: Option<Tokenizer>,
+    verify: Option<bool>,
+    control: &Control,
+) -> Result<Loaded> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = Vec::with_capacity(8);
     file.take(8)
@@ -37,7 +48,7 @@ pub fn load(path: &Path, tokenizer: Option<Tokenizer>, verify: Option<bool>) -> 
         if let Some(e) = crate::binfmt::wrong_kind(path, &head, "a model") {
             return Err(e);
         }
-        let read = arpa::load_arpa(path, tokenizer)?;
+        let read = arpa::load_arpa_with(path, tokenizer, control)?;
         return Ok(Loaded {
             model: read.model,
             warnings: read.warnings,

@@ -45,6 +45,24 @@ fn home(hash: u64, cap: usize) -> usize {
     (((hash & 0xFFFF_FFFF) * cap as u64) >> 32) as usize
 }
 
+/// Ask the CPU to start loading `items[pos]`: a hint that lets the cache
+/// misses of lookups known in advance overlap (out of range: nothing).
+#[inline(always)]
+pub(crate) fn prefetch<T>(items: &[T], pos: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(item) = items.get(pos) {
+        // SAFETY: prefetching is a hint; the address is an element of `items`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                item as *const T as *const i8,
+                std::arch::x86_64::_MM_HINT_T0,
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (items, pos);
+}
+
 /// Hash of a whole n-gram (same value as the incremental form).
 pub fn key_hash(ids: &[u32]) -> u64 {
     let mut it = ids.iter().rev();
@@ -191,13 +209,26 @@ impl Level {
         // of two (which could double the index of a large order).
         let cap = m + m / 2 + 4;
         let mut index: Vec<Slot> = vec![[0, EMPTY, 0, 0, 0]; cap];
-        for i in 0..m {
-            let h = key_hash(self.key(i));
-            let mut pos = home(h, cap);
-            while index[pos][1] != EMPTY {
-                pos = if pos + 1 == cap { 0 } else { pos + 1 };
+        // The slots are written at random: hashes are taken a batch ahead and
+        // the home slot of the entry `AHEAD` places on is prefetched, so the
+        // cache misses overlap instead of coming one after another.
+        const BATCH: usize = 4096;
+        const AHEAD: usize = 16;
+        let mut hashes = Vec::with_capacity(BATCH.min(m));
+        for first in (0..m).step_by(BATCH) {
+            let last = (first + BATCH).min(m);
+            hashes.clear();
+            hashes.extend((first..last).map(|i| key_hash(self.key(i))));
+            for (j, &h) in hashes.iter().enumerate() {
+                if let Some(&ahead) = hashes.get(j + AHEAD) {
+                    prefetch(&index, home(ahead, cap));
+                }
+                let mut pos = home(h, cap);
+                while index[pos][1] != EMPTY {
+                    pos = if pos + 1 == cap { 0 } else { pos + 1 };
+                }
+                index[pos] = [(h >> 32) as u32, (first + j) as u32, 0, 0, h as u32];
             }
-            index[pos] = [(h >> 32) as u32, i as u32, 0, 0, h as u32];
         }
         // Probabilities and backoffs go into the slots once estimation has set
         // them: `NGramModel::from_levels` calls `refresh_index_values`.
@@ -208,15 +239,17 @@ impl Level {
     /// Copy the current probabilities and backoffs into the index slots
     /// (estimators set backoffs after building the index).
     pub fn refresh_index_values(&mut self) {
+        use rayon::prelude::*;
         let (logprob, backoff): (&[f32], &[f32]) = (&self.logprob, &self.backoff);
         self.warm = std::sync::OnceLock::new();
-        for slot in self.index.iter_mut() {
+        // In parallel: each slot reads its entry's values at random.
+        self.index.par_iter_mut().for_each(|slot| {
             let e = slot[1] as usize;
             if slot[1] != EMPTY {
                 slot[2] = logprob.get(e).map_or(0, |v| v.to_bits());
                 slot[3] = backoff.get(e).map_or(0, |v| v.to_bits());
             }
-        }
+        });
     }
 
     /// Entry number of the n-gram `ids`, if present.
@@ -234,16 +267,8 @@ impl Level {
     /// so lookups of several orders wait for memory in parallel, not in turn.
     #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
-        #[cfg(target_arch = "x86_64")]
         let slots = self.slots();
-        if !slots.is_empty() {
-            let pos = home(hash, slots.len());
-            let ptr = slots[pos..].as_ptr() as *const i8;
-            // SAFETY: prefetching is a hint; the address lies inside the index.
-            unsafe { std::arch::x86_64::_mm_prefetch(ptr, std::arch::x86_64::_MM_HINT_T0) };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = hash;
+        prefetch(slots, home(hash, slots.len()));
     }
 
     /// The slot whose stored 64-bit hash equals `hash`, without comparing keys:

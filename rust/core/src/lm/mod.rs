@@ -14,6 +14,9 @@ pub mod add_k;
 pub mod annotate;
 pub mod arpa;
 pub mod arpa_gaps;
+mod arpa_read;
+mod arpa_sort;
+mod arpa_words;
 pub mod array;
 mod backoff_form;
 pub mod binary;
@@ -39,7 +42,7 @@ pub mod witten_bell;
 pub mod word_index;
 
 pub use binary::Layout;
-pub use file::{load, save, save_as, save_with};
+pub use file::{load, load_with, save, save_as, save_with};
 pub use generate::NGramDecoder;
 pub use level::Level;
 pub use model::{NGramModel, Remainder, State, TokenScore};

@@ -60,21 +60,10 @@ impl WordIndex {
     /// Start loading the slot a lookup of `hash` reads first.
     #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(slot) = self
-            .slots
-            .get(hash as usize & (self.slots.len().wrapping_sub(1)))
-        {
-            // SAFETY: prefetching is a hint; the address is a slot of the table.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(
-                    slot as *const (u64, u32) as *const i8,
-                    std::arch::x86_64::_MM_HINT_T0,
-                )
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = hash;
+        super::level::prefetch(
+            &self.slots,
+            hash as usize & self.slots.len().wrapping_sub(1),
+        );
     }
 
     /// The id of the token with hash `hash` ([`UNK_ID`] when absent).
