@@ -69,8 +69,9 @@ pub fn open<'c>(path: &Path, control: &'c Control) -> Result<Box<dyn Read + 'c>>
     }
 }
 
-/// Read until `buf` holds `want` bytes or the stream ends; returns false at EOF.
-fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize, path: &Path) -> Result<bool> {
+/// Read until `buf` holds `want` bytes or the stream ends; returns false at
+/// EOF. On an error `buf` keeps what was read before it.
+pub(crate) fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
     while buf.len() < want {
         let old = buf.len();
         buf.resize(want, 0);
@@ -83,7 +84,7 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize, path: &Path) -> R
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
             Err(e) => {
                 buf.truncate(old);
-                return Err(Error::io(path, e));
+                return Err(e);
             }
         }
     }
@@ -93,7 +94,7 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize, path: &Path) -> R
 /// Where to cut `buf` so that the head holds only whole lines: just after the
 /// last `\n` (only `\n` ends a line, so a CRLF is never split). `None` when the
 /// buffer holds no complete line.
-fn cut_point(buf: &[u8]) -> Option<usize> {
+pub(crate) fn cut_point(buf: &[u8]) -> Option<usize> {
     memchr::memrchr(b'\n', buf).map(|i| i + 1)
 }
 
@@ -165,18 +166,15 @@ pub fn chunk_input(
                 if control.is_cancelled() {
                     return Ok(());
                 }
-                let more = fill(&mut reader, &mut buf, want, path).map_err(|e| match e {
-                    // A read that fails mid-stream is bad data (a corrupt or
-                    // truncated .gz/.zst): say where in the text it broke.
-                    Error::Io { source, .. } => Error::Corpus {
-                        location: crate::Location {
-                            source: path.display().to_string(),
-                            line: first_line + count_lines(&buf),
-                            byte: byte_offset + buf.len() as u64,
-                        },
-                        message: format!("cannot read or decompress: {source}"),
+                // A read that fails mid-stream is bad data (a corrupt or
+                // truncated .gz/.zst): say where in the text it broke.
+                let more = fill(&mut reader, &mut buf, want).map_err(|source| Error::Corpus {
+                    location: crate::Location {
+                        source: path.display().to_string(),
+                        line: first_line + count_lines(&buf),
+                        byte: byte_offset + buf.len() as u64,
                     },
-                    other => other,
+                    message: format!("cannot read or decompress: {source}"),
                 })?;
                 let cut = if more {
                     cut_point(&buf)

@@ -225,11 +225,6 @@ impl<'f, W: Write + Seek> IndexWriter<'f, W> {
         Ok(())
     }
 
-    /// The shards written so far.
-    pub fn shards(&self) -> usize {
-        self.shards.len()
-    }
-
     /// Write the vocabulary (with the corpus's unigram counts), the shard
     /// table and the header.
     pub fn finish(mut self, vocab: &Vocab) -> std::io::Result<()> {

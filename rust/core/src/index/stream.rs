@@ -1,12 +1,13 @@
-//! Stage 1: the corpus as one stream of token ids.
+//! Stage 1: the corpus as streams of token ids, one a shard.
 //!
-//! Input: a corpus, its vocabulary, the document unit and whether sentences
-//! are padded. Output: the ids of every document in corpus order, each
-//! followed by one [`SEP`], and where each document starts.
-//! Invariants: no id in a document is [`SEP`]; the stream ends with [`SEP`];
-//! `starts` has one entry per document plus a last one, the stream's length;
-//! the same corpus gives the same stream whatever the thread count (pieces are
-//! put back in corpus order by their chunk's place).
+//! Input: a corpus, its vocabulary, the document unit, whether sentences are
+//! padded and the most tokens a shard holds. Output, shard by shard: the ids
+//! of its documents in corpus order, each followed by one [`SEP`], and where
+//! each document starts. Invariants: no id in a document is [`SEP`]; a
+//! stream ends with [`SEP`]; `starts` has one entry per document plus a last
+//! one, the stream's length; no document is split between shards; the
+//! shards' streams, concatenated, are the corpus's stream, the same whatever
+//! the thread count (chunks are handed on in corpus order).
 
 use super::SEP;
 use crate::control::Control;
@@ -55,34 +56,6 @@ pub struct TokenStream {
     pub ids: Vec<u32>,
     /// Start of each document in `ids`, then `ids.len()`.
     pub starts: Vec<u64>,
-}
-
-/// Encode `corpus` with `vocab` into one stream (see the module docs).
-pub fn encode(
-    corpus: &Corpus,
-    vocab: &Vocab,
-    documents: Documents,
-    pad: bool,
-    control: &Control,
-    threads: usize,
-) -> Result<TokenStream> {
-    let mut out = None;
-    encode_shards(
-        corpus,
-        vocab,
-        Shape {
-            documents,
-            pad,
-            limit: usize::MAX,
-        },
-        control,
-        threads,
-        |s| {
-            out = Some(s);
-            Ok(())
-        },
-    )?;
-    out.ok_or_else(|| Error::EmptyCorpus("the corpus holds no token".into()))
 }
 
 /// How a corpus becomes streams.
@@ -264,7 +237,19 @@ mod tests {
     fn stream(texts: &[&str], documents: Documents, pad: bool) -> TokenStream {
         let corpus = Corpus::from_texts(texts.iter().map(|s| s.to_string()).collect());
         let vocab = Vocab::from_words(["a", "b"], Tokenizer::Whitespace);
-        encode(&corpus, &vocab, documents, pad, &Control::new(), 1).unwrap()
+        let shape = Shape {
+            documents,
+            pad,
+            limit: usize::MAX,
+        };
+        let mut out = Vec::new();
+        encode_shards(&corpus, &vocab, shape, &Control::new(), 1, |s| {
+            out.push(s);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(out.len(), 1, "one shard without a limit");
+        out.pop().unwrap()
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! Lines that start with a backslash (section headers, `\end\`) and the
 //! header are handled one at a time, exactly as the format says.
 
-use std::io::Read;
+use crate::corpus::read::{cut_point, fill};
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -516,31 +516,19 @@ pub(crate) fn read_sections(path: &Path, control: &Control) -> Result<Parsed> {
         control.check()?;
         // Fill the block; a read error is raised once the whole lines before
         // it are handled (their errors come first in the file).
-        let mut failed = None;
         let want = buf.len().max(block_bytes / 2) + block_bytes / 2;
-        while buf.len() < want {
-            let old = buf.len();
-            buf.resize(want, 0);
-            match input.read(&mut buf[old..]) {
-                Ok(0) => {
-                    buf.truncate(old);
-                    eof = true;
-                    break;
-                }
-                Ok(k) => buf.truncate(old + k),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
-                Err(e) => {
-                    buf.truncate(old);
-                    failed = Some(e);
-                    break;
-                }
+        let failed = match fill(&mut input, &mut buf, want) {
+            Ok(more) => {
+                eof = !more;
+                None
             }
-        }
+            Err(e) => Some(e),
+        };
         let end = if eof {
             buf.len()
         } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
+            match cut_point(&buf) {
+                Some(i) => i,
                 // One line longer than a block: read on.
                 None if failed.is_none() => continue,
                 None => 0,
