@@ -4,10 +4,13 @@ The path a user runs, from one text file to a model file, each tool in a fresh
 process, timed by wall clock with the process's peak resident memory:
 
 - ``lmplz -o N -S MEM --text gut.txt --arpa kenlm.arpa``;
-- ``nextword train gut.txt --order N -o nextword.arpa`` (and whether the two
-  ARPA files are byte-identical);
 - ``nextword train gut.txt --order N --memory MEM -o nextword.arpa`` (the
-  memory-bounded pipeline at lmplz's budget; ``--budgets 1G`` adds more rows);
+  memory-bounded pipeline at lmplz's budget; ``--budgets 1G`` adds more rows),
+  and whether the two ARPA files are byte-identical;
+- ``nextword train gut.txt --order N -o nextword.arpa`` (the same pipeline at
+  its default budget, lmplz's default ``-S 80%``);
+- ``nextword train gut.txt --order N --in-memory -o nextword.arpa`` (the model
+  fitted in memory, then written);
 - ``nextword train gut.txt --order N -o nextword.nwlm`` (the binary model);
 - ``nextword count gut.txt --order N`` (counting alone).
 
@@ -18,7 +21,7 @@ where it is absent the table says so. It is not on PyPI as a program: build it
 from KenLM's source (cmake, Boost, zlib; ``make lmplz``).
 
 Usage: ``python benches/report_scale.py [--input FILE] [--order 5] [--memory 4G]
-[--budgets 1G ...] [--skip-in-memory] [--skip-binary] [--skip-count] [--lines N]``
+[--budgets 1G ...] [--skip-default] [--skip-in-memory] [--skip-binary] [--skip-count] [--lines N]``
 (``--lines`` keeps the first N lines, for a quick run).
 """
 
@@ -83,7 +86,10 @@ def main() -> None:
     parser.add_argument("--memory", default="4G", help="lmplz -S")
     parser.add_argument("--lmplz", default=shutil.which("lmplz"), help="path to lmplz")
     parser.add_argument("--skip-count", action="store_true")
-    parser.add_argument("--skip-in-memory", action="store_true", help="no unbounded ARPA row")
+    parser.add_argument("--skip-in-memory", action="store_true", help="no --in-memory ARPA row")
+    parser.add_argument(
+        "--skip-default", action="store_true", help="no row for train's default budget (80%%)"
+    )
     parser.add_argument("--skip-binary", action="store_true", help="no binary-model row")
     parser.add_argument(
         "--budgets", nargs="*", default=[], help="more nextword --memory rows (e.g. 1G)"
@@ -118,9 +124,13 @@ def main() -> None:
             rows.append((f"nextword --memory {budget} -> ARPA", seconds, gb, same_as_lmplz()))
             arpa_mb = ours_arpa.stat().st_size / 1e6
             ours_arpa.unlink()
+        if not args.skip_default:
+            seconds, gb = run(cmd + ["--temp-dir", tmp, "-o", str(ours_arpa)])
+            rows.append(("nextword -> ARPA (default 80%)", seconds, gb, same_as_lmplz()))
+            ours_arpa.unlink()
         if not args.skip_in_memory:
-            seconds, gb = run(cmd + ["-o", str(ours_arpa)])
-            rows.append(("nextword text -> ARPA", seconds, gb, same_as_lmplz()))
+            seconds, gb = run(cmd + ["--in-memory", "-o", str(ours_arpa)])
+            rows.append(("nextword --in-memory -> ARPA", seconds, gb, same_as_lmplz()))
             ours_arpa.unlink()
         if not args.skip_binary:
             binary = work / "nextword.nwlm"

@@ -83,7 +83,7 @@ def figures(pattern: re.Pattern[str], lines: list[str]) -> list[tuple[str, ...]]
 
 def test_estimation_reports_its_stages_not_zero_bytes(corpus: Path, tmp_path: Path) -> None:
     code, lines = on_a_terminal(
-        "train", str(corpus), "--order", str(ORDER), "-o", str(tmp_path / "m.arpa")
+        "train", str(corpus), "--order", str(ORDER), "--in-memory", "-o", str(tmp_path / "m.arpa")
     )
     assert code == 0, lines
     assert not [line for line in lines if "0.0 MB, 0.0 M tokens" in line], lines

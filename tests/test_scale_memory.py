@@ -148,3 +148,33 @@ def test_cli_memory_option(shared: Path, tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "ARPA" in refused.stderr
+
+
+def test_cli_streams_an_arpa_file_by_default(shared: Path, tmp_path: Path) -> None:
+    # `train -o m.arpa` of Kneser-Ney takes the streaming pipeline at lmplz's
+    # default budget (80%); --in-memory fits the model first; same bytes.
+    from nextword.cli import main
+
+    train = shared / "golden/kenlm/tinyshakespeare.train.txt"
+    golden = _golden_arpa(shared, "tinyshakespeare.train.o3.arpa.gz")
+    streamed, fitted = tmp_path / "s.arpa", tmp_path / "f.arpa"
+    common = ["train", str(train), "--order", "3", "--temp-dir", str(tmp_path)]
+    assert main([*common, "-o", str(streamed)]) == 0
+    assert main([*common, "--in-memory", "-o", str(fitted)]) == 0
+    assert streamed.read_bytes() == fitted.read_bytes() == golden
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.arpa", "s.arpa"]
+    # Pruning, other smoothings and binary files still fit in memory.
+    pruned = tmp_path / "p.arpa"
+    assert main([*common, "--prune", "0", "1", "-o", str(pruned), "-q"]) == 0
+    assert pruned.read_bytes() != golden
+    assert main([*common, "--memory", "1G", "--in-memory", "-o", str(fitted), "-q"]) == 1
+
+
+def test_cli_default_reports_its_budget(
+    shared: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nextword.cli import main
+
+    train = shared / "golden/kenlm/tinyshakespeare.train.txt"
+    assert main(["train", str(train), "-n", "2", "-o", str(tmp_path / "m.arpa"), "-q"]) == 0
+    assert "within 80%" in capsys.readouterr().out

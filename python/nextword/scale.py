@@ -51,7 +51,7 @@ def train_arpa(
     (as lmplz) and write it as ARPA to ``path``, holding about ``memory`` bytes
     of tables and sort buffers (``"2G"``, ``"80%"`` of physical memory, ...).
 
-    Temporary files (zstd-compressed sorted runs) go to a fresh directory in
+    Temporary files (sorted runs, front-coded) go to a fresh directory in
     ``temp_dir`` (the system's temporary directory by default) and are removed
     on success, on error and on Ctrl-C. The output is written atomically: an
     interrupted or failed run leaves no file at ``path``. A full disk raises
