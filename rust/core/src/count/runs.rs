@@ -413,11 +413,17 @@ impl Merge {
     }
 
     fn pop(&mut self) -> Result<Option<(HeapKey, u64)>> {
-        let Some(std::cmp::Reverse((key, i, value))) = self.heap.pop() else {
+        // The smallest record is replaced in place by its source's next one:
+        // one sift down, where a pop and a push would sift twice.
+        let Some(mut top) = self.heap.peek_mut() else {
             return Ok(None);
         };
-        if let Some((next, v)) = self.sources[i].next_record()? {
-            self.heap.push(std::cmp::Reverse((pad(next), i, v)));
+        let std::cmp::Reverse((key, i, value)) = *top;
+        match self.sources[i].next_record()? {
+            Some((next, v)) => *top = std::cmp::Reverse((pad(next), i, v)),
+            None => {
+                std::collections::binary_heap::PeekMut::pop(top);
+            }
         }
         Ok(Some((key, value)))
     }

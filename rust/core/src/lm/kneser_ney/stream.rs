@@ -349,8 +349,10 @@ fn adjust(
     } else {
         Some(counts.stream(k + 1)?)
     };
-    // The record of `above` read but not yet matched.
-    let mut pending: Option<Vec<u32>> = None;
+    // The first k ids of the record of `above` read but not yet matched
+    // (one buffer reused: no allocation per record).
+    let mut pending = vec![0u32; k];
+    let mut has_pending = false;
     let mut done_above = false;
     let mut sorter = Sorter::new(k, memory, false, spill, "context");
     let mut coc = [0u64; 4];
@@ -371,19 +373,25 @@ fn adjust(
                 // The (k+1)-grams whose reversed first k ids equal `rev`.
                 let mut n = 0u64;
                 loop {
-                    if pending.is_none() && !done_above {
+                    if !has_pending && !done_above {
                         match stream.next_record()? {
-                            Some((key, _)) => pending = Some(key[..k].to_vec()),
+                            Some((key, _)) => {
+                                pending.copy_from_slice(&key[..k]);
+                                has_pending = true;
+                            }
                             None => done_above = true,
                         }
                     }
-                    match &pending {
-                        Some(p) if p.as_slice() < rev => pending = None,
-                        Some(p) if p.as_slice() == rev => {
+                    if !has_pending {
+                        break;
+                    }
+                    match pending.as_slice().cmp(rev) {
+                        std::cmp::Ordering::Less => has_pending = false,
+                        std::cmp::Ordering::Equal => {
                             n += 1;
-                            pending = None;
+                            has_pending = false;
                         }
-                        _ => break,
+                        std::cmp::Ordering::Greater => break,
                     }
                 }
                 n
