@@ -168,6 +168,10 @@ def test_cli_streams_an_arpa_file_by_default(shared: Path, tmp_path: Path) -> No
     assert main([*common, "--prune", "0", "1", "-o", str(pruned), "-q"]) == 0
     assert pruned.read_bytes() != golden
     assert main([*common, "--memory", "1G", "--in-memory", "-o", str(fitted), "-q"]) == 1
+    # A binary layout asked of an ARPA file is refused on either path.
+    assert main([*common, "--layout", "trie", "-o", str(fitted), "-q"]) == 1
+    assert main([*common, "--quantize", "8", "--memory", "1G", "-o", str(fitted), "-q"]) == 1
+    assert fitted.read_bytes() == golden, "a refused run leaves the file it would replace"
 
 
 def test_cli_default_reports_its_budget(

@@ -189,6 +189,11 @@ def _train_within_memory(args: argparse.Namespace) -> int:
             "--memory writes ARPA (model.arpa or model.arpa.gz); "
             "the binary model is built in memory"
         )
+    if args.layout is not None or args.quantize is not None:
+        raise ValueError(
+            f"{args.output}: an ARPA file has no binary layout; "
+            "name the file .nwlm for layout/quantize"
+        )
     memory = args.memory or DEFAULT_MEMORY
     start = time.perf_counter()
     report = train_arpa(
