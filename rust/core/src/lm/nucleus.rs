@@ -426,7 +426,7 @@ impl NGramModel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -434,11 +434,16 @@ mod tests {
     use crate::corpus::Corpus;
     use crate::count::{count_ngrams, CountOptions};
     use crate::lm::kneser_ney::KneserNeyOptions;
+    use crate::lm::nucleus_mass::tests::check_sums;
     use crate::lm::trie::tests::{through_file, through_ranked_file};
     use crate::lm::{fit, Layout, Smoothing};
     use crate::sample::{self, Rng, SamplingParams};
 
-    fn fitted(sentences: &[Vec<u8>], order: usize, smoothing: &Smoothing) -> Option<NGramModel> {
+    pub(crate) fn fitted(
+        sentences: &[Vec<u8>],
+        order: usize,
+        smoothing: &Smoothing,
+    ) -> Option<NGramModel> {
         let texts = sentences
             .iter()
             .map(|s| {
@@ -458,7 +463,7 @@ mod tests {
 
     /// Whether `w` is in the nucleus after `state`, decided the plain way:
     /// stream candidates until `w` shows up (inside) or their mass reaches p.
-    fn streamed_inside(m: &NGramModel, state: &State, p: f64, w: u32) -> bool {
+    pub(crate) fn streamed_inside(m: &NGramModel, state: &State, p: f64, w: u32) -> bool {
         let (mut mass, mut inside) = (0.0, false);
         m.for_each_candidate(state, |c, lp| {
             if c == w {
@@ -472,7 +477,7 @@ mod tests {
     }
 
     /// The nucleus as (id, probability) pairs, streamed the plain way.
-    fn streamed_pairs(m: &NGramModel, state: &State, p: f64) -> Vec<(u32, f64)> {
+    pub(crate) fn streamed_pairs(m: &NGramModel, state: &State, p: f64) -> Vec<(u32, f64)> {
         let (mut mass, mut out) = (0.0, Vec::new());
         m.for_each_candidate(state, |c, lp| {
             let q = (lp as f64 * std::f64::consts::LN_10).exp();
@@ -496,7 +501,7 @@ mod tests {
 
     /// p values that put the cutoff exactly on each running mass of the
     /// candidates, one ulp either side, and a few plain ones.
-    fn cutoffs(m: &NGramModel, state: &State) -> Vec<f64> {
+    pub(crate) fn cutoffs(m: &NGramModel, state: &State) -> Vec<f64> {
         let all = m.stream_nucleus(state, f64::INFINITY);
         let mut ps = vec![1e-9, 0.3, 0.9, 1.0];
         for &c in all.cum.iter().take(12) {
@@ -534,6 +539,7 @@ mod tests {
                     }
                 }
                 for p in cutoffs(m, &state) {
+                    check_sums(m, &state, p);
                     // Twice: the second time the nucleus may be kept.
                     for round in 0..2 {
                         for (w, &value) in dist.iter().enumerate() {

@@ -463,3 +463,129 @@ impl<'a> Streams<'a> {
         (i >= 0.0 && i < run.len() as f64).then_some((i as usize, run.len(), above, err))
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::lm::kneser_ney::KneserNeyOptions;
+    use crate::lm::nucleus::tests::{cutoffs, fitted, streamed_inside, streamed_pairs};
+    use crate::lm::trie::tests::through_file;
+    use crate::lm::{Layout, Smoothing};
+
+    /// Every decision the sums take after `state` for cutoff `p` is the
+    /// stream's: whether each word is in the nucleus, the bracket of the
+    /// nucleus total, and the member picked for 64 uniforms. Returns how many
+    /// words and picks were decided, and of how many.
+    pub(crate) fn check_sums(m: &NGramModel, state: &State, p: f64) -> [usize; 4] {
+        let mut counts = [0; 4];
+        let Some(streams) = Streams::new(m, state) else {
+            return counts;
+        };
+        for (w, &v) in m.distribution(state).iter().enumerate() {
+            let w = w as u32;
+            let inside = streamed_inside(m, state, p, w);
+            counts[1] += 1;
+            match streams.decide(p, w, v) {
+                Decision::Inside => assert!(inside, "word {w} ({v}), p = {p}"),
+                Decision::Outside => assert!(!inside, "word {w} ({v}), p = {p}"),
+                Decision::Unsure => continue,
+            }
+            counts[0] += 1;
+        }
+        let pairs = streamed_pairs(m, state, p);
+        let mut acc = 0.0;
+        let cum: Vec<f64> = pairs
+            .iter()
+            .map(|&(_, q)| {
+                acc += q;
+                acc
+            })
+            .collect();
+        let Some((lo, hi)) = streams.total(p) else {
+            return counts;
+        };
+        let total = *cum.last().expect("a nucleus reaching p");
+        assert!(
+            lo <= total && total <= hi,
+            "{lo} <= {total} <= {hi}, p = {p}"
+        );
+        for k in 0..64 {
+            let u = (k as f64 + 0.5) / 64.0;
+            let target = u * total;
+            let j = cum.partition_point(|&c| c <= target).min(pairs.len() - 1);
+            counts[3] += 1;
+            if let Some(got) = streams.pick(u * lo * (1.0 - 1e-12), u * hi * (1.0 + 1e-12)) {
+                assert_eq!(got, pairs[j].0, "u = {u}, p = {p}");
+                counts[2] += 1;
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn keys_order_values_as_floats_do() {
+        let values = [
+            f32::NEG_INFINITY,
+            f32::MIN,
+            -3.5,
+            -1e-30,
+            -0.0,
+            0.0,
+            1e-30,
+            2.0,
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        for pair in values.windows(2) {
+            assert!(key(pair[0]) < key(pair[1]), "{pair:?}");
+        }
+        for v in values {
+            assert_eq!(value(key(v)).to_bits(), v.to_bits());
+        }
+    }
+
+    /// On a model whose contexts have hundreds of candidates (many of them
+    /// tied, shadowed or backed off to), in both layouts, the sums decide
+    /// almost every word and most picks, each as streaming does.
+    #[test]
+    fn the_sums_decide_most_draws_as_streaming_does() {
+        let sentences: Vec<Vec<u8>> = (0..1500usize)
+            .map(|i| {
+                let a = (i * 7 % 250) as u8;
+                let b = (i * 13 % 256) as u8;
+                let c = (i * i % 97) as u8;
+                vec![0, a, (i % 5) as u8, b, c]
+            })
+            .collect();
+        let kn = Smoothing::KneserNey(KneserNeyOptions::default());
+        let hash = fitted(&sentences, 4, &kn).expect("a model");
+        let trie = through_file(&hash, Layout::Trie { quantize: None });
+        let id = |w: u8| hash.vocab.id(&format!("w{w}"));
+        let contexts = [
+            vec![],
+            vec![id(0)],
+            vec![id(0), id(7)],
+            vec![id(0), id(7), id(2)],
+            vec![id(3), id(1), id(4)],
+            vec![id(250), id(5)],
+        ];
+        for m in [&hash, &trie] {
+            let mut counts = [0; 4];
+            for context in &contexts {
+                for bos in [true, false] {
+                    let state = m.state_for(context, bos);
+                    let mut ps = cutoffs(m, &state);
+                    ps.extend([0.5, 0.8, 0.95, 0.99]);
+                    for p in ps {
+                        let c = check_sums(m, &state, p);
+                        (0..4).for_each(|i| counts[i] += c[i]);
+                    }
+                }
+            }
+            assert!(counts[1] > 10_000, "{counts:?}");
+            assert!(counts[0] * 100 >= counts[1] * 95, "{counts:?}");
+            assert!(counts[3] > 1_000, "{counts:?}");
+            assert!(counts[2] * 100 >= counts[3] * 60, "{counts:?}");
+        }
+    }
+}
