@@ -8,11 +8,15 @@
 //! the nucleus ([`NGramModel::nucleus_pick`]). Most draws are decided by a
 //! bound: per stream, binary search in the context's precomputed ranking and
 //! running sums gives the mass ranked before the word (shadowed words counted
-//! twice), and a bound below p means inside. The rest stream candidates down
+//! twice), and a bound below p means inside. Most of the rest are decided
+//! from the same sums with each stream's shadowed words taken off and a
+//! bound on the rounding (`super::nucleus_mass`), a rejected draw's pick from
+//! the nucleus included. What those cannot decide streams candidates down
 //! to the word's rank; a rejected draw has streamed the whole nucleus, which
 //! is kept per (p, context) (the context's nucleus is then decided by one
 //! comparison with its last member in the candidate order) and drawn from by
 //! binary search in its running sums, the pick [`crate::sample::draw`] makes.
+//! The shadows are kept in the same cache, per context.
 //!
 //! The cache belongs to the model and assumes its n-grams do not change after
 //! the first top-p query (models are built whole, then only read). It is
@@ -26,8 +30,8 @@ use super::nucleus_mass::{Decision, Shadow, Streams};
 use crate::sample::Rng;
 use crate::tokenize::BOS_ID;
 
-/// Candidates (summed over kept nuclei) the cache holds before it is emptied:
-/// 12 bytes each, so about 50 MB at most.
+/// Candidates and shadowed words (summed over kept nuclei and shadows) the
+/// cache holds before it is emptied: 12 bytes each, so about 50 MB at most.
 pub(crate) const BUDGET: usize = 1 << 22;
 
 /// Successors of a context [`NGramModel::shadowed_mass`] looks up one by one

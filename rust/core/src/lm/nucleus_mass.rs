@@ -192,7 +192,7 @@ impl<'a> Streams<'a> {
                 m,
                 ranked,
                 factor: 10f64.powf(charged),
-                adds: context_len - m,
+                adds: context_len.saturating_sub(m),
                 magnitude: f64::from(first).abs() + 2.0 * spread + 1.0,
                 shadow,
                 bos,
