@@ -30,6 +30,7 @@ pub mod mle;
 pub mod model;
 pub mod next;
 pub(crate) mod nucleus;
+mod nucleus_mass;
 pub(crate) mod orders;
 pub mod packed;
 pub mod perplexity;

@@ -8,11 +8,15 @@
 //! the nucleus ([`NGramModel::nucleus_pick`]). Most draws are decided by a
 //! bound: per stream, binary search in the context's precomputed ranking and
 //! running sums gives the mass ranked before the word (shadowed words counted
-//! twice), and a bound below p means inside. The rest stream candidates down
+//! twice), and a bound below p means inside. Most of the rest are decided
+//! from the same sums with each stream's shadowed words taken off and a
+//! bound on the rounding (`super::nucleus_mass`), a rejected draw's pick from
+//! the nucleus included. What those cannot decide streams candidates down
 //! to the word's rank; a rejected draw has streamed the whole nucleus, which
 //! is kept per (p, context) (the context's nucleus is then decided by one
 //! comparison with its last member in the candidate order) and drawn from by
 //! binary search in its running sums, the pick [`crate::sample::draw`] makes.
+//! The shadows are kept in the same cache, per context.
 //!
 //! The cache belongs to the model and assumes its n-grams do not change after
 //! the first top-p query (models are built whole, then only read). It is
@@ -22,11 +26,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::model::{NGramModel, Remainder, State};
+use super::nucleus_mass::{Decision, Shadow, Streams};
 use crate::sample::Rng;
 use crate::tokenize::BOS_ID;
 
-/// Candidates (summed over kept nuclei) the cache holds before it is emptied:
-/// 12 bytes each, so about 50 MB at most.
+/// Candidates and shadowed words (summed over kept nuclei and shadows) the
+/// cache holds before it is emptied: 12 bytes each, so about 50 MB at most.
 pub(crate) const BUDGET: usize = 1 << 22;
 
 /// Successors of a context [`NGramModel::shadowed_mass`] looks up one by one
@@ -65,13 +70,21 @@ impl Nucleus {
     /// of no mass): the same pick as [`crate::sample::draw`] on the members
     /// and their probabilities, from the same uniform.
     pub fn draw(&self, rng: &mut Rng) -> Option<u32> {
+        let total = self.total()?;
+        Some(self.draw_at(total, rng.uniform()))
+    }
+
+    /// The total mass, when there is a member and it is positive and finite.
+    fn total(&self) -> Option<f64> {
         let total = *self.cum.last()?;
-        if total <= 0.0 || !total.is_finite() {
-            return None;
-        }
-        let target = rng.uniform() * total;
+        (total > 0.0 && total.is_finite()).then_some(total)
+    }
+
+    /// The member `draw` picks with the uniform `u` (`total` from `total`).
+    fn draw_at(&self, total: f64, u: f64) -> u32 {
+        let target = u * total;
         let j = self.cum.partition_point(|&c| c <= target);
-        Some(self.ids[j.min(self.ids.len() - 1)])
+        self.ids[j.min(self.ids.len() - 1)]
     }
 
     /// Number of members.
@@ -93,7 +106,22 @@ struct Key {
 #[derive(Debug, Default)]
 struct Kept {
     map: HashMap<Key, Arc<Nucleus>>,
+    /// Shadows by the order and entry of the context that casts them.
+    shadows: HashMap<(usize, u32), Arc<Shadow>>,
+    /// Candidates and shadowed words held, against [`BUDGET`].
     candidates: usize,
+}
+
+impl Kept {
+    /// Make room for `n` more candidates: empty everything past the budget.
+    fn room_for(&mut self, n: usize) {
+        if self.candidates + n > BUDGET {
+            self.map.clear();
+            self.shadows.clear();
+            self.candidates = 0;
+        }
+        self.candidates += n;
+    }
 }
 
 /// The nuclei a model has computed (see the module docs). Cloning a model
@@ -111,6 +139,27 @@ impl std::fmt::Debug for NucleusCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NucleusCache { .. }")
     }
+}
+
+/// The first index of `lo..hi` where `before` is false (it is true on a
+/// prefix), searched from `lo` by doubling steps, then bisection.
+fn gallop(mut lo: usize, hi: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut end, mut step) = (lo, 1);
+    while end < hi && before(end) {
+        lo = end + 1;
+        end = lo + step;
+        step *= 2;
+    }
+    let mut hi = end.min(hi);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 impl NGramModel {
@@ -184,9 +233,14 @@ impl NGramModel {
         if e - s > SHADOW_LOOKUPS {
             return 0.0;
         }
-        let words = &state.words;
-        let context = &words[words.len() - m..];
-        let parent = self.context_entry(state, m).unwrap_or(usize::MAX);
+        // Both contexts' successors are sorted by id: a merge finds them.
+        let (mut at, end) = match m {
+            0 => (0, 0),
+            _ => match self.context_entry(state, m) {
+                Some(parent) => o.children(m - 1, parent),
+                None => return 0.0,
+            },
+        };
         let mut mass = 0.0;
         for j in s..e {
             let c = o.word(m + 1, j);
@@ -194,7 +248,10 @@ impl NGramModel {
                 // The unigram stream leaves `<s>` out of its running sums.
                 0 if c == BOS_ID => None,
                 0 => self.unigram_entry(c),
-                _ => o.extend(m, parent, context, c),
+                _ => {
+                    at = gallop(at, end, |i| o.word(m, i) < c);
+                    (at < end && o.word(m, at) == c).then_some(at)
+                }
             };
             if let Some(r) = entry {
                 let lp = o.logprob(m, r);
@@ -243,13 +300,53 @@ impl NGramModel {
         self.kept_nuclei().map.get(&key).cloned()
     }
 
+    /// The shadow stream `m` has after `state` (see [`Shadow`]): the words
+    /// of its context of length `m + 1` with their probabilities in stream
+    /// `m`, computed once per context and kept. None when that context is
+    /// not held.
+    pub(crate) fn shadow(&self, state: &State, m: usize) -> Option<Arc<Shadow>> {
+        let longer = self.context_entry(state, m + 1)?;
+        let key = (m, longer as u32);
+        if let Some(sh) = self.kept_nuclei().shadows.get(&key) {
+            return Some(sh.clone());
+        }
+        let o = self.orders();
+        let (s, e) = o.children(m, longer);
+        // Both contexts' successors are sorted by id: the longer one's are
+        // found among the shorter one's by a merge (galloping), not lookups.
+        let (mut at, end) = match m {
+            0 => (0, 0),
+            _ => o.children(m - 1, self.context_entry(state, m)?),
+        };
+        let mut logprob = Vec::with_capacity(e - s);
+        for j in s..e {
+            let c = o.word(m + 1, j);
+            // `<s>` is never handed out: the stream's own sums leave it out
+            // (unigrams) or `Streams` takes it off (longer contexts).
+            let entry = match m {
+                _ if c == BOS_ID => None,
+                0 => self.unigram_entry(c),
+                _ => {
+                    at = gallop(at, end, |i| o.word(m, i) < c);
+                    (at < end && o.word(m, at) == c).then_some(at)
+                }
+            };
+            if let Some(r) = entry {
+                logprob.push(o.logprob(m, r));
+            }
+        }
+        let sh = Arc::new(Shadow::new(logprob));
+        let mut kept = self.kept_nuclei();
+        kept.room_for(sh.len());
+        if let Some(old) = kept.shadows.insert(key, sh.clone()) {
+            kept.candidates -= old.len();
+        }
+        Some(sh)
+    }
+
     fn keep_nucleus(&self, key: Key, n: Arc<Nucleus>) {
         let mut kept = self.kept_nuclei();
-        if kept.candidates + n.len() > BUDGET {
-            kept.map.clear();
-            kept.candidates = 0;
-        }
-        kept.candidates += n.len();
+        kept.room_for(n.len());
         if let Some(old) = kept.map.insert(key, n) {
             // Another thread kept it meanwhile.
             kept.candidates -= old.len();
@@ -260,8 +357,11 @@ impl NGramModel {
     /// probability `value`: `w` when it is in the nucleus after `state`, else
     /// a draw from the nucleus (None when the nucleus is empty or of no mass).
     /// In order of cost: the mass ranked before `w` is bounded below p (most
-    /// draws), the context's nucleus is kept, or candidates are streamed down
-    /// to `w`'s rank or through the whole nucleus, which is then kept.
+    /// draws), the context's nucleus is kept, the running sums decide
+    /// (`super::nucleus_mass`: the mass before `w`, and after a rejection the
+    /// member the next uniform picks), or, when they are not sure,
+    /// candidates are streamed down to `w`'s rank or through the whole
+    /// nucleus, which is then kept.
     pub(crate) fn nucleus_pick(
         &self,
         state: &State,
@@ -282,6 +382,24 @@ impl NGramModel {
                 n.draw(rng)
             };
         }
+        // The uniform a draw from the nucleus takes, once taken.
+        let mut uniform = None;
+        if let Some(streams) = Streams::new(self, state) {
+            match streams.decide(p, w, value) {
+                Decision::Inside => return Some(w),
+                Decision::Outside => {
+                    if let Some((lo, hi)) = streams.total(p) {
+                        let u = rng.uniform();
+                        let lower = u * lo * (1.0 - 1e-12);
+                        if let Some(picked) = streams.pick(lower, u * hi * (1.0 + 1e-12)) {
+                            return Some(picked);
+                        }
+                        uniform = Some(u);
+                    }
+                }
+                Decision::Unsure => {}
+            }
+        }
         let mut n = Nucleus::default();
         let (mut mass, mut inside) = (0.0, false);
         self.for_each_candidate(state, |c, lp| {
@@ -298,8 +416,12 @@ impl NGramModel {
         if inside {
             return Some(w);
         }
-        // The stream ran through the whole nucleus: keep it, draw from it.
-        let picked = n.draw(rng);
+        // The stream ran through the whole nucleus: keep it, draw from it
+        // (with the uniform already taken, if the sums decided `w` is out).
+        let picked = match uniform {
+            Some(u) => n.total().map(|total| n.draw_at(total, u)),
+            None => n.draw(rng),
+        };
         if let Some(key) = key {
             self.keep_nucleus(key, Arc::new(n));
         }
@@ -308,7 +430,7 @@ impl NGramModel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -316,11 +438,16 @@ mod tests {
     use crate::corpus::Corpus;
     use crate::count::{count_ngrams, CountOptions};
     use crate::lm::kneser_ney::KneserNeyOptions;
+    use crate::lm::nucleus_mass::tests::check_sums;
     use crate::lm::trie::tests::{through_file, through_ranked_file};
     use crate::lm::{fit, Layout, Smoothing};
     use crate::sample::{self, Rng, SamplingParams};
 
-    fn fitted(sentences: &[Vec<u8>], order: usize, smoothing: &Smoothing) -> Option<NGramModel> {
+    pub(crate) fn fitted(
+        sentences: &[Vec<u8>],
+        order: usize,
+        smoothing: &Smoothing,
+    ) -> Option<NGramModel> {
         let texts = sentences
             .iter()
             .map(|s| {
@@ -340,7 +467,7 @@ mod tests {
 
     /// Whether `w` is in the nucleus after `state`, decided the plain way:
     /// stream candidates until `w` shows up (inside) or their mass reaches p.
-    fn streamed_inside(m: &NGramModel, state: &State, p: f64, w: u32) -> bool {
+    pub(crate) fn streamed_inside(m: &NGramModel, state: &State, p: f64, w: u32) -> bool {
         let (mut mass, mut inside) = (0.0, false);
         m.for_each_candidate(state, |c, lp| {
             if c == w {
@@ -354,7 +481,7 @@ mod tests {
     }
 
     /// The nucleus as (id, probability) pairs, streamed the plain way.
-    fn streamed_pairs(m: &NGramModel, state: &State, p: f64) -> Vec<(u32, f64)> {
+    pub(crate) fn streamed_pairs(m: &NGramModel, state: &State, p: f64) -> Vec<(u32, f64)> {
         let (mut mass, mut out) = (0.0, Vec::new());
         m.for_each_candidate(state, |c, lp| {
             let q = (lp as f64 * std::f64::consts::LN_10).exp();
@@ -378,7 +505,7 @@ mod tests {
 
     /// p values that put the cutoff exactly on each running mass of the
     /// candidates, one ulp either side, and a few plain ones.
-    fn cutoffs(m: &NGramModel, state: &State) -> Vec<f64> {
+    pub(crate) fn cutoffs(m: &NGramModel, state: &State) -> Vec<f64> {
         let all = m.stream_nucleus(state, f64::INFINITY);
         let mut ps = vec![1e-9, 0.3, 0.9, 1.0];
         for &c in all.cum.iter().take(12) {
@@ -416,6 +543,7 @@ mod tests {
                     }
                 }
                 for p in cutoffs(m, &state) {
+                    check_sums(m, &state, p);
                     // Twice: the second time the nucleus may be kept.
                     for round in 0..2 {
                         for (w, &value) in dist.iter().enumerate() {

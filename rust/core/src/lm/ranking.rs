@@ -330,7 +330,12 @@ impl Ranking<'_> {
     /// The number of leading ranks whose entries satisfy `pred` (a predicate
     /// true on a prefix of the ranking, as `slice::partition_point` takes).
     pub fn partition(&self, pred: impl Fn(usize) -> bool) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
+        self.partition_in(0, self.len(), pred)
+    }
+
+    /// [`Ranking::partition`] when it is known to lie in `lo..=hi`.
+    pub fn partition_in(&self, lo: usize, hi: usize, pred: impl Fn(usize) -> bool) -> usize {
+        let (mut lo, mut hi) = (lo, hi.min(self.len()));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if self.entry(mid).is_some_and(&pred) {
