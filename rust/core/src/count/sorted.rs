@@ -29,7 +29,7 @@ use crate::Result;
 /// Keys buffered per worker before a sort.
 const BATCH: usize = 1 << 21;
 /// Entries per piece of the final re-sort.
-const PIECE: usize = 1 << 21;
+const PIECE: usize = 1 << 22;
 
 /// Largest id + 1 packed, whatever the bits allow (tests lower it to reach
 /// the fallback path with small corpora). u64::MAX = no cap.
@@ -146,8 +146,7 @@ impl SortedOrder {
                 }
                 out
             })?;
-            let run = merge_all(pieces);
-            unpack(&run, n, fbits)
+            merge_unpack(pieces, n, fbits)
         } else {
             let pieces = remap_pieces(runs, control, |k| {
                 let mut out = 0u128;
@@ -157,8 +156,7 @@ impl SortedOrder {
                 }
                 out
             })?;
-            let run = merge_all(pieces);
-            unpack(&run, n, 32)
+            merge_unpack(pieces, n, 32)
         };
         if fallback.held() == 0 {
             return Ok((keys, counts));
@@ -272,23 +270,98 @@ impl RadixKey for u128 {
     }
 }
 
-/// Merge sorted runs (each key once per run) into one, summing the counts
-/// of equal keys; pairs are merged in parallel.
-fn merge_all<K: Ord + Copy + Send + Sync>(mut runs: Vec<Vec<(K, u64)>>) -> Vec<(K, u64)> {
-    while runs.len() > 1 {
-        let odd = if runs.len() % 2 == 1 {
-            runs.pop()
-        } else {
-            None
-        };
-        let mut next: Vec<Vec<(K, u64)>> = runs
-            .par_chunks(2)
-            .map(|pair| merge(&pair[0], &pair[1]))
-            .collect();
-        next.extend(odd);
-        runs = next;
+/// Merge sorted pieces (each key at most once per piece), summing the counts
+/// of equal keys, into flat keys (`n` ids of `bits` bits each, first id
+/// highest) and counts. Splitters taken from the largest piece cut the key
+/// range into parts that merge and unpack in parallel.
+fn merge_unpack<K: Ord + Copy + Send + Sync>(
+    pieces: Vec<Vec<(K, u64)>>,
+    n: usize,
+    bits: u32,
+) -> (Vec<u32>, Vec<u64>)
+where
+    u128: From<K>,
+{
+    let parts = rayon::current_num_threads() * 4;
+    let largest = pieces
+        .iter()
+        .max_by_key(|p| p.len())
+        .map_or(&[][..], |p| &p[..]);
+    let mut splitters: Vec<K> = (1..parts)
+        .filter_map(|i| largest.get(largest.len() * i / parts).map(|e| e.0))
+        .collect();
+    splitters.dedup();
+    // Part r holds the keys from splitters[r - 1] (included) to splitters[r].
+    let cut = |p: &[(K, u64)], r: usize| {
+        splitters
+            .get(r)
+            .map_or(p.len(), |&s| p.partition_point(|e| e.0 < s))
+    };
+    let merged: Vec<Vec<(K, u64)>> = (0..=splitters.len())
+        .into_par_iter()
+        .map(|r| {
+            let slices: Vec<&[(K, u64)]> = pieces
+                .iter()
+                .map(|p| &p[if r == 0 { 0 } else { cut(p, r - 1) }..cut(p, r)])
+                .collect();
+            kway(&slices)
+        })
+        .collect();
+    drop(pieces);
+    let total: usize = merged.iter().map(Vec::len).sum();
+    let mut keys = vec![0u32; total * n];
+    let mut counts = vec![0u64; total];
+    let mut jobs = Vec::with_capacity(merged.len());
+    let (mut krest, mut crest): (&mut [u32], &mut [u64]) = (&mut keys, &mut counts);
+    for m in &merged {
+        let (kh, kt) = std::mem::take(&mut krest).split_at_mut(m.len() * n);
+        let (ch, ct) = std::mem::take(&mut crest).split_at_mut(m.len());
+        jobs.push((m, kh, ch));
+        krest = kt;
+        crest = ct;
     }
-    runs.pop().unwrap_or_default()
+    let mask = (1u128 << bits) - 1;
+    jobs.into_par_iter().for_each(|(m, keys, counts)| {
+        for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(m) {
+            let k = u128::from(k);
+            for (j, id) in key.iter_mut().enumerate() {
+                *id = ((k >> ((n - 1 - j) as u32 * bits)) & mask) as u32;
+            }
+            *count = c;
+        }
+    });
+    (keys, counts)
+}
+
+/// K-way merge of sorted slices (each key at most once per slice), summing
+/// the counts of equal keys.
+fn kway<K: Ord + Copy>(slices: &[&[(K, u64)]]) -> Vec<(K, u64)> {
+    use std::cmp::Reverse;
+    use std::collections::binary_heap::{BinaryHeap, PeekMut};
+    let mut out: Vec<(K, u64)> = Vec::with_capacity(slices.iter().map(|s| s.len()).sum());
+    let mut heap: BinaryHeap<Reverse<(K, usize)>> = slices
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(i, s)| Reverse((s[0].0, i)))
+        .collect();
+    let mut pos = vec![0usize; slices.len()];
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse((key, i)) = *top;
+        let count = slices[i][pos[i]].1;
+        match out.last_mut() {
+            Some(last) if last.0 == key => last.1 += count,
+            _ => out.push((key, count)),
+        }
+        pos[i] += 1;
+        match slices[i].get(pos[i]) {
+            Some(next) => *top = Reverse((next.0, i)),
+            None => {
+                PeekMut::pop(top);
+            }
+        }
+    }
+    out
 }
 
 /// Merge two sorted runs, summing the counts of keys in both.
@@ -316,27 +389,6 @@ fn merge<K: Ord + Copy>(a: &[(K, u64)], b: &[(K, u64)]) -> Vec<(K, u64)> {
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
     out
-}
-
-/// Flat keys (`n` ids of `bits` bits each, first id highest) and counts.
-fn unpack<K: Copy + Sync>(run: &[(K, u64)], n: usize, bits: u32) -> (Vec<u32>, Vec<u64>)
-where
-    u128: From<K>,
-{
-    let mut keys = vec![0u32; run.len() * n];
-    let mut counts = vec![0u64; run.len()];
-    let mask = (1u128 << bits) - 1;
-    keys.par_chunks_mut(n)
-        .zip(counts.par_iter_mut())
-        .zip(run.par_iter())
-        .for_each(|((key, count), &(k, c))| {
-            let k = u128::from(k);
-            for (j, id) in key.iter_mut().enumerate() {
-                *id = ((k >> ((n - 1 - j) as u32 * bits)) & mask) as u32;
-            }
-            *count = c;
-        });
-    (keys, counts)
 }
 
 /// Merge two sorted flat key lists of order `n`, summing the counts of keys in both.
@@ -374,7 +426,7 @@ fn merge_flat(n: usize, a: (&[u32], &[u64]), b: (&[u32], &[u64])) -> (Vec<u32>, 
     (keys, counts)
 }
 
-/// LSD radix sort of `v` by the low `bits` bits of `key` (8 bits a pass; a
+/// LSD radix sort of `v` by the low `bits` bits of `key` (11 bits a pass; a
 /// pass whose digit is the same for every element is skipped). Stable.
 fn radix_sort<T: Copy + Default>(
     v: &mut Vec<T>,
@@ -382,15 +434,17 @@ fn radix_sort<T: Copy + Default>(
     bits: u32,
     key: impl Fn(&T) -> u64,
 ) {
-    let passes = bits.div_ceil(8) as usize;
+    const DIGIT: usize = 11;
+    const MASK: u64 = (1 << DIGIT) - 1;
+    let passes = (bits as usize).div_ceil(DIGIT);
     if v.len() < 2 || passes == 0 {
         return;
     }
-    let mut hist = vec![[0usize; 256]; passes];
+    let mut hist = vec![[0usize; 1 << DIGIT]; passes];
     for e in v.iter() {
         let k = key(e);
         for (p, h) in hist.iter_mut().enumerate() {
-            h[((k >> (8 * p)) & 255) as usize] += 1;
+            h[((k >> (DIGIT * p)) & MASK) as usize] += 1;
         }
     }
     scratch.clear();
@@ -399,14 +453,14 @@ fn radix_sort<T: Copy + Default>(
         if h.contains(&v.len()) {
             continue;
         }
-        let mut at = [0usize; 256];
+        let mut at = [0usize; 1 << DIGIT];
         let mut sum = 0;
         for (a, &c) in at.iter_mut().zip(h.iter()) {
             *a = sum;
             sum += c;
         }
         for e in v.iter() {
-            let d = ((key(e) >> (8 * p)) & 255) as usize;
+            let d = ((key(e) >> (DIGIT * p)) & MASK) as usize;
             scratch[at[d]] = *e;
             at[d] += 1;
         }
@@ -450,8 +504,21 @@ mod tests {
             ]
         );
         let c = vec![(3u64, 1u64)];
-        let all = merge_all(vec![a.clone(), b.clone(), c]);
+        let all = kway(&[&a, &b, &c, &[]]);
         assert_eq!(all[2], (3, u64::from(u32::MAX) + 2));
+        assert_eq!(all.len(), 5);
+        // Order 2, 32-bit ids: the splitters cut between parts, whatever the pieces.
+        let pieces: Vec<Vec<(u64, u64)>> = (1..6u64)
+            .map(|p| (0..1000u64).map(|i| ((i * p) << 32 | i, p)).collect())
+            .collect();
+        let (keys, counts) = merge_unpack(pieces.clone(), 2, 32);
+        let mut want: std::collections::BTreeMap<u64, u64> = Default::default();
+        for (k, c) in pieces.iter().flatten() {
+            *want.entry(*k).or_insert(0) += c;
+        }
+        assert_eq!(counts, want.values().copied().collect::<Vec<_>>());
+        let first: Vec<u32> = want.keys().map(|k| (k >> 32) as u32).collect();
+        assert_eq!(keys.iter().step_by(2).copied().collect::<Vec<_>>(), first);
         let flat = merge_flat(
             2,
             (&[0, 1, 0, 3], &[1, 2]),
