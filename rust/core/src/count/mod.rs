@@ -3,10 +3,12 @@
 //! Pipeline: the corpus reader cuts inputs into chunks of lines; each worker
 //! tokenizes its chunk's sentences, maps tokens to temporary ids through a
 //! cached [`intern::Interner`], pads each sentence with `<s>` and `</s>`, counts
-//! unigrams in a dense private array and higher orders into private per-shard
-//! batches that are inserted into the shared [`table`]s once per chunk. At the
-//! end, temporary ids are remapped to first-appearance order and each order is
-//! sorted, so the result never depends on the number of threads.
+//! unigrams in a dense private array, orders 2 and 3 as packed integer keys
+//! that it radix-sorts into sorted runs ([`sorted`]), and higher orders into
+//! private per-shard batches that are inserted into the shared [`table`]s
+//! once per chunk. At the end, temporary ids are remapped to first-appearance
+//! order and each order is sorted, so the result never depends on the number
+//! of threads.
 //!
 //! A tokenizer with its own fixed ids ([`Tokenizer::fixed_vocab`]) skips
 //! interning: its ids go straight into the counts, and the table's vocabulary
