@@ -36,7 +36,9 @@ const PIECE: usize = 1 << 22;
 static LIMIT_CAP: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Cap the ids the packed path takes (0 restores no cap). For tests only: it
-/// changes which path counts a sentence, never the result.
+/// changes which path counts a sentence, never the result; while a cap is
+/// set, the final re-sort also takes its wide (`u128`) keys, which otherwise
+/// only a vocabulary past `2^21` words reaches at order 3.
 pub fn set_pack_limit(limit: u64) {
     let limit = if limit == 0 { u64::MAX } else { limit };
     LIMIT_CAP.store(limit, Ordering::Relaxed);
@@ -55,6 +57,8 @@ pub struct SortedOrder {
     n: usize,
     bits: u32,
     limit: u64,
+    /// Re-sort with `u128` keys even when `u64` ones would do (tests).
+    wide: bool,
     runs: Mutex<Vec<Run>>,
     fallback: Arc<dyn OrderTable>,
 }
@@ -71,10 +75,12 @@ impl SortedOrder {
     /// An empty counter of `n`-grams (n in 2..=3, see [`packs`]).
     pub fn new(n: usize) -> Arc<Self> {
         let bits = (64 / n) as u32;
+        let cap = LIMIT_CAP.load(Ordering::Relaxed);
         Arc::new(Self {
             n,
             bits,
-            limit: (1u64 << bits).min(LIMIT_CAP.load(Ordering::Relaxed)),
+            limit: (1u64 << bits).min(cap),
+            wide: cap != u64::MAX,
             runs: Mutex::new(Vec::new()),
             fallback: table_for(n),
         })
@@ -123,7 +129,7 @@ impl SortedOrder {
         remap: &[u32],
         control: &Control,
     ) -> Result<(Vec<u32>, Vec<u64>)> {
-        let (n, bits) = (self.n, self.bits);
+        let (n, bits, wide) = (self.n, self.bits, self.wide);
         let (runs, fallback) = match Arc::try_unwrap(self) {
             Ok(o) => (
                 o.runs.into_inner().unwrap_or_else(|p| p.into_inner()),
@@ -137,7 +143,7 @@ impl SortedOrder {
         let id_mask = (1u64 << bits) - 1;
         // Bits of a final id: remap is a permutation of 0..remap.len().
         let fbits = (usize::BITS - remap.len().saturating_sub(1).leading_zeros()).max(1);
-        let (keys, counts) = if n as u32 * fbits <= 64 {
+        let (keys, counts) = if n as u32 * fbits <= 64 && !wide {
             let pieces = remap_pieces(runs, control, |k| {
                 let mut out = 0u64;
                 for j in (0..n).rev() {
@@ -585,7 +591,8 @@ mod tests {
         let control = Control::new();
         let mut results = Vec::new();
         // Small chunks reach the parallel reader; a small pack limit sends
-        // the sentences holding later words to the fallback table mid-corpus.
+        // the sentences holding later words to the fallback table mid-corpus
+        // and the final re-sort through its wide keys.
         read::set_chunk_bytes(700);
         for limit in [0, 12] {
             set_pack_limit(limit);
