@@ -3,10 +3,12 @@
 //! Pipeline: the corpus reader cuts inputs into chunks of lines; each worker
 //! tokenizes its chunk's sentences, maps tokens to temporary ids through a
 //! cached [`intern::Interner`], pads each sentence with `<s>` and `</s>`, counts
-//! unigrams in a dense private array and higher orders into private per-shard
-//! batches that are inserted into the shared [`table`]s once per chunk. At the
-//! end, temporary ids are remapped to first-appearance order and each order is
-//! sorted, so the result never depends on the number of threads.
+//! unigrams in a dense private array, orders 2 and 3 as packed integer keys
+//! that it radix-sorts into sorted runs ([`sorted`]), and higher orders into
+//! private per-shard batches that are inserted into the shared [`table`]s
+//! once per chunk. At the end, temporary ids are remapped to first-appearance
+//! order and each order is sorted, so the result never depends on the number
+//! of threads.
 //!
 //! A tokenizer with its own fixed ids ([`Tokenizer::fixed_vocab`]) skips
 //! interning: its ids go straight into the counts, and the table's vocabulary
@@ -16,6 +18,7 @@ pub mod counts;
 pub mod file;
 pub mod intern;
 pub mod runs;
+pub mod sorted;
 pub mod spill;
 pub mod table;
 
@@ -24,11 +27,14 @@ pub use table::MAX_ORDER;
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::control::Control;
 use crate::corpus::{self, Corpus, CorpusStats};
 use crate::tokenize::{Tokenizer, Vocab, BOS_ID, EOS_ID};
 use crate::{Error, Result};
 use intern::{Interner, LocalInterner};
+use sorted::{SortedBatch, SortedOrder};
 use table::{table_for, OrderBatch, OrderTable};
 
 /// Options of [`count_ngrams`].
@@ -59,6 +65,8 @@ struct Worker {
     local: LocalInterner,
     unigrams: Vec<u64>,
     batches: Vec<Box<dyn OrderBatch>>,
+    sorted: Vec<SortedBatch>,
+    sentence: Vec<u32>,
     stats: CorpusStats,
     tokens: u64,
 }
@@ -86,7 +94,15 @@ pub fn count_ngrams(
         )));
     }
     let interner = Interner::new();
-    let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order).map(table_for).collect();
+    // Orders 2 and 3 count by sorting packed keys, higher ones in hash tables.
+    let packed: Vec<Arc<SortedOrder>> = (2..=options.order)
+        .filter(|&n| sorted::packs(n))
+        .map(SortedOrder::new)
+        .collect();
+    let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order)
+        .filter(|&n| !sorted::packs(n))
+        .map(table_for)
+        .collect();
     let tokenizer = &options.tokenizer;
     // Decided once per corpus: a fixed-id tokenizer bypasses the interner.
     let fixed_ids = tokenizer.fixed_vocab().is_some();
@@ -99,18 +115,21 @@ pub fn count_ngrams(
             local: LocalInterner::default(),
             unigrams: Vec::new(),
             batches: tables.iter().map(|t| t.clone().batch()).collect(),
+            sorted: packed.iter().map(|o| o.batch()).collect(),
+            sentence: Vec::with_capacity(256),
             stats: CorpusStats::default(),
             tokens: 0,
         },
         |w, chunk| {
             control.check()?;
-            let mut sentence: Vec<u32> = Vec::with_capacity(256);
             let mut k = 0u32;
             let before = w.tokens;
             let Worker {
                 local,
                 unigrams,
                 batches,
+                sorted,
+                sentence,
                 stats,
                 tokens,
             } = w;
@@ -121,7 +140,7 @@ pub fn count_ngrams(
                 }
                 if fixed_ids {
                     let start = sentence.len();
-                    tokenizer.encode_ids(text, &mut sentence);
+                    tokenizer.encode_ids(text, sentence);
                     k += (sentence.len() - start) as u32;
                 } else {
                     tokenizer.for_each_token(text, |t| {
@@ -132,18 +151,26 @@ pub fn count_ngrams(
                 if options.pad {
                     sentence.push(EOS_ID);
                 }
-                for &id in &sentence {
+                let mut max_id = 0;
+                for &id in sentence.iter() {
+                    max_id = max_id.max(id);
                     let id = id as usize;
                     if id >= unigrams.len() {
                         unigrams.resize((id + 1).max(unigrams.len() * 2), 0);
                     }
                     unigrams[id] += 1;
                 }
+                for batch in sorted.iter_mut() {
+                    batch.add_windows(sentence, max_id);
+                }
                 for batch in batches.iter_mut() {
-                    batch.add_windows(&sentence);
+                    batch.add_windows(sentence);
                 }
             })?;
             *tokens += k as u64;
+            for batch in sorted.iter_mut() {
+                batch.flush();
+            }
             for batch in batches.iter_mut() {
                 batch.flush();
             }
@@ -156,6 +183,12 @@ pub fn count_ngrams(
     let mut stats = CorpusStats::default();
     let mut tokens = 0;
     let mut unigram_counts: Vec<u64> = Vec::new();
+    // The workers' last buffers sort in parallel.
+    let mut workers = workers;
+    workers
+        .par_iter_mut()
+        .flat_map(|w| w.sorted.par_iter_mut())
+        .for_each(|b| b.finish());
     for w in workers {
         stats.merge(&w.stats);
         tokens += w.tokens;
@@ -208,11 +241,20 @@ pub fn count_ngrams(
     if trace {
         eprintln!("[trace] merge+vocab {:?}", t_count.elapsed());
     }
-    for table in tables {
+    // Orders 2.. in order: the packed ones (2, 3) first, then the tables.
+    type Finish<'a> = Box<dyn FnOnce(&[u32]) -> Result<(Vec<u32>, Vec<u64>)> + 'a>;
+    let finishes = packed
+        .into_iter()
+        .map(|o| Box::new(move |remap: &[u32]| o.into_sorted(remap, control)) as Finish)
+        .chain(
+            tables
+                .into_iter()
+                .map(|t| Box::new(move |remap: &[u32]| t.into_sorted(remap, control)) as Finish),
+        );
+    for (finish, n) in finishes.zip(2..) {
         let t = std::time::Instant::now();
         control.check()?;
-        let n = table.order();
-        let (keys, counts) = table.into_sorted(&remap, control)?;
+        let (keys, counts) = finish(&remap)?;
         orders.push(OrderCounts { n, keys, counts });
         if trace {
             eprintln!("[trace] order {n} sorted in {:?}", t.elapsed());

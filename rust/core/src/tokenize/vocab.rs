@@ -106,6 +106,13 @@ impl Vocab {
         id
     }
 
+    /// Make room for `additional` more words.
+    pub fn reserve(&mut self, additional: usize) {
+        self.words.reserve(additional);
+        self.counts.reserve(additional);
+        self.index.reserve(additional);
+    }
+
     /// Number of entries, specials included.
     pub fn len(&self) -> usize {
         self.words.len()

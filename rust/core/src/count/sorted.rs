@@ -1,0 +1,629 @@
+//! Sort-based counting of one order over packed keys (orders 2 and 3).
+//!
+//! A window of `n` ids each below `2^bits` (`n * bits <= 64`) packs into one
+//! `u64`, first id in the high bits, so numeric order is the n-grams' order.
+//! Each worker appends its windows' keys to a private buffer; a full buffer is
+//! radix-sorted and run-length reduced into a sorted run of (key, count), and
+//! runs are merged as they pile up (a run merges with the newest one when that
+//! one is at most twice its size), which keeps the runs few and their total
+//! near the number of distinct n-grams. No hash table, no cache miss per window.
+//!
+//! Temporary ids come in scheduling order, so at the end every run is cut in
+//! pieces, each piece's ids are mapped to final ids and the piece re-sorted
+//! (in parallel), and the pieces are merged.
+//!
+//! A sentence holding an id at or past the packing's limit (a corpus of more
+//! than `2^bits` distinct words) goes to a fallback hash table
+//! ([`super::table`]) instead; both hold exact counts of disjoint windows and
+//! their sorted outputs are merged, so results never depend on the path taken.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+use super::table::{table_for, OrderBatch, OrderTable};
+use crate::control::Control;
+use crate::Result;
+
+/// Keys buffered per worker before a sort.
+const BATCH: usize = 1 << 21;
+/// Entries per piece of the final re-sort.
+const PIECE: usize = 1 << 22;
+
+/// Largest id + 1 packed, whatever the bits allow (tests lower it to reach
+/// the fallback path with small corpora). u64::MAX = no cap.
+static LIMIT_CAP: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Cap the ids the packed path takes (0 restores no cap). For tests only: it
+/// changes which path counts a sentence, never the result; while a cap is
+/// set, the final re-sort also takes its wide (`u128`) keys, which otherwise
+/// only a vocabulary past `2^21` words reaches at order 3.
+pub fn set_pack_limit(limit: u64) {
+    let limit = if limit == 0 { u64::MAX } else { limit };
+    LIMIT_CAP.store(limit, Ordering::Relaxed);
+}
+
+/// Whether order `n` is counted here.
+pub fn packs(n: usize) -> bool {
+    (2..=3).contains(&n)
+}
+
+/// A sorted run: (packed key, count), keys strictly increasing.
+type Run = Vec<(u64, u64)>;
+
+/// The shared state of one packed order.
+pub struct SortedOrder {
+    n: usize,
+    bits: u32,
+    limit: u64,
+    /// Re-sort with `u128` keys even when `u64` ones would do (tests).
+    wide: bool,
+    runs: Mutex<Vec<Run>>,
+    fallback: Arc<dyn OrderTable>,
+}
+
+/// A worker's private buffer for one [`SortedOrder`].
+pub struct SortedBatch {
+    order: Arc<SortedOrder>,
+    pending: Vec<u64>,
+    scratch: Vec<u64>,
+    fallback: Box<dyn OrderBatch>,
+}
+
+impl SortedOrder {
+    /// An empty counter of `n`-grams (n in 2..=3, see [`packs`]).
+    pub fn new(n: usize) -> Arc<Self> {
+        let bits = (64 / n) as u32;
+        let cap = LIMIT_CAP.load(Ordering::Relaxed);
+        Arc::new(Self {
+            n,
+            bits,
+            limit: (1u64 << bits).min(cap),
+            wide: cap != u64::MAX,
+            runs: Mutex::new(Vec::new()),
+            fallback: table_for(n),
+        })
+    }
+
+    /// The n.
+    pub fn order(&self) -> usize {
+        self.n
+    }
+
+    /// A fresh private batch for one worker.
+    pub fn batch(self: &Arc<Self>) -> SortedBatch {
+        SortedBatch {
+            order: self.clone(),
+            pending: Vec::new(),
+            scratch: Vec::new(),
+            fallback: self.fallback.clone().batch(),
+        }
+    }
+
+    /// Add a sorted run, merging it with the newest runs while they are not
+    /// much bigger (merges happen outside the lock).
+    fn add_run(&self, mut run: Run) {
+        loop {
+            let other = {
+                let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+                match runs.last() {
+                    Some(top) if top.len() <= 2 * run.len() => runs.pop(),
+                    _ => {
+                        runs.push(run);
+                        return;
+                    }
+                }
+            };
+            if let Some(other) = other {
+                run = merge(&run, &other);
+            }
+        }
+    }
+
+    /// Every n-gram counted, ids mapped through `remap` (temporary -> final),
+    /// as flat keys and counts sorted by key. Every batch must be finished
+    /// and dropped first.
+    pub fn into_sorted(
+        self: Arc<Self>,
+        remap: &[u32],
+        control: &Control,
+    ) -> Result<(Vec<u32>, Vec<u64>)> {
+        let (n, bits, wide) = (self.n, self.bits, self.wide);
+        let (runs, fallback) = match Arc::try_unwrap(self) {
+            Ok(o) => (
+                o.runs.into_inner().unwrap_or_else(|p| p.into_inner()),
+                o.fallback,
+            ),
+            Err(arc) => (
+                std::mem::take(&mut *arc.runs.lock().unwrap_or_else(|p| p.into_inner())),
+                arc.fallback.clone(),
+            ),
+        };
+        let id_mask = (1u64 << bits) - 1;
+        // Bits of a final id: remap is a permutation of 0..remap.len().
+        let fbits = (usize::BITS - remap.len().saturating_sub(1).leading_zeros()).max(1);
+        let (keys, counts) = if n as u32 * fbits <= 64 && !wide {
+            let pieces = remap_pieces(runs, control, |k| {
+                let mut out = 0u64;
+                for j in (0..n).rev() {
+                    let id = (k >> (j as u32 * bits)) & id_mask;
+                    out = (out << fbits) | remap[id as usize] as u64;
+                }
+                out
+            })?;
+            merge_unpack(pieces, n, fbits)
+        } else {
+            let pieces = remap_pieces(runs, control, |k| {
+                let mut out = 0u128;
+                for j in (0..n).rev() {
+                    let id = (k >> (j as u32 * bits)) & id_mask;
+                    out = (out << 32) | remap[id as usize] as u128;
+                }
+                out
+            })?;
+            merge_unpack(pieces, n, 32)
+        };
+        if fallback.held() == 0 {
+            return Ok((keys, counts));
+        }
+        let (fkeys, fcounts) = fallback.into_sorted(remap, control)?;
+        Ok(merge_flat(n, (&keys, &counts), (&fkeys, &fcounts)))
+    }
+}
+
+impl SortedBatch {
+    /// Add every window of the order in `sentence`, whose largest id is `max_id`.
+    #[inline]
+    pub fn add_windows(&mut self, sentence: &[u32], max_id: u32) {
+        let o = &*self.order;
+        let n = o.n;
+        if sentence.len() < n {
+            return;
+        }
+        if max_id as u64 >= o.limit {
+            self.fallback.add_windows(sentence);
+            return;
+        }
+        let bits = o.bits;
+        let mask = u64::MAX >> (64 - n as u32 * bits);
+        let mut key = 0u64;
+        for &id in &sentence[..n - 1] {
+            key = (key << bits) | id as u64;
+        }
+        for &id in &sentence[n - 1..] {
+            key = ((key << bits) | id as u64) & mask;
+            self.pending.push(key);
+        }
+    }
+
+    /// End of a chunk: sort the buffer into a run once it is full, and insert
+    /// the fallback's windows into its table.
+    pub fn flush(&mut self) {
+        self.fallback.flush();
+        if self.pending.len() >= BATCH {
+            self.sort_pending();
+        }
+    }
+
+    /// Sort whatever is buffered into a run (the worker's last call).
+    pub fn finish(&mut self) {
+        self.fallback.flush();
+        if !self.pending.is_empty() {
+            self.sort_pending();
+        }
+    }
+
+    fn sort_pending(&mut self) {
+        let bits = self.order.n as u32 * self.order.bits;
+        radix_sort(&mut self.pending, &mut self.scratch, bits, |&k| k);
+        let mut run: Run = Vec::with_capacity(self.pending.len() / 2);
+        let mut i = 0;
+        let keys = &self.pending;
+        while i < keys.len() {
+            let key = keys[i];
+            let start = i;
+            i += 1;
+            while i < keys.len() && keys[i] == key {
+                i += 1;
+            }
+            run.push((key, (i - start) as u64));
+        }
+        run.shrink_to_fit();
+        self.pending.clear();
+        self.order.add_run(run);
+    }
+}
+
+/// Cut `runs` into pieces, map each key with `map` and sort each piece by
+/// the new key, in parallel.
+fn remap_pieces<K: Ord + Copy + Send + Sync + RadixKey>(
+    runs: Vec<Run>,
+    control: &Control,
+    map: impl Fn(u64) -> K + Sync,
+) -> Result<Vec<Vec<(K, u64)>>> {
+    let slices: Vec<&[(u64, u64)]> = runs.iter().flat_map(|r| r.chunks(PIECE)).collect();
+    slices
+        .into_par_iter()
+        .map(|s| {
+            control.check()?;
+            let mut piece: Vec<(K, u64)> = s.iter().map(|&(k, c)| (map(k), c)).collect();
+            K::sort(&mut piece);
+            Ok(piece)
+        })
+        .collect()
+}
+
+/// Keys the final re-sort knows how to sort.
+trait RadixKey: Sized {
+    fn sort(v: &mut Vec<(Self, u64)>);
+}
+
+impl RadixKey for u64 {
+    fn sort(v: &mut Vec<(u64, u64)>) {
+        let bits = v
+            .iter()
+            .map(|e| e.0)
+            .max()
+            .map_or(0, |m| 64 - m.leading_zeros());
+        radix_sort(v, &mut Vec::new(), bits, |e| e.0);
+    }
+}
+
+impl RadixKey for u128 {
+    fn sort(v: &mut Vec<(u128, u64)>) {
+        v.sort_unstable_by_key(|e| e.0);
+    }
+}
+
+/// Merge sorted pieces (each key at most once per piece), summing the counts
+/// of equal keys, into flat keys (`n` ids of `bits` bits each, first id
+/// highest) and counts. Splitters taken from the largest piece cut the key
+/// range into parts that merge and unpack in parallel.
+fn merge_unpack<K: Ord + Copy + Send + Sync>(
+    pieces: Vec<Vec<(K, u64)>>,
+    n: usize,
+    bits: u32,
+) -> (Vec<u32>, Vec<u64>)
+where
+    u128: From<K>,
+{
+    let parts = rayon::current_num_threads() * 4;
+    let largest = pieces
+        .iter()
+        .max_by_key(|p| p.len())
+        .map_or(&[][..], |p| &p[..]);
+    let mut splitters: Vec<K> = (1..parts)
+        .filter_map(|i| largest.get(largest.len() * i / parts).map(|e| e.0))
+        .collect();
+    splitters.dedup();
+    // Part r holds the keys from splitters[r - 1] (included) to splitters[r].
+    let cut = |p: &[(K, u64)], r: usize| {
+        splitters
+            .get(r)
+            .map_or(p.len(), |&s| p.partition_point(|e| e.0 < s))
+    };
+    let merged: Vec<Vec<(K, u64)>> = (0..=splitters.len())
+        .into_par_iter()
+        .map(|r| {
+            let slices: Vec<&[(K, u64)]> = pieces
+                .iter()
+                .map(|p| &p[if r == 0 { 0 } else { cut(p, r - 1) }..cut(p, r)])
+                .collect();
+            kway(&slices)
+        })
+        .collect();
+    drop(pieces);
+    let total: usize = merged.iter().map(Vec::len).sum();
+    let mut keys = vec![0u32; total * n];
+    let mut counts = vec![0u64; total];
+    let mut jobs = Vec::with_capacity(merged.len());
+    let (mut krest, mut crest): (&mut [u32], &mut [u64]) = (&mut keys, &mut counts);
+    for m in &merged {
+        let (kh, kt) = std::mem::take(&mut krest).split_at_mut(m.len() * n);
+        let (ch, ct) = std::mem::take(&mut crest).split_at_mut(m.len());
+        jobs.push((m, kh, ch));
+        krest = kt;
+        crest = ct;
+    }
+    let mask = (1u128 << bits) - 1;
+    jobs.into_par_iter().for_each(|(m, keys, counts)| {
+        for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(m) {
+            let k = u128::from(k);
+            for (j, id) in key.iter_mut().enumerate() {
+                *id = ((k >> ((n - 1 - j) as u32 * bits)) & mask) as u32;
+            }
+            *count = c;
+        }
+    });
+    (keys, counts)
+}
+
+/// K-way merge of sorted slices (each key at most once per slice), summing
+/// the counts of equal keys.
+fn kway<K: Ord + Copy>(slices: &[&[(K, u64)]]) -> Vec<(K, u64)> {
+    use std::cmp::Reverse;
+    use std::collections::binary_heap::{BinaryHeap, PeekMut};
+    let mut out: Vec<(K, u64)> = Vec::with_capacity(slices.iter().map(|s| s.len()).sum());
+    let mut heap: BinaryHeap<Reverse<(K, usize)>> = slices
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(i, s)| Reverse((s[0].0, i)))
+        .collect();
+    let mut pos = vec![0usize; slices.len()];
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse((key, i)) = *top;
+        let count = slices[i][pos[i]].1;
+        match out.last_mut() {
+            Some(last) if last.0 == key => last.1 += count,
+            _ => out.push((key, count)),
+        }
+        pos[i] += 1;
+        match slices[i].get(pos[i]) {
+            Some(next) => *top = Reverse((next.0, i)),
+            None => {
+                PeekMut::pop(top);
+            }
+        }
+    }
+    out
+}
+
+/// Merge two sorted runs, summing the counts of keys in both.
+fn merge<K: Ord + Copy>(a: &[(K, u64)], b: &[(K, u64)]) -> Vec<(K, u64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        match x.0.cmp(&y.0) {
+            std::cmp::Ordering::Less => {
+                out.push(x);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(y);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((x.0, x.1 + y.1));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Merge two sorted flat key lists of order `n`, summing the counts of keys in both.
+fn merge_flat(n: usize, a: (&[u32], &[u64]), b: (&[u32], &[u64])) -> (Vec<u32>, Vec<u64>) {
+    let mut keys = Vec::with_capacity(a.0.len() + b.0.len());
+    let mut counts = Vec::with_capacity(a.1.len() + b.1.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.1.len() || j < b.1.len() {
+        let ka = (i < a.1.len()).then(|| &a.0[i * n..(i + 1) * n]);
+        let kb = (j < b.1.len()).then(|| &b.0[j * n..(j + 1) * n]);
+        let ord = match (ka, kb) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                keys.extend_from_slice(&a.0[i * n..(i + 1) * n]);
+                counts.push(a.1[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                keys.extend_from_slice(&b.0[j * n..(j + 1) * n]);
+                counts.push(b.1[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                keys.extend_from_slice(&a.0[i * n..(i + 1) * n]);
+                counts.push(a.1[i] + b.1[j]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    (keys, counts)
+}
+
+/// LSD radix sort of `v` by the low `bits` bits of `key` (11 bits a pass; a
+/// pass whose digit is the same for every element is skipped). Stable.
+fn radix_sort<T: Copy + Default>(
+    v: &mut Vec<T>,
+    scratch: &mut Vec<T>,
+    bits: u32,
+    key: impl Fn(&T) -> u64,
+) {
+    const DIGIT: usize = 11;
+    const MASK: u64 = (1 << DIGIT) - 1;
+    let passes = (bits as usize).div_ceil(DIGIT);
+    if v.len() < 2 || passes == 0 {
+        return;
+    }
+    let mut hist = vec![[0usize; 1 << DIGIT]; passes];
+    for e in v.iter() {
+        let k = key(e);
+        for (p, h) in hist.iter_mut().enumerate() {
+            h[((k >> (DIGIT * p)) & MASK) as usize] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(v.len(), T::default());
+    for (p, h) in hist.iter().enumerate() {
+        if h.contains(&v.len()) {
+            continue;
+        }
+        let mut at = [0usize; 1 << DIGIT];
+        let mut sum = 0;
+        for (a, &c) in at.iter_mut().zip(h.iter()) {
+            *a = sum;
+            sum += c;
+        }
+        for e in v.iter() {
+            let d = ((key(e) >> (DIGIT * p)) & MASK) as usize;
+            scratch[at[d]] = *e;
+            at[d] += 1;
+        }
+        std::mem::swap(v, scratch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_sorts_and_is_stable() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut v: Vec<(u64, u64)> = (0..5000u64)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 1000 + (state & (1 << 40)), i)
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort_by_key(|e| e.0); // stable
+        radix_sort(&mut v, &mut Vec::new(), 64, |e| e.0);
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn merges_sum_shared_keys() {
+        let a = vec![(1u64, 2u64), (3, 1), (9, 5)];
+        let b = vec![(0u64, 1u64), (3, u64::from(u32::MAX)), (10, 1)];
+        assert_eq!(
+            merge(&a, &b),
+            [
+                (0, 1),
+                (1, 2),
+                (3, u64::from(u32::MAX) + 1),
+                (9, 5),
+                (10, 1)
+            ]
+        );
+        let c = vec![(3u64, 1u64)];
+        let all = kway(&[&a, &b, &c, &[]]);
+        assert_eq!(all[2], (3, u64::from(u32::MAX) + 2));
+        assert_eq!(all.len(), 5);
+        // Order 2, 32-bit ids: the splitters cut between parts, whatever the pieces.
+        let pieces: Vec<Vec<(u64, u64)>> = (1..6u64)
+            .map(|p| (0..1000u64).map(|i| ((i * p) << 32 | i, p)).collect())
+            .collect();
+        let (keys, counts) = merge_unpack(pieces.clone(), 2, 32);
+        let mut want: std::collections::BTreeMap<u64, u64> = Default::default();
+        for (k, c) in pieces.iter().flatten() {
+            *want.entry(*k).or_insert(0) += c;
+        }
+        assert_eq!(counts, want.values().copied().collect::<Vec<_>>());
+        let first: Vec<u32> = want.keys().map(|k| (k >> 32) as u32).collect();
+        assert_eq!(keys.iter().step_by(2).copied().collect::<Vec<_>>(), first);
+        let flat = merge_flat(
+            2,
+            (&[0, 1, 0, 3], &[1, 2]),
+            (&[0, 2, 0, 3, 1, 0], &[4, 5, 6]),
+        );
+        assert_eq!(flat, (vec![0, 1, 0, 2, 0, 3, 1, 0], vec![1, 4, 7, 6]));
+    }
+
+    /// Every n-gram of orders 1..=3 counted naively: (words, count) by strings.
+    fn naive(texts: &[String]) -> std::collections::BTreeMap<Vec<String>, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for text in texts {
+            for line in text.lines() {
+                let mut s = vec!["<s>".to_string()];
+                s.extend(line.split_whitespace().map(str::to_string));
+                s.push("</s>".to_string());
+                for n in 1..=3 {
+                    for w in s.windows(n) {
+                        *counts.entry(w.to_vec()).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn count_packed_and_fallback_paths_agree_with_a_naive_count() {
+        use crate::corpus::{read, Corpus};
+        use crate::count::{count_ngrams, CountOptions};
+        // Zipf-ish words, some long ones sharing head and tail (the interner's
+        // summary of a long word), lines of 0..12 words.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let texts: Vec<String> = (0..40)
+            .map(|_| {
+                (0..50)
+                    .map(|_| {
+                        let len = next() % 13;
+                        (0..len)
+                            .map(|_| {
+                                let r = next() % 1000 + 1;
+                                let w = 1000 / r;
+                                if w % 7 == 3 {
+                                    format!("head-of-a-long-word-{w}-tail-of-a-long-word")
+                                } else {
+                                    format!("w{w}")
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect();
+        let want = naive(&texts);
+        let corpus = Corpus::from_texts(texts);
+        let control = Control::new();
+        let mut results = Vec::new();
+        // Small chunks reach the parallel reader; a small pack limit sends
+        // the sentences holding later words to the fallback table mid-corpus
+        // and the final re-sort through its wide keys.
+        read::set_chunk_bytes(700);
+        for limit in [0, 12] {
+            set_pack_limit(limit);
+            for threads in [1, 2, 4] {
+                let options = CountOptions {
+                    order: 3,
+                    threads,
+                    ..CountOptions::default()
+                };
+                results.push(count_ngrams(&corpus, &options, &control).unwrap());
+            }
+        }
+        set_pack_limit(0);
+        read::set_chunk_bytes(0);
+        let first = &results[0];
+        for r in &results[1..] {
+            assert_eq!(r.orders, first.orders);
+            assert_eq!(r.vocab.len(), first.vocab.len());
+        }
+        let mut got = std::collections::BTreeMap::new();
+        for order in &first.orders {
+            assert!(order.validate(first.vocab.len()).is_ok());
+            for i in 0..order.len() {
+                let words: Vec<String> = order
+                    .key(i)
+                    .iter()
+                    .map(|&id| first.vocab.word(id).unwrap().to_string())
+                    .collect();
+                got.insert(words, order.counts[i]);
+            }
+        }
+        assert_eq!(got, want);
+    }
+}
