@@ -107,7 +107,7 @@ pub fn count_ngrams(
     // Decided once per corpus: a fixed-id tokenizer bypasses the interner.
     let fixed_ids = tokenizer.fixed_vocab().is_some();
 
-    let workers = corpus::process(
+    let mut workers = corpus::process(
         corpus,
         control,
         options.threads,
@@ -184,7 +184,6 @@ pub fn count_ngrams(
     let mut tokens = 0;
     let mut unigram_counts: Vec<u64> = Vec::new();
     // The workers' last buffers sort in parallel.
-    let mut workers = workers;
     workers
         .par_iter_mut()
         .flat_map(|w| w.sorted.par_iter_mut())
@@ -241,20 +240,17 @@ pub fn count_ngrams(
     if trace {
         eprintln!("[trace] merge+vocab {:?}", t_count.elapsed());
     }
-    // Orders 2.. in order: the packed ones (2, 3) first, then the tables.
-    type Finish<'a> = Box<dyn FnOnce(&[u32]) -> Result<(Vec<u32>, Vec<u64>)> + 'a>;
-    let finishes = packed
+    // Orders 2.. in order: the packed ones (2, 3) first, then the tables;
+    // each is sorted when the loop asks for it.
+    let mut sorted = packed
         .into_iter()
-        .map(|o| Box::new(move |remap: &[u32]| o.into_sorted(remap, control)) as Finish)
-        .chain(
-            tables
-                .into_iter()
-                .map(|t| Box::new(move |remap: &[u32]| t.into_sorted(remap, control)) as Finish),
-        );
-    for (finish, n) in finishes.zip(2..) {
+        .map(|o| o.into_sorted(&remap, control))
+        .chain(tables.into_iter().map(|t| t.into_sorted(&remap, control)));
+    for n in 2..=options.order {
         let t = std::time::Instant::now();
         control.check()?;
-        let (keys, counts) = finish(&remap)?;
+        let Some(result) = sorted.next() else { break };
+        let (keys, counts) = result?;
         orders.push(OrderCounts { n, keys, counts });
         if trace {
             eprintln!("[trace] order {n} sorted in {:?}", t.elapsed());

@@ -86,11 +86,6 @@ impl SortedOrder {
         })
     }
 
-    /// The n.
-    pub fn order(&self) -> usize {
-        self.n
-    }
-
     /// A fresh private batch for one worker.
     pub fn batch(self: &Arc<Self>) -> SortedBatch {
         SortedBatch {
