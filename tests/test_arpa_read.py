@@ -209,3 +209,12 @@ def test_faults_found_after_sorting_name_their_lines(
     message = load_error(lines, tmp_path / "context.arpa", chunk)
     expected = rf"line {at + 1}: the 3-gram \"{re.escape(pair)} .*\" has no 2-gram"
     assert re.search(expected, message), message
+
+
+def test_a_kenlm_binary_model_is_named_as_such(tmp_path: Path) -> None:
+    # KenLM's build_binary files open with this line, then raw binary data.
+    path = tmp_path / "model.binary"
+    magic = b"mmap lm http://kheafield.com/code format version 5\n"
+    path.write_bytes(magic + b"\x00" * 12 + bytes(range(256)) * 4)
+    with pytest.raises(nextword.ModelFormatError, match=r"line 1: a KenLM binary model"):
+        nextword.NGramLM.load(path)

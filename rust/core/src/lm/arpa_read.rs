@@ -218,6 +218,9 @@ fn parse_line<'t>(
 }
 
 /// The message for a line that is not UTF-8 (as the line reader said it).
+/// How KenLM's binary models begin (`lm/binary_format.cc`'s magic line).
+const KENLM_BINARY: &str = "mmap lm http://kheafield.com/code";
+
 const NOT_UTF8: &str = "invalid UTF-8 or compressed data: stream did not contain valid UTF-8";
 
 /// Parse the whole lines of `text` as n-grams of order `n`.
@@ -322,6 +325,12 @@ impl Reader<'_> {
                 self.seen_data = true;
             } else if let Some(spec) = line.strip_prefix(TOKENIZER_NOTE) {
                 self.parsed.recorded = Some(spec.trim().to_string());
+            } else if line.starts_with(KENLM_BINARY) {
+                return Err(self.bad(
+                    lineno,
+                    "a KenLM binary model (build_binary's format), not an ARPA file: \
+                     load the ARPA file it was built from",
+                ));
             } else if !line.starts_with('#') {
                 return Err(self.bad(
                     lineno,
