@@ -22,14 +22,19 @@ from nextword import Corpus, CorpusError, EmptyCorpusError, NoFilesError, Vocab,
 NGram = tuple[str, ...]
 
 
-def ref_counts(sentences: Iterable[str], order: int, pad: bool = True) -> dict[NGram, int]:
+def ref_counts(
+    sentences: Iterable[str], order: int, pad: bool = True, unended_last: bool = False
+) -> dict[NGram, int]:
     """n-gram counts of orders 1..order by plain Python (lmplz's whitespace tokens:
-    split at NUL, tab, LF, CR and space)."""
+    split at NUL, tab, LF, CR and space). ``unended_last``: the last sentence is
+    a file's last line without a newline, which lmplz gives no ``</s>``."""
     counter: Counter[NGram] = Counter()
-    for sentence in sentences:
+    sentences = list(sentences)
+    for index, sentence in enumerate(sentences):
         tokens = [t for t in re.split("[\0\t\n\r ]", sentence) if t]
         if pad:
-            tokens = ["<s>", *tokens, "</s>"]
+            unended = unended_last and index == len(sentences) - 1
+            tokens = ["<s>", *tokens] + ([] if unended else ["</s>"])
         for n in range(1, order + 1):
             for i in range(len(tokens) - n + 1):
                 counter[tuple(tokens[i : i + n])] += 1
@@ -115,8 +120,21 @@ def test_one_path_as_str_and_as_path(tmp_path: Path) -> None:
 
 
 def test_last_line_without_terminator(tmp_path: Path) -> None:
+    # lmplz's rule (lm/builder/corpus_count.cc): a file's last line without a
+    # newline has its words counted but no </s>; a blank one counts nothing.
+    expected = Counter(ref_counts(SENTENCES[:-1], 3))
+    last = ["<s>", *SENTENCES[-1].split()]
+    for n in range(1, 4):
+        for i in range(len(last) - n + 1):
+            expected[tuple(last[i : i + n])] += 1
+    assert last[-1] != "</s>" and len(last) > 3
     path = write(tmp_path / "a.txt", "\n".join(SENTENCES))
-    assert got(count_ngrams(path, order=3)) == EXPECTED
+    assert got(count_ngrams(path, order=3)) == dict(expected)
+    for tail in ("\n", "\n \t ", "\r\n\r"):
+        path = write(tmp_path / "b.txt", "\n".join(SENTENCES) + tail)
+        assert got(count_ngrams(path, order=3)) == EXPECTED, repr(tail)
+    # Texts given as strings are whole: each ends its last line.
+    assert got(count_ngrams(["\n".join(SENTENCES)], order=3)) == EXPECTED
 
 
 def test_list_of_paths_read_in_list_order(tmp_path: Path) -> None:
@@ -315,13 +333,15 @@ def test_lone_cr_is_whitespace_inside_the_line(tmp_path: Path) -> None:
     # Only "\n" ends a line, as in lmplz: "c\rd" is one sentence of two words,
     # and "\r\r\n" is a line holding one "\r" (blank) and its CRLF.
     path.write_bytes(b"a b\r\nc\rd\n\r\r\ne\r")
+    # The file's last line "e\r" has no newline: no </s> for it, as in lmplz.
     counts = count_ngrams(path, order=2, skip_blank=False)
-    assert got(counts) == ref_counts(["a b", "c d", "", "e"], 2)
+    assert got(counts) == ref_counts(["a b", "c d", "", "e"], 2, unended_last=True)
     assert counts.stats["lines"] == 4
     skipped = count_ngrams(path, order=2, skip_blank=True)
-    assert got(skipped) == ref_counts(["a b", "c d", "e"], 2)
-    assert got(count_ngrams([b"a b\r\nc\rd\n\r\r\ne\r".decode()], order=2)) == got(
-        count_ngrams(path, order=2)
+    assert got(skipped) == ref_counts(["a b", "c d", "e"], 2, unended_last=True)
+    # A text given as a string ends its last line.
+    assert got(count_ngrams([b"a b\r\nc\rd\n\r\r\ne\r".decode()], order=2)) == ref_counts(
+        ["a b", "c d", "", "e"], 2
     )
     # Lines are numbered at "\n" only.
     path.write_bytes(b"a\rb\rc\nd \xff\n")
@@ -523,12 +543,17 @@ def test_lee_cor_latin1_strict_replace_skip(shared: Path) -> None:
     assert bad
     nonblank = [raw for raw in raw_lines if raw.strip()]
 
+    # A last line without a newline gets no </s> (lmplz's rule).
+    unended = not data.endswith(b"\n") and raw_lines[-1] is nonblank[-1]
     replaced = count_ngrams(path, order=2, errors="replace")
-    assert got(replaced) == ref_counts((r.decode("utf-8", "replace") for r in nonblank), 2)
+    expected = ref_counts((r.decode("utf-8", "replace") for r in nonblank), 2, unended_last=unended)
+    assert got(replaced) == expected
     assert replaced.stats["bad_lines"] == len(bad)
 
     skipped = count_ngrams(path, order=2, errors="skip")
-    assert got(skipped) == ref_counts((r.decode() for r in nonblank if _is_utf8(r)), 2)
+    unended = unended and _is_utf8(nonblank[-1])
+    expected = ref_counts((r.decode() for r in nonblank if _is_utf8(r)), 2, unended_last=unended)
+    assert got(skipped) == expected
     assert skipped.stats["bad_lines"] == len(bad)
     assert skipped.sentences == len(nonblank) - len(bad)
 
@@ -568,9 +593,14 @@ def test_blank_file_is_empty_only_when_blank_lines_are_skipped(
         count_ngrams(path, skip_blank=True)
     with pytest.raises(EmptyCorpusError):
         Vocab.from_corpus(path, skip_blank=True)
-    # Kept (the default, as lmplz), every blank line is the sentence "<s> </s>".
+    # Kept (the default, as lmplz), every blank line is the sentence "<s> </s>";
+    # a blank last line without a newline is nothing (lmplz's rule too).
+    lines = content.count(b"\n")
+    if not lines:
+        with pytest.raises(EmptyCorpusError):
+            count_ngrams(path, order=2)
+        return
     counts = count_ngrams(path, order=2)
-    lines = content.count(b"\n") + (not content.endswith(b"\n"))
     assert counts["<s>", "</s>"] == counts.sentences == lines
 
 

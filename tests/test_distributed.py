@@ -41,7 +41,7 @@ def table(counts: nextword.NGramCounts) -> dict[int, dict[tuple[str, ...], int]]
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """Three files: a plain one big enough to split, a gzipped one, a small one,
-    with blank lines, CRLF and a last line without its newline."""
+    with blank lines, CRLF and last lines without their newline."""
     root = tmp_path / "corpus"
     root.mkdir()
     words = "the cat sat on a mat and the dog ran off with it again".split()
@@ -49,7 +49,9 @@ def corpus(tmp_path: Path) -> Path:
     for i in range(400):
         n = (i * 7) % 11
         lines.append(" ".join(words[(i + j) % len(words)] for j in range(n)))
-    (root / "a.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # The split file's last shard ends without a newline: no </s> there, as
+    # in one process (lmplz's rule).
+    (root / "a.txt").write_text("\n".join(lines), encoding="utf-8")
     with gzip.open(root / "b.txt.gz", "wt", encoding="utf-8") as f:
         f.write("a gzipped line\r\n\r\nthe cat again\n")
     (root / "c.txt").write_text("the end\nno newline here", encoding="utf-8")

@@ -172,6 +172,136 @@ def test_blank_lines_are_scored_like_kenlm_query(tmp_path: Path) -> None:
     assert lm.perplexity(held_out, skip_blank=True).sentences == 2
 
 
+# lmplz -o 3 --discount_fallback on the file b"a b a\nb b\n\na c", whose last
+# line has no newline (its ARPA file, whole): lm/builder/corpus_count.cc counts
+# that line's words but appends no </s>, so neither "c </s>" nor "a c </s>"
+# is in it.
+LMPLZ_UNENDED_ARPA = """\\data\\
+ngram 1=6
+ngram 2=9
+ngram 3=6
+
+\\1-grams:
+-0.85158014\t<unk>\t0
+0\t<s>\t-0.30103
+-0.85158014\t</s>\t0
+-0.44013768\ta\t-0.30103
+-0.85158014\tb\t-0.30103
+-0.6679358\tc\t0
+
+\\2-grams:
+-0.70914125\t<s> </s>\t0
+-0.6251838\ta </s>\t0
+-0.6251838\tb </s>\t0
+-0.36503786\t<s> a\t-0.30103
+-0.4582359\tb a\t-0.30103
+-0.70914125\t<s> b\t-0.30103
+-0.6251838\ta b\t-0.30103
+-0.6251838\tb b\t-0.30103
+-0.56213206\ta c\t0
+
+\\3-grams:
+-0.2086473\tb a </s>
+-0.2086473\tb b </s>
+-0.1712924\ta b a
+-0.43354067\t<s> a b
+-0.2086473\t<s> b b
+-0.41224748\t<s> a c
+
+\\end\\
+"""
+
+
+@pytest.mark.parametrize("tail", [b"", b" \t", b"\r", b" \r"])
+def test_last_line_without_newline_gets_no_end_of_sentence(tmp_path: Path, tail: bytes) -> None:
+    # A blank last line without a newline adds nothing (lmplz's rule too),
+    # and trailing whitespace or CR does not end the line.
+    path = tmp_path / "unended.txt"
+    path.write_bytes(b"a b a\nb b\n\na c" + tail)
+    counts = nextword.count_ngrams(path, order=3, progress=False)
+    assert ("c", "</s>") not in counts and counts["a", "c"] == 1
+    assert counts.sentences == 4 and counts.tokens == 7
+    lm = nextword.NGramLM.fit(path, order=3, progress=False)
+    lm.save(tmp_path / "fit.arpa")
+    assert (tmp_path / "fit.arpa").read_text(encoding="utf-8") == LMPLZ_UNENDED_ARPA
+    # The streaming trainer (lmplz's pipeline, through disk) reads the same way.
+    nextword.train_arpa(path, tmp_path / "streamed.arpa", order=3, memory="64M")
+    assert (tmp_path / "streamed.arpa").read_text(encoding="utf-8") == LMPLZ_UNENDED_ARPA
+    # With the newline, the last sentence ends as any other; a blank line
+    # after it without a newline adds nothing.
+    for end in (b"\n", b"\n \t"):
+        path.write_bytes(b"a b a\nb b\n\na c" + end)
+        counts = nextword.count_ngrams(path, order=3, progress=False)
+        assert counts["a", "c", "</s>"] == 1 and counts.sentences == 4
+
+
+# lmplz -o 3 --discount_fallback on b"c\nb c" (no newline at the end): "b c"
+# ends the file and is the context of nothing, yet lmplz's interpolation hands
+# out the gammas of the contexts in suffix order to every n-gram not ending in
+# </s> (lm/builder/interpolate.cc), so "b c" takes the gamma of "<s> b" and
+# "<s> b", the context of "<s> b c", finds the stream empty: backoff 0.
+LMPLZ_ORPHAN_ARPA = """\\data\\
+ngram 1=5
+ngram 2=4
+ngram 3=2
+
+\\1-grams:
+-0.90309\t<unk>\t0
+0\t<s>\t-0.30103
+-0.60206\t</s>\t0
+-0.42596874\tc\t-0.30103
+-0.60206\tb\t-0.30103
+
+\\2-grams:
+-0.20412\tc </s>\t0
+-0.35902193\t<s> c\t-0.30103
+-0.1627273\tb c\t-0.30103
+-0.42596874\t<s> b\t0
+
+\\3-grams:
+-0.090176634\t<s> c </s>
+-0.073786214\t<s> b c
+
+\\end\\
+"""
+
+
+def test_backoffs_after_a_last_line_without_newline_are_lmplzs(tmp_path: Path) -> None:
+    path = tmp_path / "orphan.txt"
+    path.write_bytes(b"c\nb c")
+    lm = nextword.NGramLM.fit(path, order=3, progress=False)
+    lm.save(tmp_path / "fit.arpa")
+    assert (tmp_path / "fit.arpa").read_text(encoding="utf-8") == LMPLZ_ORPHAN_ARPA
+    nextword.train_arpa(path, tmp_path / "streamed.arpa", order=3, memory="64M")
+    assert (tmp_path / "streamed.arpa").read_text(encoding="utf-8") == LMPLZ_ORPHAN_ARPA
+    # With the newline every n-gram below the top order is a context, and each
+    # keeps its own gamma.
+    path.write_bytes(b"c\nb c\n")
+    lm = nextword.NGramLM.fit(path, order=3, progress=False)
+    lm.save(tmp_path / "ended.arpa")
+    ended = (tmp_path / "ended.arpa").read_text(encoding="utf-8")
+    assert "\tb c\t-0.30103\n" in ended and "\t<s> b\t-0.30103\n" in ended
+
+
+def test_last_line_without_newline_is_scored_like_kenlm_query(tmp_path: Path) -> None:
+    # query scores the words of a last line without a newline and no </s>
+    # ("If people don't have a newline after their last query, this won't add
+    # a </s>", lm/ngram_query.hh); it counts those words in its token total.
+    kenlm = require_module("kenlm", "pip install kenlm")
+    arpa = tmp_path / "blank.arpa"
+    arpa.write_text(LMPLZ_BLANK_ARPA, encoding="utf-8")
+    lm = nextword.NGramLM.load(arpa)
+    model = kenlm.Model(str(arpa))
+    held_out = tmp_path / "held_out.txt"
+    held_out.write_bytes(b"a d\n\nb c a")
+    ours = lm.perplexity(held_out)
+    logprob = model.score("a d") + model.score("") + model.score("b c a", eos=False)
+    assert (ours.sentences, ours.tokens) == (3, 2 + 1 + 1 + 3)
+    assert ours.logprob == pytest.approx(logprob, abs=1e-4)
+    held_out.write_bytes(b"a d\n\nb c a\n  ")
+    assert (lm.perplexity(held_out).sentences, lm.perplexity(held_out).tokens) == (3, 8)
+
+
 def test_unicode_whitespace_tokenizer_splits_more(odd_whitespace: Path) -> None:
     counts = nextword.count_ngrams(
         odd_whitespace, order=2, tokenizer="unicode-whitespace", progress=False

@@ -182,18 +182,27 @@ def count_shard(
 ) -> bytes:
     """Count one shard (on a worker); return the table's file bytes."""
     options = dict(options)
+
+    def count(corpus: Corpus) -> bytes:
+        counts = _count_local(
+            corpus, order=order, tokenizer=tokenizer, pad=pad, threads=1, progress=False
+        )
+        return _table_bytes(counts)
+
     if shard.end is None:
-        corpus = Corpus(paths=[shard.path], **options)
-    else:
-        offset, data = read_shard(shard)
-        text = _shard_text(shard.path, offset, data, options.get("errors", "strict"))
-        if options.get("format", "auto") == "auto" and shard.path.endswith(_JSONL_SUFFIXES):
-            options["format"] = "jsonl"
-        corpus = Corpus(texts=[text], **options)
-    counts = _count_local(
-        corpus, order=order, tokenizer=tokenizer, pad=pad, threads=1, progress=False
-    )
-    return _table_bytes(counts)
+        return count(Corpus(paths=[shard.path], **options))
+    offset, data = read_shard(shard)
+    text = _shard_text(shard.path, offset, data, options.get("errors", "strict"))
+    if options.get("format", "auto") == "auto" and shard.path.endswith(_JSONL_SUFFIXES):
+        options["format"] = "jsonl"
+    if options.get("format") != "jsonl" and text and not text.endswith("\n"):
+        # The file's last line, without a newline: read from a file, as in one
+        # process, it gets no </s> (lmplz's rule); a text would end it.
+        with tempfile.TemporaryDirectory() as tmp:
+            part = Path(tmp) / "last-shard.txt"
+            part.write_bytes(text.encode("utf-8"))
+            return count(Corpus(paths=[str(part)], **options))
+    return count(Corpus(texts=[text], **options))
 
 
 def merge_tables(left: bytes, right: bytes) -> bytes:

@@ -109,9 +109,33 @@ impl Chunk {
         stats: &mut CorpusStats,
         mut f: impl FnMut(&str),
     ) -> Result<()> {
+        self.for_each_sentence_ended(options, stats, |text, _| f(text))
+    }
+
+    /// [`Chunk::for_each_sentence`], telling `f` also whether the sentence's
+    /// line ends with a `\n`. Only a text file's last line can lack one, and
+    /// KenLM gives such a line no `</s>`: `lmplz` counts its words but not
+    /// the end of sentence, and `query` scores them without it ("If people
+    /// don't have a newline after their last query, this won't add a </s>",
+    /// `lm/ngram_query.hh`). Texts passed as strings and JSONL records always
+    /// end their lines.
+    pub fn for_each_sentence_ended(
+        &self,
+        options: &CorpusOptions,
+        stats: &mut CorpusStats,
+        mut f: impl FnMut(&str, bool),
+    ) -> Result<()> {
         stats.bytes += self.data.len() as u64;
+        // Where the unterminated last line starts, if there is one.
+        let open_line = match self.format {
+            InputFormat::Text if !self.data.is_empty() && !self.data.ends_with(b"\n") => {
+                memchr::memrchr(b'\n', &self.data).map_or(0, |i| i + 1)
+            }
+            _ => usize::MAX,
+        };
         for (index, (offset, raw)) in split_lines(&self.data).enumerate() {
             stats.lines += 1;
+            let ended = offset != open_line;
             let text: Cow<str> = match std::str::from_utf8(raw) {
                 Ok(s) => Cow::Borrowed(s),
                 Err(e) => match options.errors {
@@ -135,7 +159,7 @@ impl Chunk {
                 },
             };
             match self.format {
-                InputFormat::Text => emit_line(&text, options, stats, &mut f),
+                InputFormat::Text => emit_line(&text, options, stats, &mut |t: &str| f(t, ended)),
                 InputFormat::Jsonl => {
                     if is_blank(&text) {
                         stats.blank_lines += 1;
@@ -146,7 +170,7 @@ impl Chunk {
                             for (_, line) in split_lines(doc.as_bytes()) {
                                 // split_lines cuts a str at ASCII bytes only, so each piece is UTF-8.
                                 let line = std::str::from_utf8(line).unwrap_or_default();
-                                emit_line(line, options, stats, &mut f);
+                                emit_line(line, options, stats, &mut |t: &str| f(t, true));
                             }
                         }
                         Err(message) => {
@@ -214,6 +238,42 @@ mod tests {
         let mut stats = CorpusStats::default();
         chunk.for_each_sentence(options, &mut stats, |s| out.push(s.to_string()))?;
         Ok(out)
+    }
+
+    fn ended(data: &[u8], format: InputFormat) -> Vec<(String, bool)> {
+        let chunk = Chunk::new(&Arc::from("t"), format, (0, 0), 1, 0, data.to_vec());
+        let mut out = Vec::new();
+        let mut stats = CorpusStats::default();
+        chunk
+            .for_each_sentence_ended(&CorpusOptions::default(), &mut stats, |s, e| {
+                out.push((s.to_string(), e))
+            })
+            .unwrap();
+        out
+    }
+
+    /// Only a last line without `\n` is unterminated (KenLM gives it no
+    /// `</s>`); a trailing `\r` does not end it, and JSONL records always end.
+    #[test]
+    fn the_last_line_without_a_newline_is_not_ended() {
+        let own = |v: &[(&str, bool)]| -> Vec<(String, bool)> {
+            v.iter().map(|(s, e)| (s.to_string(), *e)).collect()
+        };
+        let text = InputFormat::Text;
+        assert_eq!(ended(b"a b\nc", text), own(&[("a b", true), ("c", false)]));
+        assert_eq!(ended(b"a b\nc\n", text), own(&[("a b", true), ("c", true)]));
+        assert_eq!(ended(b"a\r\nb\r", text), own(&[("a", true), ("b", false)]));
+        assert_eq!(
+            ended(b"a\n\n  ", text),
+            own(&[("a", true), ("", true), ("  ", false)])
+        );
+        assert_eq!(ended(b"only", text), own(&[("only", false)]));
+        assert_eq!(ended(b"", text), own(&[]));
+        let jsonl = br#"{"text": "x\ny"}"#;
+        assert_eq!(
+            ended(jsonl, InputFormat::Jsonl),
+            own(&[("x", true), ("y", true)])
+        );
     }
 
     #[test]

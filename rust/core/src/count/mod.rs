@@ -133,13 +133,14 @@ pub fn count_ngrams(
                 stats,
                 tokens,
             } = w;
-            chunk.for_each_sentence(&corpus.options, stats, |text| {
+            let mut unended_blank = 0;
+            chunk.for_each_sentence_ended(&corpus.options, stats, |text, ended| {
                 sentence.clear();
                 if options.pad {
                     sentence.push(BOS_ID);
                 }
+                let start = sentence.len();
                 if fixed_ids {
-                    let start = sentence.len();
                     tokenizer.encode_ids(text, sentence);
                     k += (sentence.len() - start) as u32;
                 } else {
@@ -148,7 +149,13 @@ pub fn count_ngrams(
                         k += 1;
                     });
                 }
-                if options.pad {
+                // A file's last line without a newline: its words without
+                // `</s>`, and nothing at all when it has none (lmplz's rule).
+                if !ended && sentence.len() == start {
+                    unended_blank += 1;
+                    return;
+                }
+                if options.pad && ended {
                     sentence.push(EOS_ID);
                 }
                 let mut max_id = 0;
@@ -167,6 +174,7 @@ pub fn count_ngrams(
                     batch.add_windows(sentence);
                 }
             })?;
+            stats.sentences -= unended_blank;
             *tokens += k as u64;
             for batch in sorted.iter_mut() {
                 batch.flush();

@@ -161,7 +161,7 @@ pub fn count_spilled(
             control.check()?;
             let mut sentence: Vec<u32> = Vec::with_capacity(256);
             let mut stats = CorpusStats::default();
-            chunk.for_each_sentence(&corpus.options, &mut stats, |text| {
+            chunk.for_each_sentence_ended(&corpus.options, &mut stats, |text, ended| {
                 sentence.clear();
                 sentence.push(BOS_ID);
                 if fixed_ids {
@@ -170,7 +170,14 @@ pub fn count_spilled(
                     tokenizer
                         .for_each_token(text, |t| sentence.push(vocab.get(t).unwrap_or(UNK_ID)));
                 }
-                sentence.push(EOS_ID);
+                // lmplz's rule for a file's last line without a newline (as
+                // `count_ngrams`): no `</s>`, and nothing when it has no word.
+                if !ended && sentence.len() == 1 {
+                    return;
+                }
+                if ended {
+                    sentence.push(EOS_ID);
+                }
                 for batch in w.batches.iter_mut() {
                     batch.add_windows(&sentence);
                 }

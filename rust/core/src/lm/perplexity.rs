@@ -184,8 +184,14 @@ impl NGramModel {
             Local::default,
             |(total, stats, scratch): &mut Local, chunk| {
                 let before = total.tokens;
-                chunk.for_each_sentence(&corpus.options, stats, |text| {
-                    total.add(&self.evaluate_sentence(text, true, true, scratch));
+                chunk.for_each_sentence_ended(&corpus.options, stats, |text, ended| {
+                    // A file's last line without a newline is scored without
+                    // `</s>`, as KenLM's `query` does; one without a word is
+                    // not a sentence.
+                    let e = self.evaluate_sentence(text, true, ended, scratch);
+                    if ended || e.tokens > 0 {
+                        total.add(&e);
+                    }
                 })?;
                 control.add_tokens(total.tokens - before);
                 Ok(())

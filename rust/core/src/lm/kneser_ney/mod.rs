@@ -38,6 +38,7 @@ pub mod initial_probabilities;
 pub mod interpolate;
 pub mod prune;
 pub mod stream;
+mod unended;
 
 pub use discounts::{discounts_from, FALLBACK};
 
@@ -173,11 +174,12 @@ fn estimate_parts(
     let mut levels = unfilled_levels(keys);
     stages.done(2 * all);
     // Count pruning hook: which n-grams go, decided on the raw counts.
-    let pruned = match &options.prune {
-        Some(given) => Some(prune::pruned_marks(
-            &raw,
-            &prune::thresholds_for(given, levels.len())?,
-        )?),
+    let thresholds = match &options.prune {
+        Some(given) => Some(prune::thresholds_for(given, levels.len())?),
+        None => None,
+    };
+    let pruned = match &thresholds {
+        Some(t) => Some(prune::pruned_marks(&raw, t)?),
         None => None,
     };
 
@@ -221,6 +223,7 @@ fn estimate_parts(
     if let Some(top) = levels.last_mut() {
         top.logprob = to_log10(&lower);
     }
+    unended::align_like_lmplz(&mut levels, pruned.as_deref(), thresholds.as_deref());
     if let Some(marks) = &pruned {
         levels = prune::drop_pruned(levels, marks);
     }

@@ -41,7 +41,7 @@ use crate::count::runs::{
 use crate::count::spill::{count_spilled, SpilledCounts};
 use crate::count::CountOptions;
 use crate::lm::arpa::{push_value, save_arpa_file, write_header};
-use crate::tokenize::{BOS_ID, UNK, UNK_ID};
+use crate::tokenize::{BOS_ID, EOS_ID, UNK, UNK_ID};
 use crate::{Error, Result};
 
 /// How the memory-bounded pipeline may use memory and disk.
@@ -604,6 +604,12 @@ fn interpolate_and_write(
     let mut input = initial.open()?;
     let mut below = Lookup::new(lower.as_ref())?;
     let mut backoffs = Lookup::new(gammas.as_ref())?;
+    // lmplz hands the gammas out in order, not by key (see `unended.rs`):
+    // the same thing until an n-gram that is no context takes one; from then
+    // on a second reader of the gammas, `walked` records in, gives them.
+    let mut walked: u64 = 0;
+    let mut in_order: Option<crate::count::runs::RunReader> = None;
+    let gamma_run = gammas.as_ref();
     let mut probabilities = if step.top {
         None
     } else {
@@ -665,9 +671,25 @@ fn interpolate_and_write(
             let backoff = if step.top {
                 0.0
             } else {
-                backoffs
-                    .get(rev)?
-                    .map_or(0.0, |v| f32::from_bits(v as u32).log10())
+                let own = backoffs.get(rev)?;
+                let mut gamma = None;
+                if own.is_some() || (rev[0] != EOS_ID && rev[0] != UNK_ID) {
+                    if own.is_none() && in_order.is_none() {
+                        if let Some(run) = gamma_run {
+                            let mut reader = run.reader()?;
+                            for _ in 0..walked {
+                                reader.next_record()?;
+                            }
+                            in_order = Some(reader);
+                        }
+                    }
+                    gamma = match in_order.as_mut() {
+                        Some(reader) => reader.next_record()?.map(|(_, v)| v),
+                        None => own,
+                    };
+                    walked += 1;
+                }
+                gamma.map_or(0.0, |v| f32::from_bits(v as u32).log10())
             };
             keys.extend_from_slice(rev);
             values.push((p.log10().min(0.0), backoff));
