@@ -80,6 +80,19 @@ pub struct State {
     pub entries: Vec<u32>,
 }
 
+/// The lookup of one n-gram in its order's hash index, made ahead of scoring
+/// (hash layout; see [`NGramModel::score_word_hashed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) enum Lookup {
+    /// Not made: scoring makes it if it needs it.
+    #[default]
+    Pending,
+    /// The n-gram is absent.
+    Missing,
+    /// The n-gram's slot.
+    Found(level::Slot),
+}
+
 /// One scored token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TokenScore {
@@ -269,19 +282,23 @@ impl NGramModel {
 
     /// Score `word` after `state` and advance the state.
     pub fn score_word(&self, state: &State, word: u32, next: &mut State) -> TokenScore {
-        self.score_word_hashed(state, word, None, next)
+        self.score_word_hashed(state, word, None, &[], next)
     }
 
     /// [`NGramModel::score_word`], given (when `hashes` is Some, hash layout
     /// only) `hashes[len]` = the [`level`] hash of `word` after the last `len`
     /// words of the state, for every `len` up to `min(state.words.len(), order - 1)`:
-    /// bulk scoring computes and prefetches them a sentence ahead.
+    /// bulk scoring computes and prefetches them a sentence ahead. Where
+    /// `looked[len]` is not [`Lookup::Pending`], it is that n-gram's lookup,
+    /// already made (bulk scoring makes them order by order, see
+    /// `evaluate_sentence`).
     #[inline]
     pub(crate) fn score_word_hashed(
         &self,
         state: &State,
         word: u32,
         hashes: Option<&[u64]>,
+        looked: &[Lookup],
         next: &mut State,
     ) -> TokenScore {
         let unigram = self.unigram_entry(word);
@@ -383,8 +400,11 @@ impl NGramModel {
                 }
             };
             for len in 1..=held {
-                let hash = hashes[len];
-                let found = self.levels[len].find_trusted(hash);
+                let found = match looked.get(len) {
+                    Some(Lookup::Found(slot)) => Some(*slot),
+                    Some(Lookup::Missing) => None,
+                    _ => self.levels[len].find_trusted(hashes[len]),
+                };
                 match found {
                     Some(slot) => {
                         logprob = f32::from_bits(slot[2]);
@@ -818,7 +838,7 @@ mod tests {
         let held = state.backoff.len().min(2);
         assert_eq!(held, 2);
         for hashes in [&[][..], &[0u64; 2][..]] {
-            let got = model.score_word_hashed(&state, ids[2], Some(hashes), &mut next);
+            let got = model.score_word_hashed(&state, ids[2], Some(hashes), &[], &mut next);
             assert_eq!((got, &next), (score, &expected), "{} hashes", hashes.len());
         }
     }
