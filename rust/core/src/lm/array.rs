@@ -158,6 +158,13 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(matches!(copy, Array::Mapped { .. }));
         }
+        // From 1 MiB an array is copied too (into one whole huge page).
+        let mid: Vec<u32> = (0..(3u32 << 20) / 8 + 3).collect();
+        let copy = Array::from(mid.clone()).on_huge_pages();
+        assert_eq!(&copy[..], &mid[..]);
+        if cfg!(target_os = "linux") {
+            assert!(matches!(copy, Array::Mapped { .. }));
+        }
         // Small arrays stay as they are.
         let small = Array::from(vec![1u32, 2, 3]).on_huge_pages();
         assert!(matches!(small, Array::Owned(_)));
