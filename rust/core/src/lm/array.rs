@@ -88,10 +88,14 @@ const HUGE_PAGE: usize = 2 << 20;
 /// seconds of opening time and as much memory again.
 const MAX_COPY: usize = 1 << 30;
 
+/// Arrays smaller than this stay in the file's pages (a copy takes a whole
+/// huge page, so at most twice the array).
+const MIN_COPY: usize = HUGE_PAGE / 2;
+
 impl<T: bytemuck::Pod> Array<T> {
     /// The same values copied into anonymous memory the kernel is asked to
     /// back with transparent huge pages (Linux `MADV_HUGEPAGE`), or `self`
-    /// unchanged where that is unavailable, the array is under 2 MiB or over
+    /// unchanged where that is unavailable, the array is under 1 MiB or over
     /// 1 GiB, or the environment sets `NEXTWORD_HUGE_PAGES=0`.
     ///
     /// Why: scoring reads hash slots and trie entries at random over tens or
@@ -106,7 +110,7 @@ impl<T: bytemuck::Pod> Array<T> {
         // NEXTWORD_HUGE_PAGES=0 keeps the file's pages (what benches/report_trie.py
         // compares against).
         let off = std::env::var_os("NEXTWORD_HUGE_PAGES").is_some_and(|v| v == "0");
-        if !(HUGE_PAGE..=MAX_COPY).contains(&bytes) || off || !cfg!(target_os = "linux") {
+        if !(MIN_COPY..=MAX_COPY).contains(&bytes) || off || !cfg!(target_os = "linux") {
             return self;
         }
         self.copy_to_huge(bytes).unwrap_or(self)
@@ -114,10 +118,16 @@ impl<T: bytemuck::Pod> Array<T> {
 
     #[cfg(target_os = "linux")]
     fn copy_to_huge(&self, bytes: usize) -> Option<Self> {
-        // One spare huge page so the copy can start on a huge-page boundary
-        // (the kernel backs only aligned 2 MiB spans with huge pages).
+        // One spare huge page so the copy can start on a huge-page boundary,
+        // and the length rounded up to whole huge pages so the last one is
+        // covered too (the kernel backs only aligned 2 MiB spans that lie
+        // wholly inside the mapping with huge pages).
         let mut map = memmap2::MmapOptions::new()
-            .len(bytes.checked_add(HUGE_PAGE)?)
+            .len(
+                bytes
+                    .checked_next_multiple_of(HUGE_PAGE)?
+                    .checked_add(HUGE_PAGE)?,
+            )
             .map_anon()
             .ok()?;
         let offset = map.as_ptr().align_offset(HUGE_PAGE);
@@ -145,6 +155,13 @@ mod tests {
             .collect();
         let copy = Array::from(values.clone()).on_huge_pages();
         assert_eq!(&copy[..], &values[..]);
+        if cfg!(target_os = "linux") {
+            assert!(matches!(copy, Array::Mapped { .. }));
+        }
+        // From 1 MiB an array is copied too (into one whole huge page).
+        let mid: Vec<u32> = (0..(3u32 << 20) / 8 + 3).collect();
+        let copy = Array::from(mid.clone()).on_huge_pages();
+        assert_eq!(&copy[..], &mid[..]);
         if cfg!(target_os = "linux") {
             assert!(matches!(copy, Array::Mapped { .. }));
         }

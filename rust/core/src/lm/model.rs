@@ -14,7 +14,7 @@
 use super::level::{self, Level};
 use super::nucleus::NucleusCache;
 use super::orders::Orders;
-use super::trie::Trie;
+use super::trie::{self, Trie};
 use super::word_index::WordIndex;
 use crate::tokenize::{Vocab, BOS_ID, UNK_ID};
 
@@ -78,6 +78,19 @@ pub struct State {
     /// `entries[j]`: the entry of those last `j + 1` words in order `j + 1`
     /// (beside `backoff`), so that queries extend a context without finding it again.
     pub entries: Vec<u32>,
+}
+
+/// The lookup of one n-gram in its order's hash index, made ahead of scoring
+/// (hash layout; see [`NGramModel::score_word_hashed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) enum Lookup {
+    /// Not made: scoring makes it if it needs it.
+    #[default]
+    Pending,
+    /// The n-gram is absent.
+    Missing,
+    /// The n-gram's slot.
+    Found(level::Slot),
 }
 
 /// One scored token.
@@ -269,19 +282,23 @@ impl NGramModel {
 
     /// Score `word` after `state` and advance the state.
     pub fn score_word(&self, state: &State, word: u32, next: &mut State) -> TokenScore {
-        self.score_word_hashed(state, word, None, next)
+        self.score_word_hashed(state, word, None, &[], next)
     }
 
     /// [`NGramModel::score_word`], given (when `hashes` is Some, hash layout
     /// only) `hashes[len]` = the [`level`] hash of `word` after the last `len`
     /// words of the state, for every `len` up to `min(state.words.len(), order - 1)`:
-    /// bulk scoring computes and prefetches them a sentence ahead.
+    /// bulk scoring computes and prefetches them a sentence ahead. Where
+    /// `looked[len]` is not [`Lookup::Pending`], it is that n-gram's lookup,
+    /// already made (bulk scoring makes them order by order, see
+    /// `evaluate_sentence`).
     #[inline]
     pub(crate) fn score_word_hashed(
         &self,
         state: &State,
         word: u32,
         hashes: Option<&[u64]>,
+        looked: &[Lookup],
         next: &mut State,
     ) -> TokenScore {
         let unigram = self.unigram_entry(word);
@@ -310,22 +327,58 @@ impl NGramModel {
         };
         if let (1, Some(trie)) = (matched, &self.trie) {
             // The trie: each longer n-gram is a child of the context entry the
-            // state carries, found by one search among its siblings.
-            let held = state.backoff.len().min(n - 1).min(state.entries.len());
-            for len in 1..=held {
-                let parent = state.entries[len - 1] as usize;
-                match trie.find_child(len, parent, word) {
-                    Some(e) => {
-                        let level = &trie.levels[len];
-                        logprob = level.probs.get(e);
-                        matched = len + 1;
-                        if len + 1 < n {
-                            next.backoff.push(level.backoffs.get(e));
-                            next.entries.push(e as u32);
-                        }
+            // state carries, found by a search among its siblings. The searches
+            // of the orders are independent (their parents come from the
+            // state), so they go in rounds, each starting the loads of every
+            // order before reading any: the memory waits overlap instead of
+            // adding up (KenLM's query reads them one after the other).
+            const M: usize = crate::count::MAX_ORDER;
+            let held = state
+                .backoff
+                .len()
+                .min(n - 1)
+                .min(state.entries.len())
+                .min(M - 1);
+            let parents = &state.entries[..held];
+            let mut searches = [None; M];
+            for (k, &parent) in parents.iter().enumerate() {
+                let range = trie.children(k, parent as usize);
+                trie.prefetch_range(k + 1, range);
+                searches[k + 1] = Some(trie::Search::Within(range.0, range.1));
+            }
+            for (len, search) in searches.iter_mut().enumerate().take(held + 1).skip(1) {
+                if let Some(trie::Search::Within(lo, hi)) = *search {
+                    *search = trie.search_start(len, (lo, hi), word);
+                    if let Some(trie::Search::Within(lo, hi)) = *search {
+                        trie.prefetch_middle(len, (lo, hi));
                     }
-                    None => break,
                 }
+            }
+            // By suffix closure the match ends at the first order missing.
+            let mut found = [0usize; M];
+            let mut top = 0;
+            for (len, search) in searches.iter().enumerate().take(held + 1).skip(1) {
+                let e = match *search {
+                    Some(trie::Search::Found(e)) => Some(e),
+                    Some(trie::Search::Within(lo, hi)) => trie.search_finish(len, lo, hi, word),
+                    None => None,
+                };
+                let Some(e) = e else { break };
+                trie.prefetch_values(len, e);
+                found[len] = e;
+                top = len;
+            }
+            if top > 0 {
+                logprob = trie.levels[top].probs.get(found[top]);
+                matched = top + 1;
+            }
+            for (len, &e) in found.iter().enumerate().take((top + 1).min(n - 1)).skip(1) {
+                next.backoff.push(trie.levels[len].backoffs.get(e));
+                next.entries.push(e as u32);
+            }
+            // The next token searches among the children of these entries.
+            for (k, &e) in next.entries.iter().enumerate() {
+                trie.prefetch_children(k, e as usize);
             }
         } else if matched == 1 {
             let words = &state.words;
@@ -347,8 +400,11 @@ impl NGramModel {
                 }
             };
             for len in 1..=held {
-                let hash = hashes[len];
-                let found = self.levels[len].find_trusted(hash);
+                let found = match looked.get(len) {
+                    Some(Lookup::Found(slot)) => Some(*slot),
+                    Some(Lookup::Missing) => None,
+                    _ => self.levels[len].find_trusted(hashes[len]),
+                };
                 match found {
                     Some(slot) => {
                         logprob = f32::from_bits(slot[2]);
@@ -782,7 +838,7 @@ mod tests {
         let held = state.backoff.len().min(2);
         assert_eq!(held, 2);
         for hashes in [&[][..], &[0u64; 2][..]] {
-            let got = model.score_word_hashed(&state, ids[2], Some(hashes), &mut next);
+            let got = model.score_word_hashed(&state, ids[2], Some(hashes), &[], &mut next);
             assert_eq!((got, &next), (score, &expected), "{} hashes", hashes.len());
         }
     }

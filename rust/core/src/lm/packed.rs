@@ -65,6 +65,12 @@ impl Packed {
     pub fn bytes(&self) -> usize {
         self.words.len() * 8
     }
+
+    /// Start loading the word value `i` begins in (a hint: nothing past the end).
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        super::level::prefetch(&self.words, i.wrapping_mul(self.bits as usize) >> 6);
+    }
 }
 
 /// The `width` bits (at most 32) starting at bit `bit` of `words` (bits past
@@ -194,6 +200,25 @@ impl Pointers {
         self.low.len == 0
     }
 
+    /// Where [`Pointers::high`] first looks in `first` for value `i` (`n`:
+    /// the table's length, at least 2).
+    #[inline(always)]
+    fn high_guess(&self, i: usize, n: usize) -> usize {
+        let guess = ((u64::from(i as u32) * (n as u64 - 1)) / (self.len() as u64 + 1)) as usize;
+        guess.min(n - 2)
+    }
+
+    /// Start loading what [`Pointers::pair`] of `i` reads first: the low bits
+    /// and the guessed place of the high part (a hint).
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        self.low.prefetch(i);
+        let n = self.first.len();
+        if n >= 2 {
+            super::level::prefetch(&self.first, self.high_guess(i, n));
+        }
+    }
+
     /// The high part of value `i`: the largest h with `first[h] <= i`.
     #[inline]
     fn high(&self, i: usize) -> u64 {
@@ -202,12 +227,11 @@ impl Pointers {
         if n < 2 {
             return 0;
         }
+        let g = self.high_guess(i, n);
         let i = i as u32;
         let at = |h: usize| f.get(h).copied().unwrap_or(u32::MAX);
         // Invariant (for a sound table): first[lo] <= i < first[hi].
         let (mut lo, mut hi) = (0usize, n - 1);
-        let guess = ((u64::from(i) * (n as u64 - 1)) / (self.len() as u64 + 1)) as usize;
-        let g = guess.min(hi - 1);
         let mut step = 1usize;
         if at(g) <= i {
             lo = g;

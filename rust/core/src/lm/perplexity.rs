@@ -5,7 +5,7 @@
 //! out-of-vocabulary word is scored as `<unk>`; "excluding OOVs" leaves those
 //! tokens and their log-probabilities out. Sums are kept in f64.
 
-use super::model::{NGramModel, State};
+use super::model::{Lookup, NGramModel, State};
 use crate::control::Control;
 use crate::corpus::{self, Corpus};
 use crate::{Error, Result};
@@ -69,6 +69,10 @@ pub(crate) struct Scratch {
     ids: Vec<u32>,
     words: Vec<u64>,
     hashes: Vec<u64>,
+    looked: Vec<Lookup>,
+    /// Per token: the longest n-gram found so far (0: the unigram), or
+    /// `NONE` when the token has no unigram.
+    top: Vec<u8>,
     state: State,
     next: State,
 }
@@ -95,6 +99,8 @@ impl NGramModel {
             ids,
             words,
             hashes,
+            looked,
+            top,
             state,
             next,
         } = scratch;
@@ -119,17 +125,7 @@ impl NGramModel {
         let n = self.order();
         let hashed = self.trie.is_none() && n > 1;
         if hashed {
-            hashes.clear();
-            hashes.resize(ids.len() * n, 0);
-            for j in first..ids.len() {
-                let mut running = super::level::start(ids[j]);
-                for len in 1..n.min(j + 1) {
-                    running = super::level::extend(running, ids[j - len]);
-                    let h = super::level::finish(running, len + 1);
-                    hashes[j * n + len] = h;
-                    self.levels[len].prefetch(h);
-                }
-            }
+            self.look_up_by_order(ids, first, bos, hashes, looked, top);
         }
         *state = self.begin_state(bos);
         let mut e = Evaluation {
@@ -139,8 +135,13 @@ impl NGramModel {
         // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
         let mut sentence = 0f32;
         for j in first..ids.len() {
-            let h = hashed.then(|| &hashes[j * n..(j + 1) * n]);
-            let s = self.score_word_hashed(state, ids[j], h, next);
+            let (h, l) = if hashed {
+                let at = j * n..(j + 1) * n;
+                (Some(&hashes[at.clone()]), &looked[at])
+            } else {
+                (None, &[][..])
+            };
+            let s = self.score_word_hashed(state, ids[j], h, l, next);
             std::mem::swap(state, next);
             sentence += s.logprob;
             e.tokens += 1;
@@ -153,6 +154,85 @@ impl NGramModel {
         }
         e.logprob = sentence as f64;
         e
+    }
+
+    /// The hash-index lookups scoring the sentence `ids` (from `first`) will
+    /// make, made ahead, order by order: `hashes[j * n + len]` is the hash of
+    /// token `j` after the `len` before it, `looked[j * n + len]` its lookup.
+    ///
+    /// Scoring token `j` looks up its n-grams of length 2, 3, ... while the
+    /// shorter one was found and its context was (the state holds the
+    /// context's backoff, that is, token `j - 1` matched that long), and stops
+    /// at the first miss (suffix closure). Those conditions, for length
+    /// `len + 1`, are known once every lookup of length `len` is: so each pass
+    /// starts the loads of one length for the whole sentence before reading
+    /// any (their memory waits overlap), and loads nothing scoring would not
+    /// read. Scoring then reads the outcomes (see
+    /// [`NGramModel::score_word_hashed`]), the same as its own lookups.
+    fn look_up_by_order(
+        &self,
+        ids: &[u32],
+        first: usize,
+        bos: bool,
+        hashes: &mut Vec<u64>,
+        looked: &mut Vec<Lookup>,
+        top: &mut Vec<u8>,
+    ) {
+        const NONE: u8 = u8::MAX;
+        let n = self.order();
+        let m = ids.len();
+        hashes.clear();
+        hashes.resize(m * n, 0);
+        looked.clear();
+        looked.resize(m * n, Lookup::Pending);
+        top.clear();
+        top.resize(m, NONE);
+        let unk = self.unigram_entry(crate::tokenize::UNK_ID).is_some();
+        for j in first..m {
+            // Ids are already what scoring uses (`scoring_id`): one without a
+            // unigram is `<unk>`'s, scored as `score_word_hashed` does.
+            if self.unigram_entry(ids[j]).is_some() || (ids[j] == crate::tokenize::UNK_ID && unk) {
+                top[j] = 0;
+            }
+            let mut running = super::level::start(ids[j]);
+            for len in 1..n.min(j + 1) {
+                running = super::level::extend(running, ids[j - len]);
+                hashes[j * n + len] = super::level::finish(running, len + 1);
+            }
+        }
+        // The context backoffs the state holds before token `first`.
+        let start = usize::from(bos && self.unigram_entry(crate::tokenize::BOS_ID).is_some());
+        // Whether scoring token `j` looks up its n-gram of length `len + 1`.
+        let wanted = |top: &[u8], j: usize, len: usize| {
+            let held = if j == first {
+                start
+            } else if top[j - 1] == NONE {
+                0
+            } else {
+                top[j - 1] as usize + 1
+            };
+            top[j] as usize == len - 1 && held >= len
+        };
+        for len in 1..n {
+            let level = &self.levels[len];
+            for j in first..m {
+                if wanted(top, j, len) {
+                    level.prefetch(hashes[j * n + len]);
+                }
+            }
+            // Backwards, so that `top[j - 1]` is still what the pass began with.
+            for j in (first..m).rev() {
+                if wanted(top, j, len) {
+                    looked[j * n + len] = match level.find_trusted(hashes[j * n + len]) {
+                        Some(slot) => {
+                            top[j] = len as u8;
+                            Lookup::Found(slot)
+                        }
+                        None => Lookup::Missing,
+                    };
+                }
+            }
+        }
     }
 
     /// Before bulk scoring: the hash indexes the scoring probes go onto huge

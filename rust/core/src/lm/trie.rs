@@ -46,6 +46,18 @@ pub enum Values {
     },
 }
 
+/// Runs longer than this are searched by interpolation first.
+const INTERPOLATE_ABOVE: usize = 16;
+
+/// Where [`Trie::search_start`] left a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// The entry holding the word.
+    Found(usize),
+    /// The word can only be among these entries.
+    Within(usize, usize),
+}
+
 impl Values {
     fn raw(values: &[f32]) -> Self {
         let all_negative = !values.is_empty() && values.iter().all(|v| v.is_sign_negative());
@@ -65,6 +77,16 @@ impl Values {
             codes,
             centers: bins.centers.into(),
         })
+    }
+
+    /// Start loading value `i` (a hint).
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        match self {
+            Values::Absent => {}
+            Values::Raw { bits, .. } => bits.prefetch(i),
+            Values::Quantized { codes, .. } => codes.prefetch(i),
+        }
     }
 
     /// Value `i` (0 when absent or out of range).
@@ -276,16 +298,68 @@ impl Trie {
     /// entry `parent` of order `k - 1` (for `k == 0`, among all unigrams).
     #[inline]
     pub fn find_child(&self, k: usize, parent: usize, word: u32) -> Option<usize> {
-        let (mut lo, mut hi) = if k == 0 {
+        let range = if k == 0 {
             (0, self.len(0))
         } else {
             self.children(k - 1, parent)
         };
+        match self.search_start(k, range, word)? {
+            Search::Found(e) => Some(e),
+            Search::Within(lo, hi) => self.search_finish(k, lo, hi, word),
+        }
+    }
+
+    /// Start loading what [`Trie::children`] of entry `i` of order `k` reads
+    /// (a hint: scoring knows the next token's parents a token ahead).
+    #[inline]
+    pub fn prefetch_children(&self, k: usize, i: usize) {
+        if let Some(l) = self.levels.get(k) {
+            l.next.prefetch(i);
+        }
+    }
+
+    /// Start loading the ends of the sibling range `(lo, hi)` of order `k`,
+    /// what [`Trie::search_start`] reads.
+    #[inline]
+    pub fn prefetch_range(&self, k: usize, (lo, hi): (usize, usize)) {
+        if let Some(l) = self.levels.get(k) {
+            if hi.saturating_sub(lo) > INTERPOLATE_ABOVE {
+                l.words.prefetch(lo);
+                l.words.prefetch(hi - 1);
+            } else {
+                self.prefetch_middle(k, (lo, hi));
+            }
+        }
+    }
+
+    /// Start loading the middle of `(lo, hi)` in order `k`, where
+    /// [`Trie::search_finish`] looks first.
+    #[inline]
+    pub fn prefetch_middle(&self, k: usize, (lo, hi): (usize, usize)) {
+        if let (Some(l), true) = (self.levels.get(k), hi > lo) {
+            l.words.prefetch(lo + (hi - lo) / 2);
+        }
+    }
+
+    /// Start loading entry `e`'s probability and backoff in order `k`.
+    #[inline]
+    pub fn prefetch_values(&self, k: usize, e: usize) {
+        if let Some(l) = self.levels.get(k) {
+            l.probs.prefetch(e);
+            l.backoffs.prefetch(e);
+        }
+    }
+
+    /// The first step of the search for `word` among the entries `lo..hi` of
+    /// order `k` (sorted by last word): in a long run, whose ids spread
+    /// evenly, the interpolated guess narrows it; `None` when `word` cannot be
+    /// there. What is left is to [`Trie::search_finish`]; splitting the two
+    /// lets scoring start the searches of every order before finishing any.
+    #[inline]
+    pub fn search_start(&self, k: usize, (lo, hi): (usize, usize), word: u32) -> Option<Search> {
         let words = &self.levels.get(k)?.words;
         let word = u64::from(word);
-        // Ids spread evenly over a run, so guess the position by interpolation
-        // first (one or two probes in long runs), then finish by bisection.
-        if hi - lo > 16 {
+        if hi - lo > INTERPOLATE_ABOVE {
             let (a, b) = (words.get(lo), words.get(hi - 1));
             if word < a || word > b {
                 return None;
@@ -295,15 +369,29 @@ impl Trie {
                     lo + ((word - a) as u128 * (hi - 1 - lo) as u128 / (b - a) as u128) as usize;
                 let g = words.get(guess);
                 if g == word {
-                    return Some(guess);
+                    return Some(Search::Found(guess));
                 }
-                if g < word {
-                    lo = guess + 1;
+                return Some(if g < word {
+                    Search::Within(guess + 1, hi)
                 } else {
-                    hi = guess;
-                }
+                    Search::Within(lo, guess)
+                });
             }
         }
+        Some(Search::Within(lo, hi))
+    }
+
+    /// Bisect `lo..hi` of order `k` for `word` (see [`Trie::search_start`]).
+    #[inline]
+    pub fn search_finish(
+        &self,
+        k: usize,
+        mut lo: usize,
+        mut hi: usize,
+        word: u32,
+    ) -> Option<usize> {
+        let words = &self.levels.get(k)?.words;
+        let word = u64::from(word);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let w = words.get(mid);
