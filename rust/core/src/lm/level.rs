@@ -473,3 +473,46 @@ impl Level {
         (s.min(next_len), e.min(next_len).max(s.min(next_len)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bigram level of every pair (a, b) with a < b over ids 0..`ids`.
+    fn pairs(ids: u32) -> Level {
+        let keys: Vec<u32> = (0..ids)
+            .flat_map(|a| (a + 1..ids).flat_map(move |b| [a, b]))
+            .collect();
+        let m = keys.len() / 2;
+        Level::new(2, keys, vec![0.0; m], vec![0.0; m])
+    }
+
+    #[test]
+    fn find_all_answers_as_find_does_for_present_absent_and_misshapen_keys() {
+        let level = pairs(90);
+        // Present (a < b), absent (a >= b) and out-of-vocabulary pairs, more
+        // than one batch of them.
+        let queries: Vec<Vec<u32>> = (0..95u32)
+            .flat_map(|a| (0..95u32).map(move |b| vec![a, b]))
+            .chain([vec![3], vec![3, 4, 5], vec![]])
+            .collect();
+        let mut found = vec![7u32; 3];
+        level.find_all(queries.len(), |j| &queries[j], &mut found);
+        assert_eq!(found.len(), queries.len());
+        let mut present = 0;
+        for (q, &f) in queries.iter().zip(&found) {
+            let expected = level.find(q).map_or(u32::MAX, |i| i as u32);
+            assert_eq!(f, expected, "query {q:?}");
+            present += usize::from(f != u32::MAX);
+        }
+        assert_eq!(present, level.len());
+    }
+
+    #[test]
+    fn find_all_on_an_empty_level_finds_nothing() {
+        let level = Level::new(1, vec![], vec![], vec![]);
+        let mut found = Vec::new();
+        level.find_all(2, |_| &[1u32][..], &mut found);
+        assert_eq!(found, [u32::MAX, u32::MAX]);
+    }
+}
