@@ -23,7 +23,7 @@
 
 use rayon::prelude::*;
 
-use crate::lm::level::Level;
+use crate::lm::level::{prefetch, Level};
 use crate::tokenize::BOS_ID;
 
 /// The output of stage 1, one entry per order (index 0 = unigrams).
@@ -65,23 +65,55 @@ pub(super) fn adjust_counts(levels: &[Level], mut raw: Vec<Vec<u64>>) -> Adjuste
 /// Continuation counts of one lower order from the order `above` it; n-grams
 /// starting with `<s>` keep their `raw` count.
 fn continuation_counts(level: &Level, above: &Level, raw: &[u64]) -> Vec<u64> {
-    let mut adjusted: Vec<u64> = (0..level.len())
-        .map(|i| if level.key(i)[0] == BOS_ID { raw[i] } else { 0 })
-        .collect();
-    for j in 0..above.len() {
-        if let Some(i) = level.find(&above.key(j)[1..]) {
-            if level.key(i)[0] != BOS_ID {
-                adjusted[i] += 1;
+    // Every n-gram of `above` adds one to the count of its suffix: the suffixes
+    // are found a chunk at a time by `find_all`, whose prefetching overlaps
+    // the cache misses of the lookups (the time of this stage).
+    const CHUNK: usize = 1 << 14;
+    let mut adjusted = vec![0u64; level.len()];
+    let mut found = Vec::with_capacity(CHUNK);
+    for first in (0..above.len()).step_by(CHUNK) {
+        let last = (first + CHUNK).min(above.len());
+        level.find_all(last - first, |j| &above.key(first + j)[1..], &mut found);
+        for (j, &i) in found.iter().enumerate() {
+            if let Some(&ahead) = found.get(j + AHEAD) {
+                prefetch(&adjusted, ahead as usize);
             }
+            if let Some(count) = adjusted.get_mut(i as usize) {
+                *count += 1;
+            }
+        }
+    }
+    // n-grams starting with <s> keep their raw count, whatever came before.
+    for (i, count) in adjusted.iter_mut().enumerate() {
+        if level.key(i)[0] == BOS_ID {
+            *count = raw[i];
         }
     }
     adjusted
 }
 
+/// How far ahead a loop over found entries prefetches the value it updates.
+const AHEAD: usize = 16;
+
 /// The entry of `level` that comes last when keys are compared from their
-/// last id backwards (lmplz's suffix order).
+/// last id backwards (lmplz's suffix order). Keys are distinct, so the
+/// maximum is unique; the last ids decide almost every comparison, and only
+/// ties on it compare the whole keys.
 fn last_in_suffix_order(level: &Level) -> Option<usize> {
-    (0..level.len()).max_by(|&x, &y| level.key(x).iter().rev().cmp(level.key(y).iter().rev()))
+    let n = level.n;
+    let mut best: Option<usize> = None;
+    for i in 0..level.len() {
+        best = match best {
+            None => Some(i),
+            Some(b) => {
+                let (x, y) = (level.keys[i * n + n - 1], level.keys[b * n + n - 1]);
+                let later =
+                    x > y || (x == y && level.key(i).iter().rev().gt(level.key(b).iter().rev()));
+                Some(if later { i } else { b })
+            }
+        };
+    }
+    best
 }
 
 /// n1..n4 of the counts of `level`, `count(i)` giving entry i's count;

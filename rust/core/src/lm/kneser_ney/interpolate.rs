@@ -25,8 +25,11 @@ use rayon::prelude::*;
 
 use super::initial_probabilities::InitialProbabilities;
 use super::{block_slices, BLOCKS};
-use crate::lm::level::Level;
+use crate::lm::level::{prefetch, Level};
 use crate::tokenize::{BOS_ID, UNK_ID};
+
+/// How far ahead the loop over n-grams prefetches the lower order's value.
+const AHEAD: usize = 16;
 
 /// Finish order `k`: its probabilities (returned) and its contexts' backoffs.
 pub(super) fn interpolate(
@@ -52,8 +55,21 @@ pub(super) fn interpolate(
         .zip(runs.par_chunks(block))
         .flat_map_iter(|((p, gamma), block_runs)| {
             let base = block_runs[0].0;
+            let end = block_runs[block_runs.len() - 1].1;
+            // Every n-gram's suffix and every context's entry one order down,
+            // found in bulk (`find_all` overlaps the lookups' cache misses).
+            let (mut suffixes, mut contexts) = (Vec::new(), Vec::new());
+            if k > 0 {
+                let below = &levels[k - 1];
+                below.find_all(end - base, |j| &level.key(base + j)[1..], &mut suffixes);
+                below.find_all(
+                    block_runs.len(),
+                    |r| &level.key(block_runs[r].0)[..k],
+                    &mut contexts,
+                );
+            }
             let mut backoffs = Vec::new();
-            for (&(s, e), &g) in block_runs.iter().zip(gamma) {
+            for (r, (&(s, e), &g)) in block_runs.iter().zip(gamma).enumerate() {
                 for i in s..e {
                     let u = p[i - base];
                     p[i - base] = if k == 0 {
@@ -68,14 +84,17 @@ pub(super) fn interpolate(
                             u
                         }
                     } else {
-                        let below = levels[k - 1]
-                            .find(&level.key(i)[1..])
-                            .map_or(0.0, |j| lower[j]);
-                        u + g * below
+                        // The order below's probabilities are read at random:
+                        // the one needed `AHEAD` n-grams on is prefetched.
+                        if let Some(&ahead) = suffixes.get(i - base + AHEAD) {
+                            prefetch(lower, ahead as usize);
+                        }
+                        let below = lower.get(suffixes[i - base] as usize);
+                        u + g * below.copied().unwrap_or(0.0)
                     };
                 }
-                if k > 0 {
-                    if let Some(c) = levels[k - 1].find(&level.key(s)[..k]) {
+                if let Some(&c) = contexts.get(r) {
+                    if let Some(c) = (c != u32::MAX).then_some(c as usize) {
                         backoffs.push((c, g));
                     }
                 }

@@ -128,6 +128,10 @@ struct Stages<'a> {
     control: &'a Control,
     count: usize,
     begun: usize,
+    /// Wall and CPU time of each stage on stderr under `NEXTWORD_TRACE`.
+    trace: stream::Trace,
+    /// The stage running, for the trace.
+    name: String,
 }
 
 impl<'a> Stages<'a> {
@@ -138,12 +142,23 @@ impl<'a> Stages<'a> {
             control,
             count,
             begun: 0,
+            trace: stream::Trace::new(),
+            name: String::new(),
         }
+    }
+
+    /// The last stage is over (for the trace).
+    fn finish(&mut self) {
+        self.trace.lap(&self.name);
     }
 
     /// Stop here if cancelled, else name the next stage.
     fn begin(&mut self, name: &str) -> Result<()> {
         self.control.check()?;
+        if self.begun > 0 {
+            self.trace.lap(&self.name);
+        }
+        self.name = name.to_string();
         self.begun += 1;
         self.control
             .set_stage(format!("stage {}/{}: {name}", self.begun, self.count));
@@ -239,6 +254,7 @@ fn estimate_parts(
     model.discounts = discounts;
     model.warnings = warnings;
     stages.done(all);
+    stages.finish();
     Ok(model)
 }
 
