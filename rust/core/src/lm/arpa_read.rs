@@ -217,10 +217,10 @@ fn parse_line<'t>(
     Ok((logprob, backoff))
 }
 
-/// The message for a line that is not UTF-8 (as the line reader said it).
 /// How KenLM's binary models begin (`lm/binary_format.cc`'s magic line).
 const KENLM_BINARY: &str = "mmap lm http://kheafield.com/code";
 
+/// The message for a line that is not UTF-8 (as the line reader said it).
 const NOT_UTF8: &str = "invalid UTF-8 or compressed data: stream did not contain valid UTF-8";
 
 /// Parse the whole lines of `text` as n-grams of order `n`.

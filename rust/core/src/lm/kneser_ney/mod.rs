@@ -189,14 +189,12 @@ fn estimate_parts(
     let mut levels = unfilled_levels(keys);
     stages.done(2 * all);
     // Count pruning hook: which n-grams go, decided on the raw counts.
-    let thresholds = match &options.prune {
-        Some(given) => Some(prune::thresholds_for(given, levels.len())?),
-        None => None,
-    };
-    let pruned = match &thresholds {
-        Some(t) => Some(prune::pruned_marks(&raw, t)?),
-        None => None,
-    };
+    let thresholds = (options.prune.as_ref())
+        .map(|given| prune::thresholds_for(given, levels.len()))
+        .transpose()?;
+    let pruned = (thresholds.as_ref())
+        .map(|t| prune::pruned_marks(&raw, t))
+        .transpose()?;
 
     stages.begin("adjusting counts")?;
     let adjusted = adjust_counts::adjust_counts(&levels, raw);
