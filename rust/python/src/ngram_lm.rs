@@ -204,10 +204,9 @@ impl NGramLM {
     /// The binary layout the model is held in: `hash` or `trie`.
     #[getter]
     fn layout(&self) -> &'static str {
-        if self.inner.trie.is_some() {
-            "trie"
-        } else {
-            "hash"
+        match &self.inner.trie {
+            Some(t) if !t.hashed => "trie",
+            _ => "hash",
         }
     }
 

@@ -20,8 +20,16 @@
 //! Version 8 adds to each trie order the rankings of its long sibling ranges
 //! ([`super::ranking`]): two u32 in its metadata (`stored_from`,
 //! `cum_every`) and three arrays (directory, permutations, running sums).
-//! Version 7 tries are still read; their queries sort every range. The hash
-//! layout did not change: it is still written as version 7.
+//! Version 7 tries are still read; their queries sort every range.
+//! Version 9 adds layout 2, what the hash layout is now written as: the exact
+//! trie of version 8 whose orders 2 and up keep, instead of their values, the
+//! number of a record in a hash table holding them ([`super::slots`]: the
+//! table's size, record width and seed in the order's metadata, its records
+//! as one more array). Scoring probes the tables by n-gram hash, as layout 0
+//! did, at a third of its size (Gutenberg 5-gram: 2.3 GB against 7.29 GB;
+//! KenLM's probing binary is 2.40 GB). Layout 0 is still read, and still
+//! written for models the trie cannot hold (n-grams whose context is
+//! missing). Tries are still written as version 8.
 
 use std::io::Write;
 use std::path::Path;
@@ -29,7 +37,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::array::Array;
-use super::binary_trie::{trie_arrays, trie_level_meta, trie_sections, TrieShape};
+use super::binary_trie::{trie_arrays, trie_level_meta, trie_sections, TrieShape, HASHED_VERSION};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use super::trie::Trie;
@@ -40,10 +48,13 @@ use crate::tokenize::Vocab;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"NWLMBIN\0";
-const VERSION: u32 = 8;
-/// The version hash-layout files are written in: version 8 changed only the
-/// trie, so they stay readable by the nextword releases that read version 7.
-const HASH_VERSION: u32 = 7;
+const VERSION: u32 = HASHED_VERSION;
+/// The version layout 0 (sorted keys and a hash index per order) is written
+/// in: later versions changed only the others, so such files stay readable by
+/// the nextword releases that read version 7.
+const LEVELS_VERSION: u32 = 7;
+/// The version tries are written in (version 9 only added layout 2).
+const TRIE_VERSION: u32 = 8;
 /// The oldest version read: 5, with the tokenizer's spec string.
 const OLDEST: u32 = 5;
 const BYTE_ORDER: u32 = 0x0102_0304;
@@ -170,7 +181,11 @@ fn metadata(
     }
     w.u64(offsets.len() as u64);
     if version >= 7 {
-        w.u8(trie.is_some() as u8);
+        w.u8(match trie {
+            None => 0,
+            Some(t) if t.hashed => 2,
+            Some(_) => 1,
+        });
     }
     for k in 0..offsets.len() {
         w.u64(k as u64 + 1);
@@ -209,16 +224,47 @@ pub fn save_layout_with(
     control: &Control,
 ) -> Result<()> {
     match layout {
-        Layout::Hash => {
-            let hashed = model.hash_layout();
-            let all: Vec<Vec<Section<'_>>> = hashed.levels.iter().map(sections).collect();
-            write_file(&hashed, None, all, path, HASH_VERSION, control)
-        }
+        Layout::Hash => save_hashed(model, path, control),
         Layout::Trie { quantize } => {
             let stored_from = super::ranking::STORED_FROM;
-            save_trie(model, path, quantize, stored_from, VERSION, control)
+            save_trie(model, path, quantize, stored_from, TRIE_VERSION, control)
         }
     }
+}
+
+/// Write `model` in the hash layout: layout 2 (a trie with its values in
+/// hash tables), or layout 0 for a model the trie cannot hold (an n-gram
+/// whose context is missing, as a hand-written ARPA file can have).
+fn save_hashed(model: &NGramModel, path: &Path, control: &Control) -> Result<()> {
+    if let Some(t) = model.trie.as_ref().filter(|t| t.hashed) {
+        return write_trie(model, t, path, HASHED_VERSION, control);
+    }
+    control.set_stage("building the trie");
+    let levels = model.hash_layout();
+    let stored_from = super::ranking::STORED_FROM;
+    let Ok(trie) = Trie::hashed_from_levels(&levels.levels, stored_from) else {
+        let all: Vec<Vec<Section<'_>>> = levels.levels.iter().map(sections).collect();
+        return write_file(&levels, None, all, path, LEVELS_VERSION, control);
+    };
+    control.check()?;
+    write_trie(model, &trie, path, HASHED_VERSION, control)
+}
+
+/// Write `trie` (the n-grams of `model`) in format `version`.
+fn write_trie(
+    model: &NGramModel,
+    trie: &Trie,
+    path: &Path,
+    version: u32,
+    control: &Control,
+) -> Result<()> {
+    control.set_stage("writing the model");
+    let sections: Vec<Vec<Section<'_>>> = trie
+        .levels
+        .iter()
+        .map(|l| trie_sections(l, version))
+        .collect();
+    write_file(model, Some(trie), sections, path, version, control)
 }
 
 /// Write `model` as a trie in format `version` (7 or later), storing the
@@ -231,30 +277,24 @@ pub(crate) fn save_trie(
     version: u32,
     control: &Control,
 ) -> Result<()> {
-    if !(7..=VERSION).contains(&version) {
+    if !(7..=TRIE_VERSION).contains(&version) {
         return Err(Error::InvalidArgument(format!(
-            "the trie layout is written in format versions 7 to {VERSION}, not {version}"
+            "the trie layout is written in format versions 7 to {TRIE_VERSION}, not {version}"
         )));
     }
     control.set_stage("building the trie");
     let hashed = model.hash_layout();
     let trie = Trie::from_levels_ranked(&hashed.levels, quantize, stored_from)?;
     control.check()?;
-    control.set_stage("writing the trie");
-    let sections: Vec<Vec<Section<'_>>> = trie
-        .levels
-        .iter()
-        .map(|l| trie_sections(l, version))
-        .collect();
-    write_file(model, Some(&trie), sections, path, version, control)
+    write_trie(model, &trie, path, version, control)
 }
 
 /// Write `model` in format `version` (5 or 6): the previous version stays
 /// writable so tests can prove it stays readable.
 pub fn save_version(model: &NGramModel, path: &Path, version: u32) -> Result<()> {
-    if !(OLDEST..=VERSION).contains(&version) {
+    if !(OLDEST..=LEVELS_VERSION).contains(&version) {
         return Err(Error::InvalidArgument(format!(
-            "binary model format version {version}: versions {OLDEST} to {VERSION} exist"
+            "binary model format version {version}: layout 0 is written in versions {OLDEST} to {LEVELS_VERSION}"
         )));
     }
     let hashed = model.hash_layout();
@@ -397,14 +437,11 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         warnings.push(r.str()?.to_string());
     }
     let order = r.len(12 + 8 * 20)?;
-    let is_trie = if version >= 7 {
-        match r.u8()? {
-            0 => false,
-            1 => true,
-            other => return Err(r.error(format!("unknown layout {other}"))),
-        }
-    } else {
-        false
+    let (is_trie, hashed) = match (version >= 7).then(|| r.u8()).transpose()? {
+        None | Some(0) => (false, false),
+        Some(1) => (true, false),
+        Some(2) if version >= HASHED_VERSION => (true, true),
+        Some(other) => return Err(r.error(format!("unknown layout {other}"))),
     };
     let mut levels = Vec::with_capacity(order);
     let mut trie = Trie::default();
@@ -424,7 +461,7 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         } else {
             None
         };
-        let mut spans = [(0usize, 0usize, 0u32); 12];
+        let mut spans = [(0usize, 0usize, 0u32); 13];
         let spans = &mut spans[..if is_trie {
             trie_arrays(version)
         } else {
@@ -473,8 +510,20 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
                     } else {
                         None
                     },
+                    if spans.len() > 12 {
+                        array!(12)
+                    } else {
+                        Array::default()
+                    },
                 )
                 .map_err(|e| bad(&format!("order {n}: {e}")))?;
+            if k > 0 && hashed != level.slots.is_some() {
+                return Err(bad(&format!(
+                    "order {n}: layout {} with{} a slot table",
+                    if hashed { 2 } else { 1 },
+                    if hashed { "out" } else { "" }
+                )));
+            }
             trie.levels.push(level);
             continue;
         }
@@ -493,6 +542,7 @@ pub fn load(path: &Path, verify: bool) -> Result<NGramModel> {
         levels.push(level);
     }
     r.finish()?;
+    trie.hashed = hashed;
     if order == 0 {
         return Err(bad("model has no orders"));
     }

@@ -6,7 +6,9 @@ use super::array::Array;
 use super::binary::{section, Section};
 use super::packed::{Packed, Pointers};
 use super::ranking::{DirRow, Rankings};
+use super::slots::SlotTable;
 use super::trie::{TrieLevel, Values};
+use std::sync::Arc;
 use crate::binfmt::{Reader, Writer};
 use crate::Result;
 
@@ -19,6 +21,9 @@ fn values_sections(v: &Values) -> (Section<'_>, Section<'_>) {
         Values::Absent => (section::<u64>(&[]), section::<f32>(&[])),
         Values::Raw { bits, .. } => (packed(bits), section::<f32>(&[])),
         Values::Quantized { codes, centers } => (packed(codes), section::<f32>(centers)),
+        // Backoffs share the probabilities' record numbers.
+        Values::Slotted { at, field: 0, .. } => (packed(at), section::<f32>(&[])),
+        Values::Slotted { .. } => (section::<u64>(&[]), section::<f32>(&[])),
     }
 }
 
@@ -46,15 +51,26 @@ pub(super) fn trie_sections(level: &TrieLevel, version: u32) -> Vec<Section<'_>>
         out.push(section::<u64>(&r.ranks));
         out.push(section::<f64>(&r.sums));
     }
+    if version >= HASHED_VERSION {
+        let words = level.slots.as_ref().map_or(&[][..], |t| &t.words[..]);
+        out.push(section::<u64>(words));
+    }
     out
 }
+
+/// The first format version with layout 2, the hash layout as a trie whose
+/// values lie in [`SlotTable`]s (one more array per order, and the table's
+/// shape in the order's metadata).
+pub(super) const HASHED_VERSION: u32 = 9;
 
 /// The first format version whose trie orders store rankings.
 pub(super) const RANKED_VERSION: u32 = 8;
 
 /// How many arrays a trie order has in format `version`.
 pub(super) fn trie_arrays(version: u32) -> usize {
-    if version >= RANKED_VERSION {
+    if version >= HASHED_VERSION {
+        13
+    } else if version >= RANKED_VERSION {
         12
     } else {
         9
@@ -78,6 +94,11 @@ fn values_meta(w: &mut Writer, v: &Values) {
             w.u8(codes.bits);
             w.u32(0);
         }
+        Values::Slotted { at, field, .. } => {
+            w.u8(3);
+            w.u8(at.bits);
+            w.u32(u32::from(*field));
+        }
     }
 }
 
@@ -93,6 +114,12 @@ pub(super) fn trie_level_meta(w: &mut Writer, level: &TrieLevel, version: u32) {
         w.u32(level.rankings.stored_from);
         w.u32(level.rankings.cum_every);
     }
+    if version >= HASHED_VERSION {
+        let t = level.slots.as_deref();
+        w.u64(t.map_or(0, |t| t.cap as u64));
+        w.u8(t.map_or(0, |t| t.rec as u8));
+        w.u64(t.map_or(0, |t| t.seed));
+    }
 }
 
 /// What a trie order's metadata records (see `trie_level_meta`).
@@ -105,6 +132,9 @@ pub(super) struct TrieShape {
     next_len: usize,
     /// Version 8 on: the rankings' `stored_from` and `cum_every` (0, 0 before).
     ranked: (u32, u32),
+    /// Version 9 on: the slot table's records, bytes per record and seed
+    /// (no table: 0 records).
+    slots: (usize, usize, u64),
 }
 
 impl TrieShape {
@@ -120,7 +150,13 @@ impl TrieShape {
         } else {
             (0, 0)
         };
+        let slots = if version >= HASHED_VERSION {
+            (r.u64()? as usize, r.u8()? as usize, r.u64()?)
+        } else {
+            (0, 0, 0)
+        };
         Ok(Self {
+            slots,
             ranked,
             len,
             word_bits,
@@ -136,6 +172,7 @@ impl TrieShape {
         (kind, bits, sign): (u8, u8, u32),
         codes: Array<u64>,
         centers: Array<f32>,
+        slots: Option<(&Values, &Arc<SlotTable>)>,
     ) -> std::result::Result<Values, String> {
         let packed = |bits: u8| {
             Packed::from_words(codes.clone(), bits, self.len)
@@ -153,6 +190,24 @@ impl TrieShape {
                 Ok(Values::Quantized {
                     codes: packed(bits)?,
                     centers,
+                })
+            }
+            3 if sign <= 1 && centers.is_empty() => {
+                let Some((probs, table)) = slots else {
+                    return Err("values in a slot table the order lacks".into());
+                };
+                let at = match (sign, probs) {
+                    (0, _) => packed(bits)?,
+                    (1, Values::Slotted { at, field: 0, .. }) if codes.is_empty() => at.clone(),
+                    _ => return Err("backoffs in a slot table without its record numbers".into()),
+                };
+                if u64::from(bits) < u64::from(super::packed::bits_for(table.cap as u64 - 1)) {
+                    return Err("record numbers too narrow for their slot table".into());
+                }
+                Ok(Values::Slotted {
+                    at,
+                    table: table.clone(),
+                    field: sign as u8,
                 })
             }
             _ => Err(format!("bad value encoding (kind {kind}, {bits} bits)")),
@@ -175,12 +230,38 @@ impl TrieShape {
         by_prob: Array<u32>,
         cum: Array<f32>,
         rankings: Option<(Array<DirRow>, Array<u64>, Array<f64>)>,
+        slots: Array<u64>,
     ) -> std::result::Result<TrieLevel, String> {
+        let (cap, rec, seed) = self.slots;
+        let slots = match cap {
+            0 if slots.is_empty() => None,
+            _ => Some(Arc::new(
+                SlotTable::from_words(slots, cap, rec, seed)
+                    .ok_or("the slot table does not match its shape")?,
+            )),
+        };
+        if first && slots.is_some() {
+            return Err("a slot table out of place".into());
+        }
         // What scoring reads at random goes on huge pages (see `Array::on_huge_pages`).
         let words = Packed::from_words(words.on_huge_pages(), self.word_bits, self.len)
             .ok_or("word ids do not match their count")?;
-        let probs = self.values(self.probs, probs.on_huge_pages(), prob_centers)?;
-        let backoffs = self.values(self.backoffs, backoffs.on_huge_pages(), backoff_centers)?;
+        let no = Values::Absent;
+        let probs = self.values(
+            self.probs,
+            probs.on_huge_pages(),
+            prob_centers,
+            slots.as_ref().map(|t| (&no, t)),
+        )?;
+        let backoffs = self.values(
+            self.backoffs,
+            backoffs.on_huge_pages(),
+            backoff_centers,
+            slots.as_ref().map(|t| (&probs, t)),
+        )?;
+        if slots.is_some() && !matches!(probs, Values::Slotted { .. }) {
+            return Err("a slot table beside values stored elsewhere".into());
+        }
         if matches!(probs, Values::Absent) || matches!(backoffs, Values::Absent) != last {
             return Err("values missing or out of place".into());
         }
@@ -227,6 +308,7 @@ impl TrieShape {
             by_prob,
             cum,
             rankings,
+            slots,
         })
     }
 }

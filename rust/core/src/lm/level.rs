@@ -41,7 +41,7 @@ pub fn finish(running: u64, n: usize) -> u64 {
 /// bits scaled to the capacity (Lemire's fast range), independent of the upper
 /// 32 bits that serve as the tag.
 #[inline(always)]
-fn home(hash: u64, cap: usize) -> usize {
+pub(crate) fn home(hash: u64, cap: usize) -> usize {
     (((hash & 0xFFFF_FFFF) * cap as u64) >> 32) as usize
 }
 

@@ -36,6 +36,7 @@ pub mod packed;
 pub mod perplexity;
 pub mod quantize;
 pub mod ranking;
+pub mod slots;
 pub mod smoothing;
 pub mod stupid_backoff;
 pub mod trie;

@@ -280,6 +280,25 @@ impl NGramModel {
         }
     }
 
+    /// The lookup of the n-gram of `len + 1` words with `hash` in the hash
+    /// layout (layout 0's levels, or layout 2's slot tables).
+    #[inline(always)]
+    pub(crate) fn find_hashed(&self, len: usize, hash: u64) -> Option<level::Slot> {
+        match &self.trie {
+            Some(t) => t.find_hashed(len, hash),
+            None => self.levels[len].find_trusted(hash),
+        }
+    }
+
+    /// Start loading what [`NGramModel::find_hashed`] reads first.
+    #[inline(always)]
+    pub(crate) fn prefetch_hashed(&self, len: usize, hash: u64) {
+        match &self.trie {
+            Some(t) => t.prefetch_hashed(len, hash),
+            None => self.levels[len].prefetch(hash),
+        }
+    }
+
     /// Score `word` after `state` and advance the state.
     pub fn score_word(&self, state: &State, word: u32, next: &mut State) -> TokenScore {
         self.score_word_hashed(state, word, None, &[], next)
@@ -325,7 +344,11 @@ impl NGramModel {
             }
             None => (f32::NEG_INFINITY, 0),
         };
-        if let (1, Some(trie)) = (matched, &self.trie) {
+        // The hash layout held as a trie (layout 2) scores by hash when bulk
+        // scoring gives the hashes (its states are never queried further);
+        // stepping by `score_word` keeps the trie's entries in the state.
+        let by_hash = hashes.is_some() && self.trie.as_ref().is_some_and(|t| t.hashed);
+        if let (1, Some(trie), false) = (matched, &self.trie, by_hash) {
             // The trie: each longer n-gram is a child of the context entry the
             // state carries, found by a search among its siblings. The searches
             // of the orders are independent (their parents come from the
@@ -394,7 +417,7 @@ impl NGramModel {
                     for len in 1..=held {
                         running = level::extend(running, words[wl - len]);
                         local[len] = level::finish(running, len + 1);
-                        self.levels[len].prefetch(local[len]);
+                        self.prefetch_hashed(len, local[len]);
                     }
                     &local[..]
                 }
@@ -403,7 +426,7 @@ impl NGramModel {
                 let found = match looked.get(len) {
                     Some(Lookup::Found(slot)) => Some(*slot),
                     Some(Lookup::Missing) => None,
-                    _ => self.levels[len].find_trusted(hashes[len]),
+                    _ => self.find_hashed(len, hashes[len]),
                 };
                 match found {
                     Some(slot) => {
@@ -411,7 +434,9 @@ impl NGramModel {
                         matched = len + 1;
                         if len + 1 < n {
                             next.backoff.push(f32::from_bits(slot[3]));
-                            next.entries.push(slot[1]);
+                            if !by_hash {
+                                next.entries.push(slot[1]);
+                            }
                         }
                     }
                     None => break,

@@ -123,7 +123,7 @@ impl NGramModel {
         // Ids are already what scoring uses (`scoring_id`), so the n-gram
         // hashes below are the ones `score_word` would compute.
         let n = self.order();
-        let hashed = self.trie.is_none() && n > 1;
+        let hashed = self.trie.as_ref().is_none_or(|t| t.hashed) && n > 1;
         if hashed {
             self.look_up_by_order(ids, first, bos, hashes, looked, top);
         }
@@ -214,16 +214,15 @@ impl NGramModel {
             top[j] as usize == len - 1 && held >= len
         };
         for len in 1..n {
-            let level = &self.levels[len];
             for j in first..m {
                 if wanted(top, j, len) {
-                    level.prefetch(hashes[j * n + len]);
+                    self.prefetch_hashed(len, hashes[j * n + len]);
                 }
             }
             // Backwards, so that `top[j - 1]` is still what the pass began with.
             for j in (first..m).rev() {
                 if wanted(top, j, len) {
-                    looked[j * n + len] = match level.find_trusted(hashes[j * n + len]) {
+                    looked[j * n + len] = match self.find_hashed(len, hashes[j * n + len]) {
                         Some(slot) => {
                             top[j] = len as u8;
                             Lookup::Found(slot)
@@ -240,6 +239,10 @@ impl NGramModel {
     fn warm_for_scoring(&self) {
         for level in self.levels.iter().skip(1) {
             level.warm();
+        }
+        let tables = self.trie.iter().flat_map(|t| &t.levels);
+        for table in tables.filter_map(|l| l.slots.as_ref()) {
+            table.warm();
         }
     }
 

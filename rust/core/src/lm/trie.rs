@@ -21,6 +21,8 @@ use super::level::Level;
 use super::packed::{bits_for, Packed, Pointers};
 use super::quantize::Bins;
 use super::ranking::{self, Rankings};
+use super::slots::SlotTable;
+use std::sync::Arc;
 use crate::{Error, Result};
 
 /// How one kind of value (probabilities or backoffs) of one order is stored.
@@ -43,6 +45,15 @@ pub enum Values {
         codes: Packed,
         /// The centres.
         centers: Array<f32>,
+    },
+    /// In the order's [`SlotTable`] (the hash layout): each entry's record.
+    Slotted {
+        /// One record number per entry.
+        at: Packed,
+        /// The table.
+        table: Arc<SlotTable>,
+        /// 0: probabilities, 1: backoffs.
+        field: u8,
     },
 }
 
@@ -86,6 +97,7 @@ impl Values {
             Values::Absent => {}
             Values::Raw { bits, .. } => bits.prefetch(i),
             Values::Quantized { codes, .. } => codes.prefetch(i),
+            Values::Slotted { at, table, .. } => table.prefetch_record(at.get(i) as usize),
         }
     }
 
@@ -98,6 +110,9 @@ impl Values {
             Values::Quantized { codes, centers } => {
                 centers.get(codes.get(i) as usize).copied().unwrap_or(0.0)
             }
+            Values::Slotted { at, table, field } => {
+                f32::from_bits(table.value(at.get(i) as usize, *field))
+            }
         }
     }
 
@@ -107,6 +122,14 @@ impl Values {
             Values::Absent => 0,
             Values::Raw { bits, .. } => bits.bytes(),
             Values::Quantized { codes, centers } => codes.bytes() + centers.len() * 4,
+            // The record numbers are shared by both fields, the table by the order.
+            Values::Slotted { at, field, .. } => {
+                if *field == 0 {
+                    at.bytes()
+                } else {
+                    0
+                }
+            }
         }
     }
 }
@@ -132,6 +155,9 @@ pub struct TrieLevel {
     /// Orders 2 and up: the stored rankings of long sibling ranges (see
     /// [`super::ranking`]).
     pub rankings: Rankings,
+    /// The hash layout, orders 2 and up: the table holding the values, which
+    /// scoring probes by n-gram hash (see [`super::slots`]).
+    pub slots: Option<Arc<SlotTable>>,
 }
 
 /// A model's n-grams in the trie layout: `levels[k]` holds the (k+1)-grams.
@@ -139,6 +165,9 @@ pub struct TrieLevel {
 pub struct Trie {
     /// One per order.
     pub levels: Vec<TrieLevel>,
+    /// The hash layout: values of orders 2 and up in [`SlotTable`]s, probed
+    /// by n-gram hash when scoring.
+    pub hashed: bool,
 }
 
 impl Trie {
@@ -211,9 +240,13 @@ impl Trie {
                 by_prob,
                 cum,
                 rankings: Rankings::default(),
+                slots: None,
             });
         }
-        let mut trie = Self { levels: out };
+        let mut trie = Self {
+            levels: out,
+            hashed: false,
+        };
         for k in 1..top {
             let ranges = (0..trie.len(k - 1)).map(|p| trie.children(k - 1, p));
             let level = &trie.levels[k];
@@ -227,6 +260,59 @@ impl Trie {
             trie.levels[k].rankings = rankings;
         }
         Ok(trie)
+    }
+
+    /// The hash layout of linked levels: their exact trie, with the values of
+    /// orders 2 and up moved into [`SlotTable`]s keyed by n-gram hash. Refuses
+    /// what [`Trie::from_levels`] refuses.
+    pub fn hashed_from_levels(levels: &[Level], stored_from: usize) -> Result<Self> {
+        let mut trie = Self::from_levels_ranked(levels, None, stored_from)?;
+        let top = levels.len();
+        for (k, level) in levels.iter().enumerate().skip(1) {
+            let with_backoff = k + 1 < top;
+            let (table, at) = SlotTable::build(
+                level.len(),
+                |i| super::level::key_hash(level.key(i)),
+                |i| level.logprob[i],
+                |i| level.backoff[i],
+                with_backoff,
+            )?;
+            let width = bits_for(table.cap as u64 - 1);
+            let at = Packed::new(at.iter().map(|&s| u64::from(s)), width);
+            let table = Arc::new(table);
+            let t = &mut trie.levels[k];
+            t.probs = Values::Slotted {
+                at: at.clone(),
+                table: table.clone(),
+                field: 0,
+            };
+            if with_backoff {
+                t.backoffs = Values::Slotted {
+                    at,
+                    table: table.clone(),
+                    field: 1,
+                };
+            }
+            t.slots = Some(table);
+        }
+        trie.hashed = true;
+        Ok(trie)
+    }
+
+    /// The probability and backoff bits of the n-gram of `len + 1` words
+    /// with `hash` (the hash layout, `len` >= 1), as a layout-0 slot.
+    #[inline(always)]
+    pub fn find_hashed(&self, len: usize, hash: u64) -> Option<super::level::Slot> {
+        let table = self.levels.get(len)?.slots.as_ref()?;
+        table.find(hash).map(|(p, b)| [0, u32::MAX, p, b, 0])
+    }
+
+    /// Start loading what [`Trie::find_hashed`] reads first.
+    #[inline(always)]
+    pub fn prefetch_hashed(&self, len: usize, hash: u64) {
+        if let Some(table) = self.levels.get(len).and_then(|l| l.slots.as_ref()) {
+            table.prefetch(hash);
+        }
     }
 
     /// The hash-layout levels holding the same n-grams and values (unlinked:
@@ -453,6 +539,7 @@ impl Trie {
                     + l.by_prob.len() * 4
                     + l.cum.len() * 4
                     + l.rankings.bytes()
+                    + l.slots.as_ref().map_or(0, |t| t.size())
             })
             .sum()
     }
@@ -603,17 +690,61 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn hash_files_stay_version_7_and_tries_are_version_8() {
+    fn hash_files_are_version_9_and_tries_version_8() {
         let hash = model(3);
         let dir = tempfile::tempdir().unwrap();
-        let version = |layout| {
+        let version = |m: &NGramModel, layout| {
             let path = dir.path().join("v.nwlm");
-            binary::save_layout(&hash, &path, layout).unwrap();
+            binary::save_layout(m, &path, layout).unwrap();
             let bytes = std::fs::read(&path).unwrap();
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]])
         };
-        assert_eq!(version(Layout::Hash), 7);
-        assert_eq!(version(Layout::Trie { quantize: None }), 8);
+        assert_eq!(version(&hash, Layout::Hash), 9);
+        assert_eq!(version(&hash, Layout::Trie { quantize: None }), 8);
+        // A model with an n-gram whose context is missing stays in layout 0
+        // (version 7), which holds any set of n-grams.
+        let mut levels = hash.hash_layout().levels.clone();
+        let context = levels[2].key(0)[..2].to_vec();
+        let b = &levels[1];
+        let keep: Vec<usize> = (0..b.len()).filter(|&i| b.key(i) != &context[..]).collect();
+        let keys = keep.iter().flat_map(|&i| b.key(i).to_vec()).collect();
+        let logprob = keep.iter().map(|&i| b.logprob[i]).collect();
+        let backoff = keep.iter().map(|&i| b.backoff[i]).collect();
+        levels[1] = crate::lm::level::Level::new(2, keys, logprob, backoff);
+        let gappy = NGramModel::from_levels(
+            hash.vocab.clone(),
+            levels,
+            hash.remainder,
+            &hash.smoothing,
+            hash.normalized,
+        );
+        assert_eq!(version(&gappy, Layout::Hash), 7);
+        let back = binary::load(&dir.path().join("v.nwlm"), true).unwrap();
+        assert!(back.trie.is_none() && back.sizes() == gappy.sizes());
+    }
+
+    #[test]
+    fn the_hash_layout_is_a_trie_with_its_values_in_slot_tables() {
+        let hash = model(4);
+        let file = through_file(&hash, Layout::Hash);
+        let trie = file.trie.as_ref().unwrap();
+        assert!(trie.hashed);
+        assert!(trie.levels[0].slots.is_none());
+        for level in &trie.levels[1..] {
+            assert!(matches!(level.probs, super::Values::Slotted { field: 0, .. }));
+            assert!(level.slots.is_some());
+        }
+        same_answers(&hash, &file);
+        // Saved again, it is written as it is, byte for byte.
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.nwlm"), dir.path().join("b.nwlm"));
+        binary::save_layout(&hash, &a, Layout::Hash).unwrap();
+        binary::save_layout(&file, &b, Layout::Hash).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        // Bulk scoring probes the tables by hash and agrees with stepping.
+        for text in ["the cat sat on a mat", "dog ran far far away the"] {
+            assert_eq!(file.score_text(text, true, true), hash.score_text(text, true, true));
+        }
     }
 
     #[test]
