@@ -86,7 +86,11 @@ def test_golden_kenlm_model_trie_equals_hash(tmp_path: Path, shared: Path) -> No
     # A trie file saved again in either layout keeps its answers.
     trie.save(tmp_path / "h.nwlm", layout="hash")
     assert_same_answers(NGramLM.load(tmp_path / "h.nwlm"), trie, test[:20], CONTEXTS)
-    assert (tmp_path / "t.nwlm").stat().st_size < (tmp_path / "h.nwlm").stat().st_size / 3
+    # The hash layout is the trie with its values moved into hash tables:
+    # larger than the trie, and under 60% of the ARPA text (KenLM's probing
+    # binary is about 53% of it).
+    size = {name: (tmp_path / name).stat().st_size for name in ("t.nwlm", "h.nwlm", "a.arpa")}
+    assert size["t.nwlm"] < size["h.nwlm"] < 0.6 * size["a.arpa"]
 
 
 def test_quantized_trie_is_smaller_and_close(tmp_path: Path, shared: Path) -> None:

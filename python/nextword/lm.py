@@ -231,12 +231,14 @@ class NGramLM(Generative):
         leaves no file behind.
 
         A binary model has one of two layouts, both memory-mapped:
-        ``layout="hash"`` (the default: a hash index per order, the fastest to
-        score with) or ``layout="trie"`` (a sorted trie of bit-packed ids and
-        pointers, several times smaller), whose probabilities and backoffs can
-        be quantized to ``quantize`` bits (1 to 16; KenLM's ``-q 8 -b 8`` is
-        ``quantize=8``). An unquantized trie answers every query exactly as the
-        hash layout does.
+        ``layout="hash"`` (the default, the fastest to score with: the trie
+        below with the probabilities and backoffs in a hash table per order,
+        which scoring probes by n-gram hash as KenLM's probing model does;
+        about half the ARPA text) or ``layout="trie"`` (a sorted trie of
+        bit-packed ids and pointers, about half the hash layout), whose
+        probabilities and backoffs can be quantized to ``quantize`` bits (1 to
+        16; KenLM's ``-q 8 -b 8`` is ``quantize=8``). An unquantized trie
+        answers every query exactly as the hash layout does.
 
         >>> lm.save("model.nwlm", layout="trie", quantize=8)  # doctest: +SKIP
         """

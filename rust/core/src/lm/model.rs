@@ -269,14 +269,14 @@ impl NGramModel {
     /// latency of the next token with the work on this one.
     #[inline]
     pub fn prefetch(&self, history: &[u32], word: u32) {
-        if self.trie.is_some() {
+        if self.trie.as_ref().is_some_and(|t| !t.hashed) {
             return;
         }
         let n = self.order();
         let mut running = level::start(word);
         for len in 1..n.min(history.len() + 1) {
             running = level::extend(running, history[history.len() - len]);
-            self.levels[len].prefetch(level::finish(running, len + 1));
+            self.prefetch_hashed(len, level::finish(running, len + 1));
         }
     }
 
@@ -502,11 +502,17 @@ impl NGramModel {
         if eos {
             seq.push(crate::tokenize::EOS_ID);
         }
+        // Layout 2 scores by hash (given no hashes, the lookup makes its own):
+        // the states here are never queried further.
+        let by_hash: Option<&[u64]> = match &self.trie {
+            Some(t) if t.hashed => Some(&[]),
+            _ => None,
+        };
         for j in first..seq.len() {
             if j + 1 < seq.len() {
                 self.prefetch(&seq[..j + 1], seq[j + 1]);
             }
-            out.push(self.score_word(&state, seq[j], &mut next));
+            out.push(self.score_word_hashed(&state, seq[j], by_hash, &[], &mut next));
             std::mem::swap(&mut state, &mut next);
         }
         out
