@@ -8,22 +8,24 @@ use super::packed::{Packed, Pointers};
 use super::ranking::{DirRow, Rankings};
 use super::slots::SlotTable;
 use super::trie::{TrieLevel, Values};
-use std::sync::Arc;
 use crate::binfmt::{Reader, Writer};
 use crate::Result;
+use std::sync::Arc;
 
 fn packed(p: &Packed) -> Section<'_> {
     section::<u64>(&p.words)
 }
 
-fn values_sections(v: &Values) -> (Section<'_>, Section<'_>) {
+/// The arrays of `v`; backoffs in a slot table share the probabilities'
+/// record numbers when those are in it too (`probs`).
+fn values_sections<'a>(v: &'a Values, probs: Option<&Values>) -> (Section<'a>, Section<'a>) {
+    let shared = matches!(probs, Some(Values::Slotted { .. }));
     match v {
         Values::Absent => (section::<u64>(&[]), section::<f32>(&[])),
         Values::Raw { bits, .. } => (packed(bits), section::<f32>(&[])),
         Values::Quantized { codes, centers } => (packed(codes), section::<f32>(centers)),
-        // Backoffs share the probabilities' record numbers.
-        Values::Slotted { at, field: 0, .. } => (packed(at), section::<f32>(&[])),
-        Values::Slotted { .. } => (section::<u64>(&[]), section::<f32>(&[])),
+        Values::Slotted { .. } if shared => (section::<u64>(&[]), section::<f32>(&[])),
+        Values::Slotted { at, .. } => (packed(at), section::<f32>(&[])),
     }
 }
 
@@ -32,8 +34,8 @@ fn values_sections(v: &Values) -> (Section<'_>, Section<'_>) {
 /// unigrams' by-probability order and cumulative probabilities, and from
 /// version 8 the stored rankings (directory, permutations, running sums).
 pub(super) fn trie_sections(level: &TrieLevel, version: u32) -> Vec<Section<'_>> {
-    let (probs, prob_centers) = values_sections(&level.probs);
-    let (backoffs, backoff_centers) = values_sections(&level.backoffs);
+    let (probs, prob_centers) = values_sections(&level.probs, None);
+    let (backoffs, backoff_centers) = values_sections(&level.backoffs, Some(&level.probs));
     let mut out = vec![
         packed(&level.words),
         probs,
@@ -196,10 +198,11 @@ impl TrieShape {
                 let Some((probs, table)) = slots else {
                     return Err("values in a slot table the order lacks".into());
                 };
-                let at = match (sign, probs) {
-                    (0, _) => packed(bits)?,
-                    (1, Values::Slotted { at, field: 0, .. }) if codes.is_empty() => at.clone(),
-                    _ => return Err("backoffs in a slot table without its record numbers".into()),
+                // Backoffs share the probabilities' record numbers when
+                // those are in the table too.
+                let at = match probs {
+                    Values::Slotted { at, .. } if sign == 1 && codes.is_empty() => at.clone(),
+                    _ => packed(bits)?,
                 };
                 if u64::from(bits) < u64::from(super::packed::bits_for(table.cap as u64 - 1)) {
                     return Err("record numbers too narrow for their slot table".into());
@@ -259,9 +262,7 @@ impl TrieShape {
             backoff_centers,
             slots.as_ref().map(|t| (&probs, t)),
         )?;
-        if slots.is_some() && !matches!(probs, Values::Slotted { .. }) {
-            return Err("a slot table beside values stored elsewhere".into());
-        }
+
         if matches!(probs, Values::Absent) || matches!(backoffs, Values::Absent) != last {
             return Err("values missing or out of place".into());
         }

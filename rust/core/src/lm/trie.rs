@@ -22,8 +22,8 @@ use super::packed::{bits_for, Packed, Pointers};
 use super::quantize::Bins;
 use super::ranking::{self, Rankings};
 use super::slots::SlotTable;
-use std::sync::Arc;
 use crate::{Error, Result};
+use std::sync::Arc;
 
 /// How one kind of value (probabilities or backoffs) of one order is stored.
 #[derive(Debug, Clone, Default)]
@@ -122,14 +122,8 @@ impl Values {
             Values::Absent => 0,
             Values::Raw { bits, .. } => bits.bytes(),
             Values::Quantized { codes, centers } => codes.bytes() + centers.len() * 4,
-            // The record numbers are shared by both fields, the table by the order.
-            Values::Slotted { at, field, .. } => {
-                if *field == 0 {
-                    at.bytes()
-                } else {
-                    0
-                }
-            }
+            // The table is counted by its order (see `Trie::bytes`).
+            Values::Slotted { at, .. } => at.bytes(),
         }
     }
 }
@@ -268,24 +262,40 @@ impl Trie {
     pub fn hashed_from_levels(levels: &[Level], stored_from: usize) -> Result<Self> {
         let mut trie = Self::from_levels_ranked(levels, None, stored_from)?;
         let top = levels.len();
-        for (k, level) in levels.iter().enumerate().skip(1) {
+        // The orders' tables in parallel (each is filled by one thread).
+        let built: Vec<(SlotTable, Vec<u32>)> = {
+            use rayon::prelude::*;
+            levels
+                .par_iter()
+                .enumerate()
+                .skip(1)
+                .map(|(k, level)| {
+                    SlotTable::build(
+                        level.len(),
+                        |i| super::level::key_hash(level.key(i)),
+                        |i| level.logprob[i],
+                        |i| level.backoff[i],
+                        k + 1 < top,
+                    )
+                })
+                .collect::<Result<_>>()?
+        };
+        for (k, (table, at)) in (1..top).zip(built) {
             let with_backoff = k + 1 < top;
-            let (table, at) = SlotTable::build(
-                level.len(),
-                |i| super::level::key_hash(level.key(i)),
-                |i| level.logprob[i],
-                |i| level.backoff[i],
-                with_backoff,
-            )?;
             let width = bits_for(table.cap as u64 - 1);
             let at = Packed::new(at.iter().map(|&s| u64::from(s)), width);
             let table = Arc::new(table);
             let t = &mut trie.levels[k];
-            t.probs = Values::Slotted {
-                at: at.clone(),
-                table: table.clone(),
-                field: 0,
-            };
+            // Bigrams keep their probabilities in the trie too: top-k,
+            // sampling and top-p read many of them per query, in sibling
+            // order, where the table would cost a cache miss each.
+            if k > 1 {
+                t.probs = Values::Slotted {
+                    at: at.clone(),
+                    table: table.clone(),
+                    field: 0,
+                };
+            }
             if with_backoff {
                 t.backoffs = Values::Slotted {
                     at,
@@ -532,9 +542,14 @@ impl Trie {
         self.levels
             .iter()
             .map(|l| {
+                // Backoffs in a slot table share the probabilities' record numbers.
+                let shared = matches!(
+                    (&l.probs, &l.backoffs),
+                    (Values::Slotted { .. }, Values::Slotted { .. })
+                );
                 l.words.bytes()
                     + l.probs.bytes()
-                    + l.backoffs.bytes()
+                    + if shared { 0 } else { l.backoffs.bytes() }
                     + l.next.bytes()
                     + l.by_prob.len() * 4
                     + l.cum.len() * 4
@@ -730,8 +745,15 @@ pub(crate) mod tests {
         let trie = file.trie.as_ref().unwrap();
         assert!(trie.hashed);
         assert!(trie.levels[0].slots.is_none());
-        for level in &trie.levels[1..] {
-            assert!(matches!(level.probs, super::Values::Slotted { field: 0, .. }));
+        for (k, level) in trie.levels.iter().enumerate().skip(1) {
+            // Bigrams keep their probabilities in the trie (queries walk them).
+            let slotted = matches!(level.probs, super::Values::Slotted { field: 0, .. });
+            assert_eq!(slotted, k > 1);
+            let last = k + 1 == trie.levels.len();
+            assert_eq!(
+                matches!(level.backoffs, super::Values::Slotted { field: 1, .. }),
+                !last
+            );
             assert!(level.slots.is_some());
         }
         same_answers(&hash, &file);
@@ -743,7 +765,10 @@ pub(crate) mod tests {
         assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
         // Bulk scoring probes the tables by hash and agrees with stepping.
         for text in ["the cat sat on a mat", "dog ran far far away the"] {
-            assert_eq!(file.score_text(text, true, true), hash.score_text(text, true, true));
+            assert_eq!(
+                file.score_text(text, true, true),
+                hash.score_text(text, true, true)
+            );
         }
     }
 
