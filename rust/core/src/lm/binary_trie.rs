@@ -174,7 +174,8 @@ impl TrieShape {
         (kind, bits, sign): (u8, u8, u32),
         codes: Array<u64>,
         centers: Array<f32>,
-        slots: Option<(&Values, &Arc<SlotTable>)>,
+        table: Option<&Arc<SlotTable>>,
+        shared: Option<&Packed>,
     ) -> std::result::Result<Values, String> {
         let packed = |bits: u8| {
             Packed::from_words(codes.clone(), bits, self.len)
@@ -195,13 +196,13 @@ impl TrieShape {
                 })
             }
             3 if sign <= 1 && centers.is_empty() => {
-                let Some((probs, table)) = slots else {
+                let Some(table) = table else {
                     return Err("values in a slot table the order lacks".into());
                 };
                 // Backoffs share the probabilities' record numbers when
                 // those are in the table too.
-                let at = match probs {
-                    Values::Slotted { at, .. } if sign == 1 && codes.is_empty() => at.clone(),
+                let at = match shared {
+                    Some(at) if sign == 1 && codes.is_empty() => at.clone(),
                     _ => packed(bits)?,
                 };
                 if u64::from(bits) < u64::from(super::packed::bits_for(table.cap as u64 - 1)) {
@@ -249,20 +250,19 @@ impl TrieShape {
         // What scoring reads at random goes on huge pages (see `Array::on_huge_pages`).
         let words = Packed::from_words(words.on_huge_pages(), self.word_bits, self.len)
             .ok_or("word ids do not match their count")?;
-        let no = Values::Absent;
-        let probs = self.values(
-            self.probs,
-            probs.on_huge_pages(),
-            prob_centers,
-            slots.as_ref().map(|t| (&no, t)),
-        )?;
+        let table = slots.as_ref();
+        let probs = self.values(self.probs, probs.on_huge_pages(), prob_centers, table, None)?;
+        let shared = match &probs {
+            Values::Slotted { at, .. } => Some(at),
+            _ => None,
+        };
         let backoffs = self.values(
             self.backoffs,
             backoffs.on_huge_pages(),
             backoff_centers,
-            slots.as_ref().map(|t| (&probs, t)),
+            table,
+            shared,
         )?;
-
         if matches!(probs, Values::Absent) || matches!(backoffs, Values::Absent) != last {
             return Err("values missing or out of place".into());
         }
