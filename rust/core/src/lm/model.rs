@@ -346,9 +346,11 @@ impl NGramModel {
         };
         // The hash layout held as a trie (layout 2) scores by hash when bulk
         // scoring gives the hashes (its states are never queried further);
-        // stepping by `score_word` keeps the trie's entries in the state.
+        // stepping by `score_word` keeps the trie's entries in the state. A
+        // trie given `hashes` reads the lookups bulk scoring made in `looked`
+        // (every one it needs: see `look_up_by_order`).
         let by_hash = hashes.is_some() && self.trie.as_ref().is_some_and(|t| t.hashed);
-        if let (1, Some(trie), false) = (matched, &self.trie, by_hash) {
+        if let (1, Some(trie), None) = (matched, &self.trie, hashes) {
             // The trie: each longer n-gram is a child of the context entry the
             // state carries, found by a search among its siblings. The searches
             // of the orders are independent (their parents come from the
@@ -426,7 +428,10 @@ impl NGramModel {
                 let found = match looked.get(len) {
                     Some(Lookup::Found(slot)) => Some(*slot),
                     Some(Lookup::Missing) => None,
-                    _ => self.find_hashed(len, hashes[len]),
+                    _ => {
+                        debug_assert!(self.trie.as_ref().is_none_or(|t| t.hashed));
+                        self.find_hashed(len, hashes[len])
+                    }
                 };
                 match found {
                     Some(slot) => {

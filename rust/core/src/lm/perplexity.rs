@@ -63,31 +63,62 @@ impl Evaluation {
     }
 }
 
-/// Buffers reused from sentence to sentence while scoring.
+/// Tokens queued before a batch of sentences is scored (see
+/// [`NGramModel::flush_batch`]): enough that each pass keeps many loads in
+/// flight, few enough that the batch's lookups stay in the L2 cache.
+pub(crate) const BATCH_TOKENS: usize = 384;
+
+/// A sentence queued for scoring: its word hashes in `Scratch::words`, then
+/// (once the batch is flushed) its tokens in `Scratch::ids`.
+#[derive(Clone, Copy, Default)]
+struct Queued {
+    /// Its word hashes: `words[hashes.0..hashes.1]`.
+    hashes: (usize, usize),
+    bos: bool,
+    eos: bool,
+    /// Its tokens: `ids[start..end]`, `<s>` included, the scored ones from `first`.
+    start: usize,
+    first: usize,
+    end: usize,
+}
+
+/// Buffers reused from batch to batch while scoring.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    queued: Vec<Queued>,
     ids: Vec<u32>,
     words: Vec<u64>,
     hashes: Vec<u64>,
     looked: Vec<Lookup>,
     /// Per token: the longest n-gram found so far (0: the unigram), or
-    /// `NONE` when the token has no unigram.
+    /// `NONE` when the token has no unigram (or is a sentence's `<s>`).
     top: Vec<u8>,
+    /// Per token: [`NOT_FIRST`], or for the first token a sentence scores,
+    /// how many context backoffs the state holds before it.
+    lead: Vec<u8>,
+    /// The trie searches of one pass: (token, search).
+    searches: Vec<(u32, Option<super::trie::Search>)>,
+    /// The searches still open in a round of bisection.
+    open: Vec<u32>,
     state: State,
     next: State,
 }
 
+/// `top` of a token with no unigram.
+const NONE: u8 = u8::MAX;
+/// `lead` of a token that does not begin its sentence.
+const NOT_FIRST: u8 = u8::MAX;
+
+impl Scratch {
+    /// Tokens queued so far.
+    pub(crate) fn queued_tokens(&self) -> usize {
+        self.words.len() + 2 * self.queued.len()
+    }
+}
+
 impl NGramModel {
-    /// Score one sentence of text into an evaluation (the one loop that both
-    /// [`NGramModel::score_text`] and [`NGramModel::evaluate`] run).
-    ///
-    /// Scoring is bound by memory latency: each token reads a vocabulary slot
-    /// and one hash slot per order, at random over the model. So the sentence
-    /// goes in passes, each starting every load of the next one before any is
-    /// needed (KenLM's `query` reads them one after the other): hash the
-    /// tokens and prefetch their vocabulary slots; read the ids; hash every
-    /// n-gram the scoring may ask for and prefetch its slot; then score, with
-    /// the slots already in cache.
+    /// Score one sentence of text into an evaluation (a batch of one; see
+    /// [`NGramModel::queue_sentence`] for the bulk path).
     pub(crate) fn evaluate_sentence(
         &self,
         text: &str,
@@ -95,132 +126,210 @@ impl NGramModel {
         eos: bool,
         scratch: &mut Scratch,
     ) -> Evaluation {
-        let Scratch {
-            ids,
-            words,
-            hashes,
-            looked,
-            top,
-            state,
-            next,
-        } = scratch;
+        debug_assert!(scratch.queued.is_empty());
+        self.queue_sentence(text, bos, eos, scratch);
+        let mut out = Evaluation::default();
+        self.flush_batch(scratch, |e, _| out = *e);
+        out
+    }
+
+    /// Queue one sentence of text for [`NGramModel::flush_batch`]: its words
+    /// are hashed now and their vocabulary slots prefetched.
+    pub(crate) fn queue_sentence(&self, text: &str, bos: bool, eos: bool, scratch: &mut Scratch) {
         let index = self.word_index();
-        words.clear();
+        let words = &mut scratch.words;
+        let begin = words.len();
         self.vocab.tokenizer().for_each_token(text, |t| {
             let h = super::word_index::WordIndex::hash(t);
             index.prefetch(h);
             words.push(h);
         });
-        ids.clear();
-        if bos {
-            ids.push(crate::tokenize::BOS_ID);
-        }
-        let first = ids.len();
-        ids.extend(words.iter().map(|&h| index.id(h)));
-        if eos {
-            ids.push(self.scoring_id(crate::tokenize::EOS_ID));
-        }
-        // Ids are already what scoring uses (`scoring_id`), so the n-gram
-        // hashes below are the ones `score_word` would compute.
-        let n = self.order();
-        let hashed = self.trie.as_ref().is_none_or(|t| t.hashed) && n > 1;
-        if hashed {
-            self.look_up_by_order(ids, first, bos, hashes, looked, top);
-        }
-        *state = self.begin_state(bos);
-        let mut e = Evaluation {
-            sentences: 1,
+        scratch.queued.push(Queued {
+            hashes: (begin, words.len()),
+            bos,
+            eos,
             ..Default::default()
-        };
-        // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
-        let mut sentence = 0f32;
-        for j in first..ids.len() {
-            let (h, l) = if hashed {
-                let at = j * n..(j + 1) * n;
-                (Some(&hashes[at.clone()]), &looked[at])
-            } else {
-                (None, &[][..])
-            };
-            let s = self.score_word_hashed(state, ids[j], h, l, next);
-            std::mem::swap(state, next);
-            sentence += s.logprob;
-            e.tokens += 1;
-            if s.oov {
-                e.oovs += 1;
-                e.oov_logprob += s.logprob as f64;
-            } else {
-                e.iv_logprob += s.logprob as f64;
-            }
-        }
-        e.logprob = sentence as f64;
-        e
+        });
     }
 
-    /// The hash-index lookups scoring the sentence `ids` (from `first`) will
-    /// make, made ahead, order by order: `hashes[j * n + len]` is the hash of
-    /// token `j` after the `len` before it, `looked[j * n + len]` its lookup.
+    /// Score every queued sentence, in order, handing each one's evaluation
+    /// and its `eos` to `out`; the queue is then empty.
+    ///
+    /// Scoring is bound by memory latency: each token reads a vocabulary slot
+    /// and one entry per order, at random over the model. So the batch goes
+    /// in passes, each starting every load of the next one before any is
+    /// needed (KenLM's `query` reads them one after the other): the words'
+    /// vocabulary slots were prefetched when queued; read the ids; then look
+    /// up every n-gram the scoring will ask for, order by order over the whole
+    /// batch ([`NGramModel::look_up_by_order`]); then score, with the lookups
+    /// already made. A batch of several sentences keeps more loads in flight
+    /// than one sentence would.
+    pub(crate) fn flush_batch(
+        &self,
+        scratch: &mut Scratch,
+        mut out: impl FnMut(&Evaluation, bool),
+    ) {
+        let index = self.word_index();
+        let eos_id = self.scoring_id(crate::tokenize::EOS_ID);
+        scratch.ids.clear();
+        for q in scratch.queued.iter_mut() {
+            let ids = &mut scratch.ids;
+            q.start = ids.len();
+            if q.bos {
+                ids.push(crate::tokenize::BOS_ID);
+            }
+            q.first = ids.len();
+            ids.extend(
+                scratch.words[q.hashes.0..q.hashes.1]
+                    .iter()
+                    .map(|&h| index.id(h)),
+            );
+            if q.eos {
+                ids.push(eos_id);
+            }
+            q.end = ids.len();
+        }
+        // Ids are already what scoring uses (`scoring_id`), so the n-gram
+        // lookups below are the ones `score_word` would make.
+        let n = self.order();
+        let ahead = n > 1;
+        if ahead {
+            self.look_up_by_order(scratch);
+        }
+        let Scratch {
+            queued,
+            ids,
+            hashes,
+            looked,
+            state,
+            next,
+            ..
+        } = scratch;
+        for q in queued.iter() {
+            *state = self.begin_state(q.bos);
+            let mut e = Evaluation {
+                sentences: 1,
+                ..Default::default()
+            };
+            // Like KenLM's query: a sentence is summed in f32, the corpus in f64.
+            let mut sentence = 0f32;
+            for j in q.first..q.end {
+                let (h, l) = if ahead {
+                    let at = j * n..(j + 1) * n;
+                    (Some(&hashes[at.clone()]), &looked[at])
+                } else {
+                    (None, &[][..])
+                };
+                let s = self.score_word_hashed(state, ids[j], h, l, next);
+                std::mem::swap(state, next);
+                sentence += s.logprob;
+                e.tokens += 1;
+                if s.oov {
+                    e.oovs += 1;
+                    e.oov_logprob += s.logprob as f64;
+                } else {
+                    e.iv_logprob += s.logprob as f64;
+                }
+            }
+            e.logprob = sentence as f64;
+            out(&e, q.eos);
+        }
+        scratch.queued.clear();
+        scratch.words.clear();
+    }
+
+    /// The lookups scoring the queued sentences will make, made ahead, order
+    /// by order: `looked[j * n + len]` is the lookup of token `j` after the
+    /// `len` before it (and, on the hash layouts, `hashes[j * n + len]` its
+    /// hash).
     ///
     /// Scoring token `j` looks up its n-grams of length 2, 3, ... while the
     /// shorter one was found and its context was (the state holds the
     /// context's backoff, that is, token `j - 1` matched that long), and stops
     /// at the first miss (suffix closure). Those conditions, for length
     /// `len + 1`, are known once every lookup of length `len` is: so each pass
-    /// starts the loads of one length for the whole sentence before reading
-    /// any (their memory waits overlap), and loads nothing scoring would not
-    /// read. Scoring then reads the outcomes (see
+    /// starts the loads of one length for the whole batch before reading any
+    /// (their memory waits overlap), and loads nothing scoring would not read.
+    /// Scoring then reads the outcomes (see
     /// [`NGramModel::score_word_hashed`]), the same as its own lookups.
-    fn look_up_by_order(
-        &self,
-        ids: &[u32],
-        first: usize,
-        bos: bool,
-        hashes: &mut Vec<u64>,
-        looked: &mut Vec<Lookup>,
-        top: &mut Vec<u8>,
-    ) {
-        const NONE: u8 = u8::MAX;
+    ///
+    /// On the hash layouts a lookup is a probe of the order's table by the
+    /// n-gram's hash. In the trie the n-gram of length `len + 1` ending at
+    /// token `j` is a child of the one of length `len` ending at token `j - 1`,
+    /// found by the previous pass: each pass searches among the siblings of
+    /// every token at once, one bisection step of each search at a time, so
+    /// that those loads overlap too.
+    fn look_up_by_order(&self, scratch: &mut Scratch) {
+        let Scratch {
+            queued,
+            ids,
+            hashes,
+            looked,
+            top,
+            lead,
+            searches,
+            open,
+            ..
+        } = scratch;
         let n = self.order();
         let m = ids.len();
+        let trie = self.trie.as_ref().filter(|t| !t.hashed);
         hashes.clear();
         hashes.resize(m * n, 0);
         looked.clear();
         looked.resize(m * n, Lookup::Pending);
         top.clear();
         top.resize(m, NONE);
+        lead.clear();
+        lead.resize(m, NOT_FIRST);
         let unk = self.unigram_entry(crate::tokenize::UNK_ID).is_some();
-        for j in first..m {
-            // Ids are already what scoring uses (`scoring_id`): one without a
-            // unigram is `<unk>`'s, scored as `score_word_hashed` does.
-            if self.unigram_entry(ids[j]).is_some() || (ids[j] == crate::tokenize::UNK_ID && unk) {
-                top[j] = 0;
+        // The context backoffs the state holds before a sentence's first token.
+        let bos_held = u8::from(self.unigram_entry(crate::tokenize::BOS_ID).is_some());
+        for q in queued.iter() {
+            if q.first < q.end {
+                lead[q.first] = if q.bos { bos_held } else { 0 };
             }
-            let mut running = super::level::start(ids[j]);
-            for len in 1..n.min(j + 1) {
-                running = super::level::extend(running, ids[j - len]);
-                hashes[j * n + len] = super::level::finish(running, len + 1);
+            for j in q.first..q.end {
+                // Ids are already what scoring uses (`scoring_id`): one without a
+                // unigram is `<unk>`'s, scored as `score_word_hashed` does.
+                if self.unigram_entry(ids[j]).is_some()
+                    || (ids[j] == crate::tokenize::UNK_ID && unk)
+                {
+                    top[j] = 0;
+                }
+                if trie.is_none() {
+                    let mut running = super::level::start(ids[j]);
+                    for len in 1..n.min(j - q.start + 1) {
+                        running = super::level::extend(running, ids[j - len]);
+                        hashes[j * n + len] = super::level::finish(running, len + 1);
+                    }
+                }
             }
         }
-        // The context backoffs the state holds before token `first`.
-        let start = usize::from(bos && self.unigram_entry(crate::tokenize::BOS_ID).is_some());
         // Whether scoring token `j` looks up its n-gram of length `len + 1`.
         let wanted = |top: &[u8], j: usize, len: usize| {
-            let held = if j == first {
-                start
-            } else if top[j - 1] == NONE {
-                0
-            } else {
-                top[j - 1] as usize + 1
+            if top[j] as usize != len - 1 {
+                return false;
+            }
+            let held = match lead[j] {
+                NOT_FIRST if top[j - 1] == NONE => 0,
+                NOT_FIRST => top[j - 1] as usize + 1,
+                start => start as usize,
             };
-            top[j] as usize == len - 1 && held >= len
+            held >= len
         };
         for len in 1..n {
-            for j in first..m {
+            if let Some(trie) = trie {
+                self.search_trie_pass(trie, len, ids, looked, top, searches, open, &wanted);
+                continue;
+            }
+            for j in 0..m {
                 if wanted(top, j, len) {
                     self.prefetch_hashed(len, hashes[j * n + len]);
                 }
             }
             // Backwards, so that `top[j - 1]` is still what the pass began with.
-            for j in (first..m).rev() {
+            for j in (0..m).rev() {
                 if wanted(top, j, len) {
                     looked[j * n + len] = match self.find_hashed(len, hashes[j * n + len]) {
                         Some(slot) => {
@@ -231,6 +340,113 @@ impl NGramModel {
                     };
                 }
             }
+        }
+    }
+
+    /// One pass of [`NGramModel::look_up_by_order`] in a trie: every wanted
+    /// n-gram of length `len + 1`, searched among the children of its context
+    /// (the n-gram of length `len` ending at the token before), the searches
+    /// interleaved step by step. A found entry's lookup holds it as a slot of
+    /// the hash layout would: `[_, entry, probability bits, backoff bits, _]`.
+    #[allow(clippy::too_many_arguments)]
+    fn search_trie_pass(
+        &self,
+        trie: &super::trie::Trie,
+        len: usize,
+        ids: &[u32],
+        looked: &mut [Lookup],
+        top: &mut [u8],
+        searches: &mut Vec<(u32, Option<super::trie::Search>)>,
+        open: &mut Vec<u32>,
+        wanted: &impl Fn(&[u8], usize, usize) -> bool,
+    ) {
+        use super::trie::Search;
+        let n = self.order();
+        // The context's entry in order `len` (index `len - 1`).
+        let parent = |looked: &[Lookup], j: usize| -> usize {
+            if len == 1 {
+                self.unigram_entry(ids[j - 1]).unwrap_or(usize::MAX)
+            } else {
+                match looked[(j - 1) * n + len - 1] {
+                    Lookup::Found(slot) => slot[1] as usize,
+                    _ => usize::MAX,
+                }
+            }
+        };
+        searches.clear();
+        for j in 0..ids.len() {
+            if wanted(top, j, len) {
+                trie.prefetch_children(len - 1, parent(looked, j));
+                searches.push((j as u32, None));
+            }
+        }
+        for (j, search) in searches.iter_mut() {
+            let range = trie.children(len - 1, parent(looked, *j as usize));
+            trie.prefetch_range(len, range);
+            *search = Some(Search::Within(range.0, range.1));
+        }
+        for (j, search) in searches.iter_mut() {
+            if let Some(Search::Within(lo, hi)) = *search {
+                *search = trie.search_start(len, (lo, hi), ids[*j as usize]);
+                if let Some(Search::Within(lo, hi)) = *search {
+                    trie.prefetch_middle(len, (lo, hi));
+                }
+            }
+        }
+        // Bisection, one step of every open search per round (the ones
+        // still open listed in `open`, in any order).
+        open.clear();
+        open.extend(
+            (0..searches.len() as u32)
+                .filter(|&i| matches!(searches[i as usize].1, Some(Search::Within(..)))),
+        );
+        while !open.is_empty() {
+            let mut k = 0;
+            while k < open.len() {
+                let (j, search) = &mut searches[open[k] as usize];
+                // Only open searches are listed; an empty range finds nothing.
+                let (lo, hi) = match *search {
+                    Some(Search::Within(lo, hi)) if lo < hi => (lo, hi),
+                    _ => {
+                        *search = None;
+                        open.swap_remove(k);
+                        continue;
+                    }
+                };
+                let word = ids[*j as usize];
+                let mid = lo + (hi - lo) / 2;
+                let w = trie.word(len, mid);
+                let (lo, hi) = if w < word { (mid + 1, hi) } else { (lo, mid) };
+                if w == word || lo >= hi {
+                    *search = (w == word).then_some(Search::Found(mid));
+                    open.swap_remove(k);
+                } else {
+                    trie.prefetch_middle(len, (lo, hi));
+                    *search = Some(Search::Within(lo, hi));
+                    k += 1;
+                }
+            }
+        }
+        for (_, search) in searches.iter() {
+            if let Some(Search::Found(e)) = *search {
+                trie.prefetch_values(len, e);
+            }
+        }
+        let level = &trie.levels[len];
+        for &(j, search) in searches.iter() {
+            let j = j as usize;
+            looked[j * n + len] = match search {
+                Some(Search::Found(e)) => {
+                    top[j] = len as u8;
+                    let backoff = if len + 1 < n {
+                        level.backoffs.get(e).to_bits()
+                    } else {
+                        0
+                    };
+                    Lookup::Found([0, e as u32, level.probs.get(e).to_bits(), backoff, 0])
+                }
+                _ => Lookup::Missing,
+            };
         }
     }
 
@@ -267,15 +483,21 @@ impl NGramModel {
             Local::default,
             |(total, stats, scratch): &mut Local, chunk| {
                 let before = total.tokens;
-                chunk.for_each_sentence_ended(&corpus.options, stats, |text, ended| {
-                    // A file's last line without a newline is scored without
-                    // `</s>`, as KenLM's `query` does; one without a word is
-                    // not a sentence.
-                    let e = self.evaluate_sentence(text, true, ended, scratch);
+                // A file's last line without a newline is scored without
+                // `</s>`, as KenLM's `query` does; one without a word is not
+                // a sentence.
+                let mut add = |e: &Evaluation, ended: bool| {
                     if ended || e.tokens > 0 {
-                        total.add(&e);
+                        total.add(e);
+                    }
+                };
+                chunk.for_each_sentence_ended(&corpus.options, stats, |text, ended| {
+                    self.queue_sentence(text, true, ended, scratch);
+                    if scratch.queued_tokens() >= BATCH_TOKENS {
+                        self.flush_batch(scratch, &mut add);
                     }
                 })?;
+                self.flush_batch(scratch, &mut add);
                 control.add_tokens(total.tokens - before);
                 Ok(())
             },
@@ -314,9 +536,14 @@ impl NGramModel {
             },
             |(out, stats, scratch), chunk| {
                 let mut scores = Vec::new();
+                let mut add = |e: &Evaluation, _| scores.push(*e);
                 chunk.for_each_sentence(&corpus.options, stats, |text| {
-                    scores.push(self.evaluate_sentence(text, bos, eos, scratch));
+                    self.queue_sentence(text, bos, eos, scratch);
+                    if scratch.queued_tokens() >= BATCH_TOKENS {
+                        self.flush_batch(scratch, &mut add);
+                    }
                 })?;
+                self.flush_batch(scratch, &mut add);
                 control.add_tokens(scores.iter().map(|e| e.tokens).sum());
                 out.push((chunk.seq, scores));
                 Ok(())
@@ -333,6 +560,63 @@ mod tests {
     use crate::lm::kneser_ney::KneserNeyOptions;
     use crate::lm::trie::tests::model_with as model;
     use crate::lm::{binary, Layout, Smoothing};
+
+    /// Scoring a corpus in batches of many sentences gives, sentence by
+    /// sentence, exactly what scoring each sentence alone gives, on every
+    /// layout: no lookup crosses a sentence's start, batches end anywhere.
+    #[test]
+    fn batches_of_sentences_score_as_single_sentences() {
+        use crate::control::Control;
+        use crate::corpus::Corpus;
+        let dir = tempfile::tempdir().unwrap();
+        let words = [
+            "the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far", "zebra",
+        ];
+        // Sentences of 0-29 words, some words unknown to the model.
+        let mut seed = 7u64;
+        let texts: Vec<String> = (0..400)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let len = (seed >> 59) as usize % 30;
+                (0..len)
+                    .map(|k| match (seed >> (k % 50)) % 12 {
+                        10 => "unseen",
+                        11 => "<unk>",
+                        w => words[w as usize],
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        for order in [2, 3, 5] {
+            let m = model(order, Smoothing::KneserNey(KneserNeyOptions::default()));
+            let path = dir.path().join("m.nwlm");
+            let mut models = vec![m.clone()];
+            binary::save_layout(&m, &path, Layout::Hash).unwrap();
+            models.push(binary::load(&path, true).unwrap());
+            binary::save_layout(&m, &path, Layout::Trie { quantize: None }).unwrap();
+            models.push(binary::load(&path, true).unwrap());
+            for model in &models {
+                let corpus = Corpus::from_texts(texts.clone());
+                let got = model
+                    .score_corpus(&corpus, true, true, &Control::new(), 1)
+                    .unwrap();
+                let non_blank: Vec<&String> =
+                    texts.iter().filter(|t| !t.trim().is_empty()).collect();
+                assert_eq!(got.len(), non_blank.len());
+                let mut total = super::Evaluation::default();
+                for (e, text) in got.iter().zip(&non_blank) {
+                    let alone = model.score_text(text, true, true);
+                    assert_eq!(e, &alone, "order {order}: {text:?}");
+                    total.add(&alone);
+                }
+                let all = model.evaluate(&corpus, &Control::new(), 1).unwrap();
+                assert_eq!(all, total, "order {order}");
+            }
+        }
+    }
 
     /// The batched sentence scorer (word index, n-gram hashes a sentence
     /// ahead) gives exactly what scoring token by token gives.
@@ -353,7 +637,7 @@ mod tests {
                 Smoothing::StupidBackoff(0.4),
                 Smoothing::AddK(0.5),
             ] {
-                let m = model(order, smoothing);
+                let m = model(order, smoothing.clone());
                 let path = dir.path().join("m.nwlm");
                 let mut models = vec![m.clone()];
                 binary::save_layout(&m, &path, Layout::Hash).unwrap();
@@ -375,7 +659,12 @@ mod tests {
                             let tokens = model.score_ids(&ids, bos, eos);
                             let e = model.score_text(text, bos, eos);
                             let sum = tokens.iter().fold(0f32, |a, t| a + t.logprob);
-                            assert_eq!(e.logprob.to_bits(), (sum as f64).to_bits(), "{text:?}");
+                            assert_eq!(
+                                e.logprob.to_bits(),
+                                (sum as f64).to_bits(),
+                                "{text:?} order {order} {smoothing:?} trie {:?} {bos} {eos}",
+                                model.trie.as_ref().map(|t| t.hashed)
+                            );
                             assert_eq!(e.tokens, tokens.len() as u64);
                             assert_eq!(e.oovs, tokens.iter().filter(|t| t.oov).count() as u64);
                         }
