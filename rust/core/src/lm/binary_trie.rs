@@ -278,7 +278,7 @@ impl TrieShape {
             if highs.is_empty() {
                 return Err("child pointers lack their table".into());
             }
-            Pointers { low, first: highs }
+            Pointers::from_parts(low, highs)
         };
         let want = if first { self.len } else { 0 };
         if by_prob.len() != want || cum.len() != want {

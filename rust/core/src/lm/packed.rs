@@ -155,9 +155,9 @@ const EXTRA_LOW_BITS: u8 = 3;
 /// Raj and Whittaker (2003) store them, the idea KenLM calls Bhiksha: each
 /// value keeps only its `low_bits` low bits, packed; its high part `h` is
 /// implied by `first[h]`, the index of the first value whose high part is at
-/// least `h`. Pointers grow about linearly with their index, so the high
-/// part is found by an interpolated guess and a short gallop, and the width
-/// of the low part is chosen to make the whole smallest.
+/// least `h`. The width of the low part is chosen to make the whole
+/// smallest; the high part of value `i` is found from a hint built at load
+/// (the high part of every 128th value), a step or two along `first`.
 #[derive(Debug, Clone, Default)]
 pub struct Pointers {
     /// Low bits of each value.
@@ -165,7 +165,15 @@ pub struct Pointers {
     /// `first[h]`: index of the first value with high part >= h; the last
     /// entry is the number of values.
     pub first: Array<u32>,
+    /// `hints[b]`: the high part of value `b << HINT_SHIFT`, so that the high
+    /// part of any value lies between two neighbouring hints (built from
+    /// `first` in one pass when the table is made or loaded, never stored).
+    hints: Vec<u32>,
 }
+
+/// Values per hint: a value's high part is found between two hints, a few
+/// entries of `first` apart, without the mispredicted branches of a search.
+const HINT_SHIFT: u32 = 7;
 
 impl Pointers {
     /// Encode `values` (non-decreasing, at most `max`), choosing the split
@@ -190,10 +198,29 @@ impl Pointers {
         }
         first.push(values.len() as u32);
         let mask = (1u64 << low_bits) - 1;
-        Self {
-            low: Packed::new(values.iter().map(|&v| u64::from(v) & mask), low_bits),
-            first: first.into(),
+        Self::from_parts(
+            Packed::new(values.iter().map(|&v| u64::from(v) & mask), low_bits),
+            first.into(),
+        )
+    }
+
+    /// The table of `low` bits and `first` indexes (as [`Pointers::new`]
+    /// makes them, or as a file holds them), with its hints built. A corrupt
+    /// `first` gives garbage hints, never a panic.
+    pub fn from_parts(low: Packed, first: Array<u32>) -> Self {
+        let blocks = low.len.div_ceil(1 << HINT_SHIFT);
+        let mut hints = Vec::with_capacity(blocks);
+        // hints[b] is the largest h with first[h] <= b << HINT_SHIFT.
+        let f: &[u32] = &first;
+        let mut h = 0usize;
+        for b in 0..blocks {
+            let i = b << HINT_SHIFT;
+            while h + 2 < f.len() && f[h + 1] as usize <= i {
+                h += 1;
+            }
+            hints.push(h as u32);
         }
+        Self { low, first, hints }
     }
 
     /// Number of values.
@@ -206,26 +233,18 @@ impl Pointers {
         self.low.len == 0
     }
 
-    /// Where [`Pointers::high`] first looks in `first` for value `i` (`n`:
-    /// the table's length, at least 2).
-    #[inline(always)]
-    fn high_guess(&self, i: usize, n: usize) -> usize {
-        let guess = ((u64::from(i as u32) * (n as u64 - 1)) / (self.len() as u64 + 1)) as usize;
-        guess.min(n - 2)
-    }
-
     /// Start loading what [`Pointers::pair`] of `i` reads first: the low bits
-    /// and the guessed place of the high part (a hint).
+    /// and the hint of its block (a hint).
     #[inline]
     pub fn prefetch(&self, i: usize) {
         self.low.prefetch(i);
-        let n = self.first.len();
-        if n >= 2 {
-            super::level::prefetch(&self.first, self.high_guess(i, n));
-        }
+        super::level::prefetch(&self.hints, i >> HINT_SHIFT);
     }
 
-    /// The high part of value `i`: the largest h with `first[h] <= i`.
+    /// The high part of value `i`: the largest h with `first[h] <= i`. It
+    /// lies between the hints of `i`'s block and of the next one: a short
+    /// scan of `first` from the first of them, or a bisection where they are
+    /// far apart (after a value with many children).
     #[inline]
     fn high(&self, i: usize) -> u64 {
         let f: &[u32] = &self.first;
@@ -233,27 +252,23 @@ impl Pointers {
         if n < 2 {
             return 0;
         }
-        let g = self.high_guess(i, n);
-        let i = i as u32;
+        let b = i >> HINT_SHIFT;
         let at = |h: usize| f.get(h).copied().unwrap_or(u32::MAX);
-        // Invariant (for a sound table): first[lo] <= i < first[hi].
-        let (mut lo, mut hi) = (0usize, n - 1);
-        let mut step = 1usize;
-        if at(g) <= i {
-            lo = g;
-            while lo + step < hi && at(lo + step) <= i {
-                lo += step;
-                step *= 2;
+        // Clamped: hints of a corrupt table may point anywhere.
+        let mut lo = (self.hints.get(b).copied().unwrap_or(0) as usize).min(n - 2);
+        let hi = self
+            .hints
+            .get(b + 1)
+            .map_or(n - 2, |&h| (h as usize).clamp(lo, n - 2));
+        let i = i as u32;
+        if hi - lo <= 8 {
+            while lo < hi && at(lo + 1) <= i {
+                lo += 1;
             }
-            hi = hi.min(lo + step);
-        } else {
-            hi = g.max(1);
-            while hi - lo > step && at(hi - step) > i {
-                hi -= step;
-                step *= 2;
-            }
-            lo = lo.max(hi.saturating_sub(step));
+            return lo as u64;
         }
+        // Invariant: first[lo] <= i, and the answer is at most hi.
+        let mut hi = hi + 1;
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
             if at(mid) <= i {
@@ -312,6 +327,11 @@ impl Pointers {
     pub fn bytes(&self) -> usize {
         self.low.bytes() + self.first.len() * 4
     }
+
+    /// Bytes of the hints built at load (held in memory, not stored).
+    pub fn hint_bytes(&self) -> usize {
+        self.hints.len() * 4
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +374,55 @@ mod pointer_tests {
         bad.first = vec![5u32, 1, 0, 7].into();
         for i in [0usize, 1, 5, 19_999, 1 << 40] {
             let _ = bad.get(i);
+        }
+        // Hints built from a corrupt table, too.
+        let bad = Pointers::from_parts(p.low.clone(), vec![9u32, 3, 3, 40_000, 0, 2].into());
+        for i in [0usize, 1, 127, 128, 5_000, 19_999, 20_000, 1 << 40] {
+            let _ = bad.pair(i.min(20_000));
+            let _ = bad.get(i);
+        }
+    }
+
+    /// Every value decodes through the hints, whatever the shape: long runs
+    /// of equal values (entries without children), single huge jumps (an
+    /// entry with most of the next order as children), steady growth.
+    #[test]
+    fn pointers_decode_through_hints_on_skewed_sequences() {
+        let mut seed = 11u64;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        for shape in 0..7 {
+            let len = [1usize, 2, 127, 129, 5_000, 40_000, 40_000][shape];
+            let mut values = vec![0u32];
+            let mut x = 0u32;
+            for k in 1..len {
+                x += match (shape, next(100)) {
+                    _ if k == len / 2 && len > 2 => 3_000_000,
+                    // Mostly no children, now and then very many (shape
+                    // 6: one entry has most of them, so that a block of
+                    // values spans many high parts).
+                    (s, 0) if s < 6 => next(1 << 20) as u32,
+                    (_, r) if r < 40 => 0,
+                    _ => next(8) as u32,
+                };
+                values.push(x);
+            }
+            let p = Pointers::new(&values, x);
+            for (i, &v) in values.iter().enumerate() {
+                assert_eq!(p.get(i), u64::from(v), "shape {shape}, index {i}");
+                if i + 1 < values.len() {
+                    assert_eq!(p.pair(i), (u64::from(v), u64::from(values[i + 1])));
+                }
+            }
+            // The same table rebuilt from its parts (as a file is loaded).
+            let q = Pointers::from_parts(p.low.clone(), p.first.clone());
+            for (i, &v) in values.iter().enumerate() {
+                assert_eq!(q.get(i), u64::from(v), "shape {shape}, index {i}");
+            }
         }
     }
 }
