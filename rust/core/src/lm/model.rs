@@ -243,6 +243,12 @@ impl NGramModel {
         }
     }
 
+    /// Start loading the unigram entry of `id` (a hint).
+    #[inline]
+    pub(crate) fn prefetch_unigram(&self, id: u32) {
+        level::prefetch(&self.unigram, id as usize);
+    }
+
     /// The id scoring uses for `id`: itself, or `<unk>`'s when the model holds
     /// no unigram of it (what [`NGramModel::score_word`] does to it).
     #[inline]

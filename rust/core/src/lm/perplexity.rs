@@ -179,11 +179,13 @@ impl NGramModel {
                 ids.push(crate::tokenize::BOS_ID);
             }
             q.first = ids.len();
-            ids.extend(
-                scratch.words[q.hashes.0..q.hashes.1]
-                    .iter()
-                    .map(|&h| index.id(h)),
-            );
+            ids.extend(scratch.words[q.hashes.0..q.hashes.1].iter().map(|&h| {
+                let id = index.id(h);
+                // Scoring reads the token's unigram entry (and, in the trie,
+                // searches its children): start that load now.
+                self.prefetch_unigram(id);
+                id
+            }));
             if q.eos {
                 ids.push(eos_id);
             }
@@ -290,11 +292,14 @@ impl NGramModel {
                 lead[q.first] = if q.bos { bos_held } else { 0 };
             }
             for j in q.first..q.end {
-                // Ids are already what scoring uses (`scoring_id`): one without a
-                // unigram is `<unk>`'s, scored as `score_word_hashed` does.
-                if self.unigram_entry(ids[j]).is_some()
-                    || (ids[j] == crate::tokenize::UNK_ID && unk)
-                {
+                // Ids are already what scoring uses (`scoring_id`): any but
+                // `<unk>`'s has a unigram, and one without is `<unk>`'s, scored
+                // as `score_word_hashed` does (so no read of the unigram map).
+                debug_assert_eq!(
+                    ids[j] != crate::tokenize::UNK_ID,
+                    self.unigram_entry(ids[j]).is_some() && ids[j] != crate::tokenize::UNK_ID
+                );
+                if ids[j] != crate::tokenize::UNK_ID || unk {
                     top[j] = 0;
                 }
                 if trie.is_none() {
