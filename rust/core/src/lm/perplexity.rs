@@ -301,6 +301,10 @@ impl NGramModel {
                 );
                 if ids[j] != crate::tokenize::UNK_ID || unk {
                     top[j] = 0;
+                    // Scoring reads the unigram's probability and backoff.
+                    if let (Some(t), Some(e)) = (&self.trie, self.unigram_entry(ids[j])) {
+                        t.prefetch_values(0, e);
+                    }
                 }
                 if trie.is_none() {
                     let mut running = super::level::start(ids[j]);
