@@ -327,16 +327,21 @@ impl Pointers {
     pub fn bytes(&self) -> usize {
         self.low.bytes() + self.first.len() * 4
     }
-
-    /// Bytes of the hints built at load (held in memory, not stored).
-    pub fn hint_bytes(&self) -> usize {
-        self.hints.len() * 4
-    }
 }
 
 #[cfg(test)]
 mod pointer_tests {
     use super::*;
+
+    /// Every value of `p` is `values`' (`get`), and every pair of neighbours (`pair`).
+    fn assert_decodes(p: &Pointers, values: &[u32], what: &str) {
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(p.get(i), u64::from(v), "{what}index {i}");
+            if i + 1 < values.len() {
+                assert_eq!(p.pair(i), (u64::from(v), u64::from(values[i + 1])));
+            }
+        }
+    }
 
     #[test]
     fn pointers_round_trip_and_are_small() {
@@ -347,12 +352,7 @@ mod pointer_tests {
             values.push(x);
         }
         let p = Pointers::new(&values, x);
-        for (i, &v) in values.iter().enumerate() {
-            assert_eq!(p.get(i), u64::from(v), "index {i}");
-            if i + 1 < values.len() {
-                assert_eq!(p.pair(i), (u64::from(v), u64::from(values[i + 1])));
-            }
-        }
+        assert_decodes(&p, &values, "");
         let mut seen = Vec::new();
         p.for_each(|_, v| {
             seen.push(v as u32);
@@ -412,12 +412,7 @@ mod pointer_tests {
                 values.push(x);
             }
             let p = Pointers::new(&values, x);
-            for (i, &v) in values.iter().enumerate() {
-                assert_eq!(p.get(i), u64::from(v), "shape {shape}, index {i}");
-                if i + 1 < values.len() {
-                    assert_eq!(p.pair(i), (u64::from(v), u64::from(values[i + 1])));
-                }
-            }
+            assert_decodes(&p, &values, &format!("shape {shape}, "));
             // The same table rebuilt from its parts (as a file is loaded).
             let q = Pointers::from_parts(p.low.clone(), p.first.clone());
             for (i, &v) in values.iter().enumerate() {

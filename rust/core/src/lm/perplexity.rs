@@ -66,7 +66,7 @@ impl Evaluation {
 /// Tokens queued before a batch of sentences is scored (see
 /// [`NGramModel::flush_batch`]): enough that each pass keeps many loads in
 /// flight, few enough that the batch's lookups stay in the L2 cache.
-pub(crate) const BATCH_TOKENS: usize = 384;
+const BATCH_TOKENS: usize = 384;
 
 /// A sentence queued for scoring: its word hashes in `Scratch::words`, then
 /// (once the batch is flushed) its tokens in `Scratch::ids`.
@@ -111,7 +111,7 @@ const NOT_FIRST: u8 = u8::MAX;
 
 impl Scratch {
     /// Tokens queued so far.
-    pub(crate) fn queued_tokens(&self) -> usize {
+    fn queued_tokens(&self) -> usize {
         self.words.len() + 2 * self.queued.len()
     }
 }
@@ -150,6 +150,22 @@ impl NGramModel {
             eos,
             ..Default::default()
         });
+    }
+
+    /// [`NGramModel::queue_sentence`], then score the batch once it holds
+    /// [`BATCH_TOKENS`] (the bulk loops' step; they flush the rest at the end).
+    fn queue_in_batch(
+        &self,
+        text: &str,
+        bos: bool,
+        eos: bool,
+        scratch: &mut Scratch,
+        out: impl FnMut(&Evaluation, bool),
+    ) {
+        self.queue_sentence(text, bos, eos, scratch);
+        if scratch.queued_tokens() >= BATCH_TOKENS {
+            self.flush_batch(scratch, out);
+        }
     }
 
     /// Score every queued sentence, in order, handing each one's evaluation
@@ -294,14 +310,14 @@ impl NGramModel {
             for j in q.first..q.end {
                 // Ids are already what scoring uses (`scoring_id`): any but
                 // `<unk>`'s has a unigram, and one without is `<unk>`'s, scored
-                // as `score_word_hashed` does (so no read of the unigram map).
-                debug_assert_eq!(
-                    ids[j] != crate::tokenize::UNK_ID,
-                    self.unigram_entry(ids[j]).is_some() && ids[j] != crate::tokenize::UNK_ID
+                // as `score_word_hashed` does.
+                debug_assert!(
+                    ids[j] == crate::tokenize::UNK_ID || self.unigram_entry(ids[j]).is_some()
                 );
                 if ids[j] != crate::tokenize::UNK_ID || unk {
                     top[j] = 0;
-                    // Scoring reads the unigram's probability and backoff.
+                    // Scoring reads the unigram's probability and backoff (the
+                    // trie's entry: its map slot was prefetched with the id).
                     if let (Some(t), Some(e)) = (&self.trie, self.unigram_entry(ids[j])) {
                         t.prefetch_values(0, e);
                     }
@@ -501,10 +517,7 @@ impl NGramModel {
                     }
                 };
                 chunk.for_each_sentence_ended(&corpus.options, stats, |text, ended| {
-                    self.queue_sentence(text, true, ended, scratch);
-                    if scratch.queued_tokens() >= BATCH_TOKENS {
-                        self.flush_batch(scratch, &mut add);
-                    }
+                    self.queue_in_batch(text, true, ended, scratch, &mut add);
                 })?;
                 self.flush_batch(scratch, &mut add);
                 control.add_tokens(total.tokens - before);
@@ -547,10 +560,7 @@ impl NGramModel {
                 let mut scores = Vec::new();
                 let mut add = |e: &Evaluation, _| scores.push(*e);
                 chunk.for_each_sentence(&corpus.options, stats, |text| {
-                    self.queue_sentence(text, bos, eos, scratch);
-                    if scratch.queued_tokens() >= BATCH_TOKENS {
-                        self.flush_batch(scratch, &mut add);
-                    }
+                    self.queue_in_batch(text, bos, eos, scratch, &mut add);
                 })?;
                 self.flush_batch(scratch, &mut add);
                 control.add_tokens(scores.iter().map(|e| e.tokens).sum());
