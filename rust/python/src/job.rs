@@ -1,7 +1,7 @@
 //! Running a long core job with the GIL released, a progress bar, and Ctrl-C.
 //!
 //! The job runs on a scoped thread; the calling (main) thread wakes every
-//! 50 ms to redraw the progress bar and to let Python run its signal handlers.
+//! 10 ms to redraw the progress bar and to let Python run its signal handlers.
 //! A pending KeyboardInterrupt cancels the job (workers check between chunks)
 //! and is raised once the job has stopped.
 
@@ -37,9 +37,10 @@ where
             });
             let mut bar = show.then(|| ProgressBar::new(label));
             let mut interrupt = None;
-            // Wakes at once when the job ends, else every 50 ms for signals and progress.
+            // Wakes at once when the job ends, else every 10 ms for signals and progress
+            // (a Ctrl-C during a short final write must still land before its rename).
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                done_rx.recv_timeout(Duration::from_millis(50))
+                done_rx.recv_timeout(Duration::from_millis(10))
             {
                 if interrupt.is_none() {
                     if let Err(e) = Python::attach(|py| py.check_signals()) {
