@@ -239,21 +239,39 @@ impl Interner {
     /// from temporary to final ids.
     /// `counts[t]` is the corpus count of temporary id `t` (missing = 0).
     pub fn into_vocab(self, tokenizer: Tokenizer, counts: &[u64]) -> (Vocab, Vec<u32>) {
-        let inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut order: Vec<u32> = (3..inner.words.len() as u32).collect();
-        order.sort_unstable_by_key(|&t| inner.words[t as usize].1);
-        let mut remap = vec![0u32; inner.words.len()];
-        let count = |t: usize| counts.get(t).copied().unwrap_or(0);
-        let mut vocab = Vocab::new(tokenizer);
-        vocab.reserve(inner.words.len());
-        for (t, slot) in remap.iter_mut().enumerate().take(3) {
-            *slot = t as u32;
-            vocab.add(&inner.words[t].0, count(t));
+        let Inner { mut ids, words } = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        // The specials keep ids 0, 1, 2; the others go by first appearance.
+        let mut order: Vec<u32> = (0..words.len() as u32).collect();
+        order[3..].sort_unstable_by_key(|&t| words[t as usize].1);
+        let mut remap = vec![0u32; words.len()];
+        for (id, &t) in order.iter().enumerate() {
+            remap[t as usize] = id as u32;
         }
-        for &t in &order {
-            remap[t as usize] = vocab.add(&inner.words[t as usize].0, count(t as usize));
+        // The shared table already maps every word to its temporary id: its
+        // values are renumbered in place, and its words move into the
+        // vocabulary (a million words on the Gutenberg set; adding them one by
+        // one took half a second).
+        for id in ids.values_mut() {
+            *id = remap[*id as usize];
         }
-        (vocab, remap)
+        let mut slots: Vec<Option<Box<str>>> = words.into_iter().map(|(w, _)| Some(w)).collect();
+        let final_words: Vec<String> = order
+            .iter()
+            .map(|&t| {
+                slots[t as usize]
+                    .take()
+                    .map(String::from)
+                    .unwrap_or_default()
+            })
+            .collect();
+        let final_counts: Vec<u64> = order
+            .iter()
+            .map(|&t| counts.get(t as usize).copied().unwrap_or(0))
+            .collect();
+        (
+            Vocab::from_parts(tokenizer, final_words, final_counts, ids),
+            remap,
+        )
     }
 }
 

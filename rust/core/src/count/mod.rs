@@ -4,7 +4,7 @@
 //! tokenizes its chunk's sentences, maps tokens to temporary ids through a
 //! cached [`intern::Interner`], pads each sentence with `<s>` and `</s>`, counts
 //! unigrams in a dense private array, orders 2 and 3 as packed integer keys
-//! that it radix-sorts into sorted runs ([`sorted`]), and higher orders into
+//! that it sorts into sorted runs ([`sorted`]), and higher orders into
 //! private per-shard batches that are inserted into the shared [`table`]s
 //! once per chunk. At the end, temporary ids are remapped to first-appearance
 //! order and each order is sorted, so the result never depends on the number
@@ -196,6 +196,11 @@ pub fn count_ngrams(
         .par_iter_mut()
         .flat_map(|w| w.sorted.par_iter_mut())
         .for_each(|b| b.finish());
+    // NEXTWORD_TRACE=1 prints where the time of the final phase goes (profiling aid).
+    let trace = std::env::var_os("NEXTWORD_TRACE").is_some();
+    if trace {
+        eprintln!("[trace] last buffers sorted {:?}", t_count.elapsed());
+    }
     for w in workers {
         stats.merge(&w.stats);
         tokens += w.tokens;
@@ -243,8 +248,6 @@ pub fn count_ngrams(
         }
     }
     let mut orders = vec![unigrams];
-    // NEXTWORD_TRACE=1 prints where the time of the final phase goes (profiling aid).
-    let trace = std::env::var_os("NEXTWORD_TRACE").is_some();
     if trace {
         eprintln!("[trace] merge+vocab {:?}", t_count.elapsed());
     }

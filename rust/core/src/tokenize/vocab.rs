@@ -39,7 +39,7 @@ const VERSION: u32 = 2;
 pub struct Vocab {
     words: Vec<String>,
     counts: Vec<u64>,
-    index: HashMap<String, u32>,
+    index: HashMap<Box<str>, u32>,
     tokenizer: Tokenizer,
 }
 
@@ -102,8 +102,30 @@ impl Vocab {
         let id = self.words.len() as u32;
         self.words.push(word.to_string());
         self.counts.push(count);
-        self.index.insert(word.to_string(), id);
+        self.index.insert(word.into(), id);
         id
+    }
+
+    /// A vocabulary from its parts, moved in as they are: `words[i]` has id
+    /// `i` and count `counts[i]`, and `index` maps each word to its id (the
+    /// caller's invariant; the specials are `words[..3]`). For a builder that
+    /// already holds the words in a table of this kind: no word is copied or
+    /// hashed again.
+    pub(crate) fn from_parts(
+        tokenizer: Tokenizer,
+        words: Vec<String>,
+        counts: Vec<u64>,
+        index: HashMap<Box<str>, u32>,
+    ) -> Self {
+        debug_assert_eq!(words.len(), counts.len());
+        debug_assert_eq!(words.len(), index.len());
+        debug_assert_eq!(words[..3], [UNK, BOS, EOS]);
+        Self {
+            words,
+            counts,
+            index,
+            tokenizer,
+        }
     }
 
     /// Make room for `additional` more words.
