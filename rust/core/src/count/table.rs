@@ -228,13 +228,43 @@ impl<const N: usize> OrderTable for Shards<N> {
             krest = kt;
             crest = ct;
         }
+        // Final ids of `fbits` bits: when a key's ids fit in 128 bits, the
+        // buckets sort packed integers (first id highest, so their order is the
+        // keys'), which compare in two instructions where `[u32; N]` compares
+        // id by id (orders 4 and 5 of the Gutenberg set: about half the time).
+        let fbits = (usize::BITS - (vocab - 1).leading_zeros()).max(1);
+        let packs = N as u32 * fbits <= 128;
+        let pack = |key: &[u32; N]| key.iter().fold(0u128, |p, &id| (p << fbits) | id as u128);
+        let unpack = |mut p: u128| {
+            let mut key = [0u32; N];
+            for id in key.iter_mut().rev() {
+                *id = (p & ((1u128 << fbits) - 1)) as u32;
+                p >>= fbits;
+            }
+            key
+        };
         pieces.into_par_iter().try_for_each(|(k, c)| {
             control.check()?;
-            let mut scratch: Vec<([u32; N], u64)> =
-                k.iter().copied().zip(c.iter().copied()).collect();
             // Zipf makes the buckets of the first ids (<s>, "the", ...) huge:
             // sort those in parallel too, or one thread ends up with most work.
-            if scratch.len() > 1 << 16 {
+            let parallel = k.len() > 1 << 16;
+            if packs {
+                let mut scratch: Vec<(u128, u64)> =
+                    k.iter().map(pack).zip(c.iter().copied()).collect();
+                if parallel {
+                    scratch.par_sort_unstable_by_key(|e| e.0);
+                } else {
+                    scratch.sort_unstable_by_key(|e| e.0);
+                }
+                for (i, (key, count)) in scratch.into_iter().enumerate() {
+                    k[i] = unpack(key);
+                    c[i] = count;
+                }
+                return Ok(());
+            }
+            let mut scratch: Vec<([u32; N], u64)> =
+                k.iter().copied().zip(c.iter().copied()).collect();
+            if parallel {
                 scratch.par_sort_unstable_by_key(|e| e.0);
             } else {
                 scratch.sort_unstable_by_key(|e| e.0);
