@@ -225,6 +225,11 @@ pub fn count_ngrams(
         }
         None => interner.into_vocab(tokenizer.clone(), &unigram_counts),
     };
+    // The vocabulary's words were allocated by the workers, in their malloc
+    // arenas, and stay alive there: the batches freed around them would stay
+    // resident (not returned, not reused by the big arrays below, which come
+    // from fresh mappings) and add a gigabyte to the peak on the Gutenberg set.
+    runs::release_freed_memory();
     if unigram_counts.iter().skip(vocab.len()).any(|&c| c > 0) {
         return Err(Error::InvalidArgument(format!(
             "tokenizer {:?} gave an id beyond its vocabulary of {}",
@@ -263,6 +268,9 @@ pub fn count_ngrams(
         let Some(result) = sorted.next() else { break };
         let (keys, counts) = result?;
         orders.push(OrderCounts { n, keys, counts });
+        // The order's table or runs are gone: hand their memory back before
+        // the next order's arrays are allocated.
+        runs::release_freed_memory();
         if trace {
             eprintln!("[trace] order {n} sorted in {:?}", t.elapsed());
         }
