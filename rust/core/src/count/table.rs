@@ -91,6 +91,15 @@ pub trait OrderTable: Send + Sync {
     fn spill_reversed(&self, spill: &Arc<Spill>) -> Result<Option<Run>>;
 }
 
+/// Sort (key, count) pairs by key, on every thread when `parallel`.
+fn sort_by_key_of_pair<K: Ord + Copy + Send>(v: &mut [(K, u64)], parallel: bool) {
+    if parallel {
+        v.par_sort_unstable_by_key(|e| e.0);
+    } else {
+        v.sort_unstable_by_key(|e| e.0);
+    }
+}
+
 /// Order-erased view of [`Batch`].
 pub trait OrderBatch: Send {
     /// Add every window of the table's order in `sentence`.
@@ -251,11 +260,7 @@ impl<const N: usize> OrderTable for Shards<N> {
             if packs {
                 let mut scratch: Vec<(u128, u64)> =
                     k.iter().map(pack).zip(c.iter().copied()).collect();
-                if parallel {
-                    scratch.par_sort_unstable_by_key(|e| e.0);
-                } else {
-                    scratch.sort_unstable_by_key(|e| e.0);
-                }
+                sort_by_key_of_pair(&mut scratch, parallel);
                 for (i, (key, count)) in scratch.into_iter().enumerate() {
                     k[i] = unpack(key);
                     c[i] = count;
@@ -264,11 +269,7 @@ impl<const N: usize> OrderTable for Shards<N> {
             }
             let mut scratch: Vec<([u32; N], u64)> =
                 k.iter().copied().zip(c.iter().copied()).collect();
-            if parallel {
-                scratch.par_sort_unstable_by_key(|e| e.0);
-            } else {
-                scratch.sort_unstable_by_key(|e| e.0);
-            }
+            sort_by_key_of_pair(&mut scratch, parallel);
             for (i, (key, count)) in scratch.into_iter().enumerate() {
                 k[i] = key;
                 c[i] = count;
