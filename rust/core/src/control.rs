@@ -139,6 +139,8 @@ fn bar(fraction: f64) -> String {
 
 /// Seconds a bar stays silent unless `NEXTWORD_PROGRESS_DELAY` says otherwise.
 const DEFAULT_DELAY: f64 = 1.0;
+/// Seconds between two redraws of the line.
+const REDRAW: f64 = 0.05;
 
 /// A one-line progress bar on stderr, redrawn from a [`Control`]'s counters.
 ///
@@ -153,6 +155,8 @@ pub struct ProgressBar {
     // Characters of the last line drawn: a shorter one is padded over it.
     last_width: usize,
     drawn: bool,
+    // Seconds since start of the last line drawn by `draw`.
+    last_draw: f64,
 }
 
 impl ProgressBar {
@@ -170,15 +174,25 @@ impl ProgressBar {
             in_steps: false,
             last_width: 0,
             drawn: false,
+            last_draw: f64::NEG_INFINITY,
         }
     }
 
     /// Redraw from `control`'s counters (once the delay has passed).
     pub fn draw(&mut self, control: &Control) {
         let secs = self.start.elapsed().as_secs_f64();
+        // Callers may wake often (to see Ctrl-C soon); the line changes at
+        // most every REDRAW seconds.
+        if secs - self.last_draw >= REDRAW {
+            self.draw_at(control, secs);
+        }
+    }
+
+    fn draw_at(&mut self, control: &Control, secs: f64) {
         if secs >= self.delay {
             let line = self.line(control, secs);
             self.write(&line);
+            self.last_draw = secs;
         }
     }
 
@@ -258,7 +272,7 @@ impl ProgressBar {
 
     /// Draw the final figures and end the line, if the job ran past the delay.
     pub fn finish(&mut self, control: &Control) {
-        self.draw(control);
+        self.draw_at(control, self.start.elapsed().as_secs_f64());
         if self.drawn {
             eprintln!();
         }

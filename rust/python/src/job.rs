@@ -1,7 +1,8 @@
 //! Running a long core job with the GIL released, a progress bar, and Ctrl-C.
 //!
 //! The job runs on a scoped thread; the calling (main) thread wakes every
-//! 10 ms to redraw the progress bar and to let Python run its signal handlers.
+//! 10 ms to let Python run its signal handlers and to redraw the progress bar
+//! (which redraws at most every 50 ms).
 //! A pending KeyboardInterrupt cancels the job (workers check between chunks)
 //! and is raised once the job has stopped.
 

@@ -254,20 +254,12 @@ impl Interner {
         for id in ids.values_mut() {
             *id = remap[*id as usize];
         }
-        let mut slots: Vec<Option<Box<str>>> = words.into_iter().map(|(w, _)| Some(w)).collect();
-        let final_words: Vec<String> = order
-            .iter()
-            .map(|&t| {
-                slots[t as usize]
-                    .take()
-                    .map(String::from)
-                    .unwrap_or_default()
-            })
-            .collect();
-        let final_counts: Vec<u64> = order
-            .iter()
-            .map(|&t| counts.get(t as usize).copied().unwrap_or(0))
-            .collect();
+        let mut final_words = vec![String::new(); words.len()];
+        let mut final_counts = vec![0u64; words.len()];
+        for (t, (word, _)) in words.into_iter().enumerate() {
+            final_words[remap[t] as usize] = word.into();
+            final_counts[remap[t] as usize] = counts.get(t).copied().unwrap_or(0);
+        }
         (
             Vocab::from_parts(tokenizer, final_words, final_counts, ids),
             remap,

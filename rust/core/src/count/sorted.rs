@@ -3,10 +3,9 @@
 //! A window of `n` ids each below `2^bits` (`n * bits <= 64`) packs into one
 //! `u64`, first id in the high bits, so numeric order is the n-grams' order.
 //! Each worker appends its windows' keys to a private buffer; a full buffer is
-//! sorted (pdqsort: on this machine twice as fast as
-//! the LSD radix sort used before, whose scatter passes over 16 MB buffers
-//! stalled on stores) and run-length reduced into a sorted run of (key, count), and
-//! runs are merged as they pile up (a run merges with the newest one when that
+//! sorted (pdqsort: on this machine twice as fast as the LSD radix sort used
+//! before, whose scatter passes over 16 MB buffers stalled on stores) and
+//! run-length reduced into a sorted run of (key, count), and runs are merged as they pile up (a run merges with the newest one when that
 //! one is at most twice its size), which keeps the runs few and their total
 //! near the number of distinct n-grams. No hash table, no cache miss per window.
 //!
