@@ -32,16 +32,20 @@ pub(super) struct AdjustedCounts {
     pub counts: Vec<Vec<u64>>,
     /// n1, n2, n3, n4 of the adjusted counts (with lmplz's quirk, above).
     pub count_of_counts: Vec<[u64; 4]>,
+    /// For every order but the first, the entry one order down of each
+    /// n-gram's suffix (`u32::MAX` for none): found here to count
+    /// continuations, kept for interpolation, which reads the same entries.
+    pub suffixes: Vec<Vec<u32>>,
 }
 
 /// Adjust the raw counts of `levels` (consumed: the top order's are moved).
 pub(super) fn adjust_counts(levels: &[Level], mut raw: Vec<Vec<u64>>) -> AdjustedCounts {
     let order = levels.len();
     let top = raw.pop().unwrap_or_default();
-    let (mut counts, mut coc): (Vec<Vec<u64>>, Vec<[u64; 4]>) = (0..order - 1)
+    let per_order: Vec<(Vec<u64>, [u64; 4], Vec<u32>)> = (0..order - 1)
         .into_par_iter()
         .map(|k| {
-            let adjusted = continuation_counts(&levels[k], &levels[k + 1], &raw[k]);
+            let (adjusted, suffixes) = continuation_counts(&levels[k], &levels[k + 1], &raw[k]);
             let last = last_in_suffix_order(&levels[k]);
             let coc = count_of_counts(&levels[k], k == 0, |i| {
                 if Some(i) == last {
@@ -50,37 +54,41 @@ pub(super) fn adjust_counts(levels: &[Level], mut raw: Vec<Vec<u64>>) -> Adjuste
                     adjusted[i]
                 }
             });
-            (adjusted, coc)
+            (adjusted, coc, suffixes)
         })
-        .unzip();
+        .collect();
+    let (mut counts, mut coc, mut suffixes) = (Vec::new(), Vec::new(), vec![Vec::new()]);
+    for (adjusted, c, found) in per_order {
+        counts.push(adjusted);
+        coc.push(c);
+        suffixes.push(found);
+    }
     // The top order's raw counts are final: no quirk, nothing to adjust.
     coc.push(count_of_counts(&levels[order - 1], order == 1, |i| top[i]));
     counts.push(top);
     AdjustedCounts {
         counts,
         count_of_counts: coc,
+        suffixes,
     }
 }
 
 /// Continuation counts of one lower order from the order `above` it; n-grams
-/// starting with `<s>` keep their `raw` count.
-fn continuation_counts(level: &Level, above: &Level, raw: &[u64]) -> Vec<u64> {
+/// starting with `<s>` keep their `raw` count. Also the entry in `level` of
+/// the suffix of every n-gram of `above`.
+fn continuation_counts(level: &Level, above: &Level, raw: &[u64]) -> (Vec<u64>, Vec<u32>) {
     // Every n-gram of `above` adds one to the count of its suffix: the suffixes
-    // are found a chunk at a time by `find_all`, whose prefetching overlaps
-    // the cache misses of the lookups (the time of this stage).
-    const CHUNK: usize = 1 << 14;
+    // are found by `find_all`, whose prefetching overlaps the cache misses of
+    // the lookups (the time of this stage).
+    let mut suffixes = Vec::new();
+    level.find_all(above.len(), |j| &above.key(j)[1..], &mut suffixes);
     let mut adjusted = vec![0u64; level.len()];
-    let mut found = Vec::with_capacity(CHUNK);
-    for first in (0..above.len()).step_by(CHUNK) {
-        let last = (first + CHUNK).min(above.len());
-        level.find_all(last - first, |j| &above.key(first + j)[1..], &mut found);
-        for (j, &i) in found.iter().enumerate() {
-            if let Some(&ahead) = found.get(j + AHEAD) {
-                prefetch(&adjusted, ahead as usize);
-            }
-            if let Some(count) = adjusted.get_mut(i as usize) {
-                *count += 1;
-            }
+    for (j, &i) in suffixes.iter().enumerate() {
+        if let Some(&ahead) = suffixes.get(j + AHEAD) {
+            prefetch(&adjusted, ahead as usize);
+        }
+        if let Some(count) = adjusted.get_mut(i as usize) {
+            *count += 1;
         }
     }
     // n-grams starting with <s> keep their raw count, whatever came before.
@@ -89,7 +97,7 @@ fn continuation_counts(level: &Level, above: &Level, raw: &[u64]) -> Vec<u64> {
             *count = raw[i];
         }
     }
-    adjusted
+    (adjusted, suffixes)
 }
 
 /// How far ahead a loop over found entries prefetches the value it updates.

@@ -1,8 +1,9 @@
 //! Stage 4: interpolate with the order below, and the backoff weights.
 //!
 //! Input: the levels, the order k being finished (0-based), its context runs,
-//! its initial probabilities (stage 3), and the final linear probabilities of
-//! order k - 1 (empty for unigrams).
+//! its initial probabilities (stage 3), the final linear probabilities of
+//! order k - 1 (empty for unigrams) and the entry there of every n-gram's
+//! suffix (stage 1 found them).
 //!
 //! Output: the final linear probability of every n-gram of order k, and, as a
 //! side effect, the log10 backoff weight of every context of order k (an
@@ -37,7 +38,7 @@ pub(super) fn interpolate(
     k: usize,
     runs: &[(usize, usize)],
     initial: InitialProbabilities,
-    lower: &[f32],
+    (lower, suffixes): (&[f32], &[u32]),
     interpolate_unigrams: bool,
 ) -> Vec<f32> {
     let InitialProbabilities {
@@ -56,18 +57,16 @@ pub(super) fn interpolate(
         .flat_map_iter(|((p, gamma), block_runs)| {
             let base = block_runs[0].0;
             let end = block_runs[block_runs.len() - 1].1;
-            // Every n-gram's suffix and every context's entry one order down,
-            // found in bulk (`find_all` overlaps the lookups' cache misses).
-            let (mut suffixes, mut contexts) = (Vec::new(), Vec::new());
-            if k > 0 {
-                let below = &levels[k - 1];
-                below.find_all(end - base, |j| &level.key(base + j)[1..], &mut suffixes);
-                below.find_all(
-                    block_runs.len(),
-                    |r| &level.key(block_runs[r].0)[..k],
-                    &mut contexts,
-                );
-            }
+            let suffixes = suffixes.get(base..end).unwrap_or_default();
+            // Every context's entry one order down: the contexts come in key
+            // order, as the entries do, so they are found walking forward.
+            let contexts = match k {
+                0 => Vec::new(),
+                _ => walk_to(
+                    &levels[k - 1],
+                    block_runs.iter().map(|r| &level.key(r.0)[..k]),
+                ),
+            };
             let mut backoffs = Vec::new();
             for (r, (&(s, e), &g)) in block_runs.iter().zip(gamma).enumerate() {
                 for i in s..e {
@@ -109,4 +108,33 @@ pub(super) fn interpolate(
         }
     }
     p
+}
+
+/// The entry of `level` (its keys sorted) of each of `keys` (`u32::MAX` for
+/// none), the keys coming in ascending order: the first is found by
+/// bisection, the others by walking forward from it, so no lookup misses
+/// the cache at random.
+fn walk_to<'k>(level: &Level, keys: impl Iterator<Item = &'k [u32]>) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    for key in keys {
+        if found.is_empty() {
+            let (mut lo, mut hi) = (0, level.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if level.key(mid) < key {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            at = lo;
+        }
+        while at < level.len() && level.key(at) < key {
+            at += 1;
+        }
+        let hit = at < level.len() && level.key(at) == key;
+        found.push(if hit { at as u32 } else { u32::MAX });
+    }
+    found
 }

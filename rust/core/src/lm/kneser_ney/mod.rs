@@ -204,7 +204,8 @@ fn estimate_parts(
 
     // Linear probabilities of the order below the one being estimated.
     let mut lower: Vec<f32> = Vec::new();
-    for (k, counts) in adjusted.counts.into_iter().enumerate() {
+    let orders = adjusted.counts.into_iter().zip(adjusted.suffixes);
+    for (k, (counts, suffixes)) in orders.enumerate() {
         stages.begin(&format!("initial probabilities of {}-grams", k + 1))?;
         let runs = context_runs(&levels[k].keys, k + 1);
         let initial = initial_probabilities::initial_probabilities(
@@ -222,9 +223,10 @@ fn estimate_parts(
             k,
             &runs,
             initial,
-            &lower,
+            (&lower, &suffixes),
             options.interpolate_unigrams,
         );
+        drop(suffixes);
         // Order k - 1 is final once order k has read it.
         if k > 0 {
             levels[k - 1].logprob = to_log10(&lower);
