@@ -247,7 +247,10 @@ fn save_hashed(model: &NGramModel, path: &Path, control: &Control) -> Result<()>
         return write_file(&levels, None, all, path, LEVELS_VERSION, control);
     };
     control.check()?;
-    write_trie(model, &trie, path, HASHED_VERSION, control)
+    let mut trace = super::kneser_ney::stream::Trace::new();
+    write_trie(model, &trie, path, HASHED_VERSION, control)?;
+    trace.lap("writing the model");
+    Ok(())
 }
 
 /// Write `trie` (the n-grams of `model`) in format `version`.

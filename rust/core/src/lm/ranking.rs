@@ -76,17 +76,31 @@ fn sort_offsets(probs: &Values, s: usize, offsets: &mut [u32]) {
     });
 }
 
+/// Whether `given` holds the entries `s..e` in the order [`sort_offsets`]
+/// gives them: each one of the range and strictly before the next under that
+/// order (which also makes them distinct, so all of the range).
+fn ranks_as_probs_do(probs: &Values, s: usize, e: usize, given: &[u32]) -> bool {
+    let inside = |&x: &u32| (s..e).contains(&(x as usize));
+    given.iter().all(inside)
+        && given.windows(2).all(|w| {
+            let (pa, pb) = (probs.get(w[0] as usize), probs.get(w[1] as usize));
+            pb.total_cmp(&pa).then(w[0].cmp(&w[1])).is_lt()
+        })
+}
+
 impl Rankings {
     /// The rankings of the sibling ranges `ranges` (as child pointers give
     /// them: in order, not overlapping) of an order whose probabilities are
     /// `probs`: ranges of `stored_from` entries or more are stored, with a
-    /// running sum after every `cum_every` ranks.
+    /// running sum after every `cum_every` ranks. `ranked`, when not empty,
+    /// is the order's entries already ranked range by range (a linked
+    /// level's `by_prob`); a range it does not rank as `probs` do is sorted.
     pub fn build(
         probs: &Values,
         ranges: impl Iterator<Item = (usize, usize)>,
         level_len: usize,
-        stored_from: usize,
-        cum_every: usize,
+        (stored_from, cum_every): (usize, usize),
+        ranked: &[u32],
     ) -> Self {
         let stored_from = stored_from.max(1);
         let cum_every = cum_every.max(1);
@@ -103,8 +117,15 @@ impl Rankings {
             }
             dir.push(row(s, sums.len(), bit));
             offsets.clear();
-            offsets.extend(0..len as u32);
-            sort_offsets(probs, s, &mut offsets);
+            match ranked.get(s..e) {
+                Some(given) if ranks_as_probs_do(probs, s, e, given) => {
+                    offsets.extend(given.iter().map(|&entry| entry - s as u32));
+                }
+                _ => {
+                    offsets.extend(0..len as u32);
+                    sort_offsets(probs, s, &mut offsets);
+                }
+            }
             let width = bits_for(len as u64 - 1);
             let mut acc = 0f64;
             for (t, &off) in offsets.iter().enumerate() {
@@ -616,5 +637,34 @@ mod tests {
                 exercise(&m);
             }
         }
+    }
+
+    #[test]
+    fn a_given_ranking_is_stored_as_is_and_a_wrong_one_is_sorted_instead() {
+        let m = long_ranges();
+        let trie = Trie::from_levels_ranked(&m.levels, None, 1).unwrap();
+        let (k, level) = (2, &trie.levels[2]);
+        let build = |ranked: &[u32]| {
+            let ranges = (0..trie.len(k - 1)).map(|p| trie.children(k - 1, p));
+            Rankings::build(&level.probs, ranges, level.len, (1, 4), ranked)
+        };
+        let bits = |r: &Rankings| (r.dir.to_vec(), r.ranks.to_vec(), r.sums.to_vec());
+        let sorted = bits(&build(&[]));
+        // The linked level's own ranking gives the same stored rankings.
+        let ranked: Vec<u32> = m.levels[k].by_prob.to_vec();
+        assert_eq!(bits(&build(&ranked)), sorted);
+        // A range whose ranking is out of order, or an entry outside its
+        // range, is sorted instead of trusted.
+        let (s, e) = (0..trie.len(k - 1))
+            .map(|p| trie.children(k - 1, p))
+            .find(|(s, e)| e - s >= 3)
+            .unwrap();
+        let mut swapped = ranked.clone();
+        swapped.swap(s, s + 1);
+        assert_ne!(swapped, ranked);
+        assert_eq!(bits(&build(&swapped)), sorted);
+        let mut outside = ranked.clone();
+        outside[s] = e as u32;
+        assert_eq!(bits(&build(&outside)), sorted);
     }
 }

@@ -241,17 +241,26 @@ impl Trie {
             levels: out,
             hashed: false,
         };
-        for k in 1..top {
-            let ranges = (0..trie.len(k - 1)).map(|p| trie.children(k - 1, p));
-            let level = &trie.levels[k];
-            let rankings = Rankings::build(
-                &level.probs,
-                ranges,
-                level.len,
-                stored_from,
-                ranking::CUM_EVERY,
-            );
-            trie.levels[k].rankings = rankings;
+        // The orders' rankings in parallel; a linked level's own ranking
+        // (by the same probabilities unless they are quantized) is reused.
+        let rankings: Vec<Rankings> = {
+            use rayon::prelude::*;
+            (1..top)
+                .into_par_iter()
+                .map(|k| {
+                    let ranges = (0..trie.len(k - 1)).map(|p| trie.children(k - 1, p));
+                    let ranked: &[u32] = match quantize {
+                        None => &levels[k].by_prob,
+                        Some(_) => &[],
+                    };
+                    let level = &trie.levels[k];
+                    let every = (stored_from, ranking::CUM_EVERY);
+                    Rankings::build(&level.probs, ranges, level.len, every, ranked)
+                })
+                .collect()
+        };
+        for (k, r) in (1..top).zip(rankings) {
+            trie.levels[k].rankings = r;
         }
         Ok(trie)
     }
@@ -260,7 +269,9 @@ impl Trie {
     /// orders 2 and up moved into [`SlotTable`]s keyed by n-gram hash. Refuses
     /// what [`Trie::from_levels`] refuses.
     pub fn hashed_from_levels(levels: &[Level], stored_from: usize) -> Result<Self> {
+        let mut trace = super::kneser_ney::stream::Trace::new();
         let mut trie = Self::from_levels_ranked(levels, None, stored_from)?;
+        trace.lap("the trie and its rankings");
         let top = levels.len();
         // The orders' tables in parallel (each is filled by one thread).
         let built: Vec<(SlotTable, Vec<u32>)> = {
@@ -305,6 +316,7 @@ impl Trie {
             }
             t.slots = Some(table);
         }
+        trace.lap("the hash tables");
         trie.hashed = true;
         Ok(trie)
     }

@@ -279,14 +279,14 @@ fn train_arpa_within(
 }
 
 /// Stage timings on stderr when `NEXTWORD_TRACE` is set (a profiling aid).
-pub(super) struct Trace {
+pub(crate) struct Trace {
     on: bool,
     at: std::time::Instant,
     cpu: f64,
 }
 
 impl Trace {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             on: std::env::var_os("NEXTWORD_TRACE").is_some(),
             at: std::time::Instant::now(),
@@ -296,7 +296,7 @@ impl Trace {
 
     /// Wall time, CPU time and peak resident memory of the stage just ended
     /// (the peak is reset for the next stage, where Linux allows it).
-    pub(super) fn lap(&mut self, stage: &str) {
+    pub(crate) fn lap(&mut self, stage: &str) {
         if self.on {
             let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
             let field = |name: &str| -> String {
