@@ -34,10 +34,18 @@ pub(super) fn align_like_lmplz(
     pruned: Option<&[Vec<bool>]>,
     thresholds: Option<&[u64]>,
 ) {
-    for k in 0..levels.len().saturating_sub(1) {
-        let (below, above) = levels.split_at_mut(k + 1);
-        let level = &mut below[k];
-        let contexts = context_marks(level, &above[0]);
+    // Which n-grams are contexts, every order at once (each a merge of two
+    // orders, read only); the backoffs then move order by order.
+    let marks: Vec<Vec<bool>> = {
+        use rayon::prelude::*;
+        let levels = &*levels;
+        (0..levels.len().saturating_sub(1))
+            .into_par_iter()
+            .map(|k| context_marks(&levels[k], &levels[k + 1]))
+            .collect()
+    };
+    for (k, contexts) in marks.into_iter().enumerate() {
+        let level = &mut levels[k];
         let kept = |i: usize| pruned.is_none_or(|p| !p[k][i]);
         let walked = |i: usize, contexts: &[bool]| {
             let last = level.key(i)[k];
