@@ -79,20 +79,26 @@ fn words_for(cap: usize, rec: usize) -> Option<usize> {
 }
 
 impl SlotTable {
-    /// The table of `m` n-grams with hashes `hash(i)`, probabilities `prob(i)`
-    /// and (when `with_backoff`) backoffs `backoff(i)`, and each n-gram's
-    /// record number.
+    /// The table of the n-grams with hashes `hash(i)`, probabilities
+    /// `probs` and (when `with_backoff`) backoffs `backoffs`, and each
+    /// n-gram's record number.
     pub fn build(
-        m: usize,
-        hash: impl Fn(usize) -> u64 + Sync,
-        prob: impl Fn(usize) -> f32,
-        backoff: impl Fn(usize) -> f32,
+        hash: impl Fn(usize) -> u64,
+        probs: &[f32],
+        backoffs: &[f32],
         with_backoff: bool,
     ) -> Result<(Self, Vec<u32>)> {
+        let m = probs.len();
         let cap = m + m / 4 + 4;
         if cap > u32::MAX as usize {
             return Err(Error::InvalidArgument(format!(
                 "an order of {m} n-grams is too large for the hash layout's tables"
+            )));
+        }
+        if with_backoff && backoffs.len() != m {
+            return Err(Error::InvalidArgument(format!(
+                "{m} probabilities but {} backoffs",
+                backoffs.len()
             )));
         }
         let rec = if with_backoff {
@@ -100,20 +106,34 @@ impl SlotTable {
         } else {
             WITHOUT_BACKOFF
         };
-        let hashes: Vec<u64> = {
-            use rayon::prelude::*;
-            (0..m).into_par_iter().map(&hash).collect()
-        };
-        let mut at = vec![0u32; m];
+        let (hashes, numbers) = by_region(m, hash);
+        let mut owner = vec![u32::MAX; cap];
         let mut words = vec![0u64; words_for(cap, rec).unwrap_or(1)];
         for seed in (0..SEEDS).map(|s| s.wrapping_mul(0xD6E8_FEB8_6659_FD93)) {
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
-            if Self::place(&hashes, cap, rec, seed, bytes, &mut at) {
-                for (i, &s) in at.iter().enumerate() {
-                    let o = s as usize * rec + TAG_BYTES;
-                    bytes[o..o + 4].copy_from_slice(&prob(i).to_bits().to_le_bytes());
+            if Self::place(&hashes, &numbers, (cap, rec, seed), bytes, &mut owner) {
+                drop((hashes, numbers));
+                // Each n-gram's record and values, from the records' owners:
+                // those `AHEAD` records on are prefetched, read at random.
+                const AHEAD: usize = 16;
+                let mut at = vec![0u32; m];
+                for (pos, &who) in owner.iter().enumerate() {
+                    if let Some(&ahead) = owner.get(pos + AHEAD) {
+                        prefetch(&at, ahead as usize);
+                        prefetch(probs, ahead as usize);
+                        if with_backoff {
+                            prefetch(backoffs, ahead as usize);
+                        }
+                    }
+                    let Some(slot) = at.get_mut(who as usize) else {
+                        continue;
+                    };
+                    *slot = pos as u32;
+                    let o = pos * rec + TAG_BYTES;
+                    let value = |v: &[f32]| v[who as usize].to_bits().to_le_bytes();
+                    bytes[o..o + 4].copy_from_slice(&value(probs));
                     if with_backoff {
-                        bytes[o + 4..o + 8].copy_from_slice(&backoff(i).to_bits().to_le_bytes());
+                        bytes[o + 4..o + 8].copy_from_slice(&value(backoffs));
                     }
                 }
                 let table = Self {
@@ -126,6 +146,7 @@ impl SlotTable {
                 return Ok((table, at));
             }
             bytes.fill(0);
+            owner.fill(u32::MAX);
         }
         Err(Error::InvalidArgument(format!(
             "{SEEDS} tag seeds all left two of {m} n-grams indistinguishable \
@@ -133,34 +154,27 @@ impl SlotTable {
         )))
     }
 
-    /// Write the tags of `hashes` into `bytes` under `seed`, recording each
-    /// one's record in `at`; false when two tags meet on a probe path.
+    /// Write the tags of `hashes` (n-grams `numbers`) into `bytes` under
+    /// `seed`, recording in `owner` which n-gram each record holds; false
+    /// when two tags meet on a probe path.
     ///
     /// Ordered linear probing (Amble and Knuth 1974): along every probe path
     /// tags decrease, an insertion taking the place of the first smaller tag
     /// it meets and carrying that one on. A lookup then stops at the first
     /// tag smaller than its own (an empty record is tag 0), so a miss costs
-    /// about what a hit does (3 records at load 0.8, not 13).
+    /// about what a hit does (3 records at load 0.8, not 13). The table
+    /// comes out the same whatever the order of insertion, so the n-grams
+    /// come region by region of the table ([`by_region`]): the records one
+    /// region's insertions touch stay in the caches.
     fn place(
         hashes: &[u64],
-        cap: usize,
-        rec: usize,
-        seed: u64,
+        numbers: &[u32],
+        (cap, rec, seed): (usize, usize, u64),
         bytes: &mut [u8],
-        at: &mut [u32],
+        owner: &mut [u32],
     ) -> bool {
-        // Which n-gram each record holds, while building.
-        let mut owner = vec![u32::MAX; cap];
-        // The records are written at random: the home record of the n-gram
-        // `AHEAD` places on is prefetched, so the cache misses overlap.
-        const AHEAD: usize = 16;
-        for (i, &h) in hashes.iter().enumerate() {
-            if let Some(&ahead) = hashes.get(i + AHEAD) {
-                let pos = home(ahead, cap);
-                prefetch(bytes, pos * rec);
-                prefetch(&owner, pos);
-            }
-            let (mut t, mut who) = (tag(h, seed), i as u32);
+        for (&h, &i) in hashes.iter().zip(numbers) {
+            let (mut t, mut who) = (tag(h, seed), i);
             let mut pos = home(h, cap);
             loop {
                 let o = pos * rec;
@@ -170,7 +184,6 @@ impl SlotTable {
                 }
                 if held < t {
                     bytes[o..o + TAG_BYTES].copy_from_slice(&t.to_le_bytes()[..TAG_BYTES]);
-                    at[who as usize] = pos as u32;
                     let displaced = std::mem::replace(&mut owner[pos], who);
                     if held == 0 {
                         break;
@@ -276,6 +289,33 @@ impl SlotTable {
     }
 }
 
+/// The table is filled in `1 << REGION_BITS` regions (see [`by_region`]).
+const REGION_BITS: u32 = 10;
+
+/// The hashes `hash(i)` of `m` n-grams and their numbers `i`, ordered by the
+/// region of the table holding their home record (the top bits of the low 32
+/// bits of the hash, which [`home`] rises with): a counting sort, computing
+/// each hash twice rather than keeping a third array.
+fn by_region(m: usize, hash: impl Fn(usize) -> u64) -> (Vec<u64>, Vec<u32>) {
+    let region = |h: u64| ((h & 0xFFFF_FFFF) >> (32 - REGION_BITS)) as usize;
+    let mut next = vec![0usize; (1 << REGION_BITS) + 1];
+    for i in 0..m {
+        next[region(hash(i)) + 1] += 1;
+    }
+    for r in 1..next.len() {
+        next[r] += next[r - 1];
+    }
+    let (mut hashes, mut numbers) = (vec![0u64; m], vec![0u32; m]);
+    for i in 0..m {
+        let h = hash(i);
+        let slot = &mut next[region(h)];
+        hashes[*slot] = h;
+        numbers[*slot] = i as u32;
+        *slot += 1;
+    }
+    (hashes, numbers)
+}
+
 #[inline(always)]
 fn read_tag(bytes: &[u8], o: usize) -> u64 {
     match bytes.get(o..o.wrapping_add(8)) {
@@ -306,14 +346,9 @@ mod tests {
     fn every_ngram_is_found_with_its_values_and_its_record() {
         for with_backoff in [true, false] {
             let h = hashes(5000);
-            let (t, at) = SlotTable::build(
-                h.len(),
-                |i| h[i],
-                |i| -(i as f32) / 8.0,
-                |i| i as f32 / 4.0,
-                with_backoff,
-            )
-            .unwrap();
+            let probs: Vec<f32> = (0..h.len()).map(|i| -(i as f32) / 8.0).collect();
+            let backoffs: Vec<f32> = (0..h.len()).map(|i| i as f32 / 4.0).collect();
+            let (t, at) = SlotTable::build(|i| h[i], &probs, &backoffs, with_backoff).unwrap();
             for (i, &x) in h.iter().enumerate() {
                 let (p, b) = t.find(x).unwrap();
                 assert_eq!(f32::from_bits(p), -(i as f32) / 8.0);
@@ -336,14 +371,14 @@ mod tests {
     #[test]
     fn equal_hashes_try_every_seed_then_refuse() {
         let h = [5u64, 9, 5];
-        let err = SlotTable::build(3, |i| h[i], |_| 0.0, |_| 0.0, true).unwrap_err();
+        let err = SlotTable::build(|i| h[i], &[0.0; 3], &[0.0; 3], true).unwrap_err();
         assert!(err.to_string().contains("layout=\"trie\""), "{err}");
     }
 
     #[test]
     fn a_corrupt_table_misses_or_reads_garbage_but_never_panics() {
         let h = hashes(300);
-        let (t, _) = SlotTable::build(h.len(), |i| h[i], |_| -1.0, |_| 0.5, true).unwrap();
+        let (t, _) = SlotTable::build(|i| h[i], &[-1.0; 300], &[0.5; 300], true).unwrap();
         let ones: Vec<u64> = vec![u64::MAX; t.words.len()];
         let full = SlotTable::from_words(ones.into(), t.cap, t.rec, t.seed).unwrap();
         for &x in &h {
@@ -351,5 +386,58 @@ mod tests {
         }
         assert_eq!(full.value(usize::MAX, 0), 0);
         assert_eq!(t.value(t.cap * 2, 1), 0);
+    }
+
+    #[test]
+    fn region_by_region_makes_the_table_that_insertion_in_order_makes() {
+        let mut state = 0x1234_5678_9ABC_DEF0u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        for m in [1usize, 2, 7, 100, 1000, 20_000] {
+            for crowd_the_end in [false, true] {
+                // Homes crowded into the last records make probe paths wrap.
+                let h: Vec<u64> = (0..m)
+                    .map(|_| next() | if crowd_the_end { 0xFFF0_0000 } else { 0 })
+                    .collect();
+                let probs: Vec<f32> = (0..m).map(|i| -(i as f32) - 0.5).collect();
+                let backoffs: Vec<f32> = probs.iter().map(|p| p * 2.0).collect();
+                for with_backoff in [true, false] {
+                    let (t, at) =
+                        SlotTable::build(|i| h[i], &probs, &backoffs, with_backoff).unwrap();
+                    // The same n-grams inserted in their own order.
+                    let (cap, rec) = (t.cap, t.rec);
+                    let mut words = vec![0u64; words_for(cap, rec).unwrap()];
+                    let mut owner = vec![u32::MAX; cap];
+                    let numbers: Vec<u32> = (0..m as u32).collect();
+                    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+                    let placed = (cap, rec, t.seed);
+                    assert!(SlotTable::place(&h, &numbers, placed, bytes, &mut owner));
+                    for (i, &a) in at.iter().enumerate() {
+                        assert_eq!(owner[a as usize], i as u32, "m {m}");
+                    }
+                    for pos in 0..cap {
+                        assert_eq!(read_tag(t.bytes(), pos * rec), read_tag(bytes, pos * rec));
+                    }
+                    assert_eq!(owner.iter().filter(|&&o| o != u32::MAX).count(), m);
+                    for (i, &x) in h.iter().enumerate() {
+                        let (p, b) = t.find(x).unwrap();
+                        assert_eq!(p, probs[i].to_bits());
+                        assert_eq!(
+                            b,
+                            if with_backoff {
+                                backoffs[i].to_bits()
+                            } else {
+                                0
+                            }
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -282,10 +282,9 @@ impl Trie {
                 .skip(1)
                 .map(|(k, level)| {
                     SlotTable::build(
-                        level.len(),
                         |i| super::level::key_hash(level.key(i)),
-                        |i| level.logprob[i],
-                        |i| level.backoff[i],
+                        &level.logprob,
+                        &level.backoff,
                         k + 1 < top,
                     )
                 })
