@@ -335,6 +335,39 @@ impl Level {
         }
     }
 
+    /// Find `keys`, which come in ascending order, among this level's sorted
+    /// keys, calling `found(j, entry)` for each key `j` present: the first by
+    /// bisection, the others by walking forward from it (a merge: no lookup
+    /// misses the cache at random).
+    pub fn walk_sorted<'k>(
+        &self,
+        keys: impl Iterator<Item = &'k [u32]>,
+        mut found: impl FnMut(usize, usize),
+    ) {
+        let mut at = None;
+        for (j, key) in keys.enumerate() {
+            let mut i = *at.get_or_insert_with(|| {
+                let (mut lo, mut hi) = (0, self.len());
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if self.key(mid) < key {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo
+            });
+            while i < self.len() && self.key(i) < key {
+                i += 1;
+            }
+            if i < self.len() && self.key(i) == key {
+                found(j, i);
+            }
+            at = Some(i);
+        }
+    }
+
     /// Ask the CPU to start loading the slots a lookup of `hash` will read
     /// first, so lookups of several orders wait for memory in parallel, not in
     /// turn: the home slot and the three after it. A 20-byte slot straddles two

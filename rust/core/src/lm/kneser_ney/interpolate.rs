@@ -60,13 +60,12 @@ pub(super) fn interpolate(
             let suffixes = suffixes.get(base..end).unwrap_or_default();
             // Every context's entry one order down: the contexts come in key
             // order, as the entries do, so they are found walking forward.
-            let contexts = match k {
-                0 => Vec::new(),
-                _ => walk_to(
-                    &levels[k - 1],
-                    block_runs.iter().map(|r| &level.key(r.0)[..k]),
-                ),
-            };
+            let mut contexts = Vec::new();
+            if k > 0 {
+                contexts = vec![u32::MAX; block_runs.len()];
+                let keys = block_runs.iter().map(|r| &level.key(r.0)[..k]);
+                levels[k - 1].walk_sorted(keys, |r, entry| contexts[r] = entry as u32);
+            }
             let mut backoffs = Vec::new();
             for (r, (&(s, e), &g)) in block_runs.iter().zip(gamma).enumerate() {
                 for i in s..e {
@@ -108,33 +107,4 @@ pub(super) fn interpolate(
         }
     }
     p
-}
-
-/// The entry of `level` (its keys sorted) of each of `keys` (`u32::MAX` for
-/// none), the keys coming in ascending order: the first is found by
-/// bisection, the others by walking forward from it, so no lookup misses
-/// the cache at random.
-fn walk_to<'k>(level: &Level, keys: impl Iterator<Item = &'k [u32]>) -> Vec<u32> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    for key in keys {
-        if found.is_empty() {
-            let (mut lo, mut hi) = (0, level.len());
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if level.key(mid) < key {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            at = lo;
-        }
-        while at < level.len() && level.key(at) < key {
-            at += 1;
-        }
-        let hit = at < level.len() && level.key(at) == key;
-        found.push(if hit { at as u32 } else { u32::MAX });
-    }
-    found
 }

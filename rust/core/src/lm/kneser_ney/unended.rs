@@ -83,17 +83,8 @@ pub(super) fn align_like_lmplz(
 /// Which n-grams of `level` are contexts of some n-gram of `above` (the next
 /// order): a merge of the two lexicographically sorted levels.
 fn context_marks(level: &Level, above: &Level) -> Vec<bool> {
-    let n = level.n;
     let mut marks = vec![false; level.len()];
-    let mut j = 0;
-    for i in 0..above.len() {
-        let prefix = &above.key(i)[..n];
-        while j < level.len() && level.key(j) < prefix {
-            j += 1;
-        }
-        if j < level.len() && level.key(j) == prefix {
-            marks[j] = true;
-        }
-    }
+    let prefixes = (0..above.len()).map(|i| &above.key(i)[..level.n]);
+    level.walk_sorted(prefixes, |_, entry| marks[entry] = true);
     marks
 }
