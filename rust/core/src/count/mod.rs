@@ -3,7 +3,7 @@
 //! Pipeline: the corpus reader cuts inputs into chunks of lines; each worker
 //! tokenizes its chunk's sentences, maps tokens to temporary ids through a
 //! cached [`intern::Interner`], pads each sentence with `<s>` and `</s>`, counts
-//! unigrams in a dense private array, orders 2 and 3 as packed integer keys
+//! unigrams in a dense private array, orders 2 to 6 as packed integer keys
 //! that it sorts into sorted runs ([`sorted`]), and higher orders into
 //! private per-shard batches that are inserted into the shared [`table`]s
 //! once per chunk. At the end, temporary ids are remapped to first-appearance
@@ -34,7 +34,7 @@ use crate::corpus::{self, Corpus, CorpusStats};
 use crate::tokenize::{Tokenizer, Vocab, BOS_ID, EOS_ID};
 use crate::{Error, Result};
 use intern::{Interner, LocalInterner};
-use sorted::{SortedBatch, SortedOrder};
+use sorted::{PackedBatch, PackedOrder};
 use table::{table_for, OrderBatch, OrderTable};
 
 /// Options of [`count_ngrams`].
@@ -65,7 +65,7 @@ struct Worker {
     local: LocalInterner,
     unigrams: Vec<u64>,
     batches: Vec<Box<dyn OrderBatch>>,
-    sorted: Vec<SortedBatch>,
+    sorted: Vec<Box<dyn PackedBatch>>,
     sentence: Vec<u32>,
     stats: CorpusStats,
     tokens: u64,
@@ -94,10 +94,10 @@ pub fn count_ngrams(
         )));
     }
     let interner = Interner::new();
-    // Orders 2 and 3 count by sorting packed keys, higher ones in hash tables.
-    let packed: Vec<Arc<SortedOrder>> = (2..=options.order)
+    // Orders 2 to 6 count by sorting packed keys, higher ones in hash tables.
+    let packed: Vec<Arc<dyn PackedOrder>> = (2..=options.order)
         .filter(|&n| sorted::packs(n))
-        .map(SortedOrder::new)
+        .map(sorted::order_for)
         .collect();
     let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order)
         .filter(|&n| !sorted::packs(n))
@@ -115,7 +115,7 @@ pub fn count_ngrams(
             local: LocalInterner::default(),
             unigrams: Vec::new(),
             batches: tables.iter().map(|t| t.clone().batch()).collect(),
-            sorted: packed.iter().map(|o| o.batch()).collect(),
+            sorted: packed.iter().map(|o| o.clone().batch()).collect(),
             sentence: Vec::with_capacity(256),
             stats: CorpusStats::default(),
             tokens: 0,
@@ -256,7 +256,7 @@ pub fn count_ngrams(
     if trace {
         eprintln!("[trace] merge+vocab {:?}", t_count.elapsed());
     }
-    // Orders 2.. in order: the packed ones (2, 3) first, then the tables;
+    // Orders 2.. in order: the packed ones (2 to 6) first, then the tables;
     // each is sorted when the loop asks for it.
     let mut sorted = packed
         .into_iter()

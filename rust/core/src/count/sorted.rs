@@ -1,13 +1,16 @@
-//! Sort-based counting of one order over packed keys (orders 2 and 3).
+//! Sort-based counting of one order over packed keys (orders 2 to 6).
 //!
-//! A window of `n` ids each below `2^bits` (`n * bits <= 64`) packs into one
-//! `u64`, first id in the high bits, so numeric order is the n-grams' order.
-//! Each worker appends its windows' keys to a private buffer; a full buffer is
-//! sorted (pdqsort: on this machine twice as fast as the LSD radix sort used
-//! before, whose scatter passes over 16 MB buffers stalled on stores) and
-//! run-length reduced into a sorted run of (key, count), and runs are merged as they pile up (a run merges with the newest one when that
-//! one is at most twice its size), which keeps the runs few and their total
-//! near the number of distinct n-grams. No hash table, no cache miss per window.
+//! A window of `n` ids each below `2^bits` packs into one integer key, first
+//! id in the high bits, so numeric order is the n-grams' order: a `u64` for
+//! orders 2 and 3 (`bits = 64 / n`), a 128-bit [`Wide`] for orders 4 to 6
+//! (`bits = 128 / n`: 32, 25 and 21). Each worker appends its windows' keys
+//! to a private buffer; a full buffer is sorted (pdqsort: on this machine
+//! twice as fast as the LSD radix sort used before, whose scatter passes over
+//! 16 MB buffers stalled on stores) and run-length reduced into a sorted run
+//! of (key, count), and runs are merged as they pile up past a few (a run
+//! merges with the newest one when that one is at most twice its size), which
+//! keeps the runs few and their total near the number of distinct n-grams. No
+//! hash table, no cache miss per window.
 //!
 //! Temporary ids come in scheduling order, so at the end every run is cut in
 //! pieces, each piece's ids are mapped to final ids and the piece re-sorted
@@ -27,11 +30,14 @@ use super::table::{table_for, OrderBatch, OrderTable};
 use crate::control::Control;
 use crate::Result;
 
-/// Keys buffered per worker before a sort (64 MB; four times fewer runs
-/// to merge than with 2 M keys, for a sort a tenth slower per key).
+/// Keys buffered per worker before a sort (8 M: 64 MB of `u64` keys; four
+/// times fewer runs to merge than with 2 M keys, for a sort a tenth slower
+/// per key).
 const BATCH: usize = 1 << 23;
 /// The batch size in use: [`BATCH`] unless a test lowered it.
 static BATCH_KEYS: AtomicUsize = AtomicUsize::new(BATCH);
+/// Runs of an order kept apart before they start to merge.
+const KEEP_RUNS: usize = 16;
 /// Entries per piece of the final re-sort.
 const PIECE: usize = 1 << 22;
 
@@ -41,8 +47,8 @@ static LIMIT_CAP: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Cap the ids the packed path takes (0 restores no cap). For tests only: it
 /// changes which path counts a sentence, never the result; while a cap is
-/// set, the final re-sort also takes its wide (`u128`) keys, which otherwise
-/// only a vocabulary past `2^21` words reaches at order 3.
+/// set, the final re-sort also takes its wider keys, which otherwise only a
+/// large vocabulary reaches.
 pub fn set_pack_limit(limit: u64) {
     let limit = if limit == 0 { u64::MAX } else { limit };
     LIMIT_CAP.store(limit, Ordering::Relaxed);
@@ -55,36 +61,162 @@ pub fn set_batch_keys(keys: usize) {
     BATCH_KEYS.store(if keys == 0 { BATCH } else { keys }, Ordering::Relaxed);
 }
 
+/// The highest order counted here.
+const MAX_PACKED: usize = 6;
+
 /// Whether order `n` is counted here.
 pub fn packs(n: usize) -> bool {
-    (2..=3).contains(&n)
+    (2..=MAX_PACKED).contains(&n)
+}
+
+/// An integer key of packed ids.
+pub trait Packed: Copy + Ord + Send + Sync + 'static {
+    /// Bits in the key.
+    const BITS: u32;
+    /// The key with no bits set.
+    const ZERO: Self;
+    /// `(self << bits) | id`, keeping only the low `keep` bits.
+    fn shift_in(self, id: u32, bits: u32, keep: u32) -> Self;
+    /// The id `j` places from the low end (`bits` bits each).
+    fn id(self, j: usize, bits: u32) -> u32;
+    /// The key as a `u128`.
+    fn to_u128(self) -> u128;
+}
+
+impl Packed for u64 {
+    const BITS: u32 = 64;
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn shift_in(self, id: u32, bits: u32, keep: u32) -> Self {
+        ((self << bits) | id as u64) & (u64::MAX >> (64 - keep))
+    }
+    #[inline(always)]
+    fn id(self, j: usize, bits: u32) -> u32 {
+        ((self >> (j as u32 * bits)) & ((1u64 << bits) - 1)) as u32
+    }
+    #[inline(always)]
+    fn to_u128(self) -> u128 {
+        self as u128
+    }
+}
+
+/// A 128-bit key kept as two `u64`s, so that a (key, count) pair of a run is
+/// 24 bytes where `(u128, u64)` takes 32 (`u128` is 16-byte aligned).
+/// Ordered as the `u128` it holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Wide {
+    hi: u64,
+    lo: u64,
+}
+
+impl Wide {
+    #[inline(always)]
+    fn from_u128(v: u128) -> Self {
+        Self {
+            hi: (v >> 64) as u64,
+            lo: v as u64,
+        }
+    }
+}
+
+impl Ord for Wide {
+    #[inline(always)]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.to_u128().cmp(&other.to_u128())
+    }
+}
+
+impl PartialOrd for Wide {
+    #[inline(always)]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+    #[inline(always)]
+    fn lt(&self, other: &Self) -> bool {
+        self.to_u128() < other.to_u128()
+    }
+}
+
+impl Packed for Wide {
+    const BITS: u32 = 128;
+    const ZERO: Self = Wide { hi: 0, lo: 0 };
+    #[inline(always)]
+    fn shift_in(self, id: u32, bits: u32, keep: u32) -> Self {
+        let v = ((self.to_u128() << bits) | id as u128) & (u128::MAX >> (128 - keep));
+        Self::from_u128(v)
+    }
+    #[inline(always)]
+    fn id(self, j: usize, bits: u32) -> u32 {
+        ((self.to_u128() >> (j as u32 * bits)) & ((1u128 << bits) - 1)) as u32
+    }
+    #[inline(always)]
+    fn to_u128(self) -> u128 {
+        (self.hi as u128) << 64 | self.lo as u128
+    }
 }
 
 /// A sorted run: (packed key, count), keys strictly increasing.
-type Run = Vec<(u64, u64)>;
+type Run<K> = Vec<(K, u64)>;
+
+/// Order-erased view of a [`SortedOrder`], so a job holds orders of both key
+/// widths.
+pub trait PackedOrder: Send + Sync {
+    /// A fresh private batch for one worker.
+    fn batch(self: Arc<Self>) -> Box<dyn PackedBatch>;
+    /// Every n-gram counted, ids mapped through `remap` (temporary -> final),
+    /// as flat keys and counts sorted by key. Every batch must be finished
+    /// and dropped first.
+    fn into_sorted(
+        self: Arc<Self>,
+        remap: &[u32],
+        control: &Control,
+    ) -> Result<(Vec<u32>, Vec<u64>)>;
+}
+
+/// Order-erased view of a [`SortedBatch`].
+pub trait PackedBatch: Send {
+    /// Add every window of the order in `sentence`, whose largest id is `max_id`.
+    fn add_windows(&mut self, sentence: &[u32], max_id: u32);
+    /// End of a chunk: sort the buffer into a run once it is full, and insert
+    /// the fallback's windows into its table.
+    fn flush(&mut self);
+    /// Sort whatever is buffered into a run (the worker's last call).
+    fn finish(&mut self);
+}
+
+/// The counter of `n`-grams (n in 2..=6, see [`packs`]) with the narrowest
+/// key that holds them.
+pub fn order_for(n: usize) -> Arc<dyn PackedOrder> {
+    if n <= 3 {
+        SortedOrder::<u64>::new(n)
+    } else {
+        SortedOrder::<Wide>::new(n)
+    }
+}
 
 /// The shared state of one packed order.
-pub struct SortedOrder {
+pub struct SortedOrder<K: Packed> {
     n: usize,
     bits: u32,
     limit: u64,
-    /// Re-sort with `u128` keys even when `u64` ones would do (tests).
+    /// Re-sort into new keys of the next width up, never in place (tests):
+    /// 128-bit ones for orders 2 and 3, arrays of ids for the others.
     wide: bool,
-    runs: Mutex<Vec<Run>>,
+    runs: Mutex<Vec<Run<K>>>,
     fallback: Arc<dyn OrderTable>,
 }
 
 /// A worker's private buffer for one [`SortedOrder`].
-pub struct SortedBatch {
-    order: Arc<SortedOrder>,
-    pending: Vec<u64>,
+pub struct SortedBatch<K: Packed> {
+    order: Arc<SortedOrder<K>>,
+    pending: Vec<K>,
     fallback: Box<dyn OrderBatch>,
 }
 
-impl SortedOrder {
-    /// An empty counter of `n`-grams (n in 2..=3, see [`packs`]).
+impl<K: Packed> SortedOrder<K> {
+    /// An empty counter of `n`-grams.
     pub fn new(n: usize) -> Arc<Self> {
-        let bits = (64 / n) as u32;
+        let bits = K::BITS / n as u32;
         let cap = LIMIT_CAP.load(Ordering::Relaxed);
         Arc::new(Self {
             n,
@@ -96,23 +228,18 @@ impl SortedOrder {
         })
     }
 
-    /// A fresh private batch for one worker.
-    pub fn batch(self: &Arc<Self>) -> SortedBatch {
-        SortedBatch {
-            order: self.clone(),
-            pending: Vec::new(),
-            fallback: self.fallback.clone().batch(),
-        }
-    }
-
-    /// Add a sorted run, merging it with the newest runs while they are not
-    /// much bigger (merges happen outside the lock).
-    fn add_run(&self, mut run: Run) {
+    /// Add a sorted run. Past [`KEEP_RUNS`] runs, it merges with the newest
+    /// runs while they are not much bigger (merges happen outside the lock),
+    /// which keeps the runs of a large corpus few. Below that the final merge
+    /// takes them as they are: a merge now would copy every n-gram into fresh
+    /// memory once more, and dedupes little at the higher orders.
+    fn add_run(&self, mut run: Run<K>) {
         loop {
             let other = {
                 let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+                let many = runs.len() >= KEEP_RUNS;
                 match runs.last() {
-                    Some(top) if top.len() <= 2 * run.len() => runs.pop(),
+                    Some(top) if many && top.len() <= 2 * run.len() => runs.pop(),
                     _ => {
                         runs.push(run);
                         return;
@@ -124,11 +251,19 @@ impl SortedOrder {
             }
         }
     }
+}
 
-    /// Every n-gram counted, ids mapped through `remap` (temporary -> final),
-    /// as flat keys and counts sorted by key. Every batch must be finished
-    /// and dropped first.
-    pub fn into_sorted(
+impl<K: Packed> PackedOrder for SortedOrder<K> {
+    fn batch(self: Arc<Self>) -> Box<dyn PackedBatch> {
+        let fallback = self.fallback.clone().batch();
+        Box::new(SortedBatch {
+            order: self,
+            pending: Vec::new(),
+            fallback,
+        })
+    }
+
+    fn into_sorted(
         self: Arc<Self>,
         remap: &[u32],
         control: &Control,
@@ -144,25 +279,45 @@ impl SortedOrder {
                 arc.fallback.clone(),
             ),
         };
-        let id_mask = (1u64 << bits) - 1;
         // Bits of a final id: remap is a permutation of 0..remap.len().
         let fbits = (usize::BITS - remap.len().saturating_sub(1).leading_zeros()).max(1);
-        let (keys, counts) = if n as u32 * fbits <= 64 && !wide {
-            let pieces = remap_pieces(runs, control, |k| {
-                let mut out = 0u64;
-                for j in (0..n).rev() {
-                    let id = (k >> (j as u32 * bits)) & id_mask;
-                    out = (out << fbits) | remap[id as usize] as u64;
+        let (keys, counts) = if fbits <= bits && !wide {
+            // Final ids fit the bits of temporary ones: the runs are mapped
+            // and re-sorted in place, piece by piece.
+            let mut runs = runs;
+            let keep = n as u32 * bits;
+            let mut slices: Vec<&mut [(K, u64)]> =
+                runs.iter_mut().flat_map(|r| r.chunks_mut(PIECE)).collect();
+            slices.par_iter_mut().try_for_each(|s| {
+                control.check()?;
+                for e in s.iter_mut() {
+                    let mut out = K::ZERO;
+                    for j in (0..n).rev() {
+                        out = out.shift_in(remap[e.0.id(j, bits) as usize], bits, keep);
+                    }
+                    e.0 = out;
                 }
-                out
+                s.sort_unstable_by_key(|e| e.0);
+                Ok::<(), crate::Error>(())
             })?;
-            merge_unpack(pieces, n, fbits)
-        } else {
+            drop(slices);
+            merge_unpack(runs, n, bits)
+        } else if n as u32 * fbits <= 128 && !(wide && K::BITS == 128) {
             let pieces = remap_pieces(runs, control, |k| {
                 let mut out = 0u128;
                 for j in (0..n).rev() {
-                    let id = (k >> (j as u32 * bits)) & id_mask;
-                    out = (out << 32) | remap[id as usize] as u128;
+                    out = (out << fbits) | remap[k.id(j, bits) as usize] as u128;
+                }
+                Wide::from_u128(out)
+            })?;
+            merge_unpack(pieces, n, fbits)
+        } else {
+            // Final ids too wide to pack (a vocabulary past 2^25 words at
+            // order 5, 2^21 at order 6): keys as arrays of ids.
+            let pieces = remap_pieces(runs, control, |k| {
+                let mut out = [0u32; MAX_PACKED];
+                for (j, id) in out[..n].iter_mut().enumerate() {
+                    *id = remap[k.id(n - 1 - j, bits) as usize];
                 }
                 out
             })?;
@@ -176,10 +331,9 @@ impl SortedOrder {
     }
 }
 
-impl SortedBatch {
-    /// Add every window of the order in `sentence`, whose largest id is `max_id`.
+impl<K: Packed> PackedBatch for SortedBatch<K> {
     #[inline]
-    pub fn add_windows(&mut self, sentence: &[u32], max_id: u32) {
+    fn add_windows(&mut self, sentence: &[u32], max_id: u32) {
         let o = &*self.order;
         let n = o.n;
         if sentence.len() < n {
@@ -190,39 +344,41 @@ impl SortedBatch {
             return;
         }
         let bits = o.bits;
-        let mask = u64::MAX >> (64 - n as u32 * bits);
-        let mut key = 0u64;
+        let keep = n as u32 * bits;
+        let mut key = K::ZERO;
         for &id in &sentence[..n - 1] {
-            key = (key << bits) | id as u64;
+            key = key.shift_in(id, bits, keep);
         }
         for &id in &sentence[n - 1..] {
-            key = ((key << bits) | id as u64) & mask;
+            key = key.shift_in(id, bits, keep);
             self.pending.push(key);
         }
     }
 
-    /// End of a chunk: sort the buffer into a run once it is full, and insert
-    /// the fallback's windows into its table.
-    pub fn flush(&mut self) {
+    fn flush(&mut self) {
         self.fallback.flush();
         if self.pending.len() >= BATCH_KEYS.load(Ordering::Relaxed) {
             self.sort_pending();
         }
     }
 
-    /// Sort whatever is buffered into a run (the worker's last call).
-    pub fn finish(&mut self) {
+    fn finish(&mut self) {
         self.fallback.flush();
         if !self.pending.is_empty() {
             self.sort_pending();
         }
     }
+}
 
+impl<K: Packed> SortedBatch<K> {
     fn sort_pending(&mut self) {
         self.pending.sort_unstable();
-        let mut run: Run = Vec::with_capacity(self.pending.len() / 2);
-        let mut i = 0;
         let keys = &self.pending;
+        // Sized exactly: growing by doubling would copy the run and fault in
+        // fresh pages twice over (most 5-grams of a batch are distinct).
+        let distinct = 1 + keys.windows(2).filter(|w| w[0] != w[1]).count();
+        let mut run: Run<K> = Vec::with_capacity(distinct);
+        let mut i = 0;
         while i < keys.len() {
             let key = keys[i];
             let start = i;
@@ -232,7 +388,6 @@ impl SortedBatch {
             }
             run.push((key, (i - start) as u64));
         }
-        run.shrink_to_fit();
         self.pending.clear();
         self.order.add_run(run);
     }
@@ -240,12 +395,12 @@ impl SortedBatch {
 
 /// Cut `runs` into pieces, map each key with `map` and sort each piece by
 /// the new key, in parallel.
-fn remap_pieces<K: Ord + Copy + Send + Sync>(
-    runs: Vec<Run>,
+fn remap_pieces<P: Packed, K: Ord + Copy + Send + Sync>(
+    runs: Vec<Run<P>>,
     control: &Control,
-    map: impl Fn(u64) -> K + Sync,
+    map: impl Fn(P) -> K + Sync,
 ) -> Result<Vec<Vec<(K, u64)>>> {
-    let slices: Vec<&[(u64, u64)]> = runs.iter().flat_map(|r| r.chunks(PIECE)).collect();
+    let slices: Vec<&[(P, u64)]> = runs.iter().flat_map(|r| r.chunks(PIECE)).collect();
     slices
         .into_par_iter()
         .map(|s| {
@@ -257,23 +412,43 @@ fn remap_pieces<K: Ord + Copy + Send + Sync>(
         .collect()
 }
 
-/// Merge sorted pieces (each key at most once per piece), summing the counts
+/// A key of final ids, ordered as the n-grams it holds.
+trait FinalKey: Ord + Copy + Send + Sync {
+    /// Write its ids (`bits` bits each when packed), first id first, to `out`.
+    fn unpack(self, bits: u32, out: &mut [u32]);
+}
+
+impl<K: Packed> FinalKey for K {
+    #[inline(always)]
+    fn unpack(self, bits: u32, out: &mut [u32]) {
+        let n = out.len();
+        for (j, id) in out.iter_mut().enumerate() {
+            *id = self.id(n - 1 - j, bits);
+        }
+    }
+}
+
+impl FinalKey for [u32; MAX_PACKED] {
+    #[inline(always)]
+    fn unpack(self, _bits: u32, out: &mut [u32]) {
+        let n = out.len();
+        out.copy_from_slice(&self[..n]);
+    }
+}
+
+/// Merge sorted pieces (each vector of `storage` a row of sorted pieces of
+/// [`PIECE`] entries, each key at most once per piece), summing the counts
 /// of equal keys, into flat keys (`n` ids of `bits` bits each, first id
 /// highest) and counts. Splitters taken from the largest piece cut the key
 /// range into parts that merge and unpack in parallel.
-fn merge_unpack<K: Ord + Copy + Send + Sync>(
-    pieces: Vec<Vec<(K, u64)>>,
+fn merge_unpack<K: FinalKey>(
+    storage: Vec<Vec<(K, u64)>>,
     n: usize,
     bits: u32,
-) -> (Vec<u32>, Vec<u64>)
-where
-    u128: From<K>,
-{
+) -> (Vec<u32>, Vec<u64>) {
+    let pieces: Vec<&[(K, u64)]> = storage.iter().flat_map(|p| p.chunks(PIECE)).collect();
     let parts = rayon::current_num_threads() * 4;
-    let largest = pieces
-        .iter()
-        .max_by_key(|p| p.len())
-        .map_or(&[][..], |p| &p[..]);
+    let largest = pieces.iter().max_by_key(|p| p.len()).map_or(&[][..], |p| p);
     let mut splitters: Vec<K> = (1..parts)
         .filter_map(|i| largest.get(largest.len() * i / parts).map(|e| e.0))
         .collect();
@@ -295,6 +470,7 @@ where
         })
         .collect();
     drop(pieces);
+    drop(storage);
     let total: usize = merged.iter().map(Vec::len).sum();
     let mut keys = vec![0u32; total * n];
     let mut counts = vec![0u64; total];
@@ -307,13 +483,9 @@ where
         krest = kt;
         crest = ct;
     }
-    let mask = (1u128 << bits) - 1;
     jobs.into_par_iter().for_each(|(m, keys, counts)| {
         for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(m) {
-            let k = u128::from(k);
-            for (j, id) in key.iter_mut().enumerate() {
-                *id = ((k >> ((n - 1 - j) as u32 * bits)) & mask) as u32;
-            }
+            k.unpack(bits, key);
             *count = c;
         }
     });
@@ -455,7 +627,7 @@ mod tests {
         assert_eq!(flat, (vec![0, 1, 0, 2, 0, 3, 1, 0], vec![1, 4, 7, 6]));
     }
 
-    /// Every n-gram of orders 1..=3 counted naively: (words, count) by strings.
+    /// Every n-gram of orders 1..=6 counted naively: (words, count) by strings.
     fn naive(texts: &[String]) -> std::collections::BTreeMap<Vec<String>, u64> {
         let mut counts = std::collections::BTreeMap::new();
         for text in texts {
@@ -463,7 +635,7 @@ mod tests {
                 let mut s = vec!["<s>".to_string()];
                 s.extend(line.split_whitespace().map(str::to_string));
                 s.push("</s>".to_string());
-                for n in 1..=3 {
+                for n in 1..=MAX_PACKED {
                     for w in s.windows(n) {
                         *counts.entry(w.to_vec()).or_insert(0) += 1;
                     }
@@ -522,7 +694,7 @@ mod tests {
             set_batch_keys(batch);
             for threads in [1, 2, 4] {
                 let options = CountOptions {
-                    order: 3,
+                    order: MAX_PACKED,
                     threads,
                     ..CountOptions::default()
                 };
