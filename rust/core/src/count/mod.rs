@@ -94,10 +94,14 @@ pub fn count_ngrams(
         )));
     }
     let interner = Interner::new();
+    let workers = match options.threads {
+        0 => corpus::parallel::default_threads(),
+        t => t,
+    };
     // Orders 2 to 6 count by sorting packed keys, higher ones in hash tables.
     let packed: Vec<Arc<dyn PackedOrder>> = (2..=options.order)
         .filter(|&n| sorted::packs(n))
-        .map(sorted::order_for)
+        .map(|n| sorted::order_for(n, workers))
         .collect();
     let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order)
         .filter(|&n| !sorted::packs(n))

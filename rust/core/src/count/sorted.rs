@@ -36,6 +36,11 @@ use crate::Result;
 const BATCH: usize = 1 << 23;
 /// The batch size in use: [`BATCH`] unless a test lowered it.
 static BATCH_KEYS: AtomicUsize = AtomicUsize::new(BATCH);
+/// Bytes of buffered keys one order may hold over all its workers before
+/// the batch shrinks below [`BATCH`] (so that many cores do not multiply it).
+const PENDING_BYTES: usize = 1 << 28;
+/// The smallest batch that many workers shrink it to.
+const MIN_BATCH: usize = 1 << 20;
 /// Runs of an order kept apart before they start to merge.
 const KEEP_RUNS: usize = 16;
 /// Entries per piece of the final re-sort.
@@ -185,18 +190,20 @@ pub trait PackedBatch: Send {
 }
 
 /// The counter of `n`-grams (n in 2..=6, see [`packs`]) with the narrowest
-/// key that holds them.
-pub fn order_for(n: usize) -> Arc<dyn PackedOrder> {
+/// key that holds them, for `workers` workers.
+pub fn order_for(n: usize, workers: usize) -> Arc<dyn PackedOrder> {
     if n <= 3 {
-        SortedOrder::<u64>::new(n)
+        SortedOrder::<u64>::new(n, workers)
     } else {
-        SortedOrder::<Wide>::new(n)
+        SortedOrder::<Wide>::new(n, workers)
     }
 }
 
 /// The shared state of one packed order.
 pub struct SortedOrder<K: Packed> {
     n: usize,
+    /// Keys a worker buffers before it sorts them into a run.
+    batch: usize,
     bits: u32,
     limit: u64,
     /// Re-sort into new keys of the next width up, never in place (tests):
@@ -214,12 +221,14 @@ pub struct SortedBatch<K: Packed> {
 }
 
 impl<K: Packed> SortedOrder<K> {
-    /// An empty counter of `n`-grams.
-    pub fn new(n: usize) -> Arc<Self> {
+    /// An empty counter of `n`-grams for `workers` workers.
+    pub fn new(n: usize, workers: usize) -> Arc<Self> {
         let bits = K::BITS / n as u32;
         let cap = LIMIT_CAP.load(Ordering::Relaxed);
+        let share = PENDING_BYTES / (workers.max(1) * std::mem::size_of::<K>());
         Arc::new(Self {
             n,
+            batch: BATCH_KEYS.load(Ordering::Relaxed).min(share.max(MIN_BATCH)),
             bits,
             limit: (1u64 << bits).min(cap),
             wide: cap != u64::MAX,
@@ -357,7 +366,7 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
 
     fn flush(&mut self) {
         self.fallback.flush();
-        if self.pending.len() >= BATCH_KEYS.load(Ordering::Relaxed) {
+        if self.pending.len() >= self.order.batch {
             self.sort_pending();
         }
     }
@@ -625,6 +634,18 @@ mod tests {
             (&[0, 2, 0, 3, 1, 0], &[4, 5, 6]),
         );
         assert_eq!(flat, (vec![0, 1, 0, 2, 0, 3, 1, 0], vec![1, 4, 7, 6]));
+    }
+
+    #[test]
+    fn many_workers_shrink_the_batch() {
+        for workers in [1, 2, 16, 64, 512] {
+            let narrow = SortedOrder::<u64>::new(3, workers).batch;
+            let wide = SortedOrder::<Wide>::new(5, workers).batch;
+            assert!(narrow <= BATCH && wide <= BATCH);
+            assert!(narrow * workers * 8 <= PENDING_BYTES.max(MIN_BATCH * workers * 8));
+            assert!(wide * workers * 16 <= PENDING_BYTES.max(MIN_BATCH * workers * 16));
+        }
+        assert!(SortedOrder::<Wide>::new(5, 64).batch <= MIN_BATCH);
     }
 
     /// Every n-gram of orders 1..=6 counted naively: (words, count) by strings.
