@@ -86,7 +86,9 @@ pub struct Level {
     /// Open-addressing hash index of [`Slot`]s: the upper 32 bits of the
     /// n-gram's hash (a tag that rules out most mismatches without touching the
     /// keys), its entry number, and copies of its log10 probability and backoff.
-    index: Array<Slot>,
+    /// Built on first use: the highest order of a model that is fitted only
+    /// to be saved never needs one (a gigabyte on the Gutenberg 5-gram).
+    index: std::sync::OnceLock<Array<Slot>>,
     /// The index copied onto huge pages by [`Level::warm`] (bulk scoring),
     /// read in its place once set.
     warm: std::sync::OnceLock<Array<Slot>>,
@@ -104,17 +106,16 @@ pub struct Level {
 }
 
 impl Level {
-    /// A level from sorted keys and their values; builds the hash index.
+    /// A level from sorted keys and their values; its hash index is built
+    /// by the first lookup.
     pub fn new(n: usize, keys: Vec<u32>, logprob: Vec<f32>, backoff: Vec<f32>) -> Self {
-        let mut level = Level {
+        Level {
             n,
             keys: keys.into(),
             logprob: logprob.into(),
             backoff: backoff.into(),
             ..Default::default()
-        };
-        level.build_index();
-        level
+        }
     }
 
     /// A level from stored arrays (a model file), checking their lengths.
@@ -152,7 +153,7 @@ impl Level {
             keys,
             logprob,
             backoff,
-            index,
+            index: index.into(),
             warm: std::sync::OnceLock::new(),
             child_start,
             child_end,
@@ -161,9 +162,16 @@ impl Level {
         })
     }
 
-    /// The hash index (for writing model files).
+    /// The hash index (for writing model files), built now if no lookup
+    /// built it yet.
     pub fn index(&self) -> &[Slot] {
-        &self.index
+        self.built()
+    }
+
+    /// The hash index, built on first use with the values set by then.
+    #[inline(always)]
+    fn built(&self) -> &Array<Slot> {
+        self.index.get_or_init(|| self.build_index())
     }
 
     /// The slots lookups read: the huge-page copy once [`Level::warm`] made it.
@@ -171,7 +179,7 @@ impl Level {
     fn slots(&self) -> &[Slot] {
         match self.warm.get() {
             Some(a) => a,
-            None => &self.index,
+            None => self.built(),
         }
     }
 
@@ -182,8 +190,8 @@ impl Level {
     /// Only an index read from a file is copied (an index in memory stays
     /// where it is: copying it would double its memory).
     pub fn warm(&self) {
-        if let Array::Mapped { .. } = self.index {
-            self.warm.get_or_init(|| self.index.clone().on_huge_pages());
+        if let Some(index @ Array::Mapped { .. }) = self.index.get() {
+            self.warm.get_or_init(|| index.clone().on_huge_pages());
         }
     }
 
@@ -203,8 +211,9 @@ impl Level {
         &self.keys[i * self.n..(i + 1) * self.n]
     }
 
-    fn build_index(&mut self) {
+    fn build_index(&self) -> Array<Slot> {
         let m = self.len();
+        let (logprob, backoff): (&[f32], &[f32]) = (&self.logprob, &self.backoff);
         // Load factor 2/3: short probe sequences, and no rounding up to a power
         // of two (which could double the index of a large order).
         let cap = m + m / 2 + 4;
@@ -227,13 +236,18 @@ impl Level {
                 while index[pos][1] != EMPTY {
                     pos = if pos + 1 == cap { 0 } else { pos + 1 };
                 }
-                index[pos] = [(h >> 32) as u32, (first + j) as u32, 0, 0, h as u32];
+                let e = first + j;
+                let (p, b) = (logprob.get(e), backoff.get(e));
+                index[pos] = [
+                    (h >> 32) as u32,
+                    e as u32,
+                    p.map_or(0, |v| v.to_bits()),
+                    b.map_or(0, |v| v.to_bits()),
+                    h as u32,
+                ];
             }
         }
-        // Probabilities and backoffs go into the slots once estimation has set
-        // them: `NGramModel::from_levels` calls `refresh_index_values`.
-        self.index = index.into();
-        self.warm = std::sync::OnceLock::new();
+        index.into()
     }
 
     /// Copy the current probabilities and backoffs into the index slots
@@ -242,10 +256,14 @@ impl Level {
         use rayon::prelude::*;
         let (logprob, backoff): (&[f32], &[f32]) = (&self.logprob, &self.backoff);
         self.warm = std::sync::OnceLock::new();
+        // An index not built yet takes the values when it is.
+        let Some(index) = self.index.get_mut() else {
+            return;
+        };
         // In parallel: each slot reads its entry's values at random, so the
         // values of the slot `AHEAD` places on are prefetched.
         const AHEAD: usize = 16;
-        self.index.par_chunks_mut(1 << 14).for_each(|slots| {
+        index.par_chunks_mut(1 << 14).for_each(|slots| {
             for j in 0..slots.len() {
                 if let Some(ahead) = slots.get(j + AHEAD) {
                     if ahead[1] != EMPTY {
@@ -289,7 +307,7 @@ impl Level {
         const BATCH: usize = 32;
         out.clear();
         out.reserve(count);
-        let (index, keys): (&[Slot], &[u32]) = (&self.index, &self.keys);
+        let (index, keys): (&[Slot], &[u32]) = (self.built(), &self.keys);
         let cap = index.len();
         let mut hashes = [0u64; BATCH];
         for first in (0..count).step_by(BATCH) {
@@ -414,15 +432,16 @@ impl Level {
     /// The slot of the n-gram with hash `hash` for which `same(key)` holds.
     #[inline]
     pub fn find_slot(&self, hash: u64, same: impl Fn(&[u32]) -> bool) -> Option<Slot> {
-        if self.index.is_empty() {
+        let index: &[Slot] = self.built();
+        if index.is_empty() {
             return None;
         }
-        let cap = self.index.len();
+        let cap = index.len();
         let tag = (hash >> 32) as u32;
         let mut pos = home(hash, cap);
         // Bounded probe: a corrupt index can never loop forever.
-        for _ in 0..self.index.len() {
-            let slot = self.index[pos];
+        for _ in 0..cap {
+            let slot = index[pos];
             if slot[1] == EMPTY {
                 return None;
             }
