@@ -294,17 +294,12 @@ impl<K: Packed> PackedOrder for SortedOrder<K> {
             // Final ids fit the bits of temporary ones: the runs are mapped
             // and re-sorted in place, piece by piece.
             let mut runs = runs;
-            let keep = n as u32 * bits;
             let mut slices: Vec<&mut [(K, u64)]> =
                 runs.iter_mut().flat_map(|r| r.chunks_mut(PIECE)).collect();
             slices.par_iter_mut().try_for_each(|s| {
                 control.check()?;
                 for e in s.iter_mut() {
-                    let mut out = K::ZERO;
-                    for j in (0..n).rev() {
-                        out = out.shift_in(remap[e.0.id(j, bits) as usize], bits, keep);
-                    }
-                    e.0 = out;
+                    e.0 = repack(e.0, n, bits, remap, bits);
                 }
                 s.sort_unstable_by_key(|e| e.0);
                 Ok::<(), crate::Error>(())
@@ -313,11 +308,7 @@ impl<K: Packed> PackedOrder for SortedOrder<K> {
             merge_unpack(runs, n, bits)
         } else if n as u32 * fbits <= 128 && !(wide && K::BITS == 128) {
             let pieces = remap_pieces(runs, control, |k| {
-                let mut out = 0u128;
-                for j in (0..n).rev() {
-                    out = (out << fbits) | remap[k.id(j, bits) as usize] as u128;
-                }
-                Wide::from_u128(out)
+                repack::<K, Wide>(k, n, bits, remap, fbits)
             })?;
             merge_unpack(pieces, n, fbits)
         } else {
@@ -400,6 +391,16 @@ impl<K: Packed> SortedBatch<K> {
         self.pending.clear();
         self.order.add_run(run);
     }
+}
+
+/// The `n` ids of `key` (`bits` bits each) mapped through `remap`, packed
+/// again with `to_bits` bits each.
+#[inline(always)]
+fn repack<P: Packed, Q: Packed>(key: P, n: usize, bits: u32, remap: &[u32], to_bits: u32) -> Q {
+    let keep = n as u32 * to_bits;
+    (0..n).rev().fold(Q::ZERO, |out, j| {
+        out.shift_in(remap[key.id(j, bits) as usize], to_bits, keep)
+    })
 }
 
 /// Cut `runs` into pieces, map each key with `map` and sort each piece by

@@ -162,15 +162,10 @@ impl Level {
         })
     }
 
-    /// The hash index (for writing model files), built now if no lookup
-    /// built it yet.
-    pub fn index(&self) -> &[Slot] {
-        self.built()
-    }
-
-    /// The hash index, built on first use with the values set by then.
+    /// The hash index (also for writing model files), built on first use
+    /// with the values set by then.
     #[inline(always)]
-    fn built(&self) -> &Array<Slot> {
+    pub fn index(&self) -> &[Slot] {
         self.index.get_or_init(|| self.build_index())
     }
 
@@ -179,7 +174,7 @@ impl Level {
     fn slots(&self) -> &[Slot] {
         match self.warm.get() {
             Some(a) => a,
-            None => self.built(),
+            None => self.index(),
         }
     }
 
@@ -307,7 +302,7 @@ impl Level {
         const BATCH: usize = 32;
         out.clear();
         out.reserve(count);
-        let (index, keys): (&[Slot], &[u32]) = (self.built(), &self.keys);
+        let (index, keys): (&[Slot], &[u32]) = (self.index(), &self.keys);
         let cap = index.len();
         let mut hashes = [0u64; BATCH];
         for first in (0..count).step_by(BATCH) {
@@ -432,7 +427,7 @@ impl Level {
     /// The slot of the n-gram with hash `hash` for which `same(key)` holds.
     #[inline]
     pub fn find_slot(&self, hash: u64, same: impl Fn(&[u32]) -> bool) -> Option<Slot> {
-        let index: &[Slot] = self.built();
+        let index: &[Slot] = self.index();
         if index.is_empty() {
             return None;
         }
