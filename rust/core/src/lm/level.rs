@@ -287,67 +287,6 @@ impl Level {
             .map(|s| s[1] as usize)
     }
 
-    /// Entry numbers of `count` n-grams at once, `query(j)` giving the j-th:
-    /// `out[j]` is what [`Level::find`] returns for it, `u32::MAX` for none.
-    /// For bulk lookups whose keys are known in advance (estimation): hashes
-    /// are taken a batch ahead and each query's slot, then its candidate key,
-    /// is prefetched before any is compared, so the cache misses of a batch
-    /// overlap instead of coming one after another.
-    pub fn find_all<'q>(
-        &self,
-        count: usize,
-        query: impl Fn(usize) -> &'q [u32],
-        out: &mut Vec<u32>,
-    ) {
-        const BATCH: usize = 32;
-        out.clear();
-        out.reserve(count);
-        let (index, keys): (&[Slot], &[u32]) = (self.index(), &self.keys);
-        let cap = index.len();
-        let mut hashes = [0u64; BATCH];
-        for first in (0..count).step_by(BATCH) {
-            let last = (first + BATCH).min(count);
-            if cap == 0 {
-                out.extend((first..last).map(|_| EMPTY));
-                continue;
-            }
-            for j in first..last {
-                let h = key_hash(query(j));
-                hashes[j - first] = h;
-                prefetch(index, home(h, cap));
-            }
-            // The slots have arrived (or are on their way): start loading the
-            // key of the first slot whose tag matches.
-            for j in first..last {
-                let h = hashes[j - first];
-                let tag = (h >> 32) as u32;
-                let mut pos = home(h, cap);
-                for _ in 0..4 {
-                    let slot = index[pos];
-                    if slot[1] == EMPTY {
-                        break;
-                    }
-                    if slot[0] == tag {
-                        prefetch(keys, slot[1] as usize * self.n);
-                        break;
-                    }
-                    pos = if pos + 1 == cap { 0 } else { pos + 1 };
-                }
-            }
-            for j in first..last {
-                let ids = query(j);
-                let found = if ids.len() == self.n {
-                    self.find_slot(hashes[j - first], |k| {
-                        k.iter().zip(ids).all(|(a, b)| a == b)
-                    })
-                } else {
-                    None
-                };
-                out.push(found.map_or(EMPTY, |s| s[1]));
-            }
-        }
-    }
-
     /// Find `keys`, which come in ascending order, among this level's sorted
     /// keys, calling `found(j, entry)` for each key `j` present: the first by
     /// bisection, the others by walking forward from it (a merge: no lookup
@@ -525,48 +464,5 @@ impl Level {
         let s = self.child_start.get(i).copied().unwrap_or(0) as usize;
         let e = self.child_end.get(i).copied().unwrap_or(0) as usize;
         (s.min(next_len), e.min(next_len).max(s.min(next_len)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A bigram level of every pair (a, b) with a < b over ids 0..`ids`.
-    fn pairs(ids: u32) -> Level {
-        let keys: Vec<u32> = (0..ids)
-            .flat_map(|a| (a + 1..ids).flat_map(move |b| [a, b]))
-            .collect();
-        let m = keys.len() / 2;
-        Level::new(2, keys, vec![0.0; m], vec![0.0; m])
-    }
-
-    #[test]
-    fn find_all_answers_as_find_does_for_present_absent_and_misshapen_keys() {
-        let level = pairs(90);
-        // Present (a < b), absent (a >= b) and out-of-vocabulary pairs, more
-        // than one batch of them.
-        let queries: Vec<Vec<u32>> = (0..95u32)
-            .flat_map(|a| (0..95u32).map(move |b| vec![a, b]))
-            .chain([vec![3], vec![3, 4, 5], vec![]])
-            .collect();
-        let mut found = vec![7u32; 3];
-        level.find_all(queries.len(), |j| &queries[j], &mut found);
-        assert_eq!(found.len(), queries.len());
-        let mut present = 0;
-        for (q, &f) in queries.iter().zip(&found) {
-            let expected = level.find(q).map_or(u32::MAX, |i| i as u32);
-            assert_eq!(f, expected, "query {q:?}");
-            present += usize::from(f != u32::MAX);
-        }
-        assert_eq!(present, level.len());
-    }
-
-    #[test]
-    fn find_all_on_an_empty_level_finds_nothing() {
-        let level = Level::new(1, vec![], vec![], vec![]);
-        let mut found = Vec::new();
-        level.find_all(2, |_| &[1u32][..], &mut found);
-        assert_eq!(found, [u32::MAX, u32::MAX]);
     }
 }

@@ -39,6 +39,7 @@ pub mod ranking;
 pub mod slots;
 pub mod smoothing;
 pub mod stupid_backoff;
+pub(crate) mod suffixes;
 pub mod trie;
 pub mod witten_bell;
 pub mod word_index;

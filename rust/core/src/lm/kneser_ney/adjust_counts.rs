@@ -23,7 +23,8 @@
 
 use rayon::prelude::*;
 
-use crate::lm::level::{prefetch, Level};
+use crate::lm::level::Level;
+use crate::lm::suffixes::suffix_entries;
 use crate::tokenize::BOS_ID;
 
 /// The output of stage 1, one entry per order (index 0 = unigrams).
@@ -77,20 +78,9 @@ pub(super) fn adjust_counts(levels: &[Level], mut raw: Vec<Vec<u64>>) -> Adjuste
 /// starting with `<s>` keep their `raw` count. Also the entry in `level` of
 /// the suffix of every n-gram of `above`.
 fn continuation_counts(level: &Level, above: &Level, raw: &[u64]) -> (Vec<u64>, Vec<u32>) {
-    // Every n-gram of `above` adds one to the count of its suffix: the suffixes
-    // are found by `find_all`, whose prefetching overlaps the cache misses of
-    // the lookups (the time of this stage).
-    let mut suffixes = Vec::new();
-    level.find_all(above.len(), |j| &above.key(j)[1..], &mut suffixes);
-    let mut adjusted = vec![0u64; level.len()];
-    for (j, &i) in suffixes.iter().enumerate() {
-        if let Some(&ahead) = suffixes.get(j + AHEAD) {
-            prefetch(&adjusted, ahead as usize);
-        }
-        if let Some(count) = adjusted.get_mut(i as usize) {
-            *count += 1;
-        }
-    }
+    // Every n-gram of `above` adds one to the count of its suffix, found by
+    // joining the two sorted orders (see `suffixes`).
+    let (suffixes, mut adjusted) = suffix_entries(level, above);
     // n-grams starting with <s> keep their raw count, whatever came before.
     for (i, count) in adjusted.iter_mut().enumerate() {
         if level.key(i)[0] == BOS_ID {
@@ -99,9 +89,6 @@ fn continuation_counts(level: &Level, above: &Level, raw: &[u64]) -> (Vec<u64>, 
     }
     (adjusted, suffixes)
 }
-
-/// How far ahead a loop over found entries prefetches the value it updates.
-const AHEAD: usize = 16;
 
 /// The entry of `level` that comes last when keys are compared from their
 /// last id backwards (lmplz's suffix order). Keys are distinct, so the
