@@ -131,11 +131,13 @@ fn join_bucket(
 ) {
     let n = level.n;
     let keys = &level.keys[lo * n..(lo + hits.len()) * n];
+    let entry = |i: usize| &keys[i * n..(i + 1) * n];
     let suffix = |t: usize| {
         let j = js[t] as usize;
         &above.keys[j * above.n + 1..(j + 1) * above.n]
     };
     let pack = |ids: &[u32]| ids.iter().fold(0u128, |k, &w| k << 32 | w as u128);
+    let by_packed = |i: usize, want: u128| pack(entry(i)).cmp(&want);
     if n <= 3 {
         // Up to 3 ids and the query's place: one 128-bit integer to sort.
         let mut queries: Vec<u128> = Vec::with_capacity(js.len());
@@ -144,19 +146,8 @@ fn join_bucket(
             queries.push(pack(suffix(t)) << 32 | t as u128);
         }
         queries.sort_unstable();
-        let mut i = 0;
-        for q in queries {
-            let (want, t) = (q >> 32, q as u32);
-            merge_step(
-                &mut i,
-                hits.len(),
-                |i| pack(&keys[i * n..(i + 1) * n]).cmp(&want),
-                |i| {
-                    hits[i] += 1;
-                    found[t as usize] = (lo + i) as u32;
-                },
-            );
-        }
+        let sorted = queries.into_iter().map(|q| (q >> 32, q as u32));
+        merge_sorted(sorted, by_packed, lo, hits, found);
     } else if n == 4 {
         // 4 ids: one 128-bit integer, compared at once.
         let mut queries: Vec<(u128, u32)> = Vec::with_capacity(js.len());
@@ -165,18 +156,7 @@ fn join_bucket(
             queries.push((pack(suffix(t)), t as u32));
         }
         queries.sort_unstable_by_key(|q| q.0);
-        let mut i = 0;
-        for (want, t) in queries {
-            merge_step(
-                &mut i,
-                hits.len(),
-                |i| pack(&keys[i * n..(i + 1) * n]).cmp(&want),
-                |i| {
-                    hits[i] += 1;
-                    found[t as usize] = (lo + i) as u32;
-                },
-            );
-        }
+        merge_sorted(queries, by_packed, lo, hits, found);
     } else {
         let mut rows: Vec<u32> = Vec::with_capacity(js.len() * n);
         for t in 0..js.len() {
@@ -186,18 +166,30 @@ fn join_bucket(
         let row = |t: u32| &rows[t as usize * n..(t as usize + 1) * n];
         let mut sorted: Vec<u32> = (0..js.len() as u32).collect();
         sorted.sort_unstable_by(|&a, &b| row(a).cmp(row(b)));
-        let mut i = 0;
-        for t in sorted {
-            let want = row(t);
-            merge_step(
-                &mut i,
-                hits.len(),
-                |i| keys[i * n..(i + 1) * n].cmp(want),
-                |i| {
-                    hits[i] += 1;
-                    found[t as usize] = (lo + i) as u32;
-                },
-            );
+        let sorted = sorted.into_iter().map(|t| (row(t), t));
+        merge_sorted(sorted, |i, want| entry(i).cmp(want), lo, hits, found);
+    }
+}
+
+/// Merge a bucket's queries `(suffix, t)`, in ascending order of suffix, with
+/// its entries (`cmp(i, suffix)` compares entry i with a suffix): each query
+/// found is counted in `hits` and its entry (from `lo`) put in `found[t]`.
+fn merge_sorted<W: Copy>(
+    queries: impl IntoIterator<Item = (W, u32)>,
+    cmp: impl Fn(usize, W) -> std::cmp::Ordering,
+    lo: usize,
+    hits: &mut [u64],
+    found: &mut [u32],
+) {
+    use std::cmp::Ordering::{Equal, Less};
+    let mut i = 0;
+    for (want, t) in queries {
+        while i < hits.len() && cmp(i, want) == Less {
+            i += 1;
+        }
+        if i < hits.len() && cmp(i, want) == Equal {
+            hits[i] += 1;
+            found[t as usize] = (lo + i) as u32;
         }
     }
 }
@@ -209,25 +201,6 @@ fn prefetch_ahead(above: &Level, js: &[u32], t: usize) {
     const AHEAD: usize = 16;
     if let Some(&ahead) = js.get(t + AHEAD) {
         prefetch(&above.keys[..], ahead as usize * above.n + 1);
-    }
-}
-
-/// One step of a merge join over `len` sorted entries: move `i` past the
-/// entries that `cmp` says come before the wanted key, and call `hit(i)` if
-/// entry `i` is the key.
-#[inline(always)]
-fn merge_step(
-    i: &mut usize,
-    len: usize,
-    cmp: impl Fn(usize) -> std::cmp::Ordering,
-    hit: impl FnOnce(usize),
-) {
-    use std::cmp::Ordering::{Equal, Less};
-    while *i < len && cmp(*i) == Less {
-        *i += 1;
-    }
-    if *i < len && cmp(*i) == Equal {
-        hit(*i);
     }
 }
 
