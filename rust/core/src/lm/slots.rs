@@ -21,6 +21,8 @@
 
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 use super::array::Array;
 use super::level::{home, prefetch};
 use crate::{Error, Result};
@@ -83,7 +85,7 @@ impl SlotTable {
     /// `probs` and (when `with_backoff`) backoffs `backoffs`, and each
     /// n-gram's record number.
     pub fn build(
-        hash: impl Fn(usize) -> u64,
+        hash: impl Fn(usize) -> u64 + Sync,
         probs: &[f32],
         backoffs: &[f32],
         with_backoff: bool,
@@ -113,27 +115,40 @@ impl SlotTable {
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
             if Self::place(&hashes, &numbers, (cap, rec, seed), bytes, &mut owner) {
                 drop((hashes, numbers));
-                // Each n-gram's record and values, from the records' owners:
-                // those `AHEAD` records on are prefetched, read at random.
+                // Each record's values, read at random from its owner's
+                // (those `AHEAD` records on are prefetched), in parallel over
+                // blocks of records; then each n-gram's record.
                 const AHEAD: usize = 16;
+                const BLOCK: usize = 1 << 16;
+                let filled = &mut bytes[..cap * rec];
+                (filled.par_chunks_mut(BLOCK * rec))
+                    .zip(owner.par_chunks(BLOCK))
+                    .for_each(|(bytes, owner)| {
+                        for (pos, &who) in owner.iter().enumerate() {
+                            if let Some(&ahead) = owner.get(pos + AHEAD) {
+                                prefetch(probs, ahead as usize);
+                                if with_backoff {
+                                    prefetch(backoffs, ahead as usize);
+                                }
+                            }
+                            let Some(p) = probs.get(who as usize) else {
+                                continue;
+                            };
+                            let o = pos * rec + TAG_BYTES;
+                            bytes[o..o + 4].copy_from_slice(&p.to_bits().to_le_bytes());
+                            if with_backoff {
+                                let b = backoffs[who as usize].to_bits().to_le_bytes();
+                                bytes[o + 4..o + 8].copy_from_slice(&b);
+                            }
+                        }
+                    });
                 let mut at = vec![0u32; m];
                 for (pos, &who) in owner.iter().enumerate() {
                     if let Some(&ahead) = owner.get(pos + AHEAD) {
                         prefetch(&at, ahead as usize);
-                        prefetch(probs, ahead as usize);
-                        if with_backoff {
-                            prefetch(backoffs, ahead as usize);
-                        }
                     }
-                    let Some(slot) = at.get_mut(who as usize) else {
-                        continue;
-                    };
-                    *slot = pos as u32;
-                    let o = pos * rec + TAG_BYTES;
-                    let value = |v: &[f32]| v[who as usize].to_bits().to_le_bytes();
-                    bytes[o..o + 4].copy_from_slice(&value(probs));
-                    if with_backoff {
-                        bytes[o + 4..o + 8].copy_from_slice(&value(backoffs));
+                    if let Some(slot) = at.get_mut(who as usize) {
+                        *slot = pos as u32;
                     }
                 }
                 let table = Self {
@@ -294,20 +309,20 @@ const REGION_BITS: u32 = 10;
 
 /// The hashes `hash(i)` of `m` n-grams and their numbers `i`, ordered by the
 /// region of the table holding their home record (the top bits of the low 32
-/// bits of the hash, which [`home`] rises with): a counting sort, computing
-/// each hash twice rather than keeping a third array.
-fn by_region(m: usize, hash: impl Fn(usize) -> u64) -> (Vec<u64>, Vec<u32>) {
+/// bits of the hash, which [`home`] rises with): the hashes computed in
+/// parallel, then a counting sort.
+fn by_region(m: usize, hash: impl Fn(usize) -> u64 + Sync) -> (Vec<u64>, Vec<u32>) {
     let region = |h: u64| ((h & 0xFFFF_FFFF) >> (32 - REGION_BITS)) as usize;
+    let all: Vec<u64> = (0..m).into_par_iter().map(&hash).collect();
     let mut next = vec![0usize; (1 << REGION_BITS) + 1];
-    for i in 0..m {
-        next[region(hash(i)) + 1] += 1;
+    for &h in &all {
+        next[region(h) + 1] += 1;
     }
     for r in 1..next.len() {
         next[r] += next[r - 1];
     }
     let (mut hashes, mut numbers) = (vec![0u64; m], vec![0u32; m]);
-    for i in 0..m {
-        let h = hash(i);
+    for (i, &h) in all.iter().enumerate() {
         let slot = &mut next[region(h)];
         hashes[*slot] = h;
         numbers[*slot] = i as u32;
