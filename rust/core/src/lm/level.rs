@@ -45,6 +45,13 @@ pub(crate) fn home(hash: u64, cap: usize) -> usize {
     (((hash & 0xFFFF_FFFF) * cap as u64) >> 32) as usize
 }
 
+/// Whether two keys are equal: a plain loop, as `==` on slices calls
+/// `memcmp`, dearer than comparing a few ids (merges compare millions).
+#[inline(always)]
+fn same(a: &[u32], b: &[u32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Ask the CPU to start loading `items[pos]`: a hint that lets the cache
 /// misses of lookups known in advance overlap (out of range: nothing).
 #[inline(always)]
@@ -282,8 +289,7 @@ impl Level {
         if ids.len() != self.n {
             return None;
         }
-        // A plain loop: `==` on slices calls memcmp, dearer than a few ids.
-        self.find_slot(key_hash(ids), |k| k.iter().zip(ids).all(|(a, b)| a == b))
+        self.find_slot(key_hash(ids), |k| same(k, ids))
             .map(|s| s[1] as usize)
     }
 
@@ -313,7 +319,7 @@ impl Level {
             while i < self.len() && self.key(i) < key {
                 i += 1;
             }
-            if i < self.len() && self.key(i) == key {
+            if i < self.len() && same(self.key(i), key) {
                 found(j, i);
             }
             at = Some(i);
@@ -407,7 +413,7 @@ impl Level {
                 j += 1;
             }
             child_start[i] = j as u32;
-            while j < next.len() && &next.keys[j * next.n..j * next.n + n] == key {
+            while j < next.len() && same(&next.keys[j * next.n..j * next.n + n], key) {
                 j += 1;
             }
             child_end[i] = j as u32;
