@@ -254,12 +254,15 @@ mod tests {
     fn joins_as_lookups_do_with_present_and_absent_suffixes() {
         // Many buckets (a large level, some words with long spans), queries
         // whose suffixes are partly absent and whose second words are past
-        // the lower order's last first word.
+        // the lower order's last first word; each width of key.
         for (n, count, ids) in [
             (1, 500, 600),
             (2, 40_000, 3_000),
             (3, 60_000, 200),
             (4, 30_000, 50),
+            // Past 4 ids: keys compared as slices.
+            (5, 20_000, 12),
+            (6, 20_000, 8),
         ] {
             let low = random_level(n, count, ids, 7 + n as u64);
             let up = random_level(n + 1, count, ids + 40, 11 + n as u64);
