@@ -10,9 +10,10 @@
 //! Both orders are sorted, so the lookups can be a join instead: the lower
 //! order is cut into buckets of consecutive entries at first-word boundaries
 //! (a few thousand entries each, so a bucket's keys stay in cache); the
-//! n-grams above are distributed into the buckets by their second word (two
-//! sequential passes), each bucket's suffixes are copied out, sorted and
-//! merged with its slice of the lower order, in parallel over the buckets.
+//! n-grams above are distributed into the buckets by their second word (a
+//! parallel pass, then two sequential ones), each bucket's suffixes are
+//! copied out, sorted and merged with its slice of the lower order, in
+//! parallel over the buckets.
 //! Every read of the lower order is sequential, and the reads of the order
 //! above are known in advance (prefetched).
 
@@ -37,8 +38,8 @@ pub fn suffix_entries(level: &Level, above: &Level) -> (Vec<u32>, Vec<u64>) {
     }
     let (bucket_of, bounds) = buckets(level);
     let width = above.n;
-    // Which bucket each n-gram above goes to (NONE: its second word starts
-    // no entry of `level`), then where each bucket's part starts.
+    // Which bucket each n-gram above goes to (NONE: its second word is past
+    // the last first word of `level`), then where each bucket's part starts.
     let home = |j: usize| {
         let second = above.keys[j * width + 1] as usize;
         bucket_of.get(second).copied().unwrap_or(NONE)
@@ -72,7 +73,6 @@ pub fn suffix_entries(level: &Level, above: &Level) -> (Vec<u32>, Vec<u64>) {
     let mut parts = Vec::with_capacity(bounds.len());
     {
         let (mut hits_rest, mut found_rest) = (&mut hits[..], &mut found[..]);
-        let mut taken = 0;
         for (b, &(lo, hi)) in bounds.iter().enumerate() {
             let end = starts.get(b + 1).copied().unwrap_or(total);
             let (h, rest) = std::mem::take(&mut hits_rest).split_at_mut(hi - lo);
@@ -80,9 +80,8 @@ pub fn suffix_entries(level: &Level, above: &Level) -> (Vec<u32>, Vec<u64>) {
             let (f, rest) = std::mem::take(&mut found_rest).split_at_mut(end - starts[b]);
             found_rest = rest;
             parts.push((lo, &grouped[starts[b]..end], h, f));
-            taken += hi - lo;
         }
-        debug_assert_eq!(taken, m);
+        debug_assert!(hits_rest.is_empty() && found_rest.is_empty());
     }
     parts.into_par_iter().for_each(|(lo, js, hits, found)| {
         join_bucket(level, above, lo, js, hits, found);
