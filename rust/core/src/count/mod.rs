@@ -20,6 +20,7 @@ pub mod intern;
 pub mod runs;
 pub mod sorted;
 pub mod spill;
+mod spill_sorted;
 pub mod table;
 
 pub use counts::{NGramCounts, OrderCounts};

@@ -86,6 +86,9 @@ pub trait Packed: Copy + Ord + Send + Sync + 'static {
     fn id(self, j: usize, bits: u32) -> u32;
     /// The key as a `u128`.
     fn to_u128(self) -> u128;
+    /// `(self >> bits) | (id << top)`: a window moved on by one id when its
+    /// ids are packed last id highest (the suffix order of reversed ids).
+    fn push_high(self, id: u32, bits: u32, top: u32) -> Self;
 }
 
 impl Packed for u64 {
@@ -102,6 +105,10 @@ impl Packed for u64 {
     #[inline(always)]
     fn to_u128(self) -> u128 {
         self as u128
+    }
+    #[inline(always)]
+    fn push_high(self, id: u32, bits: u32, top: u32) -> Self {
+        (self >> bits) | (id as u64) << top
     }
 }
 
@@ -157,6 +164,10 @@ impl Packed for Wide {
     #[inline(always)]
     fn to_u128(self) -> u128 {
         (self.hi as u128) << 64 | self.lo as u128
+    }
+    #[inline(always)]
+    fn push_high(self, id: u32, bits: u32, top: u32) -> Self {
+        Self::from_u128((self.to_u128() >> bits) | (id as u128) << top)
     }
 }
 
@@ -372,25 +383,31 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
 
 impl<K: Packed> SortedBatch<K> {
     fn sort_pending(&mut self) {
-        self.pending.sort_unstable();
-        let keys = &self.pending;
-        // Sized exactly: growing by doubling would copy the run and fault in
-        // fresh pages twice over (most 5-grams of a batch are distinct).
-        let distinct = 1 + keys.windows(2).filter(|w| w[0] != w[1]).count();
-        let mut run: Run<K> = Vec::with_capacity(distinct);
-        let mut i = 0;
-        while i < keys.len() {
-            let key = keys[i];
-            let start = i;
-            i += 1;
-            while i < keys.len() && keys[i] == key {
-                i += 1;
-            }
-            run.push((key, (i - start) as u64));
-        }
-        self.pending.clear();
+        let run = sort_into_run(&mut self.pending);
         self.order.add_run(run);
     }
+}
+
+/// Sort `keys` and reduce them to a run of (key, count), leaving `keys`
+/// empty (its memory kept for the next batch).
+pub(super) fn sort_into_run<K: Packed>(keys: &mut Vec<K>) -> Vec<(K, u64)> {
+    keys.sort_unstable();
+    // Sized exactly: growing by doubling would copy the run and fault in
+    // fresh pages twice over (most 5-grams of a batch are distinct).
+    let distinct = 1 + keys.windows(2).filter(|w| w[0] != w[1]).count();
+    let mut run: Run<K> = Vec::with_capacity(distinct);
+    let mut i = 0;
+    while i < keys.len() {
+        let key = keys[i];
+        let start = i;
+        i += 1;
+        while i < keys.len() && keys[i] == key {
+            i += 1;
+        }
+        run.push((key, (i - start) as u64));
+    }
+    keys.clear();
+    run
 }
 
 /// The `n` ids of `key` (`bits` bits each) mapped through `remap`, packed
@@ -505,9 +522,23 @@ fn merge_unpack<K: FinalKey>(
 /// K-way merge of sorted slices (each key at most once per slice), summing
 /// the counts of equal keys.
 fn kway<K: Ord + Copy>(slices: &[&[(K, u64)]]) -> Vec<(K, u64)> {
+    let mut out: Vec<(K, u64)> = Vec::with_capacity(slices.iter().map(|s| s.len()).sum());
+    let pushed: std::result::Result<(), std::convert::Infallible> = kway_each(slices, |k, c| {
+        out.push((k, c));
+        Ok(())
+    });
+    let Ok(()) = pushed;
+    out
+}
+
+/// K-way merge of sorted slices (each key at most once per slice): `emit`
+/// gets every key once, in order, with its counts summed.
+pub(super) fn kway_each<K: Ord + Copy, E>(
+    slices: &[&[(K, u64)]],
+    mut emit: impl FnMut(K, u64) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     use std::cmp::Reverse;
     use std::collections::binary_heap::{BinaryHeap, PeekMut};
-    let mut out: Vec<(K, u64)> = Vec::with_capacity(slices.iter().map(|s| s.len()).sum());
     let mut heap: BinaryHeap<Reverse<(K, usize)>> = slices
         .iter()
         .enumerate()
@@ -515,12 +546,17 @@ fn kway<K: Ord + Copy>(slices: &[&[(K, u64)]]) -> Vec<(K, u64)> {
         .map(|(i, s)| Reverse((s[0].0, i)))
         .collect();
     let mut pos = vec![0usize; slices.len()];
+    let mut current: Option<(K, u64)> = None;
     while let Some(mut top) = heap.peek_mut() {
         let Reverse((key, i)) = *top;
         let count = slices[i][pos[i]].1;
-        match out.last_mut() {
-            Some(last) if last.0 == key => last.1 += count,
-            _ => out.push((key, count)),
+        match current.as_mut() {
+            Some(c) if c.0 == key => c.1 += count,
+            _ => {
+                if let Some((k, c)) = current.replace((key, count)) {
+                    emit(k, c)?;
+                }
+            }
         }
         pos[i] += 1;
         match slices[i].get(pos[i]) {
@@ -530,7 +566,10 @@ fn kway<K: Ord + Copy>(slices: &[&[(K, u64)]]) -> Vec<(K, u64)> {
             }
         }
     }
-    out
+    match current {
+        Some((k, c)) => emit(k, c),
+        None => Ok(()),
+    }
 }
 
 /// Merge two sorted runs, summing the counts of keys in both.

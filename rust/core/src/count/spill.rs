@@ -1,18 +1,21 @@
-//! Counting within a memory budget: tables spill sorted runs to disk.
+//! Counting within a memory budget: sorted runs spill to disk.
 //!
 //! Two passes over the corpus. The first counts unigrams, which fixes the
 //! vocabulary in first-appearance order (KenLM's ids) in memory proportional to
-//! the number of types. The second counts orders 2..N with those final ids;
-//! whenever the tables hold more than the budget allows, one worker takes every
-//! n-gram out of them (the others go on counting into the emptied tables) and
-//! writes each order as a run sorted in lmplz's suffix order (ids reversed).
-//! Counts are sums, so however the runs are cut, merging them with equal keys
-//! summed gives exactly the in-memory counts.
+//! the number of types. The second counts orders 2..N with those final ids
+//! ([`super::spill_sorted`]: packed keys sorted into runs, or hash tables for
+//! windows too wide to pack); whenever what is held exceeds the budget, one
+//! worker writes each order's n-grams as a run sorted in lmplz's suffix order
+//! (ids reversed) while the others go on counting. Counts are sums, so however
+//! the runs are cut, merging them with equal keys summed gives exactly the
+//! in-memory counts.
 
 use std::sync::{Arc, Mutex};
 
+use rayon::prelude::*;
+
 use super::runs::{release_freed_memory, resident_bytes, unused_budget, Merge, Run, Spill, Stream};
-use super::table::{table_for, OrderBatch, OrderTable};
+use super::spill_sorted::{packing, spill_order_for, SpillBatch, SpillOrder};
 use super::{count_ngrams, CountOptions, MAX_ORDER};
 use crate::control::Control;
 use crate::corpus::{self, Corpus, CorpusStats};
@@ -84,7 +87,7 @@ impl Stream for Listed {
 }
 
 struct Worker {
-    batches: Vec<Box<dyn OrderBatch>>,
+    batches: Vec<Box<dyn SpillBatch>>,
 }
 
 /// Count orders 1..=`options.order` of `corpus` (padded) holding at most about
@@ -95,6 +98,19 @@ pub fn count_spilled(
     memory: usize,
     spill: &Arc<Spill>,
     control: &Control,
+) -> Result<SpilledCounts> {
+    count_spilled_with(corpus, options, memory, spill, control, true)
+}
+
+/// [`count_spilled`], with the hash tables for every order when `packed` is
+/// false (tests compare the two).
+fn count_spilled_with(
+    corpus: &Corpus,
+    options: &CountOptions,
+    memory: usize,
+    spill: &Arc<Spill>,
+    control: &Control,
+    packed: bool,
 ) -> Result<SpilledCounts> {
     if options.order < 2 || options.order > MAX_ORDER {
         return Err(Error::InvalidArgument(format!(
@@ -126,36 +142,48 @@ pub fn count_spilled(
 
     // Pass 2: orders 2..N with final ids, spilling when the tables are full.
     // (The progress bar goes on from where pass 1 ended: two passes, one bar.)
-    let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order).map(table_for).collect();
-    let runs: Vec<Mutex<Vec<Run>>> = tables.iter().map(|_| Mutex::new(Vec::new())).collect();
-    // Tables may fill a third of the budget: spilling sorts one order's
-    // n-grams beside them, the other workers go on counting meanwhile, and a
-    // hash table's real size strays from the estimate by up to half.
     // The budget is for the whole process: what the vocabulary and the
-    // interpreter already hold is not the tables'. Hash tables' real size
-    // strays from the estimate, so the resident size is watched too.
-    let limit = unused_budget(memory) / 3;
+    // interpreter already hold is not the counters'. The workers' unsorted
+    // buffers take a quarter of what is left, the sorted runs (or hash
+    // tables) a third; spilling writes them out beside the buffers while the
+    // other workers go on counting, and a hash table's real size strays from
+    // the estimate by up to half, so the resident size is watched too.
+    let budget = unused_budget(memory);
+    let workers = match options.threads {
+        0 => corpus::parallel::default_threads(),
+        t => t,
+    };
+    let key_bytes: usize = (2..=options.order)
+        .filter_map(|n| packing(n, vocab.len()).filter(|_| packed))
+        .map(|(_, bytes)| bytes)
+        .sum();
+    let batch = (budget / 4 / (workers * key_bytes).max(1)).clamp(1 << 12, 1 << 23);
+    let orders: Vec<Arc<dyn SpillOrder>> = (2..=options.order)
+        .map(|n| spill_order_for(n, vocab.len(), batch, packed))
+        .collect();
+    let runs: Vec<Mutex<Vec<Run>>> = orders.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let limit = budget / 3;
     let over_budget = || resident_bytes().is_some_and(|r| r > memory - memory / 4);
     let spilling = Mutex::new(());
     let spill_all = || -> Result<()> {
-        for (table, runs) in tables.iter().zip(&runs) {
+        for (order, runs) in orders.iter().zip(&runs) {
             control.check()?;
-            if let Some(run) = table.spill_reversed(spill)? {
+            if let Some(run) = order.spill(spill)? {
                 runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
             }
         }
         release_freed_memory();
         Ok(())
     };
-    let held = || -> usize { tables.iter().map(|t| t.held() * t.bytes_per_entry()).sum() };
+    let held = || -> usize { orders.iter().map(|o| o.held_bytes()).sum() };
     let tokenizer = &options.tokenizer;
     let fixed_ids = tokenizer.fixed_vocab().is_some();
-    corpus::process(
+    let workers = corpus::process(
         corpus,
         control,
         options.threads,
         || Worker {
-            batches: tables.iter().map(|t| t.clone().batch()).collect(),
+            batches: orders.iter().map(|o| o.clone().batch()).collect(),
         },
         |w, chunk| {
             control.check()?;
@@ -194,7 +222,26 @@ pub fn count_spilled(
             Ok(())
         },
     )?;
-    spill_all()?;
+    // The workers' last buffers sort in parallel, then every order spills
+    // what it holds, in parallel.
+    let mut workers = workers;
+    workers.par_iter_mut().for_each(|w| {
+        for batch in w.batches.iter_mut() {
+            batch.finish();
+        }
+    });
+    drop(workers);
+    orders
+        .par_iter()
+        .zip(&runs)
+        .try_for_each(|(order, runs)| -> Result<()> {
+            control.check()?;
+            if let Some(run) = order.spill(spill)? {
+                runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+            }
+            Ok(())
+        })?;
+    release_freed_memory();
     let runs = runs
         .into_iter()
         .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -234,25 +281,30 @@ mod tests {
         let control = Control::new();
         let expected: NGramCounts = count_ngrams(&corpus, &options, &control).unwrap();
         let spill = Spill::new(None).unwrap();
-        // A tiny budget: a spill after nearly every chunk.
-        let spilled = count_spilled(&corpus, &options, 1, &spill, &control).unwrap();
-        assert_eq!(spilled.vocab.words(), expected.vocab.words());
-        for k in 2..=4 {
-            let order = &expected.orders[k - 1];
-            let mut want: Vec<(Vec<u32>, u64)> = (0..order.len())
-                .map(|i| {
-                    let mut key = order.key(i).to_vec();
-                    key.reverse();
-                    (key, order.counts[i])
-                })
-                .collect();
-            want.sort();
-            let mut got = Vec::new();
-            let mut stream = spilled.stream(k).unwrap();
-            while let Some((key, c)) = stream.next_record().unwrap() {
-                got.push((key.to_vec(), c));
+        // A tiny budget: a spill after nearly every chunk; packed keys and
+        // the hash tables alike.
+        for packed in [true, false] {
+            let spilled =
+                count_spilled_with(&corpus, &options, 1, &spill, &control, packed).unwrap();
+            assert_eq!(spilled.vocab.words(), expected.vocab.words());
+            for k in 2..=4 {
+                assert!(spilled.runs[k - 2].len() > 1, "order {k}: one run");
+                let order = &expected.orders[k - 1];
+                let mut want: Vec<(Vec<u32>, u64)> = (0..order.len())
+                    .map(|i| {
+                        let mut key = order.key(i).to_vec();
+                        key.reverse();
+                        (key, order.counts[i])
+                    })
+                    .collect();
+                want.sort();
+                let mut got = Vec::new();
+                let mut stream = spilled.stream(k).unwrap();
+                while let Some((key, c)) = stream.next_record().unwrap() {
+                    got.push((key.to_vec(), c));
+                }
+                assert_eq!(got, want, "order {k}, packed {packed}");
             }
-            assert_eq!(got, want, "order {k}");
         }
     }
 }
