@@ -19,7 +19,6 @@
 //! instructions per byte, where a general compressor (zstd level 1 was used
 //! first) cost a quarter of the pipeline's CPU time.
 
-use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -28,6 +27,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::sorted::{Packed, Wide};
 use super::table::MAX_ORDER;
 use crate::{Error, Result};
 
@@ -369,15 +369,17 @@ impl Stream for RunReader {
     }
 }
 
-/// A key padded to the largest order, for the merge heap.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct HeapKey([u32; MAX_ORDER]);
-
 /// The k-way merge of sorted sources (runs on disk, the last buffer in memory).
+///
+/// A binary min-heap of source indices; each source's current record stays
+/// in place (`keys`, `values`), so a step compares keys where they lie and
+/// moves only 4-byte indices. Equal keys come out in source order.
 pub struct Merge {
     sources: Vec<Box<dyn Stream + Send>>,
-    /// Min-heap of (key, source, value).
-    heap: BinaryHeap<std::cmp::Reverse<(HeapKey, usize, u64)>>,
+    /// The current key of source i at `keys[i * k..(i + 1) * k]`.
+    keys: Vec<u32>,
+    values: Vec<u64>,
+    heap: Vec<u32>,
     k: usize,
     combine: bool,
     key: [u32; MAX_ORDER],
@@ -390,72 +392,118 @@ impl Merge {
     pub fn new(k: usize, mut sources: Vec<Box<dyn Stream + Send>>, combine: bool) -> Result<Self> {
         // A single source is read through (it is sorted, and combined when
         // it came from a combining sorter or a counting spill).
-        let sources_len = sources.len();
-        let mut heap = BinaryHeap::with_capacity(sources.len());
-        for (i, s) in sources.iter_mut().enumerate().filter(|_| sources_len > 1) {
+        let n = sources.len();
+        let mut keys = vec![0u32; if n > 1 { n * k } else { 0 }];
+        let mut values = vec![0u64; if n > 1 { n } else { 0 }];
+        let mut heap = Vec::with_capacity(n);
+        for (i, s) in sources.iter_mut().enumerate().filter(|_| n > 1) {
             if let Some((key, value)) = s.next_record()? {
-                heap.push(std::cmp::Reverse((pad(key), i, value)));
+                keys[i * k..(i + 1) * k].copy_from_slice(key);
+                values[i] = value;
+                heap.push(i as u32);
             }
         }
-        Ok(Self {
+        let mut merge = Self {
             sources,
+            keys,
+            values,
             heap,
             k,
             combine,
             key: [0; MAX_ORDER],
             value: 0,
-        })
-    }
-
-    fn next_single(&mut self) -> Result<Option<(&[u32], u64)>> {
-        // One source: already sorted and combined, so read it through.
-        self.sources[0].next_record()
-    }
-
-    fn pop(&mut self) -> Result<Option<(HeapKey, u64)>> {
-        // The smallest record is replaced in place by its source's next one:
-        // one sift down, where a pop and a push would sift twice.
-        let Some(mut top) = self.heap.peek_mut() else {
-            return Ok(None);
         };
-        let std::cmp::Reverse((key, i, value)) = *top;
+        for at in (0..merge.heap.len() / 2).rev() {
+            merge.sift_down(at);
+        }
+        Ok(merge)
+    }
+
+    /// Whether source `a`'s record comes before source `b`'s.
+    #[inline]
+    fn before(&self, a: u32, b: u32) -> bool {
+        let k = self.k;
+        let (a, b) = (a as usize, b as usize);
+        match self.keys[a * k..a * k + k].cmp(&self.keys[b * k..b * k + k]) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => a < b,
+        }
+    }
+
+    fn sift_down(&mut self, mut at: usize) {
+        let len = self.heap.len();
+        let moving = self.heap[at];
+        loop {
+            let left = 2 * at + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.before(self.heap[right], self.heap[left]) {
+                right
+            } else {
+                left
+            };
+            if !self.before(self.heap[child], moving) {
+                break;
+            }
+            self.heap[at] = self.heap[child];
+            at = child;
+        }
+        self.heap[at] = moving;
+    }
+
+    /// Take the smallest record into `key`/`value` (adding the value when
+    /// `add`) and move its source on.
+    fn pop_into(&mut self, add: bool) -> Result<bool> {
+        let Some(&top) = self.heap.first() else {
+            return Ok(false);
+        };
+        let (i, k) = (top as usize, self.k);
+        if add {
+            self.value += self.values[i];
+        } else {
+            self.key[..k].copy_from_slice(&self.keys[i * k..(i + 1) * k]);
+            self.value = self.values[i];
+        }
         match self.sources[i].next_record()? {
-            Some((next, v)) => *top = std::cmp::Reverse((pad(next), i, v)),
+            Some((next, v)) => {
+                self.keys[i * k..(i + 1) * k].copy_from_slice(next);
+                self.values[i] = v;
+            }
             None => {
-                std::collections::binary_heap::PeekMut::pop(top);
+                let last = self.heap.len() - 1;
+                self.heap.swap(0, last);
+                self.heap.pop();
             }
         }
-        Ok(Some((key, value)))
+        if !self.heap.is_empty() {
+            self.sift_down(0);
+        }
+        Ok(true)
     }
-}
-
-#[inline]
-fn pad(key: &[u32]) -> HeapKey {
-    let mut k = [0u32; MAX_ORDER];
-    k[..key.len()].copy_from_slice(key);
-    HeapKey(k)
 }
 
 impl Stream for Merge {
     fn next_record(&mut self) -> Result<Option<(&[u32], u64)>> {
         if self.sources.len() == 1 {
-            return self.next_single();
+            // One source: already sorted and combined, so read it through.
+            return self.sources[0].next_record();
         }
-        let Some((key, mut value)) = self.pop()? else {
+        if !self.pop_into(false)? {
             return Ok(None);
-        };
+        }
         if self.combine {
-            while let Some(std::cmp::Reverse((next, _, _))) = self.heap.peek() {
-                if *next != key {
+            let k = self.k;
+            while let Some(&top) = self.heap.first() {
+                let i = top as usize;
+                if self.keys[i * k..(i + 1) * k] != self.key[..k] {
                     break;
                 }
-                if let Some((_, v)) = self.pop()? {
-                    value += v;
-                }
+                self.pop_into(true)?;
             }
         }
-        self.key = key.0;
-        self.value = value;
         Ok(Some((&self.key[..self.k], self.value)))
     }
 }
@@ -649,23 +697,52 @@ fn write_sorted<const N: usize>(
     combine: bool,
     run: &mut RunWriter,
 ) -> Result<()> {
-    let records = sorted_records::<N>(keys, values);
-    let mut i = 0;
-    while i < records.len() {
-        let (key, mut value) = records[i];
-        i += 1;
-        while combine && i < records.len() && records[i].0 == key {
-            value += records[i].1;
-            i += 1;
-        }
-        run.push(&key, value)?;
-    }
-    Ok(())
+    for_each_combined::<N>(keys, values, combine, |key, value| run.push(key, value))
 }
 
-/// Flat ids and values as typed records, sorted by key (the flat vectors are
-/// freed as soon as the copy is made).
-fn sorted_records<const N: usize>(keys: Vec<u32>, values: Vec<u64>) -> Vec<([u32; N], u64)> {
+/// Sort flat records by key and hand them to `f` in order, equal keys
+/// folded into one with their values summed when `combine`.
+fn for_each_combined<const N: usize>(
+    keys: Vec<u32>,
+    values: Vec<u64>,
+    combine: bool,
+    mut f: impl FnMut(&[u32; N], u64) -> Result<()>,
+) -> Result<()> {
+    let mut pending: Option<([u32; N], u64)> = None;
+    for_each_sorted::<N>(keys, values, |key, value| {
+        match pending.as_mut() {
+            Some(p) if combine && p.0 == *key => p.1 += value,
+            _ => {
+                if let Some((k, v)) = pending.replace((*key, value)) {
+                    f(&k, v)?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    match pending {
+        Some((k, v)) => f(&k, v),
+        None => Ok(()),
+    }
+}
+
+/// Sort flat records (the flat vectors are freed once copied) and hand them
+/// to `f` in key order. Keys whose ids fit 64 or 128 bits sort packed into
+/// one integer (ids are word ids, mostly small): comparing integers is much
+/// cheaper than comparing arrays id by id.
+fn for_each_sorted<const N: usize>(
+    keys: Vec<u32>,
+    values: Vec<u64>,
+    mut f: impl FnMut(&[u32; N], u64) -> Result<()>,
+) -> Result<()> {
+    let max = keys.iter().copied().max().unwrap_or(0);
+    let bits = (u32::BITS - max.leading_zeros()).max(1);
+    if N as u32 * bits <= 64 {
+        return for_each_packed::<u64, N>(keys, values, bits, f);
+    }
+    if N as u32 * bits <= 128 {
+        return for_each_packed::<Wide, N>(keys, values, bits, f);
+    }
     let mut records: Vec<([u32; N], u64)> = keys
         .chunks_exact(N)
         .zip(values.iter())
@@ -678,23 +755,53 @@ fn sorted_records<const N: usize>(keys: Vec<u32>, values: Vec<u64>) -> Vec<([u32
     drop(keys);
     drop(values);
     records.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    records
+    records.iter().try_for_each(|(key, v)| f(key, *v))
+}
+
+/// [`for_each_sorted`] with keys packed into `K`, `bits` bits per id.
+fn for_each_packed<K: Packed, const N: usize>(
+    keys: Vec<u32>,
+    values: Vec<u64>,
+    bits: u32,
+    mut f: impl FnMut(&[u32; N], u64) -> Result<()>,
+) -> Result<()> {
+    let keep = N as u32 * bits;
+    let mut records: Vec<(K, u64)> = keys
+        .chunks_exact(N)
+        .zip(values.iter())
+        .map(|(k, &v)| {
+            let key = k.iter().fold(K::ZERO, |p, &id| p.shift_in(id, bits, keep));
+            (key, v)
+        })
+        .collect();
+    drop(keys);
+    drop(values);
+    records.par_sort_unstable_by_key(|e| e.0);
+    let mut key = [0u32; N];
+    for &(packed, v) in &records {
+        for (j, id) in key.iter_mut().enumerate() {
+            *id = packed.id(N - 1 - j, bits);
+        }
+        f(&key, v)?;
+    }
+    Ok(())
 }
 
 fn sort_fixed<const N: usize>(keys: &mut Vec<u32>, values: &mut Vec<u64>, combine: bool) {
-    let records = sorted_records::<N>(std::mem::take(keys), std::mem::take(values));
-    keys.reserve_exact(records.len() * N);
-    values.reserve_exact(records.len());
-    for (key, v) in records {
-        if combine && values.last().is_some() && keys[keys.len() - N..] == key {
-            if let Some(last) = values.last_mut() {
-                *last += v;
-            }
-            continue;
+    let (flat, vals) = (std::mem::take(keys), std::mem::take(values));
+    let n = vals.len();
+    let sorted = for_each_combined::<N>(flat, vals, combine, |key, v| {
+        // Reserved once the flat input is freed (it is, before the first record).
+        if values.capacity() == 0 {
+            keys.reserve_exact(n * N);
+            values.reserve_exact(n);
         }
-        keys.extend_from_slice(&key);
+        keys.extend_from_slice(key);
         values.push(v);
-    }
+        Ok(())
+    });
+    // The closure never fails.
+    debug_assert!(sorted.is_ok());
 }
 
 #[cfg(test)]
@@ -722,22 +829,31 @@ mod tests {
             rng ^= rng << 17;
             rng
         };
-        let mut expected = std::collections::BTreeMap::<Vec<u32>, u64>::new();
-        let mut sorter = Sorter::new(3, 3000, true, &spill, "t");
-        for _ in 0..20_000 {
-            let key = [
-                (next() % 5) as u32,
-                (next() % 7) as u32,
-                (next() % 3) as u32,
-            ];
-            let v = next() % 10;
-            *expected.entry(key.to_vec()).or_default() += v;
-            sorter.push(&key, v).unwrap();
+        // Small ids (packed into a u64), ids up to 2^32 (a u64 for pairs,
+        // 128 bits for triples) and 5-grams past 128 bits (arrays).
+        for (k, top) in [
+            (3, 7u64),
+            (2, 1 << 32),
+            (3, 1 << 32),
+            (5, 1 << 25),
+            (5, 1 << 32),
+        ] {
+            let mut expected = std::collections::BTreeMap::<Vec<u32>, u64>::new();
+            let mut sorter = Sorter::new(k, 3000, true, &spill, "t");
+            for _ in 0..20_000 {
+                // Few distinct ids, spread up to `top`: keys repeat.
+                let key: Vec<u32> = (0..k)
+                    .map(|j| ((next() % (7 - j as u64 % 3)) * ((top - 1) / 6)) as u32)
+                    .collect();
+                let v = next() % 10;
+                *expected.entry(key.clone()).or_default() += v;
+                sorter.push(&key, v).unwrap();
+            }
+            assert!(sorter.runs.len() > 10, "the budget forces many runs");
+            let got = collect(sorter.finish().unwrap());
+            let want: Vec<(Vec<u32>, u64)> = expected.into_iter().collect();
+            assert_eq!(got, want, "k {k}, ids below {top}");
         }
-        assert!(sorter.runs.len() > 10, "the budget forces many runs");
-        let got = collect(sorter.finish().unwrap());
-        let want: Vec<(Vec<u32>, u64)> = expected.into_iter().collect();
-        assert_eq!(got, want);
         assert!(spill.bytes_written() > 0);
         drop(spill);
         assert!(!dir.exists(), "the spill directory is removed on drop");

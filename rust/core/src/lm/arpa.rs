@@ -20,10 +20,12 @@ use std::path::Path;
 use super::arpa_gaps::{self, Completion, Ranks};
 use super::arpa_read::{self, TOKENIZER_NOTE};
 use super::arpa_sort;
+use super::arpa_text::push_value;
+use super::arpa_text::{write_pipelined, TextSink, WordTable};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::control::Control;
-use crate::tokenize::{Tokenizer, TokenizerRecord, UNK};
+use crate::tokenize::{Tokenizer, TokenizerRecord};
 use crate::{Error, Result};
 
 /// The ARPA text of a log10 value: the shortest decimal that reads back as
@@ -32,79 +34,35 @@ use crate::{Error, Result};
 /// lmplz (double-conversion) prints them.
 #[cfg(test)]
 fn fmt(v: f32) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     push_value(&mut out, v, &mut ryu::Buffer::new());
-    out
+    String::from_utf8(out).expect("ASCII")
 }
 
-/// Append the ARPA text of `v` (see [`fmt`]) to `out`.
-///
-/// Ryu gives the shortest round-trip digits with exact ties to even, which is
-/// double-conversion's rule; only the notation is rewritten here. The rare
-/// values below 1e-6 take the slow path, which prints Rust's exponent form.
-pub(crate) fn push_value(out: &mut String, v: f32, ryu: &mut ryu::Buffer) {
-    if v == f32::NEG_INFINITY {
-        out.push_str("-inf");
-        return;
-    }
-    if v == 0.0 {
-        out.push('0');
-        return;
-    }
-    if !v.is_finite() || v.abs() < 1e-6 {
-        out.push_str(&format!("{v:e}"));
-        return;
-    }
-    let text = ryu.format_finite(v);
-    let (negative, text) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (text, 0),
-    };
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    // All digits, and where the decimal point falls among them.
-    let mut digits = [0u8; 64];
-    let mut len = 0usize;
-    for &b in int_part.as_bytes().iter().chain(frac_part.as_bytes()) {
-        if len < digits.len() {
-            digits[len] = b;
-            len += 1;
+/// Append one ARPA line: the log10 probability, the words of `key` (in
+/// text order), the backoff when the order has one.
+#[inline]
+pub(crate) fn push_line(
+    text: &mut Vec<u8>,
+    logprob: f32,
+    key: impl IntoIterator<Item = u32>,
+    backoff: Option<f32>,
+    words: &WordTable,
+    ryu: &mut ryu::Buffer,
+) {
+    push_value(text, logprob, ryu);
+    text.push(b'\t');
+    for (j, id) in key.into_iter().enumerate() {
+        if j > 0 {
+            text.push(b' ');
         }
+        words.push(id, text);
     }
-    let mut point = int_part.len() as i32 + exponent;
-    let mut start = 0;
-    while start < len && digits[start] == b'0' {
-        start += 1;
-        point -= 1;
+    if let Some(backoff) = backoff {
+        text.push(b'\t');
+        push_value(text, backoff, ryu);
     }
-    while len > start && digits[len - 1] == b'0' {
-        len -= 1;
-    }
-    let digits = &digits[start..len];
-    let text = std::str::from_utf8(digits).unwrap_or("0");
-    if negative {
-        out.push('-');
-    }
-    let n = digits.len() as i32;
-    if point <= 0 {
-        out.push_str("0.");
-        for _ in 0..-point {
-            out.push('0');
-        }
-        out.push_str(text);
-    } else if point >= n {
-        out.push_str(text);
-        for _ in 0..point - n {
-            out.push('0');
-        }
-    } else {
-        out.push_str(&text[..point as usize]);
-        out.push('.');
-        out.push_str(&text[point as usize..]);
-    }
+    text.push(b'\n');
 }
 
 /// N-grams formatted per block: blocks are formatted in parallel and written in order.
@@ -181,14 +139,7 @@ pub fn write_arpa_with(
     let sizes: Vec<usize> = model.levels.iter().map(Level::len).collect();
     write_header(out, model.vocab.tokenizer(), &sizes)?;
     let top = model.order();
-    // The words packed in one buffer: looked up in random order, they stay in cache.
-    let mut packed = String::with_capacity(words.iter().map(String::len).sum());
-    let mut spans = Vec::with_capacity(words.len());
-    for word in words {
-        spans.push((packed.len(), packed.len() + word.len()));
-        packed.push_str(word);
-    }
-    let word = |id: u32| spans.get(id as usize).map_or(UNK, |&(a, b)| &packed[a..b]);
+    let table = WordTable::new(words);
     let total: usize = model.levels.iter().map(Level::len).sum();
     control.start_steps(total as u64, "n-grams");
     let batch = WRITE_BLOCK * rayon::current_num_threads().max(1) * 2;
@@ -196,7 +147,7 @@ pub fn write_arpa_with(
         writeln!(out, "\n\\{}-grams:", level.n)?;
         let order = suffix_order(level, words.len());
         let n = level.n;
-        let format_block = |block: &[u32]| -> String {
+        let format_block = |sink: &TextSink, block: &[u32]| -> Vec<u8> {
             // Gather first: the entries are scattered, and loads that do not
             // wait on each other overlap their cache misses.
             let mut keys = Vec::with_capacity(block.len() * n);
@@ -206,38 +157,40 @@ pub fn write_arpa_with(
                 keys.extend_from_slice(level.key(i));
                 values.push((level.logprob[i], level.backoff[i]));
             }
-            let mut text = String::with_capacity(block.len() * (12 + 8 * n));
+            let mut text = sink.buffer(block.len() * (12 + 8 * n));
             let mut ryu = ryu::Buffer::new();
             for (key, &(logprob, backoff)) in keys.chunks_exact(n).zip(&values) {
-                push_value(&mut text, logprob, &mut ryu);
-                text.push('\t');
-                for (j, &id) in key.iter().enumerate() {
-                    if j > 0 {
-                        text.push(' ');
-                    }
-                    text.push_str(word(id));
-                }
-                if n < top {
-                    text.push('\t');
-                    push_value(&mut text, backoff, &mut ryu);
-                }
-                text.push('\n');
+                push_line(
+                    &mut text,
+                    logprob,
+                    key.iter().copied(),
+                    (n < top).then_some(backoff),
+                    &table,
+                    &mut ryu,
+                );
             }
             text
         };
-        for group in order.chunks(batch) {
-            if control.is_cancelled() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::Interrupted,
-                    "interrupted while writing ARPA",
-                ));
+        let (written, filled) = write_pipelined(out, control, |sink| {
+            for group in order.chunks(batch) {
+                if control.is_cancelled() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::Interrupted,
+                        "interrupted while writing ARPA",
+                    ));
+                }
+                let texts: Vec<Vec<u8>> = group
+                    .par_chunks(WRITE_BLOCK)
+                    .map(|block| format_block(sink, block))
+                    .collect();
+                if !sink.send(texts, group.len() as u64) {
+                    break;
+                }
             }
-            let texts: Vec<String> = group.par_chunks(WRITE_BLOCK).map(format_block).collect();
-            for text in &texts {
-                out.write_all(text.as_bytes())?;
-            }
-            control.add_steps(group.len() as u64);
-        }
+            Ok(())
+        });
+        written?;
+        filled?;
     }
     writeln!(out, "\n\\end\\")?;
     Ok(())

@@ -16,6 +16,7 @@ pub mod arpa;
 pub mod arpa_gaps;
 mod arpa_read;
 mod arpa_sort;
+mod arpa_text;
 mod arpa_words;
 pub mod array;
 mod backoff_form;

@@ -40,8 +40,9 @@ use crate::count::runs::{
 };
 use crate::count::spill::{count_spilled, SpilledCounts};
 use crate::count::CountOptions;
-use crate::lm::arpa::{push_value, save_arpa_file, write_header};
-use crate::tokenize::{BOS_ID, EOS_ID, UNK, UNK_ID};
+use crate::lm::arpa::{push_line, save_arpa_file, write_header};
+use crate::lm::arpa_text::{write_pipelined, WordTable};
+use crate::tokenize::{BOS_ID, EOS_ID, UNK_ID};
 use crate::{Error, Result};
 
 /// How the memory-bounded pipeline may use memory and disk.
@@ -226,7 +227,7 @@ fn train_arpa_within(
     trace.lap("initial probabilities");
 
     // Stage 5: interpolate order by order, straight into the file.
-    let words = vocab.words();
+    let words = &WordTable::new(vocab.words());
     let uniform = (1.0 / sizes[0].saturating_sub(1).max(1) as f32 as f64) as f32;
     let total: usize = sizes.iter().sum();
     control.set_stage("interpolating and writing");
@@ -594,7 +595,7 @@ fn interpolate_and_write(
     initial: SortedRuns,
     lower: Option<Run>,
     gammas: Option<Run>,
-    words: &[String],
+    words: &WordTable,
     out: &mut dyn Write,
     path: &Path,
     spill: &Arc<Spill>,
@@ -616,30 +617,9 @@ fn interpolate_and_write(
         Some(RunWriter::create(spill, "prob", k)?)
     };
     let batch = BLOCK * rayon::current_num_threads().max(1) * 2;
-    let word = |id: u32| words.get(id as usize).map_or(UNK, String::as_str);
-    let format_block = |(keys, values): (&[u32], &[(f32, f32)])| -> String {
-        let mut text = String::with_capacity(values.len() * (12 + 8 * k));
-        let mut ryu = ryu::Buffer::new();
-        for (rev, &(logprob, backoff)) in keys.chunks_exact(k).zip(values) {
-            push_value(&mut text, logprob, &mut ryu);
-            text.push('\t');
-            for (j, &id) in rev.iter().rev().enumerate() {
-                if j > 0 {
-                    text.push(' ');
-                }
-                text.push_str(word(id));
-            }
-            if !step.top {
-                text.push('\t');
-                push_value(&mut text, backoff, &mut ryu);
-            }
-            text.push('\n');
-        }
-        text
-    };
     // One thread reads and interpolates (a sequential merge-join), handing
-    // batches to this one, which formats them on the pool and writes: the
-    // two overlap.
+    // batches to a second, which formats them on the pool, and this one
+    // writes: the three overlap.
     type Batch = (Vec<u32>, Vec<(f32, f32)>);
     let (tx, rx) = crossbeam_channel::bounded::<Batch>(2);
     let produce = move || -> Result<Option<Run>> {
@@ -714,24 +694,33 @@ fn interpolate_and_write(
     };
     let (produced, written) = std::thread::scope(|scope| {
         let producer = scope.spawn(produce);
-        let written = (|| -> Result<()> {
+        // The formatter owns the reader's channel: when a write fails, it
+        // stops, and the channel it drops stops the reader.
+        let (written, formatted) = write_pipelined(out, control, |sink| -> Result<()> {
+            let rx = rx;
             for (keys, values) in rx.iter() {
                 control.check()?;
-                let texts: Vec<String> = keys
+                let texts: Vec<Vec<u8>> = keys
                     .par_chunks(BLOCK * k)
                     .zip(values.par_chunks(BLOCK))
-                    .map(format_block)
+                    .map(|(keys, values)| {
+                        let mut text = sink.buffer(values.len() * (12 + 8 * k));
+                        let mut ryu = ryu::Buffer::new();
+                        for (rev, &(logprob, backoff)) in keys.chunks_exact(k).zip(values) {
+                            let backoff = (!step.top).then_some(backoff);
+                            let key = rev.iter().rev().copied();
+                            push_line(&mut text, logprob, key, backoff, words, &mut ryu);
+                        }
+                        text
+                    })
                     .collect();
-                for text in &texts {
-                    out.write_all(text.as_bytes())
-                        .map_err(|e| Error::io(path, e))?;
+                if !sink.send(texts, values.len() as u64) {
+                    break;
                 }
-                control.add_steps(values.len() as u64);
             }
             Ok(())
-        })();
-        // A failed writer drops the channel, which stops the reader.
-        drop(rx);
+        });
+        let written = written.map_err(|e| Error::io(path, e)).and(formatted);
         let produced = producer
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));

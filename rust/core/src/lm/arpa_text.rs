@@ -1,0 +1,288 @@
+//! Making ARPA text fast: values and words appended to byte buffers with few
+//! calls, and the writing of one batch overlapped with the formatting of the
+//! next. Both ARPA writers (the in-memory model's and the streaming
+//! pipeline's) format blocks of lines in parallel and write them in order
+//! through [`write_pipelined`].
+
+use std::io::Write;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+
+use crate::control::Control;
+use crate::tokenize::UNK;
+
+/// Append the ARPA text of `v` to `out`: the shortest decimal that reads
+/// back as the same f32, in plain notation (`-1.2345`, `0`, `-inf`), and in
+/// exponent notation (`-1.5e-7`) below 1e-6, ties to the even digit as lmplz
+/// (double-conversion) prints them.
+///
+/// Ryu gives the shortest round-trip digits with exact ties to even, which is
+/// double-conversion's rule; only the notation is rewritten here, in a stack
+/// buffer appended at once. The rare values below 1e-6 take the slow path,
+/// which prints Rust's exponent form.
+#[inline]
+pub(crate) fn push_value(out: &mut Vec<u8>, v: f32, ryu: &mut ryu::Buffer) {
+    if v == f32::NEG_INFINITY {
+        out.extend_from_slice(b"-inf");
+        return;
+    }
+    if v == 0.0 {
+        out.push(b'0');
+        return;
+    }
+    if !v.is_finite() || v.abs() < 1e-6 {
+        out.extend_from_slice(format!("{v:e}").as_bytes());
+        return;
+    }
+    let text = ryu.format_finite(v).as_bytes();
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(at) => (
+            &text[..at],
+            std::str::from_utf8(&text[at + 1..])
+                .ok()
+                .and_then(|e| e.parse::<i32>().ok())
+                .unwrap_or(0),
+        ),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
+        None => (mantissa, &mantissa[mantissa.len()..]),
+    };
+    // All digits, and where the decimal point falls among them.
+    let mut digits = [0u8; 40];
+    let mut len = 0usize;
+    for &b in int_part.iter().chain(frac_part) {
+        if len < digits.len() {
+            digits[len] = b;
+            len += 1;
+        }
+    }
+    let mut point = int_part.len() as i32 + exponent;
+    let mut start = 0;
+    while start < len && digits[start] == b'0' {
+        start += 1;
+        point -= 1;
+    }
+    while len > start && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    let digits = &digits[start..len];
+    let n = digits.len() as i32;
+    // The text, built in place: at most a sign, "0.", the zeros a point
+    // far left or right of the digits needs (|exponent| < 39 for an f32),
+    // the digits and a point.
+    let mut buf = [0u8; 80];
+    let mut at = 0usize;
+    let mut put = |bytes: &[u8]| {
+        buf[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    if negative {
+        put(b"-");
+    }
+    if point <= 0 {
+        put(b"0.");
+        for _ in 0..-point {
+            put(b"0");
+        }
+        put(digits);
+    } else if point >= n {
+        put(digits);
+        for _ in 0..point - n {
+            put(b"0");
+        }
+    } else {
+        put(&digits[..point as usize]);
+        put(b".");
+        put(&digits[point as usize..]);
+    }
+    out.extend_from_slice(&buf[..at]);
+}
+
+/// Bytes copied at once for a word: most words are shorter.
+const WIDE_COPY: usize = 16;
+
+/// A vocabulary's words packed in one buffer (looked up in random order,
+/// they stay in cache), appended to text with one fixed-size copy each.
+pub(crate) struct WordTable {
+    /// The words back to back, then [`WIDE_COPY`] spare bytes.
+    bytes: Vec<u8>,
+    /// Where word i starts and ends in `bytes`.
+    spans: Vec<(u32, u32)>,
+}
+
+impl WordTable {
+    /// The table of `words`; ids past them are written as `<unk>`.
+    pub(crate) fn new(words: &[String]) -> Self {
+        let mut bytes = Vec::with_capacity(words.iter().map(String::len).sum::<usize>() + 64);
+        let mut spans = Vec::with_capacity(words.len() + 1);
+        for word in words.iter().map(String::as_str).chain([UNK]) {
+            let start = bytes.len() as u32;
+            bytes.extend_from_slice(word.as_bytes());
+            spans.push((start, bytes.len() as u32));
+        }
+        bytes.resize(bytes.len() + WIDE_COPY, 0);
+        Self { bytes, spans }
+    }
+
+    /// Append word `id` to `out`.
+    #[inline(always)]
+    pub(crate) fn push(&self, id: u32, out: &mut Vec<u8>) {
+        let last = self.spans.len() - 1;
+        let (a, b) = self.spans[(id as usize).min(last)];
+        let (a, b) = (a as usize, b as usize);
+        if b - a <= WIDE_COPY {
+            // Copy a fixed 16 bytes (one move) and cut back to the word.
+            let wide: &[u8; WIDE_COPY] = self.bytes[a..a + WIDE_COPY].try_into().expect("16 bytes");
+            let end = out.len() + (b - a);
+            out.extend_from_slice(wide);
+            out.truncate(end);
+        } else {
+            out.extend_from_slice(&self.bytes[a..b]);
+        }
+    }
+}
+
+/// The formatting side of [`write_pipelined`]: hands blocks of text over to
+/// be written in order, and gives back buffers already written (cleared,
+/// their memory kept: no page is faulted in anew for each block).
+pub(crate) struct TextSink {
+    full: Sender<(Vec<Vec<u8>>, u64)>,
+    empty: Receiver<Vec<u8>>,
+}
+
+impl TextSink {
+    /// An empty buffer to format into, with room for about `bytes`.
+    pub(crate) fn buffer(&self, bytes: usize) -> Vec<u8> {
+        let mut buf = self.empty.try_recv().unwrap_or_default();
+        buf.reserve(bytes);
+        buf
+    }
+
+    /// Queue `texts` (written in order) holding `lines` lines; false once
+    /// the writer has stopped (an error it reports).
+    pub(crate) fn send(&self, texts: Vec<Vec<u8>>, lines: u64) -> bool {
+        self.full.send((texts, lines)).is_ok()
+    }
+}
+
+/// Run `fill` on a helper thread, writing to `out` on this one every block
+/// of text it sends, in order: the writing of one batch overlaps the
+/// formatting of the next. Steps are added to `control` as lines are
+/// written. Returns the write's result and `fill`'s; a failed write stops
+/// `fill` (its next send returns false).
+pub(crate) fn write_pipelined<R: Send>(
+    out: &mut dyn Write,
+    control: &Control,
+    fill: impl FnOnce(&TextSink) -> R + Send,
+) -> (std::io::Result<()>, R) {
+    let (full_tx, full_rx) = bounded::<(Vec<Vec<u8>>, u64)>(2);
+    let (empty_tx, empty_rx) = unbounded::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let filler = scope.spawn(move || {
+            let sink = TextSink {
+                full: full_tx,
+                empty: empty_rx,
+            };
+            fill(&sink)
+        });
+        let mut written = Ok(());
+        for (texts, lines) in full_rx.iter() {
+            for text in &texts {
+                if let Err(e) = out.write_all(text) {
+                    written = Err(e);
+                    break;
+                }
+            }
+            if written.is_err() {
+                break;
+            }
+            control.add_steps(lines);
+            for mut text in texts {
+                text.clear();
+                // The filler may be gone already: nothing to give back to.
+                let _ = empty_tx.send(text);
+            }
+        }
+        // A failed write drops the receiver, which stops the filler.
+        drop(full_rx);
+        let filled = filler
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (written, filled)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_copied_whole_whatever_their_length() {
+        let words: Vec<String> = ["a", "", "exactly16bytes!!", "seventeen-bytes!!", "é"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        let table = WordTable::new(&words);
+        let mut out = Vec::new();
+        for id in [0u32, 1, 2, 3, 4, 99, 0] {
+            table.push(id, &mut out);
+            out.push(b'|');
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a||exactly16bytes!!|seventeen-bytes!!|é|<unk>|a|"
+        );
+    }
+
+    #[test]
+    fn pipelined_blocks_are_written_in_order_and_errors_stop_the_filler() {
+        let control = Control::new();
+        let mut out = Vec::new();
+        let (written, sent) = write_pipelined(&mut out, &control, |sink| {
+            let mut sent = 0;
+            for i in 0..100u32 {
+                let mut a = sink.buffer(8);
+                a.extend_from_slice(format!("{i},").as_bytes());
+                let mut b = sink.buffer(8);
+                b.extend_from_slice(b";");
+                if !sink.send(vec![a, b], 1) {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
+        });
+        written.unwrap();
+        assert_eq!(sent, 100);
+        let want: String = (0..100).map(|i| format!("{i},;")).collect();
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+
+        /// Fails from the third write on.
+        struct Failing(usize);
+        impl Write for Failing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += 1;
+                if self.0 > 2 {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (written, sent) = write_pipelined(&mut Failing(0), &control, |sink| {
+            (0..1000)
+                .take_while(|_| sink.send(vec![b"x".to_vec()], 1))
+                .count()
+        });
+        assert!(written.is_err());
+        assert!(sent < 1000, "the filler went on after the failure");
+    }
+}
