@@ -36,7 +36,7 @@ use crate::control::Control;
 use crate::corpus::{Corpus, CorpusStats};
 use crate::count::runs::{
     release_freed_memory, unused_budget, Run, RunReader, RunWriter, SortedRuns, Sorter, Spill,
-    Stream,
+    Stream, Values,
 };
 use crate::count::spill::{count_spilled, SpilledCounts};
 use crate::count::CountOptions;
@@ -432,9 +432,15 @@ fn initial_probabilities(
     control: &Control,
 ) -> Result<(SortedRuns, Option<Run>)> {
     let mut input = sorted.open()?;
-    let mut sorter = Sorter::new(k, memory, false, spill, "initial");
+    // Values are f32 bits: (u, gamma) in 8 bytes, gamma in 4.
+    let mut sorter = Sorter::new(k, memory, false, spill, "initial").storing(Values::Bits64);
     let mut gammas = if k > 1 {
-        Some(RunWriter::create(spill, "gamma", k - 1)?)
+        Some(RunWriter::create_with(
+            spill,
+            "gamma",
+            k - 1,
+            Values::Bits32,
+        )?)
     } else {
         None
     };
@@ -614,7 +620,7 @@ fn interpolate_and_write(
     let mut probabilities = if step.top {
         None
     } else {
-        Some(RunWriter::create(spill, "prob", k)?)
+        Some(RunWriter::create_with(spill, "prob", k, Values::Bits32)?)
     };
     let batch = BLOCK * rayon::current_num_threads().max(1) * 2;
     // One thread reads and interpolates (a sequential merge-join), handing
