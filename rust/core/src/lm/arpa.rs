@@ -20,8 +20,9 @@ use std::path::Path;
 use super::arpa_gaps::{self, Completion, Ranks};
 use super::arpa_read::{self, TOKENIZER_NOTE};
 use super::arpa_sort;
+#[cfg(test)]
 use super::arpa_text::push_value;
-use super::arpa_text::{write_pipelined, TextSink, WordTable};
+use super::arpa_text::{write_pipelined, TextSink, ValueText, WordTable};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::control::Control;
@@ -48,9 +49,9 @@ pub(crate) fn push_line(
     key: impl IntoIterator<Item = u32>,
     backoff: Option<f32>,
     words: &WordTable,
-    ryu: &mut ryu::Buffer,
+    values: &mut ValueText,
 ) {
-    push_value(text, logprob, ryu);
+    values.push(text, logprob);
     text.push(b'\t');
     for (j, id) in key.into_iter().enumerate() {
         if j > 0 {
@@ -60,7 +61,7 @@ pub(crate) fn push_line(
     }
     if let Some(backoff) = backoff {
         text.push(b'\t');
-        push_value(text, backoff, ryu);
+        values.push(text, backoff);
     }
     text.push(b'\n');
 }
@@ -158,7 +159,7 @@ pub fn write_arpa_with(
                 values.push((level.logprob[i], level.backoff[i]));
             }
             let mut text = sink.buffer(block.len() * (12 + 8 * n));
-            let mut ryu = ryu::Buffer::new();
+            let mut texts = ValueText::new();
             for (key, &(logprob, backoff)) in keys.chunks_exact(n).zip(&values) {
                 push_line(
                     &mut text,
@@ -166,7 +167,7 @@ pub fn write_arpa_with(
                     key.iter().copied(),
                     (n < top).then_some(backoff),
                     &table,
-                    &mut ryu,
+                    &mut texts,
                 );
             }
             text

@@ -104,6 +104,51 @@ pub(crate) fn push_value(out: &mut Vec<u8>, v: f32, ryu: &mut ryu::Buffer) {
     out.extend_from_slice(&buf[..at]);
 }
 
+/// Entries of [`ValueText`]'s cache.
+const CACHED_VALUES: usize = 1024;
+
+/// [`push_value`] with a small cache of recent values' text: an ARPA file
+/// repeats values (half of a 5-gram section's probabilities were among the
+/// last 256 distinct ones on Gutenberg), and a hit is one 16-byte copy where
+/// formatting takes ryu and the rewriting of its notation. Keyed by the f32's
+/// bits, so the text is exactly [`push_value`]'s.
+pub(crate) struct ValueText {
+    ryu: ryu::Buffer,
+    /// (bits, length, text) per slot; length 0 is an empty slot.
+    cache: Box<[(u32, u8, [u8; 16])]>,
+}
+
+impl ValueText {
+    pub(crate) fn new() -> Self {
+        Self {
+            ryu: ryu::Buffer::new(),
+            cache: vec![(0, 0, [0; 16]); CACHED_VALUES].into_boxed_slice(),
+        }
+    }
+
+    /// Append the ARPA text of `v` to `out`.
+    #[inline]
+    pub(crate) fn push(&mut self, out: &mut Vec<u8>, v: f32) {
+        let bits = v.to_bits();
+        let slot = (bits.wrapping_mul(0x9e37_79b9) >> 22) as usize % CACHED_VALUES;
+        let (key, len, text) = &mut self.cache[slot];
+        if *len != 0 && *key == bits {
+            let end = out.len() + *len as usize;
+            out.extend_from_slice(text);
+            out.truncate(end);
+            return;
+        }
+        let start = out.len();
+        push_value(out, v, &mut self.ryu);
+        let written = &out[start..];
+        if written.len() <= text.len() {
+            text[..written.len()].copy_from_slice(written);
+            *key = bits;
+            *len = written.len() as u8;
+        }
+    }
+}
+
 /// Bytes copied at once for a word: most words are shorter.
 const WIDE_COPY: usize = 16;
 
@@ -221,6 +266,34 @@ pub(crate) fn write_pipelined<R: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_values_print_as_push_value_does() {
+        let mut cached = ValueText::new();
+        let mut ryu = ryu::Buffer::new();
+        let mut rng = 7u64;
+        let mut values: Vec<f32> = Vec::new();
+        for i in 0..200_000u32 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            // Repeats from a small pool, fresh values, and the special ones.
+            values.push(match i % 4 {
+                0 => -((rng % 300) as f32) / 37.0,
+                1 => f32::from_bits(rng as u32),
+                2 => -f32::from_bits(0x3f00_0000 | (rng as u32 & 0x7fff)),
+                _ => [0.0, -0.0, f32::NEG_INFINITY, -1e-7, -123456.78, -1.5][(rng % 6) as usize],
+            });
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for &v in &values {
+            cached.push(&mut a, v);
+            a.push(b' ');
+            push_value(&mut b, v, &mut ryu);
+            b.push(b' ');
+        }
+        assert_eq!(a, b);
+    }
 
     #[test]
     fn words_are_copied_whole_whatever_their_length() {

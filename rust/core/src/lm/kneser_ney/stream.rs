@@ -41,7 +41,7 @@ use crate::count::runs::{
 use crate::count::spill::{count_spilled, SpilledCounts};
 use crate::count::CountOptions;
 use crate::lm::arpa::{push_line, save_arpa_file, write_header};
-use crate::lm::arpa_text::{write_pipelined, WordTable};
+use crate::lm::arpa_text::{write_pipelined, ValueText, WordTable};
 use crate::tokenize::{BOS_ID, EOS_ID, UNK_ID};
 use crate::{Error, Result};
 
@@ -711,11 +711,11 @@ fn interpolate_and_write(
                     .zip(values.par_chunks(BLOCK))
                     .map(|(keys, values)| {
                         let mut text = sink.buffer(values.len() * (12 + 8 * k));
-                        let mut ryu = ryu::Buffer::new();
+                        let mut texts = ValueText::new();
                         for (rev, &(logprob, backoff)) in keys.chunks_exact(k).zip(values) {
                             let backoff = (!step.top).then_some(backoff);
                             let key = rev.iter().rev().copied();
-                            push_line(&mut text, logprob, key, backoff, words, &mut ryu);
+                            push_line(&mut text, logprob, key, backoff, words, &mut texts);
                         }
                         text
                     })
