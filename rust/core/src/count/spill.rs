@@ -165,12 +165,16 @@ fn count_spilled_with(
     let limit = budget / 3;
     let over_budget = || resident_bytes().is_some_and(|r| r > memory - memory / 4);
     let spilling = Mutex::new(());
+    let spill_one = |order: &Arc<dyn SpillOrder>, runs: &Mutex<Vec<Run>>| -> Result<()> {
+        control.check()?;
+        if let Some(run) = order.spill(spill)? {
+            runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+        }
+        Ok(())
+    };
     let spill_all = || -> Result<()> {
         for (order, runs) in orders.iter().zip(&runs) {
-            control.check()?;
-            if let Some(run) = order.spill(spill)? {
-                runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
-            }
+            spill_one(order, runs)?;
         }
         release_freed_memory();
         Ok(())
@@ -178,7 +182,7 @@ fn count_spilled_with(
     let held = || -> usize { orders.iter().map(|o| o.held_bytes()).sum() };
     let tokenizer = &options.tokenizer;
     let fixed_ids = tokenizer.fixed_vocab().is_some();
-    let workers = corpus::process(
+    let mut workers = corpus::process(
         corpus,
         control,
         options.threads,
@@ -224,7 +228,6 @@ fn count_spilled_with(
     )?;
     // The workers' last buffers sort in parallel, then every order spills
     // what it holds, in parallel.
-    let mut workers = workers;
     workers.par_iter_mut().for_each(|w| {
         for batch in w.batches.iter_mut() {
             batch.finish();
@@ -234,13 +237,7 @@ fn count_spilled_with(
     orders
         .par_iter()
         .zip(&runs)
-        .try_for_each(|(order, runs)| -> Result<()> {
-            control.check()?;
-            if let Some(run) = order.spill(spill)? {
-                runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
-            }
-            Ok(())
-        })?;
+        .try_for_each(|(order, runs)| spill_one(order, runs))?;
     release_freed_memory();
     let runs = runs
         .into_iter()

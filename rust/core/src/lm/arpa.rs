@@ -22,7 +22,7 @@ use super::arpa_read::{self, TOKENIZER_NOTE};
 use super::arpa_sort;
 #[cfg(test)]
 use super::arpa_text::push_value;
-use super::arpa_text::{write_pipelined, TextSink, ValueText, WordTable};
+use super::arpa_text::{push_line, write_pipelined, TextSink, ValueText, WordTable};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::control::Control;
@@ -38,32 +38,6 @@ fn fmt(v: f32) -> String {
     let mut out = Vec::new();
     push_value(&mut out, v, &mut ryu::Buffer::new());
     String::from_utf8(out).expect("ASCII")
-}
-
-/// Append one ARPA line: the log10 probability, the words of `key` (in
-/// text order), the backoff when the order has one.
-#[inline]
-pub(crate) fn push_line(
-    text: &mut Vec<u8>,
-    logprob: f32,
-    key: impl IntoIterator<Item = u32>,
-    backoff: Option<f32>,
-    words: &WordTable,
-    values: &mut ValueText,
-) {
-    values.push(text, logprob);
-    text.push(b'\t');
-    for (j, id) in key.into_iter().enumerate() {
-        if j > 0 {
-            text.push(b' ');
-        }
-        words.push(id, text);
-    }
-    if let Some(backoff) = backoff {
-        text.push(b'\t');
-        values.push(text, backoff);
-    }
-    text.push(b'\n');
 }
 
 /// N-grams formatted per block: blocks are formatted in parallel and written in order.

@@ -193,6 +193,32 @@ impl WordTable {
     }
 }
 
+/// Append one ARPA line: the log10 probability, the words of `key` (in
+/// text order), the backoff when the order has one.
+#[inline]
+pub(crate) fn push_line(
+    text: &mut Vec<u8>,
+    logprob: f32,
+    key: impl IntoIterator<Item = u32>,
+    backoff: Option<f32>,
+    words: &WordTable,
+    values: &mut ValueText,
+) {
+    values.push(text, logprob);
+    text.push(b'\t');
+    for (j, id) in key.into_iter().enumerate() {
+        if j > 0 {
+            text.push(b' ');
+        }
+        words.push(id, text);
+    }
+    if let Some(backoff) = backoff {
+        text.push(b'\t');
+        values.push(text, backoff);
+    }
+    text.push(b'\n');
+}
+
 /// The formatting side of [`write_pipelined`]: hands blocks of text over to
 /// be written in order, and gives back buffers already written (cleared,
 /// their memory kept: no page is faulted in anew for each block).

@@ -40,8 +40,8 @@ use crate::count::runs::{
 };
 use crate::count::spill::{count_spilled, SpilledCounts};
 use crate::count::CountOptions;
-use crate::lm::arpa::{push_line, save_arpa_file, write_header};
-use crate::lm::arpa_text::{write_pipelined, ValueText, WordTable};
+use crate::lm::arpa::{save_arpa_file, write_header};
+use crate::lm::arpa_text::{push_line, write_pipelined, ValueText, WordTable};
 use crate::tokenize::{BOS_ID, EOS_ID, UNK_ID};
 use crate::{Error, Result};
 
