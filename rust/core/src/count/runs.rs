@@ -13,11 +13,12 @@
 //!
 //! Runs are compressed with a codec made for sorted records (front coding):
 //! each record stores how many leading ids it shares with the one before,
-//! then the other ids and the value as LEB128 varints. Sorted n-grams share
-//! long prefixes and ids are small (frequent words come first), so a 5-gram
-//! record of 28 bytes takes about 6; encoding and decoding are a few
-//! instructions per byte, where a general compressor (zstd level 1 was used
-//! first) cost a quarter of the pipeline's CPU time.
+//! then the other ids and the value as prefix varints (the length in the
+//! first byte's trailing zeros). Sorted n-grams share long prefixes and ids
+//! are small (frequent words come first), so a 5-gram record of 28 bytes
+//! takes about 6; encoding and decoding are a few instructions per value,
+//! where a general compressor (zstd level 1 was used first) cost a quarter
+//! of the pipeline's CPU time.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -134,73 +135,56 @@ const IO_BUFFER: usize = 1 << 18;
 /// the 8-byte store of the last varint.
 const MAX_RECORD: usize = 1 + 5 * MAX_ORDER + 10 + 7;
 
-/// Append `v` as a LEB128 varint. Values below 2^56 (ids, counts) are
-/// spread into 7-bit groups without a loop and stored with one 8-byte copy
-/// cut back to their length (the writer keeps room for it).
+/// Append `v` as a prefix varint: a value of at most 7n bits (n <= 8) takes
+/// n bytes, the first of which has its lowest set bit at n - 1, the value in
+/// the bits above; larger values take a zero byte and 8 bytes. Written with
+/// one 8-byte store cut back to its length (the writer keeps room for it).
 #[inline]
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+fn put_varint(out: &mut Vec<u8>, v: u64) {
     if v < 1 << 56 {
-        let bytes = (64 - (v | 1).leading_zeros()).div_ceil(7) as usize;
-        let mut spread = 0u64;
-        for i in 0..8 {
-            spread |= (v << i) & (0x7f << (8 * i));
-        }
-        let more = 0x8080_8080_8080_8080u64 & ((1u64 << (8 * (bytes - 1))) - 1);
-        let end = out.len() + bytes;
-        out.extend_from_slice(&(spread | more).to_le_bytes());
+        let n = (64 - (v | 1).leading_zeros()).div_ceil(7);
+        let word = (v << n) | (1 << (n - 1));
+        let end = out.len() + n as usize;
+        out.extend_from_slice(&word.to_le_bytes());
         out.truncate(end);
         return;
     }
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+    out.push(0);
+    out.extend_from_slice(&v.to_le_bytes());
 }
 
-/// Decode a varint at `*at` in `buf`; None when it runs past the end or is
-/// longer than a u64 allows (a damaged file). With 8 bytes at hand, a varint
-/// of at most 8 bytes decodes from one load without a branch per byte.
+/// Decode a varint at `*at` in `buf`; None when it runs past the end (a
+/// damaged file). The length is in the first byte, so a value of up to 8
+/// bytes decodes from one load, a count of trailing zeros and two shifts.
 #[inline]
 fn get_varint(buf: &[u8], at: &mut usize) -> Option<u64> {
-    if let Some(&word) = buf.get(*at..).and_then(|rest| rest.first_chunk::<8>()) {
-        let x = u64::from_le_bytes(word);
-        let stops = !x & 0x8080_8080_8080_8080;
-        if stops != 0 {
-            let bytes = stops.trailing_zeros() / 8 + 1;
-            let x = if bytes == 8 {
-                x
-            } else {
-                x & ((1u64 << (8 * bytes)) - 1)
-            };
-            let mut v = 0u64;
-            for i in 0..8 {
-                v |= (x >> i) & (0x7f << (7 * i));
-            }
-            *at += bytes as usize;
-            return Some(v);
-        }
+    let rest = buf.get(*at..)?;
+    let first = *rest.first()?;
+    if first == 0 {
+        let bytes = rest.get(1..9)?;
+        *at += 9;
+        return Some(u64::from_le_bytes(bytes.try_into().ok()?));
     }
-    let mut v = 0u64;
-    let mut shift = 0;
-    loop {
-        let byte = *buf.get(*at)?;
-        *at += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return Some(v);
+    let n = first.trailing_zeros() + 1;
+    let x = match rest.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word),
+        None => {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(word)
         }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
+    };
+    if n as usize > rest.len() {
+        return None;
     }
+    *at += n as usize;
+    Some((x << (64 - 8 * n)) >> (64 - 7 * n))
 }
 
 /// How a run stores its records' values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Values {
-    /// LEB128 varints: counts, mostly small.
+    /// Prefix varints: counts, mostly small.
     Varint,
     /// The low 32 bits as 4 bytes (an f32's bits: a varint would take 5).
     Bits32,
@@ -245,6 +229,8 @@ pub struct RunWriter {
     values: Values,
     records: u64,
     bytes: u64,
+    /// Every id written, or-ed together: bounds the bits an id needs.
+    ids: u32,
     path: PathBuf,
     spill: Arc<Spill>,
 }
@@ -268,6 +254,7 @@ impl RunWriter {
             values,
             records: 0,
             bytes: 0,
+            ids: 0,
             path,
             spill: spill.clone(),
         })
@@ -288,6 +275,7 @@ impl RunWriter {
         };
         self.buf.push(shared as u8);
         for &id in &key[shared..] {
+            self.ids |= id;
             put_varint(&mut self.buf, u64::from(id));
         }
         self.values.put(&mut self.buf, value);
@@ -317,6 +305,7 @@ impl RunWriter {
             k: self.k,
             values: self.values,
             records: self.records,
+            bits: id_bits(self.ids),
             spill: self.spill,
         })
     }
@@ -328,7 +317,14 @@ pub struct Run {
     k: usize,
     values: Values,
     records: u64,
+    /// Bits enough for every id in it.
+    bits: u32,
     spill: Arc<Spill>,
+}
+
+/// Bits that hold every id of which `ids` is the bitwise or (at least 1).
+fn id_bits(ids: u32) -> u32 {
+    (u32::BITS - ids.leading_zeros()).max(1)
 }
 
 impl Run {
@@ -354,6 +350,7 @@ impl Run {
             k: self.k,
             values: self.values,
             left: self.records,
+            bits: self.bits,
             key: [0; MAX_ORDER],
             value: 0,
             path: self.path.clone(),
@@ -377,6 +374,7 @@ pub struct RunReader {
     k: usize,
     values: Values,
     left: u64,
+    bits: u32,
     key: [u32; MAX_ORDER],
     value: u64,
     path: PathBuf,
@@ -447,11 +445,39 @@ impl RunReader {
 pub trait Stream {
     /// The next record, or None at the end.
     fn next_record(&mut self) -> Result<Option<(&[u32], u64)>>;
+
+    /// The next record's key copied into the first k ids of `key`, and its
+    /// value (what a merge reads; readers with the key at hand in an array of
+    /// that size copy it whole).
+    fn next_into(&mut self, key: &mut [u32; MAX_ORDER]) -> Result<Option<u64>> {
+        Ok(self.next_record()?.map(|(k, v)| {
+            key[..k.len()].copy_from_slice(k);
+            v
+        }))
+    }
+
+    /// Bits enough for every id the stream holds (32 when it does not know).
+    fn id_bits(&self) -> u32 {
+        u32::BITS
+    }
 }
 
 impl Stream for RunReader {
     fn next_record(&mut self) -> Result<Option<(&[u32], u64)>> {
         RunReader::next_record(self)
+    }
+
+    #[inline]
+    fn next_into(&mut self, key: &mut [u32; MAX_ORDER]) -> Result<Option<u64>> {
+        if self.next_record()?.is_none() {
+            return Ok(None);
+        }
+        *key = self.key;
+        Ok(Some(self.value))
+    }
+
+    fn id_bits(&self) -> u32 {
+        self.bits
     }
 }
 
@@ -459,14 +485,24 @@ impl Stream for RunReader {
 ///
 /// A binary min-heap of source indices; each source's current record stays
 /// in place (`keys`, `values`), so a step compares keys where they lie and
-/// moves only 4-byte indices. Equal keys come out in source order.
+/// moves only 4-byte indices. When the sources' ids fit (k times their bits
+/// at most 128, as for n-grams of up to 5 words over a vocabulary of up to
+/// 2^25 words), each key is also packed into one integer, first id highest,
+/// whose order is the keys' order: a comparison is then one integer
+/// comparison instead of a walk over ids. Equal keys come out in source order.
 pub struct Merge {
     sources: Vec<Box<dyn Stream + Send>>,
-    /// The current key of source i at `keys[i * k..(i + 1) * k]`.
-    keys: Vec<u32>,
+    /// The current key of source i.
+    keys: Vec<[u32; MAX_ORDER]>,
+    /// The current key of source i packed, when `bits` is not 0.
+    packed: Vec<u128>,
     values: Vec<u64>,
     heap: Vec<u32>,
     k: usize,
+    /// Bits per id of the packed keys; 0 when they do not fit 128 bits.
+    bits: u32,
+    /// Bits enough for every id of every source.
+    id_bits: u32,
     combine: bool,
     key: [u32; MAX_ORDER],
     value: u64,
@@ -479,38 +515,61 @@ impl Merge {
         // A single source is read through (it is sorted, and combined when
         // it came from a combining sorter or a counting spill).
         let n = sources.len();
-        let mut keys = vec![0u32; if n > 1 { n * k } else { 0 }];
-        let mut values = vec![0u64; if n > 1 { n } else { 0 }];
-        let mut heap = Vec::with_capacity(n);
-        for (i, s) in sources.iter_mut().enumerate().filter(|_| n > 1) {
-            if let Some((key, value)) = s.next_record()? {
-                keys[i * k..(i + 1) * k].copy_from_slice(key);
-                values[i] = value;
-                heap.push(i as u32);
-            }
-        }
+        let id_bits = sources.iter().map(|s| s.id_bits()).max().unwrap_or(1);
+        let bits = if k as u32 * id_bits <= u128::BITS {
+            id_bits
+        } else {
+            0
+        };
+        let slots = if n > 1 { n } else { 0 };
         let mut merge = Self {
-            sources,
-            keys,
-            values,
-            heap,
+            sources: Vec::new(),
+            keys: vec![[0; MAX_ORDER]; slots],
+            packed: vec![0; if bits > 0 { slots } else { 0 }],
+            values: vec![0; slots],
+            heap: Vec::with_capacity(slots),
             k,
+            bits,
+            id_bits,
             combine,
             key: [0; MAX_ORDER],
             value: 0,
         };
+        for (i, s) in sources.iter_mut().enumerate().filter(|_| n > 1) {
+            if let Some(value) = s.next_into(&mut merge.keys[i])? {
+                merge.values[i] = value;
+                merge.pack(i);
+                merge.heap.push(i as u32);
+            }
+        }
+        merge.sources = sources;
         for at in (0..merge.heap.len() / 2).rev() {
             merge.sift_down(at);
         }
         Ok(merge)
     }
 
+    /// Pack source i's current key (when keys pack).
+    #[inline]
+    fn pack(&mut self, i: usize) {
+        if self.bits > 0 {
+            let bits = self.bits;
+            self.packed[i] = self.keys[i][..self.k]
+                .iter()
+                .fold(0u128, |p, &id| (p << bits) | u128::from(id));
+        }
+    }
+
     /// Whether source `a`'s record comes before source `b`'s.
     #[inline]
     fn before(&self, a: u32, b: u32) -> bool {
-        let k = self.k;
         let (a, b) = (a as usize, b as usize);
-        match self.keys[a * k..a * k + k].cmp(&self.keys[b * k..b * k + k]) {
+        let order = if self.bits > 0 {
+            self.packed[a].cmp(&self.packed[b])
+        } else {
+            self.keys[a][..self.k].cmp(&self.keys[b][..self.k])
+        };
+        match order {
             std::cmp::Ordering::Less => true,
             std::cmp::Ordering::Greater => false,
             std::cmp::Ordering::Equal => a < b,
@@ -540,23 +599,41 @@ impl Merge {
         self.heap[at] = moving;
     }
 
-    /// Take the smallest record into `key`/`value` (adding the value when
-    /// `add`) and move its source on.
-    fn pop_into(&mut self, add: bool) -> Result<bool> {
+    /// Take the smallest record into `key`/`value` and move its source on;
+    /// then, when combining, add the values of the records with the same key.
+    fn pop(&mut self) -> Result<bool> {
         let Some(&top) = self.heap.first() else {
             return Ok(false);
         };
-        let (i, k) = (top as usize, self.k);
-        if add {
-            self.value += self.values[i];
-        } else {
-            self.key[..k].copy_from_slice(&self.keys[i * k..(i + 1) * k]);
-            self.value = self.values[i];
+        let i = top as usize;
+        self.key = self.keys[i];
+        self.value = self.values[i];
+        let packed = self.packed.get(i).copied();
+        self.advance(i)?;
+        if self.combine {
+            while let Some(&top) = self.heap.first() {
+                let j = top as usize;
+                let same = match packed {
+                    Some(p) => self.packed[j] == p,
+                    None => self.keys[j][..self.k] == self.key[..self.k],
+                };
+                if !same {
+                    break;
+                }
+                self.value += self.values[j];
+                self.advance(j)?;
+            }
         }
-        match self.sources[i].next_record()? {
-            Some((next, v)) => {
-                self.keys[i * k..(i + 1) * k].copy_from_slice(next);
+        Ok(true)
+    }
+
+    /// Source i (at the top of the heap) reads its next record.
+    #[inline]
+    fn advance(&mut self, i: usize) -> Result<()> {
+        match self.sources[i].next_into(&mut self.keys[i])? {
+            Some(v) => {
                 self.values[i] = v;
+                self.pack(i);
             }
             None => {
                 let last = self.heap.len() - 1;
@@ -567,7 +644,7 @@ impl Merge {
         if !self.heap.is_empty() {
             self.sift_down(0);
         }
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -577,20 +654,25 @@ impl Stream for Merge {
             // One source: already sorted and combined, so read it through.
             return self.sources[0].next_record();
         }
-        if !self.pop_into(false)? {
+        if !self.pop()? {
             return Ok(None);
         }
-        if self.combine {
-            let k = self.k;
-            while let Some(&top) = self.heap.first() {
-                let i = top as usize;
-                if self.keys[i * k..(i + 1) * k] != self.key[..k] {
-                    break;
-                }
-                self.pop_into(true)?;
-            }
-        }
         Ok(Some((&self.key[..self.k], self.value)))
+    }
+
+    fn next_into(&mut self, key: &mut [u32; MAX_ORDER]) -> Result<Option<u64>> {
+        if self.sources.len() == 1 {
+            return self.sources[0].next_into(key);
+        }
+        if !self.pop()? {
+            return Ok(None);
+        }
+        *key = self.key;
+        Ok(Some(self.value))
+    }
+
+    fn id_bits(&self) -> u32 {
+        self.id_bits
     }
 }
 
@@ -600,6 +682,7 @@ struct MemoryRun {
     values: Vec<u64>,
     k: usize,
     at: usize,
+    bits: u32,
 }
 
 impl Stream for MemoryRun {
@@ -613,6 +696,10 @@ impl Stream for MemoryRun {
             &self.keys[i * self.k..(i + 1) * self.k],
             self.values[i],
         )))
+    }
+
+    fn id_bits(&self) -> u32 {
+        self.bits
     }
 }
 
@@ -719,7 +806,9 @@ impl Sorter {
         for run in &self.runs {
             sources.push(Box::new(run.reader()?));
         }
+        let ids = self.keys.iter().fold(0, |all, &id| all | id);
         sources.push(Box::new(MemoryRun {
+            bits: id_bits(ids),
             keys: std::mem::take(&mut self.keys),
             values: std::mem::take(&mut self.values),
             k: self.k,
@@ -981,9 +1070,14 @@ mod tests {
         for &v in &values {
             let mut buf = Vec::new();
             put_varint(&mut buf, v);
+            let bits = 64 - (v | 1).leading_zeros();
             assert_eq!(
                 buf.len(),
-                (64 - (v | 1).leading_zeros()).div_ceil(7) as usize
+                if bits <= 56 {
+                    bits.div_ceil(7) as usize
+                } else {
+                    9
+                }
             );
             let mut at = 0;
             assert_eq!(get_varint(&buf, &mut at), Some(v), "end of buffer");
@@ -994,8 +1088,10 @@ mod tests {
             assert_eq!(get_varint(&buf, &mut at), Some(v), "bytes to spare");
             assert_eq!(at, len);
         }
-        // Eleven continuation bytes: longer than a u64.
-        assert_eq!(get_varint(&[0x80; 11], &mut 0), None);
+        // Lengths that run past the end of the buffer.
+        assert_eq!(get_varint(&[0x80; 7], &mut 0), None);
+        assert_eq!(get_varint(&[0, 1, 2, 3, 4, 5, 6, 7], &mut 0), None);
+        assert_eq!(get_varint(&[], &mut 0), None);
     }
 
     /// Front coding round-trips any records, sorted or not, with ids and
