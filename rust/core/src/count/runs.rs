@@ -483,24 +483,33 @@ impl Stream for RunReader {
 
 /// The k-way merge of sorted sources (runs on disk, the last buffer in memory).
 ///
-/// A binary min-heap of source indices; each source's current record stays
-/// in place (`keys`, `values`), so a step compares keys where they lie and
-/// moves only 4-byte indices. When the sources' ids fit (k times their bits
-/// at most 128, as for n-grams of up to 5 words over a vocabulary of up to
-/// 2^25 words), each key is also packed into one integer, first id highest,
-/// whose order is the keys' order: a comparison is then one integer
-/// comparison instead of a walk over ids. Equal keys come out in source order.
+/// A tournament tree of losers over the sources: each source's current
+/// record stays in place (`keys`, `values`), and taking the smallest record
+/// replays one path from its leaf to the root, one comparison per level.
+/// When the sources' ids fit (k times their bits, plus the bits of a source
+/// index, below 128: n-grams of up to 5 words over a vocabulary of up to
+/// 2^24 words), each key is also packed into one integer, first id highest
+/// and the source's index lowest, whose order is the keys' order with ties
+/// broken by source: a comparison is then one integer comparison instead of
+/// a walk over ids. Equal keys come out in source order.
 pub struct Merge {
     sources: Vec<Box<dyn Stream + Send>>,
-    /// The current key of source i.
+    /// The current key of source i (slots past the sources stay empty).
     keys: Vec<[u32; MAX_ORDER]>,
-    /// The current key of source i packed, when `bits` is not 0.
+    /// The current key of source i packed, when `bits` is not 0; `u128::MAX`
+    /// once the source is exhausted.
     packed: Vec<u128>,
+    /// Whether source i is exhausted (every slot past the sources is).
+    done: Vec<bool>,
     values: Vec<u64>,
-    heap: Vec<u32>,
+    /// `tree[0]` is the source of the smallest record; `tree[1..]` the
+    /// losers of the matches of a complete binary tree over the slots.
+    tree: Vec<u32>,
     k: usize,
-    /// Bits per id of the packed keys; 0 when they do not fit 128 bits.
+    /// Bits per id of the packed keys; 0 when they do not fit.
     bits: u32,
+    /// Bits of the source index below the packed ids.
+    shift: u32,
     /// Bits enough for every id of every source.
     id_bits: u32,
     combine: bool,
@@ -516,20 +525,23 @@ impl Merge {
         // it came from a combining sorter or a counting spill).
         let n = sources.len();
         let id_bits = sources.iter().map(|s| s.id_bits()).max().unwrap_or(1);
-        let bits = if k as u32 * id_bits <= u128::BITS {
+        let slots = if n > 1 { n.next_power_of_two() } else { 0 };
+        let shift = slots.max(2).trailing_zeros();
+        let bits = if k as u32 * id_bits + shift < u128::BITS {
             id_bits
         } else {
             0
         };
-        let slots = if n > 1 { n } else { 0 };
         let mut merge = Self {
             sources: Vec::new(),
             keys: vec![[0; MAX_ORDER]; slots],
-            packed: vec![0; if bits > 0 { slots } else { 0 }],
+            packed: vec![u128::MAX; slots],
+            done: vec![true; slots],
             values: vec![0; slots],
-            heap: Vec::with_capacity(slots),
+            tree: vec![0; slots],
             k,
             bits,
+            shift,
             id_bits,
             combine,
             key: [0; MAX_ORDER],
@@ -538,15 +550,32 @@ impl Merge {
         for (i, s) in sources.iter_mut().enumerate().filter(|_| n > 1) {
             if let Some(value) = s.next_into(&mut merge.keys[i])? {
                 merge.values[i] = value;
+                merge.done[i] = false;
                 merge.pack(i);
-                merge.heap.push(i as u32);
             }
         }
         merge.sources = sources;
-        for at in (0..merge.heap.len() / 2).rev() {
-            merge.sift_down(at);
+        if slots > 1 {
+            merge.tree[0] = merge.play(1);
         }
         Ok(merge)
+    }
+
+    /// The winner of the matches below `node`, recording their losers.
+    fn play(&mut self, node: usize) -> u32 {
+        let slots = self.tree.len();
+        if node >= slots {
+            return (node - slots) as u32;
+        }
+        let left = self.play(2 * node);
+        let right = self.play(2 * node + 1);
+        let (winner, loser) = if self.less(right, left) {
+            (right, left)
+        } else {
+            (left, right)
+        };
+        self.tree[node] = loser;
+        winner
     }
 
     /// Pack source i's current key (when keys pack).
@@ -554,68 +583,53 @@ impl Merge {
     fn pack(&mut self, i: usize) {
         if self.bits > 0 {
             let bits = self.bits;
-            self.packed[i] = self.keys[i][..self.k]
+            let key = self.keys[i][..self.k]
                 .iter()
                 .fold(0u128, |p, &id| (p << bits) | u128::from(id));
+            self.packed[i] = (key << self.shift) | i as u128;
         }
     }
 
-    /// Whether source `a`'s record comes before source `b`'s.
-    #[inline]
-    fn before(&self, a: u32, b: u32) -> bool {
+    /// Whether source `a`'s record comes before source `b`'s (an exhausted
+    /// source comes after every other).
+    #[inline(always)]
+    fn less(&self, a: u32, b: u32) -> bool {
         let (a, b) = (a as usize, b as usize);
-        let order = if self.bits > 0 {
-            self.packed[a].cmp(&self.packed[b])
-        } else {
-            self.keys[a][..self.k].cmp(&self.keys[b][..self.k])
-        };
-        match order {
-            std::cmp::Ordering::Less => true,
-            std::cmp::Ordering::Greater => false,
-            std::cmp::Ordering::Equal => a < b,
+        if self.bits > 0 {
+            return self.packed[a] < self.packed[b];
         }
-    }
-
-    fn sift_down(&mut self, mut at: usize) {
-        let len = self.heap.len();
-        let moving = self.heap[at];
-        loop {
-            let left = 2 * at + 1;
-            if left >= len {
-                break;
-            }
-            let right = left + 1;
-            let child = if right < len && self.before(self.heap[right], self.heap[left]) {
-                right
-            } else {
-                left
-            };
-            if !self.before(self.heap[child], moving) {
-                break;
-            }
-            self.heap[at] = self.heap[child];
-            at = child;
+        match (self.done[a], self.done[b]) {
+            (true, _) => false,
+            (false, true) => true,
+            _ => match self.keys[a][..self.k].cmp(&self.keys[b][..self.k]) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => a < b,
+            },
         }
-        self.heap[at] = moving;
     }
 
     /// Take the smallest record into `key`/`value` and move its source on;
     /// then, when combining, add the values of the records with the same key.
     fn pop(&mut self) -> Result<bool> {
-        let Some(&top) = self.heap.first() else {
+        let Some(&top) = self.tree.first() else {
             return Ok(false);
         };
         let i = top as usize;
+        if self.done[i] {
+            return Ok(false);
+        }
         self.key = self.keys[i];
         self.value = self.values[i];
-        let packed = self.packed.get(i).copied();
+        let packed = self.packed[i] >> self.shift;
         self.advance(i)?;
         if self.combine {
-            while let Some(&top) = self.heap.first() {
-                let j = top as usize;
-                let same = match packed {
-                    Some(p) => self.packed[j] == p,
-                    None => self.keys[j][..self.k] == self.key[..self.k],
+            loop {
+                let j = self.tree[0] as usize;
+                let same = if self.bits > 0 {
+                    self.packed[j] >> self.shift == packed
+                } else {
+                    !self.done[j] && self.keys[j][..self.k] == self.key[..self.k]
                 };
                 if !same {
                     break;
@@ -627,7 +641,8 @@ impl Merge {
         Ok(true)
     }
 
-    /// Source i (at the top of the heap) reads its next record.
+    /// Source i (the winner) reads its next record, and the matches on its
+    /// path to the root are played again.
     #[inline]
     fn advance(&mut self, i: usize) -> Result<()> {
         match self.sources[i].next_into(&mut self.keys[i])? {
@@ -636,14 +651,21 @@ impl Merge {
                 self.pack(i);
             }
             None => {
-                let last = self.heap.len() - 1;
-                self.heap.swap(0, last);
-                self.heap.pop();
+                self.done[i] = true;
+                self.packed[i] = u128::MAX;
             }
         }
-        if !self.heap.is_empty() {
-            self.sift_down(0);
+        let mut winner = i as u32;
+        let mut node = (i + self.tree.len()) >> 1;
+        while node > 0 {
+            let other = self.tree[node];
+            if self.less(other, winner) {
+                self.tree[node] = winner;
+                winner = other;
+            }
+            node >>= 1;
         }
+        self.tree[0] = winner;
         Ok(())
     }
 }
