@@ -78,24 +78,38 @@ pub(super) fn choose(
     count_of_counts: &[[u64; 4]],
     given: Option<&[[f64; 3]]>,
 ) -> (Vec<[f32; 3]>, Vec<String>) {
-    if let Some(given) = given {
-        return (given.iter().map(|d| d.map(|x| x as f32)).collect(), vec![]);
-    }
     let mut warnings = Vec::new();
     let discounts = count_of_counts
         .iter()
         .enumerate()
         .map(|(k, &coc)| {
-            discounts_from(coc).unwrap_or_else(|why| {
-                warnings.push(format!(
-                    "order {}: {why}; using the fallback discounts 0.5, 1, 1.5 (as lmplz --discount_fallback)",
-                    k + 1
-                ));
-                FALLBACK
-            })
+            let (d, warning) = choose_order(k + 1, coc, given);
+            warnings.extend(warning);
+            d
         })
         .collect();
     (discounts, warnings)
+}
+
+/// [`choose`] for order `n` (1-based) alone: its discounts, and the warning
+/// when they fell back.
+pub(super) fn choose_order(
+    n: usize,
+    count_of_counts: [u64; 4],
+    given: Option<&[[f64; 3]]>,
+) -> ([f32; 3], Option<String>) {
+    if let Some(given) = given {
+        return (given[n - 1].map(|x| x as f32), None);
+    }
+    match discounts_from(count_of_counts) {
+        Ok(d) => (d, None),
+        Err(why) => (
+            FALLBACK,
+            Some(format!(
+                "order {n}: {why}; using the fallback discounts 0.5, 1, 1.5 (as lmplz --discount_fallback)"
+            )),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -172,28 +172,27 @@ fn train_arpa_within(
 
     // (count_spilled has handed its tables' memory back already.)
     trace.lap("count (two passes, spilling)");
-    control.set_stage("adjusting counts");
+    control.set_stage("adjusting counts, initial probabilities");
 
-    // Stage 2: adjusted counts into context-ordered sorters. Orders are
-    // independent here: as many run at once as there are threads, sharing
-    // the budget.
+    // Stages 2 to 4, order by order: adjusted counts into a context-ordered
+    // sorter, the order's discounts from its count-of-counts, then its
+    // initial probabilities. Orders are independent here: as many run at
+    // once as there are threads, sharing the budget, and an order goes on to
+    // its initial probabilities without waiting for the others' adjusting.
     let at_once = rayon::current_num_threads().clamp(1, order);
     // What the budget leaves after the vocabulary and the interpreter.
     let share = unused_budget(memory) / at_once;
-    let adjusted: Vec<(SortedRuns, usize, [u64; 4])> = (1..=order)
+    let given = options.discounts.as_deref();
+    type Done = (SortedRuns, Option<Run>, usize, [f32; 3], Option<String>);
+    let done: Vec<Done> = (1..=order)
         .into_par_iter()
-        .map(|k| adjust(&counts, k, share, &spill, control))
+        .map(|k| {
+            let (contexts, size, coc) = adjust(&counts, k, share, &spill, control)?;
+            let (d, warning) = discounts::choose_order(k, coc, given);
+            let (initial, gamma) = initial_probabilities(k, contexts, &d, share, &spill, control)?;
+            Ok((initial, gamma, size, d, warning))
+        })
         .collect::<Result<_>>()?;
-    let mut contexts = Vec::with_capacity(order);
-    let mut sizes = Vec::with_capacity(order);
-    let mut coc = Vec::with_capacity(order);
-    for (run, size, c) in adjusted {
-        contexts.push(run);
-        sizes.push(size);
-        coc.push(c);
-    }
-    release_freed_memory();
-    trace.lap("adjust");
     let SpilledCounts {
         vocab,
         runs,
@@ -202,29 +201,22 @@ fn train_arpa_within(
         ..
     } = counts;
     drop(runs);
-    let (discounts, warnings) = discounts::choose(&coc, options.discounts.as_deref());
-    control.set_stage("initial probabilities");
-
-    // Stage 4: initial probabilities (orders independent again); the gammas
-    // of order k's contexts go to order k - 1.
-    let share = unused_budget(memory) / at_once;
-    let done: Vec<(SortedRuns, Option<Run>)> = contexts
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, sorted)| {
-            initial_probabilities(i + 1, sorted, &discounts[i], share, &spill, control)
-        })
-        .collect::<Result<_>>()?;
     let mut initial: Vec<SortedRuns> = Vec::with_capacity(order);
     let mut gammas: Vec<Option<Run>> = (0..order).map(|_| None).collect();
-    for (i, (run, gamma)) in done.into_iter().enumerate() {
+    let mut sizes = Vec::with_capacity(order);
+    let mut discounts = Vec::with_capacity(order);
+    let mut warnings = Vec::new();
+    for (i, (run, gamma, size, d, warning)) in done.into_iter().enumerate() {
         initial.push(run);
         if i > 0 {
             gammas[i - 1] = gamma;
         }
+        sizes.push(size);
+        discounts.push(d);
+        warnings.extend(warning);
     }
     release_freed_memory();
-    trace.lap("initial probabilities");
+    trace.lap("adjust, discounts, initial probabilities");
 
     // Stage 5: interpolate order by order, straight into the file.
     let words = &WordTable::new(vocab.words());
@@ -654,8 +646,9 @@ fn interpolate_and_write(
             if let Some(w) = probabilities.as_mut() {
                 w.push(rev, u64::from(p.to_bits()))?;
             }
+            // The backoff's gamma (1 where there is none: log10 makes it 0).
             let backoff = if step.top {
-                0.0
+                1.0
             } else {
                 let own = backoffs.get(rev)?;
                 let mut gamma = None;
@@ -675,10 +668,11 @@ fn interpolate_and_write(
                     };
                     walked += 1;
                 }
-                gamma.map_or(0.0, |v| f32::from_bits(v as u32).log10())
+                gamma.map_or(1.0, |v| f32::from_bits(v as u32))
             };
             keys.extend_from_slice(rev);
-            values.push((p.log10().min(0.0), backoff));
+            // Logarithms are taken by the formatting threads, in parallel.
+            values.push((p, backoff));
             if values.len() >= batch {
                 let full = (std::mem::take(&mut keys), std::mem::take(&mut values));
                 if tx.send(full).is_err() {
@@ -712,8 +706,9 @@ fn interpolate_and_write(
                     .map(|(keys, values)| {
                         let mut text = sink.buffer(values.len() * (12 + 8 * k));
                         let mut texts = ValueText::new();
-                        for (rev, &(logprob, backoff)) in keys.chunks_exact(k).zip(values) {
-                            let backoff = (!step.top).then_some(backoff);
+                        for (rev, &(p, gamma)) in keys.chunks_exact(k).zip(values) {
+                            let logprob = p.log10().min(0.0);
+                            let backoff = (!step.top).then(|| gamma.log10());
                             let key = rev.iter().rev().copied();
                             push_line(&mut text, logprob, key, backoff, words, &mut texts);
                         }
