@@ -131,9 +131,9 @@ fn spill_error(dir: &Path, e: std::io::Error) -> Error {
 const IO_BUFFER: usize = 1 << 18;
 
 /// The longest encoding of one record: the shared-prefix byte, `MAX_ORDER`
-/// ids of at most 5 bytes and a value of at most 10, and 7 bytes of room for
-/// the 8-byte store of the last varint.
-const MAX_RECORD: usize = 1 + 5 * MAX_ORDER + 10 + 7;
+/// ids of at most 5 bytes and a value of at most 9 (a varint's long form),
+/// and 7 bytes of room for the 8-byte store of the last varint.
+const MAX_RECORD: usize = 1 + 5 * MAX_ORDER + 9 + 7;
 
 /// Append `v` as a prefix varint: a value of at most 7n bits (n <= 8) takes
 /// n bytes, the first of which has its lowest set bit at n - 1, the value in
