@@ -22,7 +22,9 @@ use super::arpa_read::{self, TOKENIZER_NOTE};
 use super::arpa_sort;
 #[cfg(test)]
 use super::arpa_text::push_value;
-use super::arpa_text::{push_line, write_pipelined, TextSink, ValueText, WordTable};
+use super::arpa_text::{
+    push_line, write_pipelined, TextSink, ValueText, WordTable, PREFETCH_LINES,
+};
 use super::level::Level;
 use super::model::{NGramModel, Remainder};
 use crate::control::Control;
@@ -134,7 +136,8 @@ pub fn write_arpa_with(
             }
             let mut text = sink.buffer(block.len() * (12 + 8 * n));
             let mut texts = ValueText::new();
-            for (key, &(logprob, backoff)) in keys.chunks_exact(n).zip(&values) {
+            for (i, (key, &(logprob, backoff))) in keys.chunks_exact(n).zip(&values).enumerate() {
+                table.prefetch_line(&keys, n, i + PREFETCH_LINES);
                 push_line(
                     &mut text,
                     logprob,

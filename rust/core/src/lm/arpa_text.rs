@@ -149,46 +149,92 @@ impl ValueText {
     }
 }
 
-/// Bytes copied at once for a word: most words are shorter.
-const WIDE_COPY: usize = 16;
+/// A word's entry in [`WordTable`]: up to 15 bytes of text and, in the last
+/// byte, their length; or [`LONG`] there and the span of a longer word in
+/// the first 8 bytes. Aligned so that an entry is one cache line's part.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct WordSlot([u8; 16]);
 
-/// A vocabulary's words packed in one buffer (looked up in random order,
-/// they stay in cache), appended to text with one fixed-size copy each.
+/// The length byte of a word longer than a slot holds.
+const LONG: u8 = u8::MAX;
+
+/// How many lines ahead writers prefetch words ([`WordTable::prefetch_line`]).
+pub(crate) const PREFETCH_LINES: usize = 8;
+
+/// A vocabulary's words in 16-byte slots, appended to text with one
+/// fixed-size copy each. Lines of a high order name words at random among a
+/// million, so each word costs a cache miss: one slot holds both the text
+/// and its length (one miss, not two), and writers prefetch the slots of
+/// the lines a few ahead ([`WordTable::prefetch`]).
 pub(crate) struct WordTable {
-    /// The words back to back, then [`WIDE_COPY`] spare bytes.
-    bytes: Vec<u8>,
-    /// Where word i starts and ends in `bytes`.
-    spans: Vec<(u32, u32)>,
+    slots: Vec<WordSlot>,
+    /// The text of the words longer than 15 bytes.
+    long: Vec<u8>,
 }
 
 impl WordTable {
     /// The table of `words`; ids past them are written as `<unk>`.
     pub(crate) fn new(words: &[String]) -> Self {
-        let mut bytes = Vec::with_capacity(words.iter().map(String::len).sum::<usize>() + 64);
-        let mut spans = Vec::with_capacity(words.len() + 1);
+        let mut slots = Vec::with_capacity(words.len() + 1);
+        let mut long = Vec::new();
         for word in words.iter().map(String::as_str).chain([UNK]) {
-            let start = bytes.len() as u32;
-            bytes.extend_from_slice(word.as_bytes());
-            spans.push((start, bytes.len() as u32));
+            let bytes = word.as_bytes();
+            let mut slot = [0u8; 16];
+            if bytes.len() < 16 {
+                slot[..bytes.len()].copy_from_slice(bytes);
+                slot[15] = bytes.len() as u8;
+            } else {
+                slot[..4].copy_from_slice(&(long.len() as u32).to_le_bytes());
+                slot[4..8].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+                slot[15] = LONG;
+                long.extend_from_slice(bytes);
+            }
+            slots.push(WordSlot(slot));
         }
-        bytes.resize(bytes.len() + WIDE_COPY, 0);
-        Self { bytes, spans }
+        Self { slots, long }
+    }
+
+    /// The slot of word `id` (`<unk>`'s for ids past the vocabulary).
+    #[inline(always)]
+    fn slot(&self, id: u32) -> &WordSlot {
+        let last = self.slots.len() - 1;
+        &self.slots[(id as usize).min(last)]
+    }
+
+    /// Start loading the slots of the words of line `line` of `keys`
+    /// (`n` ids a line), if there is one: called [`PREFETCH_LINES`] lines
+    /// ahead of the line being written.
+    #[inline(always)]
+    pub(crate) fn prefetch_line(&self, keys: &[u32], n: usize, line: usize) {
+        if let Some(ids) = keys.get(line * n..(line + 1) * n) {
+            for &id in ids {
+                self.prefetch(id);
+            }
+        }
+    }
+
+    /// Start loading word `id`'s slot (a hint).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, id: u32) {
+        let last = self.slots.len() - 1;
+        super::level::prefetch(&self.slots, (id as usize).min(last));
     }
 
     /// Append word `id` to `out`.
     #[inline(always)]
     pub(crate) fn push(&self, id: u32, out: &mut Vec<u8>) {
-        let last = self.spans.len() - 1;
-        let (a, b) = self.spans[(id as usize).min(last)];
-        let (a, b) = (a as usize, b as usize);
-        if b - a <= WIDE_COPY {
-            // Copy a fixed 16 bytes (one move) and cut back to the word.
-            let wide: &[u8; WIDE_COPY] = self.bytes[a..a + WIDE_COPY].try_into().expect("16 bytes");
-            let end = out.len() + (b - a);
-            out.extend_from_slice(wide);
+        let slot = &self.slot(id).0;
+        let len = slot[15];
+        if len != LONG {
+            // Copy all 16 bytes (one move) and cut back to the word.
+            let end = out.len() + len as usize;
+            out.extend_from_slice(slot);
             out.truncate(end);
         } else {
-            out.extend_from_slice(&self.bytes[a..b]);
+            let at = |i: usize| u32::from_le_bytes(slot[i..i + 4].try_into().expect("4 bytes"));
+            let (start, len) = (at(0) as usize, at(4) as usize);
+            out.extend_from_slice(&self.long[start..start + len]);
         }
     }
 }
@@ -323,19 +369,26 @@ mod tests {
 
     #[test]
     fn words_are_copied_whole_whatever_their_length() {
-        let words: Vec<String> = ["a", "", "exactly16bytes!!", "seventeen-bytes!!", "é"]
-            .iter()
-            .map(|w| w.to_string())
-            .collect();
+        let words: Vec<String> = [
+            "a",
+            "",
+            "exactly16bytes!!",
+            "seventeen-bytes!!",
+            "é",
+            "fifteen-bytes!!",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
         let table = WordTable::new(&words);
         let mut out = Vec::new();
-        for id in [0u32, 1, 2, 3, 4, 99, 0] {
+        for id in [0u32, 1, 2, 3, 4, 5, 99, 0] {
             table.push(id, &mut out);
             out.push(b'|');
         }
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "a||exactly16bytes!!|seventeen-bytes!!|é|<unk>|a|"
+            "a||exactly16bytes!!|seventeen-bytes!!|é|fifteen-bytes!!|<unk>|a|"
         );
     }
 

@@ -41,7 +41,7 @@ use crate::count::runs::{
 use crate::count::spill::{count_spilled, SpilledCounts};
 use crate::count::CountOptions;
 use crate::lm::arpa::{save_arpa_file, write_header};
-use crate::lm::arpa_text::{push_line, write_pipelined, ValueText, WordTable};
+use crate::lm::arpa_text::{push_line, write_pipelined, ValueText, WordTable, PREFETCH_LINES};
 use crate::tokenize::{BOS_ID, EOS_ID, UNK_ID};
 use crate::{Error, Result};
 
@@ -706,7 +706,9 @@ fn interpolate_and_write(
                     .map(|(keys, values)| {
                         let mut text = sink.buffer(values.len() * (12 + 8 * k));
                         let mut texts = ValueText::new();
-                        for (rev, &(p, gamma)) in keys.chunks_exact(k).zip(values) {
+                        for (i, (rev, &(p, gamma))) in keys.chunks_exact(k).zip(values).enumerate()
+                        {
+                            words.prefetch_line(keys, k, i + PREFETCH_LINES);
                             let logprob = p.log10().min(0.0);
                             let backoff = (!step.top).then(|| gamma.log10());
                             let key = rev.iter().rev().copied();
