@@ -35,6 +35,19 @@ pub(crate) fn push_value(out: &mut Vec<u8>, v: f32, ryu: &mut ryu::Buffer) {
         return;
     }
     let text = ryu.format_finite(v).as_bytes();
+    // Most values come out of ryu in plain notation already ("-1.2345",
+    // "0.00123"; shortest digits, so no trailing zero but that of "-2.0"):
+    // they are copied as they are, or with ".0" cut.
+    if !text.contains(&b'e') {
+        out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
+        return;
+    }
+    push_rewritten(out, text);
+}
+
+/// Append ryu's `text` of a value in plain notation: the digits around the
+/// point where the exponent puts it (also correct for plain input).
+fn push_rewritten(out: &mut Vec<u8>, text: &[u8]) {
     let (negative, text) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
@@ -365,6 +378,34 @@ mod tests {
             b.push(b' ');
         }
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn plain_values_are_copied_as_the_rewriting_would_print_them() {
+        let mut ryu = ryu::Buffer::new();
+        let mut rng = 99u64;
+        let mut checked = 0;
+        for i in 0..300_000u32 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let v = match i % 3 {
+                0 => f32::from_bits(rng as u32),
+                1 => -((rng % 100_000) as f32) / 997.0,
+                _ => ((rng % 4000) as f32 - 2000.0) * 10f32.powi((rng >> 40) as i32 % 12 - 6),
+            };
+            if !v.is_finite() || v == 0.0 || v.abs() < 1e-6 {
+                continue;
+            }
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            push_value(&mut fast, v, &mut ryu);
+            push_rewritten(&mut slow, ryu.format_finite(v).as_bytes());
+            assert_eq!(fast, slow, "{v:e}");
+            let back: f32 = std::str::from_utf8(&fast).unwrap().parse().unwrap();
+            assert_eq!(back.to_bits(), v.to_bits(), "{v:e} reads back");
+            checked += 1;
+        }
+        assert!(checked > 100_000);
     }
 
     #[test]

@@ -347,7 +347,7 @@ fn adjust(
     let mut pending = vec![0u32; k];
     let mut has_pending = false;
     let mut done_above = false;
-    let mut sorter = Sorter::new(k, memory, false, spill, "context");
+    let mut sorter = Sorter::new(k, memory, false, spill, "context").packing(own.id_bits());
     let mut coc = [0u64; 4];
     let mut size = 0usize;
     // The n-gram before: (adjusted count, raw count, left out of the tally).
@@ -425,7 +425,9 @@ fn initial_probabilities(
 ) -> Result<(SortedRuns, Option<Run>)> {
     let mut input = sorted.open()?;
     // Values are f32 bits: (u, gamma) in 8 bytes, gamma in 4.
-    let mut sorter = Sorter::new(k, memory, false, spill, "initial").storing(Values::Bits64);
+    let mut sorter = Sorter::new(k, memory, false, spill, "initial")
+        .storing(Values::Bits64)
+        .packing(input.id_bits());
     let mut gammas = if k > 1 {
         Some(RunWriter::create_with(
             spill,
