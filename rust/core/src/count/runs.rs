@@ -777,8 +777,8 @@ impl Sorter {
     /// Pack each key into one integer as it is pushed when its ids, of at
     /// most `bits` bits each, fit 64 or 128 bits: a record then takes 16 or
     /// 24 bytes where the flat buffer and the copy its sort packs took
-    /// 4k + 8 and as much again, so a buffer holds about twice the records
-    /// (half the runs to merge), is sorted in place and is reused from one
+    /// 4k + 8 and about as much again, so a buffer holds 2 to 2.5 times the
+    /// records (half the runs or fewer to merge), is sorted in place and is reused from one
     /// run to the next (no fresh pages to fault in). An id past `bits`
     /// (none is expected) turns the buffer back into the flat one.
     pub fn packing(mut self, bits: u32) -> Self {
