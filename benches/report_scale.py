@@ -21,8 +21,10 @@ where it is absent the table says so. It is not on PyPI as a program: build it
 from KenLM's source (cmake, Boost, zlib; ``make lmplz``).
 
 Usage: ``python benches/report_scale.py [--input FILE] [--order 5] [--memory 4G]
-[--budgets 1G ...] [--skip-default] [--skip-in-memory] [--skip-binary] [--skip-count] [--lines N]``
-(``--lines`` keeps the first N lines, for a quick run).
+[--budgets 1G ...] [--skip-default] [--skip-in-memory] [--skip-binary] [--skip-count] [--lines N]
+[--repeat N]`` (``--lines`` keeps the first N lines, for a quick run; ``--repeat`` runs every
+row N times, lmplz first in each round, and ends with the medians: the VM's speed drifts
+by 10-20% within an hour, so a ratio is taken within a round).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import filecmp
 import gzip
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,12 +103,66 @@ def main() -> None:
     parser.add_argument(
         "--budgets", nargs="*", default=[], help="more nextword --memory rows (e.g. 1G)"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds, each running every row once (lmplz first); with more than one, "
+        "a last table gives the medians of the walls and of the per-round ratios",
+    )
     args = parser.parse_args()
 
     text = args.input or gutenberg_text(args.lines)
     size_mb = text.stat().st_size / 1e6
+    rounds: list[list[Row]] = []
+    for i in range(max(1, args.repeat)):
+        rows, arpa_mb = one_round(args, text)
+        rounds.append(rows)
+        title = f"round {i + 1} of {args.repeat}" if args.repeat > 1 else ""
+        print(f"\n{text} ({size_mb:,.0f} MB), order {args.order}, ARPA {arpa_mb:,.0f} MB {title}")
+        print(f"load average after the round: {os.getloadavg()[0]:.1f} (2 cores)")
+        if not args.lmplz:
+            print("lmplz: not found on PATH (build it from KenLM's source; see the docstring)")
+        print_table(rows, [ratio_to_lmplz(rows, r) for r in rows])
+    if len(rounds) > 1:
+        print(f"\nmedians over {len(rounds)} rounds (ratio: the median of the rounds' ratios)")
+        names = [r[0] for r in rounds[0]]
+        medians: list[Row] = []
+        ratios: list[float | None] = []
+        for j, name in enumerate(names):
+            runs = [rows[j] for rows in rounds]
+            wall = statistics.median(r[1] for r in runs)
+            peak = max(r[2] for r in runs)
+            notes = sorted({r[3] for r in runs if r[3]})
+            medians.append((name, wall, peak, "; ".join(notes)))
+            per_round = [ratio_to_lmplz(rows, rows[j]) for rows in rounds]
+            known = [x for x in per_round if x is not None]
+            ratios.append(statistics.median(known) if known else None)
+        print_table(medians, ratios)
+
+
+Row = tuple[str, float, float, str]
+
+
+def ratio_to_lmplz(rows: list[Row], row: Row) -> float | None:
+    """``row``'s wall over the lmplz row's of the same round."""
+    base = next((r[1] for r in rows if r[0].startswith("lmplz")), None)
+    return row[1] / base if base else None
+
+
+def print_table(rows: list[Row], ratios: list[float | None]) -> None:
+    print(f"\n| {'run':<30} | {'wall s':>8} | {'vs lmplz':>8} | {'peak GB':>7} | note")
+    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 10}|{'-' * 9}|------")
+    for (name, seconds, gb, note), ratio in zip(rows, ratios):
+        shown = f"{ratio:.2f}x" if ratio is not None else "-"
+        print(f"| {name:<30} | {seconds:>8.1f} | {shown:>8} | {gb:>7.2f} | {note}", flush=True)
+
+
+def one_round(args: argparse.Namespace, text: Path) -> tuple[list[Row], float]:
+    """Every row once: lmplz (when found), then nextword's; the rows and the ARPA's MB."""
     nextword = [sys.executable, "-m", "nextword"]
-    rows: list[tuple[str, float, float, str]] = []
+    rows: list[Row] = []
+    arpa_mb = 0.0
     with tempfile.TemporaryDirectory(dir=CACHE if CACHE.exists() else None) as tmp:
         work = Path(tmp)
         kenlm_arpa = work / "kenlm.arpa"
@@ -123,7 +180,6 @@ def main() -> None:
             identical = filecmp.cmp(kenlm_arpa, ours_arpa, shallow=False)
             return "identical to lmplz's" if identical else "DIFFERS from lmplz's"
 
-        arpa_mb = 0.0
         for budget in [args.memory, *args.budgets]:
             bounded = cmd + ["--memory", budget, "--temp-dir", tmp, "-o", str(ours_arpa)]
             seconds, gb = run(bounded)
@@ -148,17 +204,7 @@ def main() -> None:
             count = nextword + ["count", str(text), "--order", str(args.order), "-q", "-k", "0"]
             seconds, gb = run(count)
             rows.append((f"nextword count 1..{args.order}", seconds, gb, ""))
-
-    print(f"\n{text} ({size_mb:,.0f} MB), order {args.order}, ARPA {arpa_mb:,.0f} MB")
-    print(f"load average before the table: {os.getloadavg()[0]:.1f} (2 cores)")
-    if not args.lmplz:
-        print("lmplz: not found on PATH (build it from KenLM's source; see the docstring)")
-    base = next((r[1] for r in rows if r[0].startswith("lmplz")), None)
-    print(f"\n| {'run':<30} | {'wall s':>8} | {'vs lmplz':>8} | {'peak GB':>7} | note")
-    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 10}|{'-' * 9}|------")
-    for name, seconds, gb, note in rows:
-        ratio = f"{seconds / base:.2f}x" if base else "-"
-        print(f"| {name:<30} | {seconds:>8.1f} | {ratio:>8} | {gb:>7.2f} | {note}")
+    return rows, arpa_mb
 
 
 if __name__ == "__main__":
