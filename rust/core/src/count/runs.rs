@@ -748,10 +748,7 @@ impl Sorter {
     /// A sorter of `k`-id records holding at most `budget` bytes in memory
     /// (sorting needs as much again for a moment), spilling runs to `spill`.
     pub fn new(k: usize, budget: usize, combine: bool, spill: &Arc<Spill>, what: &str) -> Self {
-        // The buffer (ids and values apart), and the typed copy the sort
-        // makes of it (ids and value side by side, aligned to 8 bytes).
-        let record = (4 * k + 8) + (4 * k).div_ceil(8) * 8 + 8;
-        let capacity = (budget / record).max(1024);
+        let capacity = (budget / flat_record_bytes(k)).max(1024);
         Self {
             k,
             keys: Vec::new(),
@@ -778,9 +775,9 @@ impl Sorter {
     /// most `bits` bits each, fit 64 or 128 bits: a record then takes 16 or
     /// 24 bytes where the flat buffer and the copy its sort packs took
     /// 4k + 8 and about as much again, so a buffer holds 2 to 2.5 times the
-    /// records (half the runs or fewer to merge), is sorted in place and is reused from one
-    /// run to the next (no fresh pages to fault in). An id past `bits`
-    /// (none is expected) turns the buffer back into the flat one.
+    /// records (half the runs or fewer to merge), is sorted in place and is
+    /// reused from one run to the next (no fresh pages to fault in). An id
+    /// past `bits` (none is expected) turns the buffer back into the flat one.
     pub fn packing(mut self, bits: u32) -> Self {
         let bits = bits.clamp(1, u32::BITS);
         let total = self.k as u32 * bits;
@@ -852,8 +849,9 @@ impl Sorter {
                 unpack_into(&records, k, bits, &mut self.keys, &mut self.values)
             }
         }
-        let record = (4 * k + 8) + (4 * k).div_ceil(8) * 8 + 8;
-        self.capacity = (self.budget / record).max(1024).max(self.values.len() + 1);
+        self.capacity = (self.budget / flat_record_bytes(k))
+            .max(1024)
+            .max(self.values.len() + 1);
     }
 
     /// Records buffered, not yet in a run.
@@ -942,6 +940,13 @@ impl Sorter {
         }
         Merge::new(self.k, sources, self.combine)
     }
+}
+
+/// Bytes a record of `k` ids takes in a [`Sorter`]'s flat buffer (ids and
+/// values apart), with the typed copy its sort makes (ids and value side by
+/// side, aligned to 8 bytes).
+fn flat_record_bytes(k: usize) -> usize {
+    (4 * k + 8) + (4 * k).div_ceil(8) * 8 + 8
 }
 
 /// A [`Sorter`]'s buffer of packed records (see [`Sorter::packing`]).

@@ -208,11 +208,10 @@ impl WordTable {
         Self { slots, long }
     }
 
-    /// The slot of word `id` (`<unk>`'s for ids past the vocabulary).
+    /// The slot index of word `id` (`<unk>`'s for ids past the vocabulary).
     #[inline(always)]
-    fn slot(&self, id: u32) -> &WordSlot {
-        let last = self.slots.len() - 1;
-        &self.slots[(id as usize).min(last)]
+    fn index(&self, id: u32) -> usize {
+        (id as usize).min(self.slots.len() - 1)
     }
 
     /// Start loading the slots of the words of line `line` of `keys`
@@ -230,14 +229,13 @@ impl WordTable {
     /// Start loading word `id`'s slot (a hint).
     #[inline(always)]
     pub(crate) fn prefetch(&self, id: u32) {
-        let last = self.slots.len() - 1;
-        super::level::prefetch(&self.slots, (id as usize).min(last));
+        super::level::prefetch(&self.slots, self.index(id));
     }
 
     /// Append word `id` to `out`.
     #[inline(always)]
     pub(crate) fn push(&self, id: u32, out: &mut Vec<u8>) {
-        let slot = &self.slot(id).0;
+        let slot = &self.slots[self.index(id)].0;
         let len = slot[15];
         if len != LONG {
             // Copy all 16 bytes (one move) and cut back to the word.
