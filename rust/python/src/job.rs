@@ -59,6 +59,8 @@ where
             let result = handle
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            // Blocks the job freed and pooled for its own reuse go back now.
+            nextword_core::alloc::release_pool();
             (result, interrupt)
         })
     });

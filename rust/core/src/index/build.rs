@@ -195,6 +195,8 @@ pub fn build(
     control: &Control,
 ) -> Result<CorpusIndex> {
     let threads = options.threads;
+    // Within a budget: freed blocks go back to the system, not to a pool.
+    let _budget = crate::alloc::NoPool::enter();
     if options.max_vocab.is_some() && tokenizer.fixed_vocab().is_some() {
         return Err(Error::InvalidArgument(
             "max_vocab cannot cut a tokenizer that fixes its own ids".into(),
