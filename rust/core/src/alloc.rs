@@ -17,8 +17,9 @@
 //! block, which then reuses pages already resident: a best fit, split if
 //! larger. The pool never holds more than the most the process ever had in
 //! use less what it has in use now, so it does not raise the peak resident
-//! size. Paths that run within a memory budget keep the pool empty for their
-//! duration ([`NoPool`]), so pooled memory never counts against a budget.
+//! size. A job within a memory budget starts with an empty pool and a peak
+//! reset to what is in use ([`begin_budget`]), so the pool stays within the
+//! job's own peak, which the budget bounds.
 //!
 //! Everything else is the system allocator unchanged. Binaries opt in with
 //! `#[global_allocator] static A: HugePageAlloc = HugePageAlloc;`.
@@ -67,9 +68,6 @@ pub struct Pool {
     free: Mutex<Free>,
     /// Bytes the pool may hold.
     limit: AtomicUsize,
-    /// Scopes within a memory budget now running ([`NoPool`]): while any
-    /// is, freed blocks are unmapped.
-    budgeted: AtomicUsize,
 }
 
 struct Free {
@@ -98,7 +96,6 @@ impl Pool {
                 peak: 0,
             }),
             limit: AtomicUsize::new(limit),
-            budgeted: AtomicUsize::new(0),
         }
     }
 
@@ -161,9 +158,9 @@ impl Pool {
 
     /// Keep a freed block of `len` mapped bytes for reuse, or unmap it.
     fn give_back(&self, ptr: *mut u8, len: usize) {
-        self.shrink(len);
-        if self.budgeted.load(Ordering::Relaxed) == 0 {
+        {
             let mut free = self.lock();
+            free.live = free.live.saturating_sub(len);
             if free.n < SLOTS && free.bytes + len <= self.limit.load(Ordering::Relaxed) {
                 let n = free.n;
                 free.blocks[n] = (ptr as usize, len);
@@ -277,25 +274,18 @@ pub fn pooled_bytes() -> usize {
     POOL.bytes()
 }
 
-/// A scope within a memory budget: while one is alive, [`HugePageAlloc`]'s
-/// pool is empty and freed blocks go back to the system at once, so the
-/// resident size is what the scope's own tables hold.
-#[derive(Debug)]
-pub struct NoPool(());
-
-impl NoPool {
-    /// Empty the pool and keep it empty until the guard drops.
-    pub fn enter() -> Self {
-        POOL.budgeted.fetch_add(1, Ordering::Relaxed);
-        POOL.shrink_to(0);
-        Self(())
+/// The start of a job within a memory budget: [`HugePageAlloc`]'s pool is
+/// emptied and its peak reset to what is in use now, so from here on what it
+/// pools never takes the resident size past the job's own peak (which the
+/// budget bounds). Budgeted code measures what it uses with
+/// [`crate::count::runs::resident_bytes`], which leaves pooled bytes out:
+/// they are free for the job's next blocks.
+pub fn begin_budget() {
+    {
+        let mut free = POOL.lock();
+        free.peak = free.live;
     }
-}
-
-impl Drop for NoPool {
-    fn drop(&mut self) {
-        POOL.budgeted.fetch_sub(1, Ordering::Relaxed);
-    }
+    POOL.shrink_to(0);
 }
 
 // SAFETY: blocks below `POOLED` are forwarded to `System` (`advise` never

@@ -45,13 +45,16 @@ pub fn release_freed_memory() {
     }
 }
 
-/// The process's resident memory in bytes, where the system says (Linux).
+/// The process's resident memory in bytes, where the system says (Linux),
+/// less what the allocator's pool holds (freed blocks kept for reuse: free
+/// for the next tables, see [`crate::alloc`]).
 pub fn resident_bytes() -> Option<usize> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * usize::try_from(page).ok()?)
+    let resident = pages * usize::try_from(page).ok()?;
+    Some(resident.saturating_sub(crate::alloc::pooled_bytes()))
 }
 
 /// What of a budget of `memory` bytes the next stage's tables and buffers may

@@ -112,8 +112,8 @@ fn count_spilled_with(
     control: &Control,
     packed: bool,
 ) -> Result<SpilledCounts> {
-    // Within a budget: freed blocks go back to the system, not to a pool.
-    let _budget = crate::alloc::NoPool::enter();
+    // Within a budget: the allocator's pool starts empty (see `alloc`).
+    crate::alloc::begin_budget();
     if options.order < 2 || options.order > MAX_ORDER {
         return Err(Error::InvalidArgument(format!(
             "the memory-bounded pipeline needs an order in 2..={MAX_ORDER}, not {}",

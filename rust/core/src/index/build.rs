@@ -195,8 +195,8 @@ pub fn build(
     control: &Control,
 ) -> Result<CorpusIndex> {
     let threads = options.threads;
-    // Within a budget: freed blocks go back to the system, not to a pool.
-    let _budget = crate::alloc::NoPool::enter();
+    // Within a budget: the allocator's pool starts empty (see `alloc`).
+    crate::alloc::begin_budget();
     if options.max_vocab.is_some() && tokenizer.fixed_vocab().is_some() {
         return Err(Error::InvalidArgument(
             "max_vocab cannot cut a tokenizer that fixes its own ids".into(),

@@ -159,8 +159,8 @@ fn train_arpa_within(
     control: &Control,
 ) -> Result<StreamReport> {
     options.check(count.order)?;
-    // Within a budget: freed blocks go back to the system, not to a pool.
-    let _budget = crate::alloc::NoPool::enter();
+    // Within a budget: the allocator's pool starts empty (see `alloc`).
+    crate::alloc::begin_budget();
     if options.prune.is_some() {
         return Err(Error::InvalidArgument(
             "count pruning is not in the streaming pipeline yet: train in memory".into(),
