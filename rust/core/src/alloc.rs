@@ -16,8 +16,9 @@
 //! [`DEFAULT_POOL_LIMIT`] unless a caller says otherwise) for the next large
 //! block, which then reuses pages already resident: a best fit, split if
 //! larger. The pool never holds more than the most the process ever had in
-//! use less what it has in use now, so it does not raise the peak resident
-//! size. A job within a memory budget starts with an empty pool and a peak
+//! large blocks less what it has in use now, so large blocks never take more
+//! than at their own peak (the process's peak can still rise a little, where
+//! smaller allocations peak at another time). A job within a memory budget starts with an empty pool and a peak
 //! reset to what is in use ([`begin_budget`]), so the pool stays within the
 //! job's own peak, which the budget bounds.
 //!
@@ -125,7 +126,7 @@ impl Pool {
     /// Count `len` more bytes in use that are not from the pool (a fresh
     /// mapping, or one grown), first unmapping what of the pool would make
     /// the mapped bytes, in use and pooled, more than the most ever in use:
-    /// so the pool never raises the peak resident size, it only saves
+    /// so the pool never raises the peak of mapped blocks, it only saves
     /// faulting pages in again below it.
     fn grow(&self, len: usize) {
         let keep = {
