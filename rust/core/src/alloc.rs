@@ -12,21 +12,20 @@
 //! Gutenberg 5-gram spent 18% of its CPU time in `clear_page_erms`, on the
 //! sorted runs, merges and per-order arrays that each stage frees and the next
 //! allocates again. So blocks of [`POOLED`] bytes and more are mapped here
-//! directly, and a freed one is kept (up to [`set_pool_limit`] bytes in all,
-//! [`DEFAULT_POOL_LIMIT`] unless a caller says otherwise) for the next large
-//! block, which then reuses pages already resident: a best fit, split if
-//! larger. The pool never holds more than the most the process ever had in
-//! large blocks less what it has in use now, so large blocks never take more
-//! than at their own peak (the process's peak can still rise a little, where
-//! smaller allocations peak at another time). A job within a memory budget starts with an empty pool and a peak
-//! reset to what is in use ([`begin_budget`]), so the pool stays within the
-//! job's own peak, which the budget bounds.
+//! directly, and a freed one is kept (up to [`POOL_LIMIT`] bytes in all) for
+//! the next large block, which then reuses pages already resident: a best
+//! fit, split if larger. The pool never holds more than the most the process
+//! ever had in large blocks less what it has in use now, so large blocks
+//! never take more than at their own peak (the process's peak can still rise
+//! a little, where smaller allocations peak at another time). A job within a
+//! memory budget starts with an empty pool and a peak reset to what is in use
+//! ([`begin_budget`]), so the pool stays within the job's own peak, which the
+//! budget bounds; [`release_pool`] empties it at the end of a job.
 //!
 //! Everything else is the system allocator unchanged. Binaries opt in with
 //! `#[global_allocator] static A: HugePageAlloc = HugePageAlloc;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The system allocator plus `MADV_HUGEPAGE` on large blocks, and the
@@ -58,17 +57,17 @@ fn advise(ptr: *mut u8, size: usize) {
 
 /// Blocks of this size and more are mapped here and pooled when freed.
 pub const POOLED: usize = 8 << 20;
-/// Pooled bytes allowed unless [`set_pool_limit`] says otherwise.
-pub const DEFAULT_POOL_LIMIT: usize = 8 << 30;
+/// Bytes the pool holds at most.
+const POOL_LIMIT: usize = 8 << 30;
 const HUGE: usize = 2 << 20;
 /// Free blocks the pool holds at most (a fixed array: the pool never allocates).
 const SLOTS: usize = 256;
 
 /// Freed large blocks kept for reuse.
-pub struct Pool {
+struct Pool {
     free: Mutex<Free>,
     /// Bytes the pool may hold.
-    limit: AtomicUsize,
+    limit: usize,
 }
 
 struct Free {
@@ -83,11 +82,11 @@ struct Free {
 }
 
 /// The pool of [`HugePageAlloc`].
-static POOL: Pool = Pool::new(DEFAULT_POOL_LIMIT);
+static POOL: Pool = Pool::new(POOL_LIMIT);
 
 impl Pool {
     /// An empty pool that keeps up to `limit` bytes.
-    pub const fn new(limit: usize) -> Self {
+    const fn new(limit: usize) -> Self {
         Self {
             free: Mutex::new(Free {
                 blocks: [(0, 0); SLOTS],
@@ -96,7 +95,7 @@ impl Pool {
                 live: 0,
                 peak: 0,
             }),
-            limit: AtomicUsize::new(limit),
+            limit,
         }
     }
 
@@ -162,7 +161,7 @@ impl Pool {
         {
             let mut free = self.lock();
             free.live = free.live.saturating_sub(len);
-            if free.n < SLOTS && free.bytes + len <= self.limit.load(Ordering::Relaxed) {
+            if free.n < SLOTS && free.bytes + len <= self.limit {
                 let n = free.n;
                 free.blocks[n] = (ptr as usize, len);
                 free.n += 1;
@@ -191,7 +190,7 @@ impl Pool {
     }
 
     /// Bytes held (freed, resident, kept for reuse).
-    pub fn bytes(&self) -> usize {
+    fn bytes(&self) -> usize {
         self.lock().bytes
     }
 }
@@ -255,13 +254,6 @@ fn map(len: usize) -> *mut u8 {
 #[cfg(not(target_os = "linux"))]
 fn map(_len: usize) -> *mut u8 {
     std::ptr::null_mut()
-}
-
-/// Set how many freed bytes [`HugePageAlloc`]'s pool may keep; what is over
-/// a lower limit is unmapped at once.
-pub fn set_pool_limit(bytes: usize) {
-    POOL.limit.store(bytes, Ordering::Relaxed);
-    POOL.shrink_to(bytes);
 }
 
 /// Unmap every block [`HugePageAlloc`]'s pool holds (the end of a job: what
