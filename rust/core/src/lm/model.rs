@@ -62,6 +62,9 @@ pub struct NGramModel {
     unigram: Vec<u32>,
     /// The vocabulary lookup of bulk scoring, built on first use.
     word_index: std::sync::OnceLock<WordIndex>,
+    /// `[log10 p, log10 backoff]` of every id's unigram (`[-inf, 0]` for an
+    /// id without one), for bulk scoring; built on first use.
+    unigram_values: std::sync::OnceLock<Vec<[f32; 2]>>,
     /// Top-p nuclei computed so far (see [`super::nucleus`]).
     pub(crate) nuclei: NucleusCache,
 }
@@ -158,6 +161,7 @@ impl NGramModel {
             warnings: Vec::new(),
             unigram,
             word_index: std::sync::OnceLock::new(),
+            unigram_values: std::sync::OnceLock::new(),
             nuclei: NucleusCache::default(),
         }
     }
@@ -267,6 +271,20 @@ impl NGramModel {
             WordIndex::new(self.vocab.words().iter().map(String::as_str), |i| {
                 self.scoring_id(i)
             })
+        })
+    }
+
+    /// `[log10 p, log10 backoff]` of the unigram of every id (`[-inf, 0]`
+    /// where the model holds none): one read per token for bulk scoring.
+    pub(crate) fn unigram_values(&self) -> &[[f32; 2]] {
+        self.unigram_values.get_or_init(|| {
+            let o = self.orders();
+            (0..self.unigram.len() as u32)
+                .map(|id| match self.unigram_entry(id) {
+                    Some(i) => [o.logprob(0, i), o.backoff(0, i)],
+                    None => [f32::NEG_INFINITY, 0.0],
+                })
+                .collect()
         })
     }
 
