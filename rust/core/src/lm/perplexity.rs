@@ -108,6 +108,10 @@ pub(crate) struct Scratch {
     open: Vec<u32>,
     /// The tokens a pass found (hash layouts).
     found: Vec<u32>,
+    /// `values[j * n + len]`: the log10 probability and backoff of the
+    /// n-gram `looked[j * n + len]` found, written for every n-gram found
+    /// (what [`NGramModel::score_looked`] reads).
+    values: Vec<[f32; 2]>,
     /// Per token: the running hash of it and the words before it that the
     /// passes so far looked up (hash layouts; see [`super::level::extend`]).
     running: Vec<u64>,
@@ -226,13 +230,16 @@ impl NGramModel {
         // lookups below are the ones `score_word` would make.
         let n = self.order();
         let ahead = n > 1;
+        let lean = match self.remainder {
+            Remainder::LowerOrder { unseen_context } if ahead => Some(unseen_context),
+            _ => None,
+        };
         if ahead {
-            self.look_up_by_order(scratch);
+            self.look_up_by_order(scratch, lean.is_none());
         }
-        if let (true, Remainder::LowerOrder { unseen_context }) = (ahead, self.remainder) {
-            self.score_looked(scratch, unseen_context, &mut out);
-        } else {
-            self.score_stepping(scratch, ahead, &mut out);
+        match lean {
+            Some(unseen_context) => self.score_looked(scratch, unseen_context, &mut out),
+            None => self.score_stepping(scratch, ahead, &mut out),
         }
         scratch.queued.clear();
         scratch.words.clear();
@@ -310,18 +317,10 @@ impl NGramModel {
         let Scratch {
             queued,
             ids,
-            looked,
+            values,
             top,
             ..
         } = scratch;
-        let prob = |l: &Lookup| match l {
-            Lookup::Found(slot) => f32::from_bits(slot[2]),
-            _ => f32::NEG_INFINITY,
-        };
-        let backoff = |l: &Lookup| match l {
-            Lookup::Found(slot) => f32::from_bits(slot[3]),
-            _ => unseen_context,
-        };
         // The backoff the state holds before `<s>`'s first word.
         let bos = self
             .unigram_entry(crate::tokenize::BOS_ID)
@@ -350,7 +349,7 @@ impl NGramModel {
                 let (mut logprob, matched) = match top[j] {
                     0 => (unigram_prob, 1),
                     NONE => (f32::NEG_INFINITY, 0),
-                    t => (prob(&looked[j * n + t as usize]), t as usize + 1),
+                    t => (values[j * n + t as usize][0], t as usize + 1),
                 };
                 for k in matched.saturating_sub(1)..context_len {
                     logprob += if k >= held {
@@ -358,7 +357,7 @@ impl NGramModel {
                     } else if k == 0 {
                         held_unigram
                     } else {
-                        backoff(&looked[(j - 1) * n + k])
+                        values[(j - 1) * n + k][1]
                     };
                 }
                 if matched == 0 {
@@ -406,7 +405,12 @@ impl NGramModel {
     /// found by the previous pass: each pass searches among the siblings of
     /// every token at once, one bisection step of each search at a time, so
     /// that those loads overlap too.
-    fn look_up_by_order(&self, scratch: &mut Scratch) {
+    ///
+    /// `stepping`: scoring will step through states, which make the lookups
+    /// left [`Lookup::Pending`] themselves; otherwise ([`NGramModel::score_looked`])
+    /// only the lookups made are read, and `looked` and `hashes` are not
+    /// cleared first.
+    fn look_up_by_order(&self, scratch: &mut Scratch, stepping: bool) {
         let Scratch {
             queued,
             ids,
@@ -418,15 +422,21 @@ impl NGramModel {
             open,
             found,
             running,
+            values,
             ..
         } = scratch;
         let n = self.order();
         let m = ids.len();
         let trie = self.trie.as_ref().filter(|t| !t.hashed);
-        hashes.clear();
-        hashes.resize(m * n, 0);
-        looked.clear();
-        looked.resize(m * n, Lookup::Pending);
+        if stepping {
+            hashes.clear();
+            looked.clear();
+        }
+        if hashes.len() < m * n {
+            hashes.resize(m * n, 0);
+            looked.resize(m * n, Lookup::Pending);
+            values.resize(m * n, [0.0; 2]);
+        }
         top.clear();
         top.resize(m, NONE);
         lead.clear();
@@ -467,13 +477,27 @@ impl NGramModel {
         };
         if let Some(trie) = trie {
             for len in 1..n {
-                self.search_trie_pass(trie, len, ids, looked, top, searches, open, &wanted);
+                self.search_trie_pass(
+                    trie,
+                    len,
+                    ids,
+                    (looked, values),
+                    top,
+                    searches,
+                    open,
+                    &wanted,
+                );
             }
             return;
         }
         // The hash layouts: the tokens of the first pass, last first.
         open.clear();
-        open.extend((0..m as u32).rev().filter(|&j| wanted(top, j as usize, 1)));
+        open.reserve(m);
+        for j in (0..m).rev() {
+            if wanted(top, j, 1) {
+                open.push(j as u32);
+            }
+        }
         for len in 1..n {
             // Each token's hash of its n-gram of length `len + 1`.
             for &j in open.iter() {
@@ -490,25 +514,29 @@ impl NGramModel {
                     self.prefetch_hashed(len, hashes[a as usize * n + len]);
                 }
                 let j = open[i] as usize;
-                looked[j * n + len] = match self.find_hashed(len, hashes[j * n + len]) {
+                let at = j * n + len;
+                match self.find_hashed(len, hashes[at]) {
                     Some(slot) => {
                         top[j] = len as u8;
                         found.push(j as u32);
-                        Lookup::Found(slot)
+                        values[at] = [f32::from_bits(slot[2]), f32::from_bits(slot[3])];
+                        if stepping {
+                            looked[at] = Lookup::Found(slot);
+                        }
                     }
-                    None => Lookup::Missing,
-                };
+                    None if stepping => looked[at] = Lookup::Missing,
+                    None => {}
+                }
             }
             // The next pass looks up token `j` when this one found both it
             // and the token before it in its sentence (whose match is then
             // long enough to hold the context's backoff).
             open.clear();
-            open.extend(
-                found
-                    .windows(2)
-                    .filter(|w| w[1] + 1 == w[0] && lead[w[0] as usize] == NOT_FIRST)
-                    .map(|w| w[0]),
-            );
+            for w in found.windows(2) {
+                if w[1] + 1 == w[0] && lead[w[0] as usize] == NOT_FIRST {
+                    open.push(w[0]);
+                }
+            }
         }
     }
 
@@ -523,7 +551,7 @@ impl NGramModel {
         trie: &super::trie::Trie,
         len: usize,
         ids: &[u32],
-        looked: &mut [Lookup],
+        (looked, values): (&mut [Lookup], &mut [[f32; 2]]),
         top: &mut [u8],
         searches: &mut Vec<(u32, Option<super::trie::Search>)>,
         open: &mut Vec<u32>,
@@ -608,11 +636,13 @@ impl NGramModel {
                 Some(Search::Found(e)) => {
                     top[j] = len as u8;
                     let backoff = if len + 1 < n {
-                        level.backoffs.get(e).to_bits()
+                        level.backoffs.get(e)
                     } else {
-                        0
+                        0.0
                     };
-                    Lookup::Found([0, e as u32, level.probs.get(e).to_bits(), backoff, 0])
+                    let prob = level.probs.get(e);
+                    values[j * n + len] = [prob, backoff];
+                    Lookup::Found([0, e as u32, prob.to_bits(), backoff.to_bits(), 0])
                 }
                 _ => Lookup::Missing,
             };
