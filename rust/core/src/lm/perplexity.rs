@@ -505,28 +505,26 @@ impl NGramModel {
                 running[j] = super::level::extend(running[j], ids[j - len]);
                 hashes[j * n + len] = super::level::finish(running[j], len + 1);
             }
-            for &j in open.iter().take(PREFETCH_AHEAD) {
-                self.prefetch_hashed(len, hashes[j as usize * n + len]);
-            }
+            let pass = Pass {
+                n,
+                len,
+                open,
+                hashes,
+                stepping,
+            };
             found.clear();
-            for i in 0..open.len() {
-                if let Some(&a) = open.get(i + PREFETCH_AHEAD) {
-                    self.prefetch_hashed(len, hashes[a as usize * n + len]);
+            let out = Outcomes {
+                top,
+                found,
+                values,
+                looked,
+            };
+            match &self.trie {
+                Some(t) => {
+                    let table = t.levels.get(len).and_then(|l| l.slots.as_ref());
+                    pass.run(table.map(|t| t.view()), out);
                 }
-                let j = open[i] as usize;
-                let at = j * n + len;
-                match self.find_hashed(len, hashes[at]) {
-                    Some(slot) => {
-                        top[j] = len as u8;
-                        found.push(j as u32);
-                        values[at] = [f32::from_bits(slot[2]), f32::from_bits(slot[3])];
-                        if stepping {
-                            looked[at] = Lookup::Found(slot);
-                        }
-                    }
-                    None if stepping => looked[at] = Lookup::Missing,
-                    None => {}
-                }
+                None => pass.run(self.levels.get(len), out),
             }
             // The next pass looks up token `j` when this one found both it
             // and the token before it in its sentence (whose match is then
@@ -745,6 +743,108 @@ impl NGramModel {
         let mut pieces: Vec<Piece> = parts.into_iter().flat_map(|(p, ..)| p).collect();
         pieces.sort_by_key(|p| p.0);
         Ok(pieces.into_iter().flat_map(|p| p.1).collect())
+    }
+}
+
+/// One order's lookups as a pass of [`NGramModel::look_up_by_order`] makes
+/// them on the hash layouts, resolved once per pass.
+trait Probe {
+    /// Start loading what a lookup of `hash` reads first.
+    fn prefetch(&self, hash: u64);
+    /// The slot of the n-gram with `hash` (values in `[2]` and `[3]`).
+    fn find(&self, hash: u64) -> Option<super::level::Slot>;
+}
+
+impl Probe for super::slots::SlotView<'_> {
+    #[inline(always)]
+    fn prefetch(&self, hash: u64) {
+        super::slots::SlotView::prefetch(self, hash)
+    }
+    #[inline(always)]
+    fn find(&self, hash: u64) -> Option<super::level::Slot> {
+        super::slots::SlotView::find(self, hash).map(|(p, b)| [0, u32::MAX, p, b, 0])
+    }
+}
+
+impl Probe for &super::level::Level {
+    #[inline(always)]
+    fn prefetch(&self, hash: u64) {
+        super::level::Level::prefetch(self, hash)
+    }
+    #[inline(always)]
+    fn find(&self, hash: u64) -> Option<super::level::Slot> {
+        self.find_trusted(hash)
+    }
+}
+
+/// An order the model lacks finds nothing.
+impl<P: Probe> Probe for Option<P> {
+    #[inline(always)]
+    fn prefetch(&self, hash: u64) {
+        if let Some(p) = self {
+            p.prefetch(hash)
+        }
+    }
+    #[inline(always)]
+    fn find(&self, hash: u64) -> Option<super::level::Slot> {
+        self.as_ref()?.find(hash)
+    }
+}
+
+/// The lookups of n-grams of length `len + 1` of the tokens `open`, whose
+/// hashes are `hashes[j * n + len]`.
+struct Pass<'a> {
+    n: usize,
+    len: usize,
+    open: &'a [u32],
+    hashes: &'a [u64],
+    /// Whether to record every outcome in `looked` (see `look_up_by_order`).
+    stepping: bool,
+}
+
+/// Where a [`Pass`] writes its outcomes (the [`Scratch`] fields of those names).
+struct Outcomes<'a> {
+    top: &'a mut [u8],
+    found: &'a mut Vec<u32>,
+    values: &'a mut [[f32; 2]],
+    looked: &'a mut [Lookup],
+}
+
+impl Pass<'_> {
+    /// Make the lookups, each started [`PREFETCH_AHEAD`] lookups before it is
+    /// read: a token found gets `top[j] = len`, its values, and goes into
+    /// `found` (in the order of `open`).
+    #[inline(always)]
+    fn run(&self, probe: impl Probe, out: Outcomes<'_>) {
+        let (n, len, open, hashes) = (self.n, self.len, self.open, self.hashes);
+        let Outcomes {
+            top,
+            found,
+            values,
+            looked,
+        } = out;
+        for &j in open.iter().take(PREFETCH_AHEAD) {
+            probe.prefetch(hashes[j as usize * n + len]);
+        }
+        for i in 0..open.len() {
+            if let Some(&a) = open.get(i + PREFETCH_AHEAD) {
+                probe.prefetch(hashes[a as usize * n + len]);
+            }
+            let j = open[i] as usize;
+            let at = j * n + len;
+            match probe.find(hashes[at]) {
+                Some(slot) => {
+                    top[j] = len as u8;
+                    found.push(j as u32);
+                    values[at] = [f32::from_bits(slot[2]), f32::from_bits(slot[3])];
+                    if self.stepping {
+                        looked[at] = Lookup::Found(slot);
+                    }
+                }
+                None if self.stepping => looked[at] = Lookup::Missing,
+                None => {}
+            }
+        }
     }
 }
 

@@ -245,40 +245,30 @@ impl SlotTable {
     /// Start loading the records a lookup of `hash` reads first (a hint).
     #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
-        let bytes = self.bytes();
-        let o = home(hash, self.cap) * self.rec;
-        prefetch(bytes, o);
-        prefetch(bytes, o + 2 * self.rec);
+        self.view().prefetch(hash)
     }
 
     /// The probability and backoff bits of the n-gram with `hash`, if held.
     #[inline(always)]
     pub fn find(&self, hash: u64) -> Option<(u32, u32)> {
-        let bytes = self.bytes();
-        let (cap, rec) = (self.cap, self.rec);
-        let want = tag(hash, self.seed);
-        let mut pos = home(hash, cap);
-        for _ in 0..cap {
-            let o = pos * rec;
-            let held = read_tag(bytes, o);
-            if held == want {
-                return Some((read_u32(bytes, o + TAG_BYTES), self.backoff_at(bytes, o)));
-            }
-            if held < want {
-                return None;
-            }
-            pos = if pos + 1 == cap { 0 } else { pos + 1 };
+        self.view().find(hash)
+    }
+
+    /// The records as lookups read them, resolved once (the huge-page copy
+    /// when there is one), for a loop of many lookups.
+    #[inline(always)]
+    pub fn view(&self) -> SlotView<'_> {
+        SlotView {
+            bytes: self.bytes(),
+            cap: self.cap,
+            rec: self.rec,
+            seed: self.seed,
         }
-        None
     }
 
     #[inline(always)]
     fn backoff_at(&self, bytes: &[u8], o: usize) -> u32 {
-        if self.rec == WITH_BACKOFF {
-            read_u32(bytes, o + TAG_BYTES + 4)
-        } else {
-            0
-        }
+        backoff_at(self.rec, bytes, o)
     }
 
     /// The probability (`field` 0) or backoff (1) bits of record `s` (0 out of range).
@@ -301,6 +291,56 @@ impl SlotTable {
     /// Bytes of storage.
     pub fn size(&self) -> usize {
         self.words.len() * 8
+    }
+}
+
+/// One table's records and shape, for lookups ([`SlotTable::view`]).
+#[derive(Clone, Copy)]
+pub struct SlotView<'a> {
+    bytes: &'a [u8],
+    cap: usize,
+    rec: usize,
+    seed: u64,
+}
+
+impl SlotView<'_> {
+    /// Start loading the records a lookup of `hash` reads first (a hint):
+    /// the home record and the one two on, which ends most probe paths.
+    #[inline(always)]
+    pub fn prefetch(&self, hash: u64) {
+        let o = home(hash, self.cap) * self.rec;
+        prefetch(self.bytes, o);
+        prefetch(self.bytes, o + 2 * self.rec);
+    }
+
+    /// The probability and backoff bits of the n-gram with `hash`, if held.
+    #[inline(always)]
+    pub fn find(&self, hash: u64) -> Option<(u32, u32)> {
+        let (bytes, cap, rec) = (self.bytes, self.cap, self.rec);
+        let want = tag(hash, self.seed);
+        let mut pos = home(hash, cap);
+        for _ in 0..cap {
+            let o = pos * rec;
+            let held = read_tag(bytes, o);
+            if held == want {
+                return Some((read_u32(bytes, o + TAG_BYTES), backoff_at(rec, bytes, o)));
+            }
+            if held < want {
+                return None;
+            }
+            pos = if pos + 1 == cap { 0 } else { pos + 1 };
+        }
+        None
+    }
+}
+
+/// The backoff bits of the record at byte `o` (0 for records without one).
+#[inline(always)]
+fn backoff_at(rec: usize, bytes: &[u8], o: usize) -> u32 {
+    if rec == WITH_BACKOFF {
+        read_u32(bytes, o + TAG_BYTES + 4)
+    } else {
+        0
     }
 }
 
