@@ -583,8 +583,10 @@ impl NGramModel {
         for (j, search) in searches.iter_mut() {
             if let Some(Search::Within(lo, hi)) = *search {
                 *search = trie.search_start(len, (lo, hi), ids[*j as usize]);
-                if let Some(Search::Within(lo, hi)) = *search {
-                    trie.prefetch_middle(len, (lo, hi));
+                match *search {
+                    Some(Search::Within(lo, hi)) => trie.prefetch_middle(len, (lo, hi)),
+                    Some(Search::Found(e)) => trie.prefetch_values(len, e),
+                    None => {}
                 }
             }
         }
@@ -614,17 +616,16 @@ impl NGramModel {
                 let (lo, hi) = if w < word { (mid + 1, hi) } else { (lo, mid) };
                 if w == word || lo >= hi {
                     *search = (w == word).then_some(Search::Found(mid));
+                    if w == word {
+                        // Scoring reads its values: start those loads now.
+                        trie.prefetch_values(len, mid);
+                    }
                     open.swap_remove(k);
                 } else {
                     trie.prefetch_middle(len, (lo, hi));
                     *search = Some(Search::Within(lo, hi));
                     k += 1;
                 }
-            }
-        }
-        for (_, search) in searches.iter() {
-            if let Some(Search::Found(e)) = *search {
-                trie.prefetch_values(len, e);
             }
         }
         let level = &trie.levels[len];
