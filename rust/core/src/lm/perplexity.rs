@@ -72,6 +72,11 @@ const BATCH_TOKENS: usize = 384;
 /// not queue behind each other (16 measured best among 2 to 64 on the PTB
 /// 5-gram; all at once, as before, was 6 % slower).
 const PREFETCH_AHEAD: usize = 16;
+/// [`PREFETCH_AHEAD`] for a table larger than [`FAR_TABLE`] bytes, whose
+/// records come from memory rather than the last-level cache.
+const PREFETCH_AHEAD_FAR: usize = 32;
+/// See [`PREFETCH_AHEAD_FAR`].
+const FAR_TABLE: usize = 64 << 20;
 
 /// A sentence queued for scoring: its word hashes in `Scratch::words`, then
 /// (once the batch is flushed) its tokens in `Scratch::ids`.
@@ -754,6 +759,8 @@ trait Probe {
     fn prefetch(&self, hash: u64);
     /// The slot of the n-gram with `hash` (values in `[2]` and `[3]`).
     fn find(&self, hash: u64) -> Option<super::level::Slot>;
+    /// Bytes of the table probed.
+    fn bytes(&self) -> usize;
 }
 
 impl Probe for super::slots::SlotView<'_> {
@@ -765,6 +772,9 @@ impl Probe for super::slots::SlotView<'_> {
     fn find(&self, hash: u64) -> Option<super::level::Slot> {
         super::slots::SlotView::find(self, hash).map(|(p, b)| [0, u32::MAX, p, b, 0])
     }
+    fn bytes(&self) -> usize {
+        self.size()
+    }
 }
 
 impl Probe for &super::level::Level {
@@ -775,6 +785,9 @@ impl Probe for &super::level::Level {
     #[inline(always)]
     fn find(&self, hash: u64) -> Option<super::level::Slot> {
         self.find_trusted(hash)
+    }
+    fn bytes(&self) -> usize {
+        std::mem::size_of_val(self.index())
     }
 }
 
@@ -789,6 +802,9 @@ impl<P: Probe> Probe for Option<P> {
     #[inline(always)]
     fn find(&self, hash: u64) -> Option<super::level::Slot> {
         self.as_ref()?.find(hash)
+    }
+    fn bytes(&self) -> usize {
+        self.as_ref().map_or(0, P::bytes)
     }
 }
 
@@ -812,23 +828,29 @@ struct Outcomes<'a> {
 }
 
 impl Pass<'_> {
-    /// Make the lookups, each started [`PREFETCH_AHEAD`] lookups before it is
+    /// Make the lookups, each started [`PREFETCH_AHEAD`] lookups (or
+    /// [`PREFETCH_AHEAD_FAR`]) before it is
     /// read: a token found gets `top[j] = len`, its values, and goes into
     /// `found` (in the order of `open`).
     #[inline(always)]
     fn run(&self, probe: impl Probe, out: Outcomes<'_>) {
         let (n, len, open, hashes) = (self.n, self.len, self.open, self.hashes);
+        let ahead = if probe.bytes() > FAR_TABLE {
+            PREFETCH_AHEAD_FAR
+        } else {
+            PREFETCH_AHEAD
+        };
         let Outcomes {
             top,
             found,
             values,
             looked,
         } = out;
-        for &j in open.iter().take(PREFETCH_AHEAD) {
+        for &j in open.iter().take(ahead) {
             probe.prefetch(hashes[j as usize * n + len]);
         }
         for i in 0..open.len() {
-            if let Some(&a) = open.get(i + PREFETCH_AHEAD) {
+            if let Some(&a) = open.get(i + ahead) {
                 probe.prefetch(hashes[a as usize * n + len]);
             }
             let j = open[i] as usize;

@@ -304,6 +304,11 @@ pub struct SlotView<'a> {
 }
 
 impl SlotView<'_> {
+    /// Bytes of the records.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Start loading the records a lookup of `hash` reads first (a hint):
     /// the home record and the one two on, which ends most probe paths.
     #[inline(always)]
