@@ -207,7 +207,15 @@ impl NGramModel {
         mut out: impl FnMut(&Evaluation, bool),
     ) {
         let index = self.word_index();
-        let unigrams = self.unigram_values();
+        let n = self.order();
+        let ahead = n > 1;
+        // Scored straight from the lookups (see `score_looked`), or stepping
+        // through states.
+        let lean = match self.remainder {
+            Remainder::LowerOrder { unseen_context } if ahead => Some(unseen_context),
+            _ => None,
+        };
+        let unigrams = lean.map(|_| self.unigram_values());
         let eos_id = self.scoring_id(crate::tokenize::EOS_ID);
         scratch.ids.clear();
         for q in scratch.queued.iter_mut() {
@@ -220,10 +228,12 @@ impl NGramModel {
             ids.extend(scratch.words[q.hashes.0..q.hashes.1].iter().map(|&h| {
                 let id = index.id(h);
                 // Scoring reads the token's unigram entry (and, in the trie,
-                // searches its children) and its unigram's values: start
-                // those loads now.
+                // searches its children) and, straight from the lookups, its
+                // unigram's values: start those loads now.
                 self.prefetch_unigram(id);
-                super::level::prefetch(unigrams, id as usize);
+                if let Some(unigrams) = unigrams {
+                    super::level::prefetch(unigrams, id as usize);
+                }
                 id
             }));
             if q.eos {
@@ -233,12 +243,6 @@ impl NGramModel {
         }
         // Ids are already what scoring uses (`scoring_id`), so the n-gram
         // lookups below are the ones `score_word` would make.
-        let n = self.order();
-        let ahead = n > 1;
-        let lean = match self.remainder {
-            Remainder::LowerOrder { unseen_context } if ahead => Some(unseen_context),
-            _ => None,
-        };
         if ahead {
             self.look_up_by_order(scratch, lean.is_none());
         }
@@ -446,8 +450,6 @@ impl NGramModel {
         top.resize(m, NONE);
         lead.clear();
         lead.resize(m, NOT_FIRST);
-        running.clear();
-        running.resize(m, 0);
         let unk = self.unigram_entry(crate::tokenize::UNK_ID).is_some();
         // The context backoffs the state holds before a sentence's first token.
         let bos_held = u8::from(self.unigram_entry(crate::tokenize::BOS_ID).is_some());
@@ -465,7 +467,6 @@ impl NGramModel {
                 if ids[j] != crate::tokenize::UNK_ID || unk {
                     top[j] = 0;
                 }
-                running[j] = super::level::start(ids[j]);
             }
         }
         // Whether scoring token `j` looks up its n-gram of length `len + 1`.
@@ -495,7 +496,10 @@ impl NGramModel {
             }
             return;
         }
-        // The hash layouts: the tokens of the first pass, last first.
+        // The hash layouts: each token's running hash starts at the token.
+        running.clear();
+        running.extend(ids.iter().map(|&w| super::level::start(w)));
+        // The tokens of the first pass, last first.
         open.clear();
         open.reserve(m);
         for j in (0..m).rev() {

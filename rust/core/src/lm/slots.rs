@@ -266,11 +266,6 @@ impl SlotTable {
         }
     }
 
-    #[inline(always)]
-    fn backoff_at(&self, bytes: &[u8], o: usize) -> u32 {
-        backoff_at(self.rec, bytes, o)
-    }
-
     /// The probability (`field` 0) or backoff (1) bits of record `s` (0 out of range).
     #[inline(always)]
     pub fn value(&self, s: usize, field: u8) -> u32 {
@@ -278,7 +273,7 @@ impl SlotTable {
         let o = s.wrapping_mul(self.rec);
         match field {
             0 => read_u32(bytes, o.wrapping_add(TAG_BYTES)),
-            _ => self.backoff_at(bytes, o),
+            _ => backoff_at(self.rec, bytes, o),
         }
     }
 
