@@ -9,7 +9,7 @@
 use std::sync::Mutex;
 
 use super::lines::Chunk;
-use super::read::chunk_input;
+use super::read::chunk_input_sized;
 use super::source::Input;
 use super::Corpus;
 use crate::control::Control;
@@ -41,6 +41,23 @@ pub fn start(inputs: &[Input], control: &Control, threads: usize) -> (usize, u64
         .bytes_total
         .store(total, std::sync::atomic::Ordering::Relaxed);
     (threads, total)
+}
+
+/// The smallest chunk an input is cut into so that every worker gets some.
+const MIN_SHARED_CHUNK: usize = 16 << 10;
+
+/// The chunk size for `total` bytes of input on `threads` workers: the chunk
+/// size in force ([`super::read::chunk_bytes`]), or smaller for an input of
+/// less than four such chunks per worker, so that the workers share even a
+/// small input about evenly (two chunks of 256 and 190 KB kept one of two
+/// workers idle for a quarter of the time), down to [`MIN_SHARED_CHUNK`].
+fn chunk_target(total: u64, threads: usize) -> usize {
+    let most = super::read::chunk_bytes();
+    if threads <= 1 {
+        return most;
+    }
+    let even = total / (threads as u64 * 4);
+    (even.min(most as u64) as usize).max(MIN_SHARED_CHUNK.min(most))
 }
 
 /// Run `work` over every chunk of `corpus` on `threads` workers (0 = all cores).
@@ -79,10 +96,11 @@ where
     F: Fn(&mut S, &Chunk) -> Result<()> + Sync,
 {
     let (threads, total) = start(inputs, control, threads);
+    let target = chunk_target(total, threads);
 
     // One worker, or input that fits in one chunk: run on this thread. Spawning
     // a reader and workers would cost more than the work.
-    if threads == 1 || total <= super::read::chunk_bytes() as u64 {
+    if threads == 1 || total <= target as u64 {
         let mut state = init();
         let mut failure = None;
         for (index, input) in inputs.iter().enumerate() {
@@ -98,7 +116,7 @@ where
                     }
                 }
             };
-            chunk_input(input, index, control, &mut emit)?;
+            chunk_input_sized(input, index, control, target, &mut emit)?;
             if let Some(e) = failure.take() {
                 return Err(e);
             }
@@ -153,7 +171,7 @@ where
                 }
                 tx.send(chunk).is_ok()
             };
-            if let Err(e) = chunk_input(input, index, control, &mut emit) {
+            if let Err(e) = chunk_input_sized(input, index, control, target, &mut emit) {
                 fail((index, u32::MAX), e);
             }
         }
@@ -169,4 +187,48 @@ where
     }
     control.check()?;
     Ok(states)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_inputs_are_cut_for_every_worker() {
+        let most = super::super::read::chunk_bytes() as u64;
+        // One worker, or a big input: the chunk size in force.
+        assert_eq!(chunk_target(1 << 20, 1) as u64, most);
+        assert_eq!(chunk_target(1 << 40, 2) as u64, most);
+        // 450 KB on two workers: eight chunks of about 56 KB.
+        assert_eq!(chunk_target(450 << 10, 2), 450 << 10 >> 3);
+        // Never below the floor, nor above the chunk size in force.
+        assert_eq!(chunk_target(10, 4), MIN_SHARED_CHUNK.min(most as usize));
+    }
+
+    #[test]
+    fn a_small_input_reaches_every_worker() {
+        // 40 lines of about 2 KB each: 80 KB on two workers makes chunks of
+        // the 16 KB floor, so both workers get some.
+        let line = format!("{}\n", "word ".repeat(400));
+        let texts: Vec<String> = (0..40).map(|_| line.clone()).collect();
+        let inputs = [Input::Texts(std::sync::Arc::new(texts))];
+        let control = Control::new();
+        let states = process_inputs(
+            &inputs,
+            &control,
+            2,
+            || (0usize, 0usize),
+            |(chunks, bytes), chunk| {
+                *chunks += 1;
+                *bytes += chunk.data.len();
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(states.len(), 2);
+        let bytes: usize = states.iter().map(|s| s.1).sum();
+        assert_eq!(bytes, 40 * line.len());
+        let chunks: usize = states.iter().map(|s| s.0).sum();
+        assert!(chunks >= 4, "{chunks} chunks");
+    }
 }

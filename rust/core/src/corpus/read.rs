@@ -111,8 +111,19 @@ pub fn chunk_input(
     control: &Control,
     emit: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<()> {
+    chunk_input_sized(input, input_index, control, chunk_bytes(), emit)
+}
+
+/// [`chunk_input`] into chunks of about `chunk_target` bytes.
+pub fn chunk_input_sized(
+    input: &Input,
+    input_index: usize,
+    control: &Control,
+    chunk_target: usize,
+    emit: &mut dyn FnMut(Chunk) -> bool,
+) -> Result<()> {
     let name: Arc<str> = Arc::from(input.name());
-    let chunk_target = chunk_bytes();
+    let chunk_target = chunk_target.max(1);
     match input {
         Input::Texts(texts) => {
             // Each text ends a line; texts are grouped into chunks of about `chunk_target` bytes.
