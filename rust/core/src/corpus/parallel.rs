@@ -52,7 +52,11 @@ const MIN_SHARED_CHUNK: usize = 16 << 10;
 /// small input about evenly (two chunks of 256 and 190 KB kept one of two
 /// workers idle for a quarter of the time), down to [`MIN_SHARED_CHUNK`].
 fn chunk_target(total: u64, threads: usize) -> usize {
-    let most = super::read::chunk_bytes();
+    split_target(total, threads, super::read::chunk_bytes())
+}
+
+/// [`chunk_target`] with `most` as the chunk size in force.
+fn split_target(total: u64, threads: usize, most: usize) -> usize {
     if threads <= 1 {
         return most;
     }
@@ -195,14 +199,17 @@ mod tests {
 
     #[test]
     fn small_inputs_are_cut_for_every_worker() {
-        let most = super::super::read::chunk_bytes() as u64;
+        // (The chunk size in force is passed in: other tests change it.)
+        let most = super::super::read::CHUNK_BYTES;
         // One worker, or a big input: the chunk size in force.
-        assert_eq!(chunk_target(1 << 20, 1) as u64, most);
-        assert_eq!(chunk_target(1 << 40, 2) as u64, most);
+        assert_eq!(split_target(1 << 20, 1, most), most);
+        assert_eq!(split_target(1 << 40, 2, most), most);
         // 450 KB on two workers: eight chunks of about 56 KB.
-        assert_eq!(chunk_target(450 << 10, 2), 450 << 10 >> 3);
+        assert_eq!(split_target(450 << 10, 2, most), 450 << 10 >> 3);
         // Never below the floor, nor above the chunk size in force.
-        assert_eq!(chunk_target(10, 4), MIN_SHARED_CHUNK.min(most as usize));
+        assert_eq!(split_target(10, 4, most), MIN_SHARED_CHUNK);
+        assert_eq!(split_target(1 << 20, 2, 700), 700);
+        assert_eq!(split_target(10, 2, 16), 16);
     }
 
     #[test]

@@ -66,6 +66,15 @@ impl Packed {
         self.words.len() * 8
     }
 
+    /// The array borrowed for a run of reads.
+    #[inline(always)]
+    pub fn view(&self) -> PackedView<'_> {
+        PackedView {
+            words: &self.words,
+            bits: self.bits,
+        }
+    }
+
     /// Start loading the word value `i` begins in (a hint: nothing past the end).
     #[inline(always)]
     pub fn prefetch(&self, i: usize) {
@@ -78,6 +87,12 @@ impl Packed {
 #[inline(always)]
 pub fn bits_at(words: &[u64], bit: usize, width: u8) -> u64 {
     let (w, off) = (bit >> 6, bit & 63);
+    // Both words the value may span, with no branch on whether it does (a
+    // packed array keeps a spare word at its end, so only a read past the
+    // end, or of an array without that word, takes the slow path).
+    if let Some(&[a, b]) = words.get(w..w.wrapping_add(2)) {
+        return ((a >> off) | ((b << 1) << (63 - off))) & low_mask(width);
+    }
     let lo = words.get(w).copied().unwrap_or(0) >> off;
     let v = if off + width as usize > 64 {
         lo | (words.get(w + 1).copied().unwrap_or(0) << (64 - off))
@@ -85,6 +100,35 @@ pub fn bits_at(words: &[u64], bit: usize, width: u8) -> u64 {
         lo
     };
     v & mask(width)
+}
+
+/// `mask(width)` for the widths a packed value has (at most 32), without a branch.
+#[inline(always)]
+fn low_mask(width: u8) -> u64 {
+    debug_assert!(width <= 32);
+    (1u64 << (width & 63)) - 1
+}
+
+/// A [`Packed`] array borrowed for a run of reads: what each read would
+/// otherwise look up again (the words' slice, the width) is looked up once.
+#[derive(Clone, Copy)]
+pub struct PackedView<'a> {
+    words: &'a [u64],
+    bits: u8,
+}
+
+impl PackedView<'_> {
+    /// Value `i` (0 when `i` is past the end), as [`Packed::get`].
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> u64 {
+        bits_at(self.words, i.wrapping_mul(self.bits as usize), self.bits)
+    }
+
+    /// Start loading the word value `i` begins in, as [`Packed::prefetch`].
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        super::level::prefetch(self.words, i.wrapping_mul(self.bits as usize) >> 6);
+    }
 }
 
 /// Write `v` (at most `width` <= 32 bits) at bit `bit` of `words`, growing
@@ -241,13 +285,72 @@ impl Pointers {
         super::level::prefetch(&self.hints, i >> HINT_SHIFT);
     }
 
+    /// The view of an empty table.
+    pub fn default_view() -> PointersView<'static> {
+        PointersView {
+            low: PackedView {
+                words: &[],
+                bits: 0,
+            },
+            first: &[],
+            hints: &[],
+        }
+    }
+
+    /// The table borrowed for a run of reads.
+    #[inline(always)]
+    pub fn view(&self) -> PointersView<'_> {
+        PointersView {
+            low: self.low.view(),
+            first: &self.first,
+            hints: &self.hints,
+        }
+    }
+
+    /// The high part of value `i` (see [`PointersView::high`]).
+    #[inline]
+    fn high(&self, i: usize) -> u64 {
+        self.view().high(i)
+    }
+
+    /// Values `i` and `i + 1` (a child range): one search for both.
+    #[inline]
+    pub fn pair(&self, i: usize) -> (u64, u64) {
+        self.view().pair(i)
+    }
+
+    /// Value `i` (garbage, never a panic, for a corrupt table).
+    #[inline]
+    pub fn get(&self, i: usize) -> u64 {
+        (self.high(i) << self.low.bits) | self.low.get(i)
+    }
+}
+
+/// [`Pointers`] borrowed for a run of reads (what each read would otherwise
+/// look up again is looked up once).
+#[derive(Clone, Copy)]
+pub struct PointersView<'a> {
+    low: PackedView<'a>,
+    first: &'a [u32],
+    hints: &'a [u32],
+}
+
+impl PointersView<'_> {
+    /// Start loading what [`PointersView::pair`] of `i` reads first, as
+    /// [`Pointers::prefetch`].
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        self.low.prefetch(i);
+        super::level::prefetch(self.hints, i >> HINT_SHIFT);
+    }
+
     /// The high part of value `i`: the largest h with `first[h] <= i`. It
     /// lies between the hints of `i`'s block and of the next one: a short
     /// scan of `first` from the first of them, or a bisection where they are
     /// far apart (after a value with many children).
-    #[inline]
+    #[inline(always)]
     fn high(&self, i: usize) -> u64 {
-        let f: &[u32] = &self.first;
+        let f = self.first;
         let n = f.len();
         if n < 2 {
             return 0;
@@ -281,10 +384,10 @@ impl Pointers {
     }
 
     /// Values `i` and `i + 1` (a child range): one search for both.
-    #[inline]
+    #[inline(always)]
     pub fn pair(&self, i: usize) -> (u64, u64) {
         let h = self.high(i);
-        let first: &[u32] = &self.first;
+        let first = self.first;
         let mut h2 = h as usize;
         // Bounded: a corrupt table cannot make this run past its end.
         while first.get(h2 + 1).is_some_and(|&f| f as usize <= i + 1) {
@@ -296,13 +399,9 @@ impl Pointers {
             ((h2 as u64) << bits) | self.low.get(i + 1),
         )
     }
+}
 
-    /// Value `i` (garbage, never a panic, for a corrupt table).
-    #[inline]
-    pub fn get(&self, i: usize) -> u64 {
-        (self.high(i) << self.low.bits) | self.low.get(i)
-    }
-
+impl Pointers {
     /// Every value in order, decoded in one pass over the table (what
     /// checking a whole file does, without a search per value).
     pub fn for_each(&self, mut f: impl FnMut(usize, u64) -> bool) {

@@ -106,8 +106,8 @@ pub(crate) struct Scratch {
     /// Per token: [`NOT_FIRST`], or for the first token a sentence scores,
     /// how many context backoffs the state holds before it.
     lead: Vec<u8>,
-    /// The trie searches of one pass: (token, search).
-    searches: Vec<(u32, Option<super::trie::Search>)>,
+    /// The trie searches of one pass.
+    searches: Vec<TrieSearch>,
     /// The searches still open in a round of bisection; on the hash
     /// layouts, the tokens a pass looks up.
     open: Vec<u32>,
@@ -122,6 +122,29 @@ pub(crate) struct Scratch {
     running: Vec<u64>,
     state: State,
     next: State,
+}
+
+/// One search of a trie pass ([`NGramModel::search_trie_pass`]): the token
+/// whose n-gram it looks for, the entries left to search, and the entry found
+/// (`u32::MAX`: none, yet or at all). A trie order's entries are counted in
+/// `u32`s (its child pointers are).
+#[derive(Clone, Copy)]
+pub(crate) struct TrieSearch {
+    token: u32,
+    lo: u32,
+    hi: u32,
+    found: u32,
+}
+
+impl Default for TrieSearch {
+    fn default() -> Self {
+        Self {
+            token: 0,
+            lo: 0,
+            hi: 0,
+            found: u32::MAX,
+        }
+    }
 }
 
 /// `top` of a token with no unigram.
@@ -560,7 +583,7 @@ impl NGramModel {
         ids: &[u32],
         (looked, values): (&mut [Lookup], &mut [[f32; 2]]),
         top: &mut [u8],
-        searches: &mut Vec<(u32, Option<super::trie::Search>)>,
+        searches: &mut Vec<TrieSearch>,
         open: &mut Vec<u32>,
         wanted: &impl Fn(&[u8], usize, usize) -> bool,
     ) {
@@ -577,82 +600,86 @@ impl NGramModel {
                 }
             }
         };
+        let ranges = trie.child_ranges(len - 1);
+        // Child ranges are clamped to the order's size, so every entry a
+        // search reads is one of it.
+        let words = trie.levels[len].words.view();
         searches.clear();
         for j in 0..ids.len() {
             if wanted(top, j, len) {
-                trie.prefetch_children(len - 1, parent(looked, j));
-                searches.push((j as u32, None));
+                ranges.prefetch(parent(looked, j));
+                searches.push(TrieSearch {
+                    token: j as u32,
+                    ..TrieSearch::default()
+                });
             }
         }
-        for (j, search) in searches.iter_mut() {
-            let range = trie.children(len - 1, parent(looked, *j as usize));
-            trie.prefetch_range(len, range);
-            *search = Some(Search::Within(range.0, range.1));
+        for s in searches.iter_mut() {
+            let (lo, hi) = ranges.range(parent(looked, s.token as usize));
+            trie.prefetch_range(len, (lo, hi));
+            (s.lo, s.hi) = (lo as u32, hi as u32);
         }
-        for (j, search) in searches.iter_mut() {
-            if let Some(Search::Within(lo, hi)) = *search {
-                *search = trie.search_start(len, (lo, hi), ids[*j as usize]);
-                match *search {
-                    Some(Search::Within(lo, hi)) => trie.prefetch_middle(len, (lo, hi)),
-                    Some(Search::Found(e)) => trie.prefetch_values(len, e),
-                    None => {}
-                }
-            }
-        }
-        // Bisection, one step of every open search per round (the ones
-        // still open listed in `open`, in any order).
+        // The first step (an interpolated guess in a long range), then
+        // bisection, one step of every open search per round (the ones still
+        // open listed in `open`, in any order).
         open.clear();
-        open.extend(
-            (0..searches.len() as u32)
-                .filter(|&i| matches!(searches[i as usize].1, Some(Search::Within(..)))),
-        );
+        for (i, s) in searches.iter_mut().enumerate() {
+            let range = (s.lo as usize, s.hi as usize);
+            match super::trie::search_start(words, range, ids[s.token as usize]) {
+                Some(Search::Found(e)) => {
+                    s.found = e as u32;
+                    trie.prefetch_values(len, e);
+                }
+                Some(Search::Within(lo, hi)) if lo < hi => {
+                    words.prefetch(lo + (hi - lo) / 2);
+                    (s.lo, s.hi) = (lo as u32, hi as u32);
+                    open.push(i as u32);
+                }
+                _ => {}
+            }
+        }
         while !open.is_empty() {
             let mut k = 0;
             while k < open.len() {
-                let (j, search) = &mut searches[open[k] as usize];
-                // Only open searches are listed; an empty range finds nothing.
-                let (lo, hi) = match *search {
-                    Some(Search::Within(lo, hi)) if lo < hi => (lo, hi),
-                    _ => {
-                        *search = None;
-                        open.swap_remove(k);
-                        continue;
-                    }
-                };
-                let word = ids[*j as usize];
+                let s = &mut searches[open[k] as usize];
+                // Open searches have `lo < hi`.
+                let (lo, hi) = (s.lo as usize, s.hi as usize);
+                let word = ids[s.token as usize];
                 let mid = lo + (hi - lo) / 2;
-                let w = trie.word(len, mid);
-                let (lo, hi) = if w < word { (mid + 1, hi) } else { (lo, mid) };
-                if w == word || lo >= hi {
-                    *search = (w == word).then_some(Search::Found(mid));
-                    if w == word {
-                        // Scoring reads its values: start those loads now.
-                        trie.prefetch_values(len, mid);
-                    }
+                let w = words.get(mid) as u32;
+                if w == word {
+                    s.found = mid as u32;
+                    // Scoring reads its values: start those loads now.
+                    trie.prefetch_values(len, mid);
                     open.swap_remove(k);
-                } else {
-                    trie.prefetch_middle(len, (lo, hi));
-                    *search = Some(Search::Within(lo, hi));
-                    k += 1;
+                    continue;
                 }
+                let (lo, hi) = if w < word { (mid + 1, hi) } else { (lo, mid) };
+                if lo >= hi {
+                    open.swap_remove(k);
+                    continue;
+                }
+                words.prefetch(lo + (hi - lo) / 2);
+                (s.lo, s.hi) = (lo as u32, hi as u32);
+                k += 1;
             }
         }
         let level = &trie.levels[len];
-        for &(j, search) in searches.iter() {
-            let j = j as usize;
-            looked[j * n + len] = match search {
-                Some(Search::Found(e)) => {
-                    top[j] = len as u8;
-                    let backoff = if len + 1 < n {
-                        level.backoffs.get(e)
-                    } else {
-                        0.0
-                    };
-                    let prob = level.probs.get(e);
-                    values[j * n + len] = [prob, backoff];
-                    Lookup::Found([0, e as u32, prob.to_bits(), backoff.to_bits(), 0])
-                }
-                _ => Lookup::Missing,
+        for s in searches.iter() {
+            let j = s.token as usize;
+            looked[j * n + len] = if s.found == u32::MAX {
+                Lookup::Missing
+            } else {
+                let e = s.found as usize;
+                top[j] = len as u8;
+                let backoff = if len + 1 < n {
+                    level.backoffs.get(e)
+                } else {
+                    0.0
+                };
+                let prob = level.probs.get(e);
+                values[j * n + len] = [prob, backoff];
+                Lookup::Found([0, s.found, prob.to_bits(), backoff.to_bits(), 0])
             };
         }
     }

@@ -18,7 +18,7 @@
 
 use super::array::Array;
 use super::level::Level;
-use super::packed::{bits_for, Packed, Pointers};
+use super::packed::{bits_for, Packed, PackedView, Pointers};
 use super::quantize::Bins;
 use super::ranking::{self, Rankings};
 use super::slots::SlotTable;
@@ -388,17 +388,21 @@ impl Trie {
     /// The child range of entry `i` of order `k` in order `k + 1`, clamped to it.
     #[inline]
     pub fn children(&self, k: usize, i: usize) -> (usize, usize) {
-        let Some(l) = self.levels.get(k) else {
-            return (0, 0);
+        self.child_ranges(k).range(i)
+    }
+
+    /// The child ranges of order `k`'s entries, borrowed for a run of reads.
+    #[inline]
+    pub fn child_ranges(&self, k: usize) -> ChildRanges<'_> {
+        let (parents, pointers) = match self.levels.get(k) {
+            Some(l) if !l.next.is_empty() => (l.len, l.next.view()),
+            _ => (0, Pointers::default_view()),
         };
-        if i >= l.len || l.next.is_empty() {
-            return (0, 0);
+        ChildRanges {
+            pointers,
+            parents,
+            children: self.len(k + 1),
         }
-        let next_len = self.len(k + 1);
-        let (s, e) = l.next.pair(i);
-        let s = (s as usize).min(next_len);
-        let e = (e as usize).min(next_len).max(s);
-        (s, e)
     }
 
     /// The entry of order `k` whose last word is `word` among the children of
@@ -463,29 +467,8 @@ impl Trie {
     /// there. What is left is to [`Trie::search_finish`]; splitting the two
     /// lets scoring start the searches of every order before finishing any.
     #[inline]
-    pub fn search_start(&self, k: usize, (lo, hi): (usize, usize), word: u32) -> Option<Search> {
-        let words = &self.levels.get(k)?.words;
-        let word = u64::from(word);
-        if hi - lo > INTERPOLATE_ABOVE {
-            let (a, b) = (words.get(lo), words.get(hi - 1));
-            if word < a || word > b {
-                return None;
-            }
-            if b > a {
-                let guess =
-                    lo + ((word - a) as u128 * (hi - 1 - lo) as u128 / (b - a) as u128) as usize;
-                let g = words.get(guess);
-                if g == word {
-                    return Some(Search::Found(guess));
-                }
-                return Some(if g < word {
-                    Search::Within(guess + 1, hi)
-                } else {
-                    Search::Within(lo, guess)
-                });
-            }
-        }
-        Some(Search::Within(lo, hi))
+    pub fn search_start(&self, k: usize, range: (usize, usize), word: u32) -> Option<Search> {
+        search_start(self.levels.get(k)?.words.view(), range, word)
     }
 
     /// Bisect `lo..hi` of order `k` for `word` (see [`Trie::search_start`]).
@@ -568,6 +551,65 @@ impl Trie {
                     + l.slots.as_ref().map_or(0, |t| t.size())
             })
             .sum()
+    }
+}
+
+/// [`Trie::search_start`] in an order's word ids.
+#[inline(always)]
+pub fn search_start(words: PackedView<'_>, (lo, hi): (usize, usize), word: u32) -> Option<Search> {
+    let word = u64::from(word);
+    if hi.saturating_sub(lo) > INTERPOLATE_ABOVE {
+        let (a, b) = (words.get(lo), words.get(hi - 1));
+        if word < a || word > b {
+            return None;
+        }
+        if b > a {
+            // Ids are at most 32 bits and a range under 2^32 entries, so
+            // the product fits 64 bits.
+            let span = (hi - 1 - lo) as u64;
+            let guess = (lo + ((word - a).wrapping_mul(span) / (b - a)) as usize).min(hi - 1);
+            let g = words.get(guess);
+            if g == word {
+                return Some(Search::Found(guess));
+            }
+            return Some(if g < word {
+                Search::Within(guess + 1, hi)
+            } else {
+                Search::Within(lo, guess)
+            });
+        }
+    }
+    Some(Search::Within(lo, hi))
+}
+
+/// The child ranges of one trie order (see [`Trie::child_ranges`]).
+#[derive(Clone, Copy)]
+pub struct ChildRanges<'a> {
+    pointers: super::packed::PointersView<'a>,
+    /// Entries of the order (0 when it has no children).
+    parents: usize,
+    /// Entries of the next order.
+    children: usize,
+}
+
+impl ChildRanges<'_> {
+    /// The child range of entry `i`, clamped to the next order (empty for an
+    /// entry out of range).
+    #[inline(always)]
+    pub fn range(&self, i: usize) -> (usize, usize) {
+        if i >= self.parents {
+            return (0, 0);
+        }
+        let (s, e) = self.pointers.pair(i);
+        let s = (s as usize).min(self.children);
+        let e = (e as usize).min(self.children).max(s);
+        (s, e)
+    }
+
+    /// Start loading what [`ChildRanges::range`] of `i` reads (a hint).
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        self.pointers.prefetch(i);
     }
 }
 
