@@ -604,6 +604,20 @@ impl NGramModel {
         // Child ranges are clamped to the order's size, so every entry a
         // search reads is one of it.
         let words = trie.levels[len].words.view();
+        // Start loading a found entry's probability and backoff (scoring
+        // reads them).
+        let (probs, backoffs) = {
+            let l = &trie.levels[len];
+            (l.probs.packed_view(), l.backoffs.packed_view())
+        };
+        let prefetch_values = |e: usize| {
+            if let Some(p) = probs {
+                p.prefetch(e);
+            }
+            if let Some(b) = backoffs {
+                b.prefetch(e);
+            }
+        };
         searches.clear();
         for j in 0..ids.len() {
             if wanted(top, j, len) {
@@ -628,7 +642,7 @@ impl NGramModel {
             match super::trie::search_start(words, range, ids[s.token as usize]) {
                 Some(Search::Found(e)) => {
                     s.found = e as u32;
-                    trie.prefetch_values(len, e);
+                    prefetch_values(e);
                 }
                 Some(Search::Within(lo, hi)) if lo < hi => {
                     words.prefetch(lo + (hi - lo) / 2);
@@ -649,8 +663,7 @@ impl NGramModel {
                 let w = words.get(mid) as u32;
                 if w == word {
                     s.found = mid as u32;
-                    // Scoring reads its values: start those loads now.
-                    trie.prefetch_values(len, mid);
+                    prefetch_values(mid);
                     open.swap_remove(k);
                     continue;
                 }

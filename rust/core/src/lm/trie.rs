@@ -101,6 +101,17 @@ impl Values {
         }
     }
 
+    /// The packed codes or bits, borrowed for a run of prefetches (none for
+    /// absent values or values in a slot table).
+    #[inline(always)]
+    pub fn packed_view(&self) -> Option<PackedView<'_>> {
+        match self {
+            Values::Raw { bits, .. } => Some(bits.view()),
+            Values::Quantized { codes, .. } => Some(codes.view()),
+            _ => None,
+        }
+    }
+
     /// Value `i` (0 when absent or out of range).
     #[inline(always)]
     pub fn get(&self, i: usize) -> f32 {
