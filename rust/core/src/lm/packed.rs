@@ -111,7 +111,7 @@ fn low_mask(width: u8) -> u64 {
 
 /// A [`Packed`] array borrowed for a run of reads: what each read would
 /// otherwise look up again (the words' slice, the width) is looked up once.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct PackedView<'a> {
     words: &'a [u64],
     bits: u8,
@@ -285,18 +285,6 @@ impl Pointers {
         super::level::prefetch(&self.hints, i >> HINT_SHIFT);
     }
 
-    /// The view of an empty table.
-    pub fn default_view() -> PointersView<'static> {
-        PointersView {
-            low: PackedView {
-                words: &[],
-                bits: 0,
-            },
-            first: &[],
-            hints: &[],
-        }
-    }
-
     /// The table borrowed for a run of reads.
     #[inline(always)]
     pub fn view(&self) -> PointersView<'_> {
@@ -305,12 +293,6 @@ impl Pointers {
             first: &self.first,
             hints: &self.hints,
         }
-    }
-
-    /// The high part of value `i` (see [`PointersView::high`]).
-    #[inline]
-    fn high(&self, i: usize) -> u64 {
-        self.view().high(i)
     }
 
     /// Values `i` and `i + 1` (a child range): one search for both.
@@ -322,13 +304,38 @@ impl Pointers {
     /// Value `i` (garbage, never a panic, for a corrupt table).
     #[inline]
     pub fn get(&self, i: usize) -> u64 {
-        (self.high(i) << self.low.bits) | self.low.get(i)
+        (self.view().high(i) << self.low.bits) | self.low.get(i)
+    }
+
+    /// Every value in order, decoded in one pass over the table (what
+    /// checking a whole file does, without a search per value).
+    pub fn for_each(&self, mut f: impl FnMut(usize, u64) -> bool) {
+        let first: &[u32] = &self.first;
+        let mut i = 0usize;
+        for (h, pair) in first.windows(2).enumerate() {
+            let end = (pair[1] as usize).min(self.len());
+            while i < end {
+                if !f(i, ((h as u64) << self.low.bits) | self.low.get(i)) {
+                    return;
+                }
+                i += 1;
+            }
+        }
+        // A corrupt table may leave values it never reaches.
+        if i < self.len() {
+            f(i, u64::MAX);
+        }
+    }
+
+    /// Bytes of storage.
+    pub fn bytes(&self) -> usize {
+        self.low.bytes() + self.first.len() * 4
     }
 }
 
 /// [`Pointers`] borrowed for a run of reads (what each read would otherwise
-/// look up again is looked up once).
-#[derive(Clone, Copy)]
+/// look up again is looked up once; the default is an empty table).
+#[derive(Clone, Copy, Default)]
 pub struct PointersView<'a> {
     low: PackedView<'a>,
     first: &'a [u32],
@@ -398,33 +405,6 @@ impl PointersView<'_> {
             (h << bits) | self.low.get(i),
             ((h2 as u64) << bits) | self.low.get(i + 1),
         )
-    }
-}
-
-impl Pointers {
-    /// Every value in order, decoded in one pass over the table (what
-    /// checking a whole file does, without a search per value).
-    pub fn for_each(&self, mut f: impl FnMut(usize, u64) -> bool) {
-        let first: &[u32] = &self.first;
-        let mut i = 0usize;
-        for (h, pair) in first.windows(2).enumerate() {
-            let end = (pair[1] as usize).min(self.len());
-            while i < end {
-                if !f(i, ((h as u64) << self.low.bits) | self.low.get(i)) {
-                    return;
-                }
-                i += 1;
-            }
-        }
-        // A corrupt table may leave values it never reaches.
-        if i < self.len() {
-            f(i, u64::MAX);
-        }
-    }
-
-    /// Bytes of storage.
-    pub fn bytes(&self) -> usize {
-        self.low.bytes() + self.first.len() * 4
     }
 }
 

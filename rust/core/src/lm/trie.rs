@@ -407,7 +407,7 @@ impl Trie {
     pub fn child_ranges(&self, k: usize) -> ChildRanges<'_> {
         let (parents, pointers) = match self.levels.get(k) {
             Some(l) if !l.next.is_empty() => (l.len, l.next.view()),
-            _ => (0, Pointers::default_view()),
+            _ => (0, Default::default()),
         };
         ChildRanges {
             pointers,
