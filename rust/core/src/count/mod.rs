@@ -100,14 +100,14 @@ pub fn count_ngrams(
         t => t,
     };
     // Orders 2 to 6 count by sorting packed keys, higher ones in hash tables.
-    let packed: Vec<Arc<dyn PackedOrder>> = (2..=options.order)
-        .filter(|&n| sorted::packs(n))
-        .map(|n| sorted::order_for(n, workers))
+    let top = options.order;
+    let (packed_orders, table_orders): (Vec<usize>, Vec<usize>) =
+        (2..=top).partition(|&n| sorted::packs(n));
+    let packed: Vec<Arc<dyn PackedOrder>> = packed_orders
+        .iter()
+        .map(|&n| sorted::order_for(n, workers))
         .collect();
-    let tables: Vec<Arc<dyn OrderTable>> = (2..=options.order)
-        .filter(|&n| !sorted::packs(n))
-        .map(table_for)
-        .collect();
+    let tables: Vec<Arc<dyn OrderTable>> = table_orders.iter().map(|&n| table_for(n)).collect();
     let tokenizer = &options.tokenizer;
     // Decided once per corpus: a fixed-id tokenizer bypasses the interner.
     let fixed_ids = tokenizer.fixed_vocab().is_some();
@@ -172,11 +172,24 @@ pub fn count_ngrams(
                     }
                     unigrams[id] += 1;
                 }
-                for batch in sorted.iter_mut() {
-                    batch.add_windows(sentence, max_id);
+                // The top order takes every window; a lower order n only the
+                // sentence's last, the one window no (n+1)-gram starts with:
+                // the rest of its counts are the top order's, summed over
+                // the last word ([`lower_order`]).
+                let len = sentence.len();
+                for (batch, &n) in sorted.iter_mut().zip(&packed_orders) {
+                    if n == top {
+                        batch.add_windows(sentence, max_id);
+                    } else if len >= n {
+                        batch.add_windows(&sentence[len - n..], max_id);
+                    }
                 }
-                for batch in batches.iter_mut() {
-                    batch.add_windows(sentence);
+                for (batch, &n) in batches.iter_mut().zip(&table_orders) {
+                    if n == top {
+                        batch.add_windows(sentence);
+                    } else if len >= n {
+                        batch.add_windows(&sentence[len - n..]);
+                    }
                 }
             })?;
             stats.sentences -= unended_blank;
@@ -261,25 +274,43 @@ pub fn count_ngrams(
     if trace {
         eprintln!("[trace] merge+vocab {:?}", t_count.elapsed());
     }
-    // Orders 2.. in order: the packed ones (2 to 6) first, then the tables;
-    // each is sorted when the loop asks for it.
-    let mut sorted = packed
-        .into_iter()
-        .map(|o| o.into_sorted(&remap, control))
-        .chain(tables.into_iter().map(|t| t.into_sorted(&remap, control)));
-    for n in 2..=options.order {
+    // Each order's own windows, sorted when asked for: orders 2 to 6 from
+    // their packed runs, higher ones from their tables.
+    let remap = &remap;
+    type Sort<'a> = Box<dyn FnOnce() -> Result<(Vec<u32>, Vec<u64>)> + 'a>;
+    let mut own: Vec<Sort<'_>> = Vec::new();
+    for o in packed {
+        own.push(Box::new(move || o.into_sorted(remap, control)));
+    }
+    for t in tables {
+        own.push(Box::new(move || t.into_sorted(remap, control)));
+    }
+    // The top order first, then each lower one from the one above it.
+    let mut higher: Vec<OrderCounts> = Vec::new();
+    for n in (2..=top).rev() {
         let t = std::time::Instant::now();
         control.check()?;
-        let Some(result) = sorted.next() else { break };
-        let (keys, counts) = result?;
-        orders.push(OrderCounts { n, keys, counts });
-        // The order's table or runs are gone: hand their memory back before
+        let Some(sort) = own.pop() else { break };
+        let (keys, counts) = sort()?;
+        // The order's runs or table are gone: hand their memory back before
         // the next order's arrays are allocated.
         runs::release_freed_memory();
+        if trace {
+            eprintln!(
+                "[trace] order {n}'s own windows sorted in {:?}",
+                t.elapsed()
+            );
+        }
+        let counted = match higher.last() {
+            Some(upper) => lower_order(upper, &keys, &counts),
+            None => OrderCounts { n, keys, counts },
+        };
+        higher.push(counted);
         if trace {
             eprintln!("[trace] order {n} sorted in {:?}", t.elapsed());
         }
     }
+    orders.extend(higher.into_iter().rev());
     Ok(NGramCounts {
         vocab,
         orders,
@@ -287,4 +318,157 @@ pub fn count_ngrams(
         stats,
         tokens,
     })
+}
+
+/// The `n - 1`-grams of a corpus from its `n`-grams (`upper`) and the
+/// `n - 1`-grams no `n`-gram extends (`tails`: each sentence's last, sorted,
+/// flat keys and counts): an `n - 1`-gram's count is the sum of the counts of
+/// the `n`-grams it starts, plus its count as a tail. Both inputs are sorted,
+/// so the `n`-grams sharing a prefix are adjacent and the result comes out
+/// sorted: one merge, in parallel over parts of `upper` cut between prefixes,
+/// counted first so that the result is written in place.
+fn lower_order(upper: &OrderCounts, tails: &[u32], tail_counts: &[u64]) -> OrderCounts {
+    fn fixed<const M: usize>(s: &[u32]) -> [u32; M] {
+        std::array::from_fn(|j| s[j])
+    }
+    let m = upper.n - 1;
+    // Prefixes compared as arrays where they are short (no call to memcmp).
+    match m {
+        1 => lower_order_with(upper, tails, tail_counts, fixed::<1>),
+        2 => lower_order_with(upper, tails, tail_counts, fixed::<2>),
+        3 => lower_order_with(upper, tails, tail_counts, fixed::<3>),
+        4 => lower_order_with(upper, tails, tail_counts, fixed::<4>),
+        5 => lower_order_with(upper, tails, tail_counts, fixed::<5>),
+        _ => lower_order_with(upper, tails, tail_counts, |s| &s[..m]),
+    }
+}
+
+/// [`lower_order`] with keys read as `K` by `read` (from a slice that
+/// starts with the key).
+fn lower_order_with<'a, K: Ord + Copy + AsRef<[u32]> + Send + Sync>(
+    upper: &'a OrderCounts,
+    tails: &'a [u32],
+    tail_counts: &'a [u64],
+    read: impl Fn(&'a [u32]) -> K + Sync,
+) -> OrderCounts {
+    let n = upper.n;
+    let m = n - 1;
+    let prefix = |i: usize| read(&upper.keys[i * n..]);
+    let tail = |j: usize| read(&tails[j * m..]);
+    // Cut points in `upper` at prefix boundaries, and where each cut falls in
+    // the tails (a tail equal to a part's first prefix belongs to that part).
+    let parts = rayon::current_num_threads() * 4;
+    let mut cuts = vec![(0, 0)];
+    for p in 1..parts {
+        let mut i = (upper.len() * p / parts).max(cuts[cuts.len() - 1].0);
+        while i > 0 && i < upper.len() && prefix(i) == prefix(i - 1) {
+            i += 1;
+        }
+        if i >= upper.len() || i == cuts[cuts.len() - 1].0 {
+            continue;
+        }
+        let j = crate::index::search::partition(tail_counts.len(), |j| tail(j) < prefix(i));
+        cuts.push((i, j));
+    }
+    cuts.push((upper.len(), tail_counts.len()));
+    // Merge part `r`, giving every (n-1)-gram and its count to `emit`.
+    let walk = |r: usize, emit: &mut dyn FnMut(K, u64)| {
+        let ((mut i, mut j), (i_end, j_end)) = (cuts[r], cuts[r + 1]);
+        while i < i_end {
+            let key = prefix(i);
+            let mut c = 0;
+            while i < i_end && prefix(i) == key {
+                c += upper.counts[i];
+                i += 1;
+            }
+            while j < j_end && tail(j) < key {
+                emit(tail(j), tail_counts[j]);
+                j += 1;
+            }
+            if j < j_end && tail(j) == key {
+                c += tail_counts[j];
+                j += 1;
+            }
+            emit(key, c);
+        }
+        while j < j_end {
+            emit(tail(j), tail_counts[j]);
+            j += 1;
+        }
+    };
+    let sizes: Vec<usize> = (0..cuts.len() - 1)
+        .into_par_iter()
+        .map(|r| {
+            let mut len = 0;
+            walk(r, &mut |_, _| len += 1);
+            len
+        })
+        .collect();
+    let total: usize = sizes.iter().sum();
+    let mut keys = vec![0u32; total * m];
+    let mut counts = vec![0u64; total];
+    let mut jobs = Vec::with_capacity(sizes.len());
+    let (mut krest, mut crest): (&mut [u32], &mut [u64]) = (&mut keys, &mut counts);
+    for (r, &len) in sizes.iter().enumerate() {
+        let (kh, kt) = std::mem::take(&mut krest).split_at_mut(len * m);
+        let (ch, ct) = std::mem::take(&mut crest).split_at_mut(len);
+        jobs.push((r, kh, ch));
+        krest = kt;
+        crest = ct;
+    }
+    jobs.into_par_iter().for_each(|(r, keys, counts)| {
+        let mut at = 0;
+        walk(r, &mut |key, c| {
+            keys[at * m..(at + 1) * m].copy_from_slice(key.as_ref());
+            counts[at] = c;
+            at += 1;
+        });
+    });
+    OrderCounts { n: m, keys, counts }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Order 2 from order 3 and the sentences' last bigrams, against a sum
+    /// done by hand: tails before, between, equal to and after the prefixes,
+    /// with enough prefixes that the parts cut between them.
+    #[test]
+    fn lower_orders_sum_the_upper_prefixes_and_the_tails() {
+        let mut upper = OrderCounts {
+            n: 3,
+            ..Default::default()
+        };
+        let mut want: std::collections::BTreeMap<[u32; 2], u64> = Default::default();
+        for a in 1..40u32 {
+            for b in (0..a % 5).map(|b| b * 3) {
+                for c in 0..(a + b) % 4 {
+                    let count = u64::from(a * 7 + b + c) % 5 + 1;
+                    upper.keys.extend([a, b, c]);
+                    upper.counts.push(count);
+                    *want.entry([a, b]).or_insert(0) += count;
+                }
+            }
+        }
+        let tails: Vec<[u32; 2]> = vec![[0, 0], [1, 0], [2, 1], [3, 3], [20, 4], [39, 9], [40, 0]];
+        for (i, t) in tails.iter().enumerate() {
+            *want.entry(*t).or_insert(0) += i as u64 + 1;
+        }
+        let flat: Vec<u32> = tails.iter().flatten().copied().collect();
+        let counts: Vec<u64> = (1..=tails.len() as u64).collect();
+        let got = lower_order(&upper, &flat, &counts);
+        assert_eq!(got.n, 2);
+        let pairs: Vec<([u32; 2], u64)> = (0..got.len())
+            .map(|i| ([got.key(i)[0], got.key(i)[1]], got.counts[i]))
+            .collect();
+        assert_eq!(pairs, want.into_iter().collect::<Vec<_>>());
+        // No upper n-grams at all (every sentence shorter than the top order).
+        let empty = OrderCounts {
+            n: 3,
+            ..Default::default()
+        };
+        let only_tails = lower_order(&empty, &flat, &counts);
+        assert_eq!((only_tails.keys, only_tails.counts), (flat, counts));
+    }
 }

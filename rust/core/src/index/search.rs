@@ -252,7 +252,7 @@ pub(crate) fn merge_counts(lists: impl Iterator<Item = Vec<(u32, u64)>>) -> Vec<
 
 /// The number of leading `0..n` for which `pred` holds (`pred` true then false).
 #[inline]
-fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+pub(crate) fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
     let (mut lo, mut hi) = (0, n);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
