@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use super::runs::{release_freed_memory, resident_bytes, unused_budget, Merge, Run, Spill, Stream};
+use super::runs::{
+    release_freed_memory, resident_bytes, unused_budget, Merge, Run, RunWriter, Spill, Stream,
+};
 use super::spill_sorted::{packing, spill_order_for, SpillBatch, SpillOrder};
 use super::{count_ngrams, CountOptions, MAX_ORDER};
 use crate::control::Control;
@@ -181,6 +183,7 @@ fn count_spilled_with(
         release_freed_memory();
         Ok(())
     };
+    let top = options.order;
     let held = || -> usize { orders.iter().map(|o| o.held_bytes()).sum() };
     let tokenizer = &options.tokenizer;
     let fixed_ids = tokenizer.fixed_vocab().is_some();
@@ -212,8 +215,17 @@ fn count_spilled_with(
                 if ended {
                     sentence.push(EOS_ID);
                 }
-                for batch in w.batches.iter_mut() {
-                    batch.add_windows(&sentence);
+                // The top order takes every window; a lower order n only the
+                // sentence's first, the one window that is no (n+1)-gram's
+                // suffix: the rest of its counts come from the top order
+                // ([`derive_lower_orders`]).
+                let len = sentence.len();
+                for (batch, n) in w.batches.iter_mut().zip(2..) {
+                    if n == top {
+                        batch.add_windows(&sentence);
+                    } else if len >= n {
+                        batch.add_windows(&sentence[..n]);
+                    }
                 }
             })?;
             for batch in w.batches.iter_mut() {
@@ -241,10 +253,11 @@ fn count_spilled_with(
         .zip(&runs)
         .try_for_each(|(order, runs)| spill_one(order, runs))?;
     release_freed_memory();
-    let runs = runs
+    let mut runs: Vec<Vec<Run>> = runs
         .into_iter()
         .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
         .collect();
+    derive_lower_orders(&mut runs, spill, control)?;
     Ok(SpilledCounts {
         vocab,
         unigrams,
@@ -252,6 +265,90 @@ fn count_spilled_with(
         stats: first.stats,
         tokens: first.tokens,
     })
+}
+
+/// The streams of every run of an order (`k` ids reversed), merged.
+fn merged(runs: &[Run], k: usize) -> Result<Merge> {
+    let readers = runs
+        .iter()
+        .map(|r| r.reader().map(|r| Box::new(r) as Box<dyn Stream + Send>))
+        .collect::<Result<Vec<_>>>()?;
+    Merge::new(k, readers, true)
+}
+
+/// Complete the lower orders in one pass over the top order. `runs[k - 2]`
+/// holds order k's n-grams, ids reversed and sorted (suffix order): the top
+/// order's every one, a lower order's only the sentences' first windows (the
+/// only k-grams that no (k+1)-gram ends with). Every other k-gram's count is
+/// the sum of the counts of the (k+1)-grams ending with it; and so, down the
+/// orders, a k-gram's count is the sum over the top order's n-grams and the
+/// first windows of orders k..N-1 that end with it. Reversed, "ending with"
+/// is "starting with": sorted streams of every length, merged (a key before
+/// every longer key it starts), give each order's groups one after another,
+/// so one pass sums them all and writes each lower order as one sorted run.
+fn derive_lower_orders(runs: &mut [Vec<Run>], spill: &Arc<Spill>, control: &Control) -> Result<()> {
+    let top = runs.len() + 1;
+    if top <= 2 {
+        return Ok(());
+    }
+    // Source i holds order i + 2; the top order is the last.
+    let mut sources: Vec<Merge> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| merged(r, i + 2))
+        .collect::<Result<_>>()?;
+    let mut heads: Vec<Option<u64>> = vec![None; sources.len()];
+    let mut keys = vec![[0u32; MAX_ORDER]; sources.len()];
+    for (i, s) in sources.iter_mut().enumerate() {
+        heads[i] = s.next_into(&mut keys[i])?;
+    }
+    // Per lower order k (index k - 2): the group being summed, and its run.
+    let mut sums: Vec<Option<([u32; MAX_ORDER], u64)>> = vec![None; top - 2];
+    let mut writers = (2..top)
+        .map(|k| RunWriter::create(spill, "derived", k))
+        .collect::<Result<Vec<_>>>()?;
+    let mut records = 0u64;
+    loop {
+        // The smallest current key; of two where one starts the other, the shorter.
+        let mut best: Option<usize> = None;
+        for i in 0..sources.len() {
+            if heads[i].is_none() {
+                continue;
+            }
+            best = match best {
+                Some(b) if keys[b][..b + 2] <= keys[i][..i + 2] => Some(b),
+                _ => Some(i),
+            };
+        }
+        let Some(i) = best else { break };
+        let len = i + 2;
+        let key = keys[i];
+        let count = heads[i].unwrap_or(0);
+        for k in 2..=len.min(top - 1) {
+            let sum = &mut sums[k - 2];
+            match sum {
+                Some((at, c)) if at[..k] == key[..k] => *c += count,
+                _ => {
+                    if let Some((at, c)) = sum.replace((key, count)) {
+                        writers[k - 2].push(&at[..k], c)?;
+                    }
+                }
+            }
+        }
+        heads[i] = sources[i].next_into(&mut keys[i])?;
+        records += 1;
+        if records.is_multiple_of(1 << 20) {
+            control.check()?;
+        }
+    }
+    for (k, (sum, writer)) in (2..).zip(sums.into_iter().zip(writers)) {
+        let mut writer = writer;
+        if let Some((at, c)) = sum {
+            writer.push(&at[..k], c)?;
+        }
+        runs[k - 2] = vec![writer.finish()?];
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -286,8 +383,11 @@ mod tests {
             let spilled =
                 count_spilled_with(&corpus, &options, 1, &spill, &control, packed).unwrap();
             assert_eq!(spilled.vocab.words(), expected.vocab.words());
+            // The top order spilled many runs; each lower one is the run
+            // derived from it and from the sentences' first windows.
+            assert!(spilled.runs[2].len() > 1, "order 4: one run");
             for k in 2..=4 {
-                assert!(spilled.runs[k - 2].len() > 1, "order {k}: one run");
+                assert!(k == 4 || spilled.runs[k - 2].len() == 1, "order {k}");
                 let order = &expected.orders[k - 1];
                 let mut want: Vec<(Vec<u32>, u64)> = (0..order.len())
                     .map(|i| {
