@@ -6,7 +6,9 @@
 //! unigrams in a dense private array, orders 2 to 6 as packed integer keys
 //! that it sorts into sorted runs ([`sorted`]), and higher orders into
 //! private per-shard batches that are inserted into the shared [`table`]s
-//! once per chunk. At the end, temporary ids are remapped to first-appearance
+//! once per chunk. Only the top order takes every window of a sentence; a
+//! lower order takes its last window alone, and the rest of its counts come
+//! from the order above at the end ([`lower_order`]). At the end, temporary ids are remapped to first-appearance
 //! order and each order is sorted, so the result never depends on the number
 //! of threads.
 //!

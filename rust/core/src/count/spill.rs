@@ -8,7 +8,9 @@
 //! worker writes each order's n-grams as a run sorted in lmplz's suffix order
 //! (ids reversed) while the others go on counting. Counts are sums, so however
 //! the runs are cut, merging them with equal keys summed gives exactly the
-//! in-memory counts.
+//! in-memory counts. Only the top order takes every window; the lower orders
+//! take each sentence's first and are completed from the top order's runs in
+//! one pass at the end ([`derive_lower_orders`]).
 
 use std::sync::{Arc, Mutex};
 
