@@ -8,9 +8,9 @@
 //! private per-shard batches that are inserted into the shared [`table`]s
 //! once per chunk. Only the top order takes every window of a sentence; a
 //! lower order takes its last window alone, and the rest of its counts come
-//! from the order above at the end ([`lower_order`]). At the end, temporary ids are remapped to first-appearance
-//! order and each order is sorted, so the result never depends on the number
-//! of threads.
+//! from the order above at the end ([`lower_order`]). At the end, temporary
+//! ids are remapped to first-appearance order and each order is sorted, so
+//! the result never depends on the number of threads.
 //!
 //! A tokenizer with its own fixed ids ([`Tokenizer::fixed_vocab`]) skips
 //! interning: its ids go straight into the counts, and the table's vocabulary
