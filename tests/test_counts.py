@@ -395,6 +395,24 @@ def test_order_12_and_max_order() -> None:
     assert dict(c16.items()) == ref_counts(texts, 16)
 
 
+@pytest.mark.parametrize("pad", [True, False])
+@pytest.mark.parametrize("order", [2, 3, 5, 7, 9])
+def test_lower_orders_equal_the_reference_at_every_order(order: int, pad: bool) -> None:
+    # Lower orders are summed from the top order and each sentence's last
+    # window: sentences of every length from 0 to past the order, blank ones,
+    # a few words repeated so that most n-grams recur.
+    rng = random.Random(order * 2 + pad)
+    words = [f"w{i}" for i in range(6)] + ["x" * 20, "西"]
+    texts = [
+        " ".join(rng.choice(words) for _ in range(rng.randrange(order + 4)))
+        for _ in range(400)
+    ]
+    want = ref_counts(texts, order, pad=pad)
+    for threads in (1, 2):
+        c = count_ngrams(texts, order=order, pad=pad, threads=threads)
+        assert dict(c.items()) == want
+
+
 @pytest.mark.parametrize("order", [0, 17, -1, 2.0, "3", None])
 def test_bad_order_raises_value_error(order: object) -> None:
     with pytest.raises(ValueError, match="order"):

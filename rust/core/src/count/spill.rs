@@ -371,25 +371,25 @@ mod tests {
             .chain(["".to_string(), "x".to_string()])
             .collect();
         let corpus = Corpus::from_texts(texts);
-        let options = CountOptions {
-            order: 4,
-            threads: 2,
-            ..Default::default()
-        };
         let control = Control::new();
-        let expected: NGramCounts = count_ngrams(&corpus, &options, &control).unwrap();
         let spill = Spill::new(None).unwrap();
-        // A tiny budget: a spill after nearly every chunk; packed keys and
-        // the hash tables alike.
-        for packed in [true, false] {
+        for (top, packed) in [(4, true), (4, false), (2, true), (3, true), (7, true)] {
+            let options = CountOptions {
+                order: top,
+                threads: 2,
+                ..Default::default()
+            };
+            let expected: NGramCounts = count_ngrams(&corpus, &options, &control).unwrap();
+            // A tiny budget: a spill after nearly every chunk; packed keys and
+            // the hash tables alike.
             let spilled =
                 count_spilled_with(&corpus, &options, 1, &spill, &control, packed).unwrap();
             assert_eq!(spilled.vocab.words(), expected.vocab.words());
             // The top order spilled many runs; each lower one is the run
             // derived from it and from the sentences' first windows.
-            assert!(spilled.runs[2].len() > 1, "order 4: one run");
-            for k in 2..=4 {
-                assert!(k == 4 || spilled.runs[k - 2].len() == 1, "order {k}");
+            assert!(spilled.runs[top - 2].len() > 1, "order {top}: one run");
+            for k in 2..=top {
+                assert!(k == top || spilled.runs[k - 2].len() == 1, "order {k}");
                 let order = &expected.orders[k - 1];
                 let mut want: Vec<(Vec<u32>, u64)> = (0..order.len())
                     .map(|i| {
@@ -404,7 +404,7 @@ mod tests {
                 while let Some((key, c)) = stream.next_record().unwrap() {
                     got.push((key.to_vec(), c));
                 }
-                assert_eq!(got, want, "order {k}, packed {packed}");
+                assert_eq!(got, want, "order {k} of {top}, packed {packed}");
             }
         }
     }
