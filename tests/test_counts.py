@@ -404,8 +404,7 @@ def test_lower_orders_equal_the_reference_at_every_order(order: int, pad: bool) 
     rng = random.Random(order * 2 + pad)
     words = [f"w{i}" for i in range(6)] + ["x" * 20, "西"]
     texts = [
-        " ".join(rng.choice(words) for _ in range(rng.randrange(order + 4)))
-        for _ in range(400)
+        " ".join(rng.choice(words) for _ in range(rng.randrange(order + 4))) for _ in range(400)
     ]
     want = ref_counts(texts, order, pad=pad)
     for threads in (1, 2):
