@@ -333,10 +333,10 @@ fn lower_order(upper: &OrderCounts, tails: &[u32], tail_counts: &[u64]) -> Order
     fn fixed<const M: usize>(s: &[u32]) -> [u32; M] {
         std::array::from_fn(|j| s[j])
     }
+    // `upper` is order 3 or more. Prefixes compared as arrays where they are
+    // short (no call to memcmp).
     let m = upper.n - 1;
-    // Prefixes compared as arrays where they are short (no call to memcmp).
     match m {
-        1 => lower_order_with(upper, tails, tail_counts, fixed::<1>),
         2 => lower_order_with(upper, tails, tail_counts, fixed::<2>),
         3 => lower_order_with(upper, tails, tail_counts, fixed::<3>),
         4 => lower_order_with(upper, tails, tail_counts, fixed::<4>),
@@ -409,23 +409,17 @@ fn lower_order_with<'a, K: Ord + Copy + AsRef<[u32]> + Send + Sync>(
     let total: usize = sizes.iter().sum();
     let mut keys = vec![0u32; total * m];
     let mut counts = vec![0u64; total];
-    let mut jobs = Vec::with_capacity(sizes.len());
-    let (mut krest, mut crest): (&mut [u32], &mut [u64]) = (&mut keys, &mut counts);
-    for (r, &len) in sizes.iter().enumerate() {
-        let (kh, kt) = std::mem::take(&mut krest).split_at_mut(len * m);
-        let (ch, ct) = std::mem::take(&mut crest).split_at_mut(len);
-        jobs.push((r, kh, ch));
-        krest = kt;
-        crest = ct;
-    }
-    jobs.into_par_iter().for_each(|(r, keys, counts)| {
-        let mut at = 0;
-        walk(r, &mut |key, c| {
-            keys[at * m..(at + 1) * m].copy_from_slice(key.as_ref());
-            counts[at] = c;
-            at += 1;
+    let rows = sorted::split_rows(&mut keys, &mut counts, m, sizes.iter().copied());
+    rows.into_par_iter()
+        .enumerate()
+        .for_each(|(r, (keys, counts))| {
+            let mut at = 0;
+            walk(r, &mut |key, c| {
+                keys[at * m..(at + 1) * m].copy_from_slice(key.as_ref());
+                counts[at] = c;
+                at += 1;
+            });
         });
-    });
     OrderCounts { n: m, keys, counts }
 }
 

@@ -501,22 +501,36 @@ fn merge_unpack<K: FinalKey>(
     let total: usize = merged.iter().map(Vec::len).sum();
     let mut keys = vec![0u32; total * n];
     let mut counts = vec![0u64; total];
-    let mut jobs = Vec::with_capacity(merged.len());
-    let (mut krest, mut crest): (&mut [u32], &mut [u64]) = (&mut keys, &mut counts);
-    for m in &merged {
-        let (kh, kt) = std::mem::take(&mut krest).split_at_mut(m.len() * n);
-        let (ch, ct) = std::mem::take(&mut crest).split_at_mut(m.len());
-        jobs.push((m, kh, ch));
+    let rows = split_rows(&mut keys, &mut counts, n, merged.iter().map(Vec::len));
+    rows.into_par_iter()
+        .zip(&merged)
+        .for_each(|((keys, counts), m)| {
+            for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(m) {
+                k.unpack(bits, key);
+                *count = c;
+            }
+        });
+    (keys, counts)
+}
+
+/// Flat keys (`n` ids per row) and their counts cut into consecutive parts
+/// of `lens` rows each, for parts written in parallel.
+pub(super) fn split_rows<'a>(
+    keys: &'a mut [u32],
+    counts: &'a mut [u64],
+    n: usize,
+    lens: impl IntoIterator<Item = usize>,
+) -> Vec<(&'a mut [u32], &'a mut [u64])> {
+    let (mut krest, mut crest) = (keys, counts);
+    let mut parts = Vec::new();
+    for len in lens {
+        let (kh, kt) = std::mem::take(&mut krest).split_at_mut(len * n);
+        let (ch, ct) = std::mem::take(&mut crest).split_at_mut(len);
+        parts.push((kh, ch));
         krest = kt;
         crest = ct;
     }
-    jobs.into_par_iter().for_each(|(m, keys, counts)| {
-        for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(m) {
-            k.unpack(bits, key);
-            *count = c;
-        }
-    });
-    (keys, counts)
+    parts
 }
 
 /// K-way merge of sorted slices (each key at most once per slice), summing

@@ -64,11 +64,7 @@ impl SpilledCounts {
                 at: 0,
             }));
         }
-        let readers = self.runs[k - 2]
-            .iter()
-            .map(|r| r.reader().map(|r| Box::new(r) as Box<dyn Stream + Send>))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Box::new(Merge::new(k, readers, true)?))
+        Ok(Box::new(merged(&self.runs[k - 2], k)?))
     }
 }
 
@@ -343,8 +339,7 @@ fn derive_lower_orders(runs: &mut [Vec<Run>], spill: &Arc<Spill>, control: &Cont
             control.check()?;
         }
     }
-    for (k, (sum, writer)) in (2..).zip(sums.into_iter().zip(writers)) {
-        let mut writer = writer;
+    for (k, (sum, mut writer)) in (2..).zip(sums.into_iter().zip(writers)) {
         if let Some((at, c)) = sum {
             writer.push(&at[..k], c)?;
         }
