@@ -312,7 +312,10 @@ pub fn sample_rows(
             "nothing to sample: rows are empty".into(),
         ));
     }
-    scores
+    // Every row's result first, then the first error in row order: a
+    // parallel collect into Result stops at whichever failing row a thread
+    // met first, so the error named could change from run to run.
+    let rows: Vec<Result<u32>> = scores
         .par_chunks(width)
         .enumerate()
         .map(|(i, row)| {
@@ -325,7 +328,8 @@ pub fn sample_rows(
                 ))
             })
         })
-        .collect()
+        .collect();
+    rows.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -392,5 +396,10 @@ mod tests {
         );
         let err = sample_rows(&[0.5, 0.5, 1.0, -1.0], 2, false, &p, 3).unwrap_err();
         assert!(err.to_string().starts_with("row 1:"), "{err}");
+        // Many failing rows: the first one is named, whichever thread met it.
+        for _ in 0..20 {
+            let err = sample_rows(&[0.0; 2048], 2, false, &p, 3).unwrap_err();
+            assert!(err.to_string().contains("in row 0:"), "{err}");
+        }
     }
 }
