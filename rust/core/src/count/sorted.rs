@@ -354,6 +354,14 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
             self.fallback.add_windows(sentence);
             return;
         }
+        if self.pending.capacity() == 0 {
+            // The whole batch at once, and room for the chunk that fills it
+            // (chunks are 256 KB of text, a window per 2 bytes at most):
+            // grown by doubling, the buffer would be copied and its pages
+            // faulted in twice over. Reserving touches nothing (pages come
+            // as keys are written).
+            self.pending.reserve_exact(o.batch + o.batch / 8 + n);
+        }
         let bits = o.bits;
         let keep = n as u32 * bits;
         let mut key = K::ZERO;
