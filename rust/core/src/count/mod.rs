@@ -107,7 +107,7 @@ pub fn count_ngrams(
         (2..=top).partition(|&n| sorted::packs(n));
     let packed: Vec<Arc<dyn PackedOrder>> = packed_orders
         .iter()
-        .map(|&n| sorted::order_for(n, workers))
+        .map(|&n| sorted::order_for(n, workers, n == top))
         .collect();
     let tables: Vec<Arc<dyn OrderTable>> = table_orders.iter().map(|&n| table_for(n)).collect();
     let tokenizer = &options.tokenizer;

@@ -230,12 +230,14 @@ pub trait PackedBatch: Send {
 }
 
 /// The counter of `n`-grams (n in 2..=6, see [`packs`]) with the narrowest
-/// key that holds them, for `workers` workers.
-pub fn order_for(n: usize, workers: usize) -> Arc<dyn PackedOrder> {
+/// key that holds them, for `workers` workers; `top`: the highest order
+/// counted, which takes every window of a sentence (its keys are streamed,
+/// see [`stream_keys`]), where a lower order takes one.
+pub fn order_for(n: usize, workers: usize, top: bool) -> Arc<dyn PackedOrder> {
     if n <= 3 {
-        SortedOrder::<u64>::new(n, workers)
+        SortedOrder::<u64>::new(n, workers, top)
     } else {
-        SortedOrder::<Wide>::new(n, workers)
+        SortedOrder::<Wide>::new(n, workers, top)
     }
 }
 
@@ -249,6 +251,8 @@ pub struct SortedOrder<K: Packed> {
     /// Re-sort into new keys of the next width up, never in place (tests):
     /// 128-bit ones for orders 2 and 3, arrays of ids for the others.
     wide: bool,
+    /// Write keys with [`stream_keys`] (the top order's many windows).
+    stream: bool,
     runs: Mutex<Vec<Run<K>>>,
     fallback: Arc<dyn OrderTable>,
 }
@@ -261,8 +265,9 @@ pub struct SortedBatch<K: Packed> {
 }
 
 impl<K: Packed> SortedOrder<K> {
-    /// An empty counter of `n`-grams for `workers` workers.
-    pub fn new(n: usize, workers: usize) -> Arc<Self> {
+    /// An empty counter of `n`-grams for `workers` workers (`stream`: see
+    /// [`order_for`]).
+    pub fn new(n: usize, workers: usize, stream: bool) -> Arc<Self> {
         let bits = K::BITS / n as u32;
         let cap = LIMIT_CAP.load(Ordering::Relaxed);
         let share = PENDING_BYTES / (workers.max(1) * std::mem::size_of::<K>());
@@ -272,6 +277,7 @@ impl<K: Packed> SortedOrder<K> {
             bits,
             limit: (1u64 << bits).min(cap),
             wide: cap != u64::MAX,
+            stream,
             runs: Mutex::new(Vec::new()),
             fallback: table_for(n),
         })
@@ -397,9 +403,13 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
         for &id in &sentence[..n - 1] {
             key = key.shift_in(id, bits, keep);
         }
-        stream_keys(&mut self.pending, key, &sentence[n - 1..], |k, id| {
-            k.shift_in(id, bits, keep)
-        });
+        push_keys(
+            &mut self.pending,
+            o.stream,
+            key,
+            &sentence[n - 1..],
+            |k, id| k.shift_in(id, bits, keep),
+        );
     }
 
     fn flush(&mut self) {
@@ -453,6 +463,27 @@ pub(super) fn stream_keys<K: Packed>(
     }
     // SAFETY: the keys were all written just above.
     unsafe { keys.set_len(at + ids.len()) };
+}
+
+/// [`stream_keys`] when `stream`, else plain stores: a lower order adds one
+/// key per sentence, and streaming those too would share the processor's
+/// few write-combining buffers among several buffers of keys, each store
+/// then flushing a partial line (orders 1..5 ran 5-10% slower that way).
+#[inline(always)]
+pub(super) fn push_keys<K: Packed>(
+    keys: &mut Vec<K>,
+    stream: bool,
+    mut key: K,
+    ids: &[u32],
+    step: impl Fn(K, u32) -> K,
+) {
+    if stream {
+        return stream_keys(keys, key, ids, step);
+    }
+    for &id in ids {
+        key = step(key, id);
+        keys.push(key);
+    }
 }
 
 /// Order the keys [`stream_keys`] wrote before any later access to them
@@ -771,13 +802,13 @@ mod tests {
     #[test]
     fn many_workers_shrink_the_batch() {
         for workers in [1, 2, 16, 64, 512] {
-            let narrow = SortedOrder::<u64>::new(3, workers).batch;
-            let wide = SortedOrder::<Wide>::new(5, workers).batch;
+            let narrow = SortedOrder::<u64>::new(3, workers, true).batch;
+            let wide = SortedOrder::<Wide>::new(5, workers, true).batch;
             assert!(narrow <= BATCH && wide <= BATCH);
             assert!(narrow * workers * 8 <= PENDING_BYTES.max(MIN_BATCH * workers * 8));
             assert!(wide * workers * 16 <= PENDING_BYTES.max(MIN_BATCH * workers * 16));
         }
-        assert!(SortedOrder::<Wide>::new(5, 64).batch <= MIN_BATCH);
+        assert!(SortedOrder::<Wide>::new(5, 64, true).batch <= MIN_BATCH);
     }
 
     /// Every n-gram of orders 1..=6 counted naively: (words, count) by strings.

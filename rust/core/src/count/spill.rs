@@ -161,7 +161,7 @@ fn count_spilled_with(
         .sum();
     let batch = (budget / 4 / (workers * key_bytes).max(1)).clamp(1 << 12, 1 << 23);
     let orders: Vec<Arc<dyn SpillOrder>> = (2..=options.order)
-        .map(|n| spill_order_for(n, vocab.len(), batch, packed))
+        .map(|n| spill_order_for(n, vocab.len(), batch, packed, n == options.order))
         .collect();
     let runs: Vec<Mutex<Vec<Run>>> = orders.iter().map(|_| Mutex::new(Vec::new())).collect();
     let limit = budget / 3;

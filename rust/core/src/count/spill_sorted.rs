@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::runs::{Run, RunWriter, Spill};
-use super::sorted::{kway_each, sort_into_run, stream_keys, streamed, Packed, Wide};
+use super::sorted::{kway_each, push_keys, sort_into_run, streamed, Packed, Wide};
 use super::table::{table_for, OrderBatch, OrderTable, MAX_ORDER};
 use crate::Result;
 
@@ -62,16 +62,18 @@ pub(super) fn packing(n: usize, vocab: usize) -> Option<(u32, usize)> {
 
 /// The counter of order `n` (2..=MAX_ORDER) for ids below `vocab`, whose
 /// workers sort their buffers every `batch` keys. With `packed` false, the
-/// hash table is used whatever the vocabulary (tests compare both).
+/// hash table is used whatever the vocabulary (tests compare both). `top`:
+/// the highest order, which takes every window (see [`super::sorted::push_keys`]).
 pub(super) fn spill_order_for(
     n: usize,
     vocab: usize,
     batch: usize,
     packed: bool,
+    top: bool,
 ) -> Arc<dyn SpillOrder> {
     match packing(n, vocab).filter(|_| packed) {
-        Some((bits, 8)) => PackedSpill::<u64>::new(n, bits, batch),
-        Some((bits, _)) => PackedSpill::<Wide>::new(n, bits, batch),
+        Some((bits, 8)) => PackedSpill::<u64>::new(n, bits, batch, top),
+        Some((bits, _)) => PackedSpill::<Wide>::new(n, bits, batch, top),
         None => Arc::new(Hashed(table_for(n))),
     }
 }
@@ -116,6 +118,8 @@ type MemoryRun<K> = Vec<(K, u64)>;
 struct PackedSpill<K: Packed> {
     n: usize,
     bits: u32,
+    /// Write keys with [`super::sorted::stream_keys`] (the top order).
+    stream: bool,
     batch: usize,
     runs: Mutex<Vec<MemoryRun<K>>>,
     held: AtomicUsize,
@@ -127,11 +131,12 @@ struct PackedSpillBatch<K: Packed> {
 }
 
 impl<K: Packed> PackedSpill<K> {
-    fn new(n: usize, bits: u32, batch: usize) -> Arc<Self> {
+    fn new(n: usize, bits: u32, batch: usize, stream: bool) -> Arc<Self> {
         debug_assert!(n as u32 * bits <= K::BITS);
         Arc::new(Self {
             n,
             bits,
+            stream,
             batch: batch.max(1),
             runs: Mutex::new(Vec::new()),
             held: AtomicUsize::new(0),
@@ -194,9 +199,13 @@ impl<K: Packed> SpillBatch for PackedSpillBatch<K> {
         for &id in &sentence[..n - 1] {
             key = key.push_high(id, bits, top);
         }
-        stream_keys(&mut self.pending, key, &sentence[n - 1..], |k, id| {
-            k.push_high(id, bits, top)
-        });
+        push_keys(
+            &mut self.pending,
+            o.stream,
+            key,
+            &sentence[n - 1..],
+            |k, id| k.push_high(id, bits, top),
+        );
     }
 
     fn flush(&mut self) {
@@ -263,7 +272,7 @@ mod tests {
             // 37 words: 6 bits, so orders 2..=6 all fit 64 bits; a vocabulary
             // of 2^20 makes orders 4..=6 wide.
             for (vocab, packed) in [(37, true), (1 << 20, true), (37, false)] {
-                let order = spill_order_for(n, vocab, 50, packed);
+                let order = spill_order_for(n, vocab, 50, packed, n % 2 == 0);
                 let mut batches: Vec<_> = (0..2).map(|_| order.clone().batch()).collect();
                 let mut runs = Vec::new();
                 for (i, s) in sentences.iter().enumerate() {
