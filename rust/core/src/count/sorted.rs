@@ -397,19 +397,10 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
             // as keys are written).
             self.pending.reserve_exact(o.batch + o.batch / 8 + n);
         }
-        let bits = o.bits;
-        let keep = n as u32 * bits;
-        let mut key = K::ZERO;
-        for &id in &sentence[..n - 1] {
-            key = key.shift_in(id, bits, keep);
-        }
-        push_keys(
-            &mut self.pending,
-            o.stream,
-            key,
-            &sentence[n - 1..],
-            |k, id| k.shift_in(id, bits, keep),
-        );
+        let (bits, keep) = (o.bits, n as u32 * o.bits);
+        push_windows(&mut self.pending, o.stream, sentence, n, |k, id| {
+            k.shift_in(id, bits, keep)
+        });
     }
 
     fn flush(&mut self) {
@@ -465,18 +456,23 @@ pub(super) fn stream_keys<K: Packed>(
     unsafe { keys.set_len(at + ids.len()) };
 }
 
-/// [`stream_keys`] when `stream`, else plain stores: a lower order adds one
-/// key per sentence, and streaming those too would share the processor's
-/// few write-combining buffers among several buffers of keys, each store
-/// then flushing a partial line (orders 1..5 ran 5-10% slower that way).
+/// Append to `keys` the key of every `n`-word window of `sentence` (at
+/// least `n` words), each `step(the key before, id)` from [`Packed::ZERO`],
+/// with [`stream_keys`] when `stream`, else plain stores: a lower order
+/// adds one key per sentence, and streaming those too would share the
+/// processor's few write-combining buffers among several buffers of keys,
+/// each store then flushing a partial line (orders 1..5 ran 5-10% slower
+/// that way).
 #[inline(always)]
-pub(super) fn push_keys<K: Packed>(
+pub(super) fn push_windows<K: Packed>(
     keys: &mut Vec<K>,
     stream: bool,
-    mut key: K,
-    ids: &[u32],
+    sentence: &[u32],
+    n: usize,
     step: impl Fn(K, u32) -> K,
 ) {
+    let (head, ids) = sentence.split_at(n - 1);
+    let mut key = head.iter().fold(K::ZERO, |k, &id| step(k, id));
     if stream {
         return stream_keys(keys, key, ids, step);
     }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::runs::{Run, RunWriter, Spill};
-use super::sorted::{kway_each, push_keys, sort_into_run, streamed, Packed, Wide};
+use super::sorted::{kway_each, push_windows, sort_into_run, streamed, Packed, Wide};
 use super::table::{table_for, OrderBatch, OrderTable, MAX_ORDER};
 use crate::Result;
 
@@ -63,7 +63,7 @@ pub(super) fn packing(n: usize, vocab: usize) -> Option<(u32, usize)> {
 /// The counter of order `n` (2..=MAX_ORDER) for ids below `vocab`, whose
 /// workers sort their buffers every `batch` keys. With `packed` false, the
 /// hash table is used whatever the vocabulary (tests compare both). `top`:
-/// the highest order, which takes every window (see [`super::sorted::push_keys`]).
+/// the highest order, which takes every window (see [`super::sorted::push_windows`]).
 pub(super) fn spill_order_for(
     n: usize,
     vocab: usize,
@@ -195,17 +195,9 @@ impl<K: Packed> SpillBatch for PackedSpillBatch<K> {
         let bits = o.bits;
         let top = (n as u32 - 1) * bits;
         debug_assert!(sentence.iter().all(|&id| u64::from(id) >> bits == 0));
-        let mut key = K::ZERO;
-        for &id in &sentence[..n - 1] {
-            key = key.push_high(id, bits, top);
-        }
-        push_keys(
-            &mut self.pending,
-            o.stream,
-            key,
-            &sentence[n - 1..],
-            |k, id| k.push_high(id, bits, top),
-        );
+        push_windows(&mut self.pending, o.stream, sentence, n, |k, id| {
+            k.push_high(id, bits, top)
+        });
     }
 
     fn flush(&mut self) {
