@@ -88,16 +88,18 @@ def main() -> None:
         import kenlm
 
         _SHARED["sentences"] = sentences
+        labels = []
         for path in args.kenlm:
             km = kenlm.Model(str(path))
             label = f"kenlm module ({path.name}, {path.stat().st_size / 1e6:,.1f} MB)"
             _SHARED[label] = km
+            labels.append(label)
             scorers[f"{label}, 1 process"] = cpu_of(
                 lambda km=km: sum(km.score(s) for s in sentences)
             )
         if args.two:
             pool = mp.get_context("fork").Pool(2)
-            for label in [k for k in _SHARED if k.startswith("kenlm")]:
+            for label in labels:
                 scorers[f"{label}, 2 processes"] = lambda label=label: sum(
                     pool.map(_kenlm_half, [(label, 0), (label, 1)])
                 )

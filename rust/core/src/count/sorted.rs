@@ -232,7 +232,7 @@ pub trait PackedBatch: Send {
 /// The counter of `n`-grams (n in 2..=6, see [`packs`]) with the narrowest
 /// key that holds them, for `workers` workers; `top`: the highest order
 /// counted, which takes every window of a sentence (its keys are streamed,
-/// see [`stream_keys`]), where a lower order takes one.
+/// see [`push_windows`]), where a lower order takes one.
 pub fn order_for(n: usize, workers: usize, top: bool) -> Arc<dyn PackedOrder> {
     if n <= 3 {
         SortedOrder::<u64>::new(n, workers, top)
@@ -251,7 +251,7 @@ pub struct SortedOrder<K: Packed> {
     /// Re-sort into new keys of the next width up, never in place (tests):
     /// 128-bit ones for orders 2 and 3, arrays of ids for the others.
     wide: bool,
-    /// Write keys with [`stream_keys`] (the top order's many windows).
+    /// Stream its keys (the top order's many windows; see [`push_windows`]).
     stream: bool,
     runs: Mutex<Vec<Run<K>>>,
     fallback: Arc<dyn OrderTable>,
@@ -427,42 +427,18 @@ impl<K: Packed> SortedBatch<K> {
     }
 }
 
-/// Append to `keys` one key per id of `ids`, each `step(the key before, id)`
-/// starting from `key`, written with [`Packed::stream_to`]: a worker's
-/// buffer of keys, tens of megabytes written once and read back only when
-/// full, would otherwise evict the interner's tables and the unigram counts
-/// that every token reads (Gutenberg orders 1..3: 12% less CPU). Call
-/// [`streamed`] before reading the keys.
-#[inline(always)]
-pub(super) fn stream_keys<K: Packed>(
-    keys: &mut Vec<K>,
-    mut key: K,
-    ids: &[u32],
-    step: impl Fn(K, u32) -> K,
-) {
-    if keys.capacity() - keys.len() < ids.len() {
-        // Growing copies the keys: order the ones streamed so far first.
-        streamed();
-        keys.reserve(ids.len());
-    }
-    let at = keys.len();
-    let to = keys.spare_capacity_mut().as_mut_ptr() as *mut K;
-    for (j, &id) in ids.iter().enumerate() {
-        key = step(key, id);
-        // SAFETY: `reserve` made room for every id's key past `at`.
-        unsafe { key.stream_to(to.add(j)) };
-    }
-    // SAFETY: the keys were all written just above.
-    unsafe { keys.set_len(at + ids.len()) };
-}
-
 /// Append to `keys` the key of every `n`-word window of `sentence` (at
-/// least `n` words), each `step(the key before, id)` from [`Packed::ZERO`],
-/// with [`stream_keys`] when `stream`, else plain stores: a lower order
-/// adds one key per sentence, and streaming those too would share the
-/// processor's few write-combining buffers among several buffers of keys,
-/// each store then flushing a partial line (orders 1..5 ran 5-10% slower
-/// that way).
+/// least `n` words), each `step(the key before, id)` from [`Packed::ZERO`].
+///
+/// With `stream` (the top order, whose buffer takes every window), the keys
+/// are written with [`Packed::stream_to`]: the buffer, tens of megabytes
+/// written once and read back only when full, would otherwise evict the
+/// interner's tables and the unigram counts that every token reads (a few
+/// percent of the CPU on the Gutenberg orders 1..3). Call [`streamed`]
+/// before reading them. A lower order adds one key per sentence and uses
+/// plain stores: streaming those too would share the processor's few
+/// write-combining buffers among several buffers of keys, each store then
+/// flushing a partial line (orders 1..5 ran 5-10% slower that way).
 #[inline(always)]
 pub(super) fn push_windows<K: Packed>(
     keys: &mut Vec<K>,
@@ -473,16 +449,30 @@ pub(super) fn push_windows<K: Packed>(
 ) {
     let (head, ids) = sentence.split_at(n - 1);
     let mut key = head.iter().fold(K::ZERO, |k, &id| step(k, id));
-    if stream {
-        return stream_keys(keys, key, ids, step);
+    if !stream {
+        for &id in ids {
+            key = step(key, id);
+            keys.push(key);
+        }
+        return;
     }
-    for &id in ids {
+    if keys.capacity() - keys.len() < ids.len() {
+        // Growing copies the keys: order the ones streamed so far first.
+        streamed();
+        keys.reserve(ids.len());
+    }
+    let at = keys.len();
+    let to = keys.spare_capacity_mut().as_mut_ptr() as *mut K;
+    for (j, &id) in ids.iter().enumerate() {
         key = step(key, id);
-        keys.push(key);
+        // SAFETY: the capacity holds every id's key past `at`.
+        unsafe { key.stream_to(to.add(j)) };
     }
+    // SAFETY: the keys were all written just above.
+    unsafe { keys.set_len(at + ids.len()) };
 }
 
-/// Order the keys [`stream_keys`] wrote before any later access to them
+/// Order the keys [`push_windows`] streamed before any later access to them
 /// (non-temporal stores are not ordered otherwise).
 #[inline]
 pub(super) fn streamed() {

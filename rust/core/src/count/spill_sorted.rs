@@ -118,7 +118,7 @@ type MemoryRun<K> = Vec<(K, u64)>;
 struct PackedSpill<K: Packed> {
     n: usize,
     bits: u32,
-    /// Write keys with [`super::sorted::stream_keys`] (the top order).
+    /// Stream its keys (the top order; see [`super::sorted::push_windows`]).
     stream: bool,
     batch: usize,
     runs: Mutex<Vec<MemoryRun<K>>>,
