@@ -256,6 +256,33 @@ fn map(_len: usize) -> *mut u8 {
     std::ptr::null_mut()
 }
 
+/// Hand the whole pages inside `items` back to the system while their block
+/// stays allocated: a stage that has read part of a large array for the last
+/// time frees that part at once, so that the arrays it writes take those
+/// pages rather than fresh ones (on a VM, faulting pages the host has not
+/// backed yet costs about 2 s a gigabyte: see docs/scaling.md).
+///
+/// # Safety
+/// Nothing may read `items` afterwards: their pages read as zeros (or as
+/// whatever is written there next). Dropping the block is fine.
+pub unsafe fn discard<T>(items: &[T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let from = items.as_ptr() as usize;
+        let start = from.div_ceil(PAGE) * PAGE;
+        let end = (from + std::mem::size_of_val(items)) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: whole pages inside `items`, which the caller no longer reads.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = items;
+}
+
 /// Unmap every block [`HugePageAlloc`]'s pool holds (the end of a job: what
 /// it freed goes back to the system rather than staying resident).
 pub fn release_pool() {

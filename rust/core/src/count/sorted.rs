@@ -200,8 +200,43 @@ impl Packed for Wide {
     }
 }
 
-/// A sorted run: (packed key, count), keys strictly increasing.
-type Run<K> = Vec<(K, u64)>;
+/// A key and its count in a sorted run: 12 bytes for a `u64` key, 20 for a
+/// [`Wide`] one (a `(K, u64)` pair takes 16 and 24). A count past
+/// `u32::MAX` (a corpus of billions of tokens) is held as several entries
+/// of the same key, which every reader of a run sums; a run is the largest
+/// array of counting, so a quarter less of it is a quarter less memory the
+/// kernel must fault in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, packed(4))]
+pub struct Entry<K> {
+    /// The packed key.
+    pub key: K,
+    /// Its count (or a share of it, see above).
+    pub count: u32,
+}
+
+impl<K: Copy> Entry<K> {
+    /// `key` with `count`, pushed to `out` as one entry or, past
+    /// `u32::MAX`, as several.
+    #[inline]
+    pub(super) fn push(out: &mut Vec<Self>, key: K, mut count: u64) {
+        while count > u64::from(u32::MAX) {
+            out.push(Self {
+                key,
+                count: u32::MAX,
+            });
+            count -= u64::from(u32::MAX);
+        }
+        out.push(Self {
+            key,
+            count: count as u32,
+        });
+    }
+}
+
+/// A sorted run: keys in increasing order, each once (or, with a count
+/// past `u32::MAX`, in consecutive entries: see [`Entry`]).
+type Run<K> = Vec<Entry<K>>;
 
 /// Order-erased view of a [`SortedOrder`], so a job holds orders of both key
 /// widths.
@@ -340,14 +375,14 @@ impl<K: Packed> PackedOrder for SortedOrder<K> {
             // Final ids fit the bits of temporary ones: the runs are mapped
             // and re-sorted in place, piece by piece.
             let mut runs = runs;
-            let mut slices: Vec<&mut [(K, u64)]> =
+            let mut slices: Vec<&mut [Entry<K>]> =
                 runs.iter_mut().flat_map(|r| r.chunks_mut(PIECE)).collect();
             slices.par_iter_mut().try_for_each(|s| {
                 control.check()?;
                 for e in s.iter_mut() {
-                    e.0 = repack(e.0, n, bits, remap, bits);
+                    e.key = repack(e.key, n, bits, remap, bits);
                 }
-                s.sort_unstable_by_key(|e| e.0);
+                s.sort_unstable_by_key(|e| e.key);
                 Ok::<(), crate::Error>(())
             })?;
             drop(slices);
@@ -485,7 +520,7 @@ pub(super) fn streamed() {
 
 /// Sort `keys` and reduce them to a run of (key, count), leaving `keys`
 /// empty (its memory kept for the next batch).
-pub(super) fn sort_into_run<K: Packed>(keys: &mut Vec<K>) -> Vec<(K, u64)> {
+pub(super) fn sort_into_run<K: Packed>(keys: &mut Vec<K>) -> Run<K> {
     keys.sort_unstable();
     // Sized exactly: growing by doubling would copy the run and fault in
     // fresh pages twice over (most 5-grams of a batch are distinct).
@@ -499,7 +534,7 @@ pub(super) fn sort_into_run<K: Packed>(keys: &mut Vec<K>) -> Vec<(K, u64)> {
         while i < keys.len() && keys[i] == key {
             i += 1;
         }
-        run.push((key, (i - start) as u64));
+        Entry::push(&mut run, key, (i - start) as u64);
     }
     keys.clear();
     run
@@ -521,14 +556,20 @@ fn remap_pieces<P: Packed, K: Ord + Copy + Send + Sync>(
     runs: Vec<Run<P>>,
     control: &Control,
     map: impl Fn(P) -> K + Sync,
-) -> Result<Vec<Vec<(K, u64)>>> {
-    let slices: Vec<&[(P, u64)]> = runs.iter().flat_map(|r| r.chunks(PIECE)).collect();
+) -> Result<Vec<Vec<Entry<K>>>> {
+    let slices: Vec<&[Entry<P>]> = runs.iter().flat_map(|r| r.chunks(PIECE)).collect();
     slices
         .into_par_iter()
         .map(|s| {
             control.check()?;
-            let mut piece: Vec<(K, u64)> = s.iter().map(|&(k, c)| (map(k), c)).collect();
-            piece.sort_unstable_by_key(|e| e.0);
+            let mut piece: Vec<Entry<K>> = s
+                .iter()
+                .map(|&e| Entry {
+                    key: map(e.key),
+                    count: e.count,
+                })
+                .collect();
+            piece.sort_unstable_by_key(|e| e.key);
             Ok(piece)
         })
         .collect()
@@ -559,36 +600,57 @@ impl FinalKey for [u32; MAX_PACKED] {
 }
 
 /// Merge sorted pieces (each vector of `storage` a row of sorted pieces of
-/// [`PIECE`] entries, each key at most once per piece), summing the counts
+/// [`PIECE`] entries), summing the counts
 /// of equal keys, into flat keys (`n` ids of `bits` bits each, first id
 /// highest) and counts. Splitters taken from the largest piece cut the key
 /// range into parts that merge and unpack in parallel.
 fn merge_unpack<K: FinalKey>(
-    storage: Vec<Vec<(K, u64)>>,
+    storage: Vec<Vec<Entry<K>>>,
     n: usize,
     bits: u32,
 ) -> (Vec<u32>, Vec<u64>) {
-    let pieces: Vec<&[(K, u64)]> = storage.iter().flat_map(|p| p.chunks(PIECE)).collect();
+    let pieces: Vec<&[Entry<K>]> = storage.iter().flat_map(|p| p.chunks(PIECE)).collect();
     let parts = rayon::current_num_threads() * 4;
     let largest = pieces.iter().max_by_key(|p| p.len()).map_or(&[][..], |p| p);
     let mut splitters: Vec<K> = (1..parts)
-        .filter_map(|i| largest.get(largest.len() * i / parts).map(|e| e.0))
+        .filter_map(|i| largest.get(largest.len() * i / parts).map(|e| e.key))
         .collect();
     splitters.dedup();
-    // Part r holds the keys from splitters[r - 1] (included) to splitters[r].
-    let cut = |p: &[(K, u64)], r: usize| {
-        splitters
-            .get(r)
-            .map_or(p.len(), |&s| p.partition_point(|e| e.0 < s))
-    };
+    // Part r holds the keys from splitters[r - 1] (included) to splitters[r]:
+    // every piece is cut before any part merges, since a part frees what it
+    // has read (below) and a search must not read freed entries.
+    let cuts: Vec<Vec<usize>> = pieces
+        .iter()
+        .map(|p| {
+            let mut at: Vec<usize> = splitters
+                .iter()
+                .map(|&s| p.partition_point(|e| { e.key } < s))
+                .collect();
+            at.insert(0, 0);
+            at.push(p.len());
+            at
+        })
+        .collect();
+    // Each part, once merged, hands back the pages of the pieces it read and
+    // each merged part, once unpacked, its own: the memory in use stays near
+    // the larger of the pieces, the merged parts and the result, never their
+    // sum (every page a stage adds to the peak is one the kernel must fault in
+    // fresh).
     let merged: Vec<Vec<(K, u64)>> = (0..=splitters.len())
         .into_par_iter()
         .map(|r| {
-            let slices: Vec<&[(K, u64)]> = pieces
+            let slices: Vec<&[Entry<K>]> = pieces
                 .iter()
-                .map(|p| &p[if r == 0 { 0 } else { cut(p, r - 1) }..cut(p, r)])
+                .zip(&cuts)
+                .map(|(p, at)| &p[at[r]..at[r + 1]])
                 .collect();
-            kway(&slices)
+            let out = kway(&slices);
+            for s in slices {
+                // SAFETY: the parts' ranges of a piece are disjoint, and this
+                // part's is never read again (the pieces are only dropped).
+                unsafe { crate::alloc::discard(s) };
+            }
+            out
         })
         .collect();
     drop(pieces);
@@ -598,12 +660,14 @@ fn merge_unpack<K: FinalKey>(
     let mut counts = vec![0u64; total];
     let rows = split_rows(&mut keys, &mut counts, n, merged.iter().map(Vec::len));
     rows.into_par_iter()
-        .zip(&merged)
+        .zip(merged)
         .for_each(|((keys, counts), m)| {
-            for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(m) {
+            for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(&m) {
                 k.unpack(bits, key);
                 *count = c;
             }
+            // SAFETY: `m` is dropped right after.
+            unsafe { crate::alloc::discard(&m) };
         });
     (keys, counts)
 }
@@ -628,9 +692,8 @@ pub(super) fn split_rows<'a>(
     parts
 }
 
-/// K-way merge of sorted slices (each key at most once per slice), summing
-/// the counts of equal keys.
-fn kway<K: Ord + Copy>(slices: &[&[(K, u64)]]) -> Vec<(K, u64)> {
+/// K-way merge of sorted slices, summing the counts of equal keys.
+fn kway<K: Ord + Copy>(slices: &[&[Entry<K>]]) -> Vec<(K, u64)> {
     let mut out: Vec<(K, u64)> = Vec::with_capacity(slices.iter().map(|s| s.len()).sum());
     let pushed: std::result::Result<(), std::convert::Infallible> = kway_each(slices, |k, c| {
         out.push((k, c));
@@ -640,10 +703,11 @@ fn kway<K: Ord + Copy>(slices: &[&[(K, u64)]]) -> Vec<(K, u64)> {
     out
 }
 
-/// K-way merge of sorted slices (each key at most once per slice): `emit`
-/// gets every key once, in order, with its counts summed.
+/// K-way merge of sorted slices: `emit` gets every key once, in order, with
+/// its counts summed (over the slices, and over the entries of one slice
+/// that share it).
 pub(super) fn kway_each<K: Ord + Copy, E>(
-    slices: &[&[(K, u64)]],
+    slices: &[&[Entry<K>]],
     mut emit: impl FnMut(K, u64) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
     use std::cmp::Reverse;
@@ -652,13 +716,13 @@ pub(super) fn kway_each<K: Ord + Copy, E>(
         .iter()
         .enumerate()
         .filter(|(_, s)| !s.is_empty())
-        .map(|(i, s)| Reverse((s[0].0, i)))
+        .map(|(i, s)| Reverse((s[0].key, i)))
         .collect();
     let mut pos = vec![0usize; slices.len()];
     let mut current: Option<(K, u64)> = None;
     while let Some(mut top) = heap.peek_mut() {
         let Reverse((key, i)) = *top;
-        let count = slices[i][pos[i]].1;
+        let count = u64::from(slices[i][pos[i]].count);
         match current.as_mut() {
             Some(c) if c.0 == key => c.1 += count,
             _ => {
@@ -669,7 +733,7 @@ pub(super) fn kway_each<K: Ord + Copy, E>(
         }
         pos[i] += 1;
         match slices[i].get(pos[i]) {
-            Some(next) => *top = Reverse((next.0, i)),
+            Some(next) => *top = Reverse((next.key, i)),
             None => {
                 PeekMut::pop(top);
             }
@@ -682,12 +746,12 @@ pub(super) fn kway_each<K: Ord + Copy, E>(
 }
 
 /// Merge two sorted runs, summing the counts of keys in both.
-fn merge<K: Ord + Copy>(a: &[(K, u64)], b: &[(K, u64)]) -> Vec<(K, u64)> {
+fn merge<K: Ord + Copy>(a: &[Entry<K>], b: &[Entry<K>]) -> Run<K> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
-        match x.0.cmp(&y.0) {
+        match { x.key }.cmp(&{ y.key }) {
             std::cmp::Ordering::Less => {
                 out.push(x);
                 i += 1;
@@ -697,7 +761,7 @@ fn merge<K: Ord + Copy>(a: &[(K, u64)], b: &[(K, u64)]) -> Vec<(K, u64)> {
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                out.push((x.0, x.1 + y.1));
+                Entry::push(&mut out, x.key, u64::from(x.count) + u64::from(y.count));
                 i += 1;
                 j += 1;
             }
@@ -747,36 +811,54 @@ fn merge_flat(n: usize, a: (&[u32], &[u64]), b: (&[u32], &[u64])) -> (Vec<u32>, 
 mod tests {
     use super::*;
 
+    /// A run of (key, count) pairs as entries (a count past `u32::MAX` split).
+    fn run(pairs: &[(u64, u64)]) -> Run<u64> {
+        let mut out = Vec::new();
+        for &(k, c) in pairs {
+            Entry::push(&mut out, k, c);
+        }
+        out
+    }
+
     #[test]
     fn merges_sum_shared_keys() {
-        let a = vec![(1u64, 2u64), (3, 1), (9, 5)];
-        let b = vec![(0u64, 1u64), (3, u64::from(u32::MAX)), (10, 1)];
+        let max = u64::from(u32::MAX);
+        let a = run(&[(1, 2), (3, 1), (9, 5)]);
+        let b = run(&[(0, 1), (3, max), (10, 1)]);
+        // A sum past u32::MAX is held as two entries of one key.
+        let ab = merge(&a, &b);
         assert_eq!(
-            merge(&a, &b),
-            [
-                (0, 1),
-                (1, 2),
-                (3, u64::from(u32::MAX) + 1),
-                (9, 5),
-                (10, 1)
-            ]
+            ab,
+            run(&[(0, 1), (1, 2), (3, max), (3, 1), (9, 5), (10, 1)])
         );
-        let c = vec![(3u64, 1u64)];
-        let all = kway(&[&a, &b, &c, &[]]);
-        assert_eq!(all[2], (3, u64::from(u32::MAX) + 2));
-        assert_eq!(all.len(), 5);
-        // Order 2, 32-bit ids: the splitters cut between parts, whatever the pieces.
-        let pieces: Vec<Vec<(u64, u64)>> = (1..6u64)
-            .map(|p| (0..1000u64).map(|i| ((i * p) << 32 | i, p)).collect())
-            .collect();
-        let (keys, counts) = merge_unpack(pieces.clone(), 2, 32);
-        let mut want: std::collections::BTreeMap<u64, u64> = Default::default();
-        for (k, c) in pieces.iter().flatten() {
-            *want.entry(*k).or_insert(0) += c;
+        assert_eq!(run(&[(7, 2 * max + 3)]).len(), 3);
+        // Readers sum them: with another run holding the key twice too.
+        let c = run(&[(3, max + 1)]);
+        let all = kway(&[&ab, &c, &[]]);
+        assert_eq!(all, [(0, 1), (1, 2), (3, 2 * max + 2), (9, 5), (10, 1)]);
+        assert_eq!(
+            merge(&ab, &c)
+                .iter()
+                .map(|e| u64::from(e.count))
+                .sum::<u64>(),
+            2 * max + 11
+        );
+        // Order 2, 32-bit ids: the splitters cut between parts, whatever the
+        // pieces, and pieces of many pages (freed part by part as they are
+        // merged) give the same sums.
+        for len in [1000u64, 300_000] {
+            let pieces: Vec<Run<u64>> = (1..6u64)
+                .map(|p| run(&(0..len).map(|i| ((i * p) << 32 | i, p)).collect::<Vec<_>>()))
+                .collect();
+            let mut want: std::collections::BTreeMap<u64, u64> = Default::default();
+            for e in pieces.iter().flatten() {
+                *want.entry(e.key).or_insert(0) += u64::from(e.count);
+            }
+            let (keys, counts) = merge_unpack(pieces, 2, 32);
+            assert_eq!(counts, want.values().copied().collect::<Vec<_>>());
+            let first: Vec<u32> = want.keys().map(|k| (k >> 32) as u32).collect();
+            assert_eq!(keys.iter().step_by(2).copied().collect::<Vec<_>>(), first);
         }
-        assert_eq!(counts, want.values().copied().collect::<Vec<_>>());
-        let first: Vec<u32> = want.keys().map(|k| (k >> 32) as u32).collect();
-        assert_eq!(keys.iter().step_by(2).copied().collect::<Vec<_>>(), first);
         let flat = merge_flat(
             2,
             (&[0, 1, 0, 3], &[1, 2]),

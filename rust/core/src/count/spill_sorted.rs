@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::runs::{Run, RunWriter, Spill};
-use super::sorted::{kway_each, push_windows, sort_into_run, streamed, Packed, Wide};
+use super::sorted::{kway_each, push_windows, sort_into_run, streamed, Entry, Packed, Wide};
 use super::table::{table_for, OrderBatch, OrderTable, MAX_ORDER};
 use crate::Result;
 
@@ -111,8 +111,8 @@ impl SpillBatch for HashedBatch {
     }
 }
 
-/// A sorted run in memory: (packed key, count), keys strictly increasing.
-type MemoryRun<K> = Vec<(K, u64)>;
+/// A sorted run in memory (see [`Entry`]).
+type MemoryRun<K> = Vec<Entry<K>>;
 
 /// Sort-based counter of one order over packed keys.
 struct PackedSpill<K: Packed> {
@@ -165,7 +165,7 @@ impl<K: Packed> SpillOrder for PackedSpill<K> {
         }
         let (n, bits) = (self.n, self.bits);
         let mut run = RunWriter::create(spill, &format!("counts{n}"), n)?;
-        let slices: Vec<&[(K, u64)]> = runs.iter().map(Vec::as_slice).collect();
+        let slices: Vec<&[Entry<K>]> = runs.iter().map(Vec::as_slice).collect();
         let mut rev = [0u32; MAX_ORDER];
         kway_each(&slices, |key, count| {
             for (j, id) in rev[..n].iter_mut().enumerate() {
@@ -181,7 +181,7 @@ impl<K: Packed> SpillOrder for PackedSpill<K> {
 
 /// Bytes of one entry of a run in memory.
 fn entry_bytes<K>() -> usize {
-    std::mem::size_of::<(K, u64)>()
+    std::mem::size_of::<Entry<K>>()
 }
 
 impl<K: Packed> SpillBatch for PackedSpillBatch<K> {
