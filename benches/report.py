@@ -6,6 +6,11 @@ case's alone. Usage::
 
     python benches/report.py            # everything (about 10 minutes on 2 cores)
     python benches/report.py --quick    # skip the 319 MB Gutenberg set
+    python benches/report.py --pairs 3 --whole gutenberg 3
+        # one case, the reference and nextword alternating in 3 pairs; with
+        # --whole the reference counts the whole Gutenberg set, the same data
+        # as nextword (about 3 minutes and 7 GB a run), not its first 400,000
+        # lines
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ CORPORA = {
 REFERENCE_PREFIX_LINES = 400_000
 
 
-def _read_lines(corpus: str) -> list[str]:
+def _read_lines(corpus: str, whole: bool = False) -> list[str]:
     from nextword import reference
 
     path = CORPORA[corpus]
@@ -44,14 +49,17 @@ def _read_lines(corpus: str) -> list[str]:
         for f in sorted(path.iterdir()):
             with gzip.open(f, "rt", encoding="utf-8", newline="") as fh:
                 lines.extend(reference.split_lines(fh.read()))
-            if len(lines) >= REFERENCE_PREFIX_LINES:
+            if not whole and len(lines) >= REFERENCE_PREFIX_LINES:
                 return lines[:REFERENCE_PREFIX_LINES]
         return lines
     return reference.split_lines(path.read_text(encoding="utf-8"))
 
 
-def run_case(impl: str, task: str, corpus: str, order: int) -> dict[str, float]:
-    """Measure one case in this process; returns seconds and tokens."""
+def run_case(
+    impl: str, task: str, corpus: str, order: int, whole: bool = False
+) -> dict[str, float]:
+    """Measure one case in this process; returns seconds and tokens (`whole`:
+    the reference reads all of a directory corpus, not its prefix)."""
     import nextword
     from nextword import reference
 
@@ -59,7 +67,7 @@ def run_case(impl: str, task: str, corpus: str, order: int) -> dict[str, float]:
         start = time.perf_counter()
         counts = nextword.count_ngrams(CORPORA[corpus], order=order, progress=False)
         return {"seconds": time.perf_counter() - start, "tokens": counts.tokens}
-    lines = _read_lines(corpus)
+    lines = _read_lines(corpus, whole)
     tokens = sum(len(reference.whitespace_tokenize(s)) for s in reference.sentences(lines))
     if task == "count":
         start = time.perf_counter()
@@ -92,13 +100,41 @@ def encode_reference(vocab: Any, task: str, lines: list[str]) -> int:
     return sum(map(len, out))
 
 
+def run_fresh(impl: str, task: str, corpus: str, order: int, whole: bool = False) -> dict:
+    """One case in a fresh subprocess: seconds, tokens and its peak RSS."""
+    cmd = [sys.executable, __file__, "--case", impl, task, corpus, str(order)]
+    if whole:
+        cmd.append("--whole")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def pairs(task: str, corpus: str, order: int, n: int, whole: bool) -> None:
+    """The reference and nextword alternating, `n` pairs: each pair's figures
+    and ratio, then the medians (ratio of tokens/s, as in the table)."""
+    ratios, ours, theirs = [], [], []
+    for i in range(n):
+        ref = run_fresh("reference", task, corpus, order, whole)
+        rust = run_fresh("rust", task, corpus, order)
+        ratio = (rust["tokens"] / rust["seconds"]) / (ref["tokens"] / ref["seconds"])
+        ratios.append(ratio)
+        ours.append(rust["seconds"])
+        theirs.append(ref["seconds"])
+        print(
+            f"pair {i + 1}: reference {ref['seconds']:.2f} s on {ref['tokens']:,} tokens "
+            f"({ref['rss_mb']:,.0f} MB), nextword {rust['seconds']:.2f} s on "
+            f"{rust['tokens']:,} tokens ({rust['rss_mb']:,.0f} MB): {ratio:.1f}x",
+            flush=True,
+        )
+    print(
+        f"medians: reference {statistics.median(theirs):.2f} s, nextword "
+        f"{statistics.median(ours):.2f} s, ratio {statistics.median(ratios):.1f}x"
+    )
+
+
 def measure(impl: str, task: str, corpus: str, order: int, repeat: int) -> dict[str, float]:
     """Median seconds and max peak RSS over `repeat` fresh subprocesses."""
-    runs = []
-    for _ in range(repeat):
-        cmd = [sys.executable, __file__, "--case", impl, task, corpus, str(order)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
+    runs = [run_fresh(impl, task, corpus, order) for _ in range(repeat)]
     return {
         "seconds": statistics.median(r["seconds"] for r in runs),
         "tokens": runs[0]["tokens"],
@@ -111,12 +147,25 @@ def main() -> None:
     parser.add_argument("--case", nargs=4, metavar=("IMPL", "TASK", "CORPUS", "ORDER"))
     parser.add_argument("--quick", action="store_true", help="skip the Gutenberg set")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--pairs", type=int, metavar="N", help="one case (TASK CORPUS ORDER), N alternating pairs"
+    )
+    parser.add_argument(
+        "--whole", action="store_true", help="the reference counts the whole Gutenberg set"
+    )
+    parser.add_argument("one", nargs="*", metavar="TASK CORPUS ORDER")
     args = parser.parse_args()
     if args.case:
         impl, task, corpus, order = args.case
-        result = run_case(impl, task, corpus, int(order))
+        result = run_case(impl, task, corpus, int(order), args.whole)
         result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
+        return
+    if args.pairs:
+        if len(args.one) != 3:
+            parser.error("--pairs takes TASK CORPUS ORDER, e.g. count gutenberg 3")
+        task, corpus, order = args.one
+        pairs(task, corpus, int(order), args.pairs, args.whole)
         return
 
     cases = [
