@@ -59,6 +59,24 @@ pub fn open<'c>(path: &Path, control: &'c Control) -> Result<Box<dyn Read + 'c>>
     );
     let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
     if head.starts_with(&[0x1f, 0x8b]) {
+        let size = buffered
+            .get_ref()
+            .inner
+            .metadata()
+            .map_or(u64::MAX, |m| m.len());
+        if size <= WHOLE_GZIP {
+            // Small enough to hold: read whole and inflated in one call.
+            let mut data = Vec::with_capacity(size as usize);
+            buffered
+                .read_to_end(&mut data)
+                .map_err(|e| Error::io(path, e))?;
+            return Ok(match gunzip_whole(&data) {
+                Some(text) => Box::new(std::io::Cursor::new(text)),
+                None => Box::new(flate2::bufread::MultiGzDecoder::new(std::io::Cursor::new(
+                    data,
+                ))),
+            });
+        }
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         let decoder =
@@ -67,6 +85,54 @@ pub fn open<'c>(path: &Path, control: &'c Control) -> Result<Box<dyn Read + 'c>>
     } else {
         Ok(Box::new(buffered))
     }
+}
+
+/// Gzip files of at most this many bytes, inflating to at most
+/// [`WHOLE_TEXT`], are read whole and inflated in one call to libdeflate
+/// (0.36 s against 0.62 s for the streaming decoder over the 20 Gutenberg
+/// files); larger ones stream, so memory stays bounded.
+const WHOLE_GZIP: u64 = 32 << 20;
+/// Most text a gzip file read whole may inflate to.
+const WHOLE_TEXT: usize = 64 << 20;
+
+/// The text of `data`, one whole gzip member, inflated by libdeflate into a
+/// buffer of the size its trailer gives; `None` when that does not hold (a
+/// file of several members, text past [`WHOLE_TEXT`], damaged data): the
+/// caller then streams it, which also reports where damaged data goes wrong.
+fn gunzip_whole(data: &[u8]) -> Option<Vec<u8>> {
+    let trailer: [u8; 4] = data.get(data.len().checked_sub(4)?..)?.try_into().ok()?;
+    let want = u32::from_le_bytes(trailer) as usize;
+    if want > WHOLE_TEXT {
+        return None;
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(want);
+    let (mut used, mut written) = (0usize, 0usize);
+    // SAFETY: the decompressor is used by this call alone and freed after;
+    // libdeflate reads `data` and writes at most `want` bytes into `out`'s
+    // capacity, and `written` bytes of it are initialised when it succeeds.
+    let ok = unsafe {
+        let d = libdeflate_sys::libdeflate_alloc_decompressor();
+        if d.is_null() {
+            return None;
+        }
+        let result = libdeflate_sys::libdeflate_gzip_decompress_ex(
+            d,
+            data.as_ptr().cast(),
+            data.len(),
+            out.as_mut_ptr().cast(),
+            want,
+            &mut used,
+            &mut written,
+        );
+        libdeflate_sys::libdeflate_free_decompressor(d);
+        result == libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS
+    };
+    if !ok || used != data.len() || written != want {
+        return None;
+    }
+    // SAFETY: libdeflate wrote `written` bytes (checked above).
+    unsafe { out.set_len(written) };
+    Some(out)
 }
 
 /// Read until `buf` holds `want` bytes or the stream ends; returns false at
@@ -235,6 +301,54 @@ pub fn chunk_input_sized(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(text).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// One member inflates whole; anything else is left to the streaming
+    /// decoder (several members, a trailer that lies, damaged or cut data),
+    /// and a real file both ways reads the same.
+    #[test]
+    fn whole_gzip_takes_one_sound_member_only() {
+        let text: Vec<u8> = (0..50_000)
+            .flat_map(|i| format!("line {i} of some text\n").into_bytes())
+            .collect();
+        let one = gzip(&text);
+        assert_eq!(gunzip_whole(&one).as_deref(), Some(&text[..]));
+        assert_eq!(gunzip_whole(&gzip(b"")).as_deref(), Some(&b""[..]));
+        let mut two = gzip(b"a b\n");
+        two.extend(gzip(b"c d\n"));
+        assert_eq!(gunzip_whole(&two), None);
+        let mut lying = one.clone();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&1000u32.to_le_bytes());
+        assert_eq!(gunzip_whole(&lying), None);
+        let mut damaged = one.clone();
+        damaged[n / 2] ^= 0x55;
+        assert_eq!(gunzip_whole(&damaged), None);
+        assert_eq!(gunzip_whole(&one[..n - 9]), None);
+        assert_eq!(gunzip_whole(&one[..3]), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [("one.gz", one), ("two.gz", two)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let mut got = Vec::new();
+            open(&path, &Control::new())
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            let mut want = Vec::new();
+            flate2::bufread::MultiGzDecoder::new(&bytes[..])
+                .read_to_end(&mut want)
+                .unwrap();
+            assert_eq!(got, want, "{name}");
+        }
+    }
 
     #[test]
     fn cut_after_the_last_newline() {
