@@ -40,18 +40,51 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
     // The separators are ASCII, and ASCII bytes never occur inside a multi-byte
     // UTF-8 sequence, so scanning bytes cuts only at char boundaries and needs
     // no decoding.
+    let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &byte) in text.as_bytes().iter().enumerate() {
-        if is_kenlm_separator(byte) {
-            if start < i {
-                f(&text[start..i]);
+    let mut emit = |from: usize, to: usize| {
+        if from < to {
+            // SAFETY: `from` and `to` are 0, the length, or next to an ASCII
+            // separator byte: char boundaries, within `text`.
+            f(unsafe { text.get_unchecked(from..to) });
+        }
+    };
+    let mut at = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+            _mm_set1_epi8,
+        };
+        // Sixteen bytes at a time: every separator is at most a space (0x20),
+        // so one comparison finds the candidates (in text, nearly all of them
+        // spaces), and each candidate is then checked exactly. SSE2 is part
+        // of x86_64.
+        while at + 16 <= bytes.len() {
+            // SAFETY: 16 bytes from `at` lie within `bytes`; SSE2 is always there.
+            let mut low = unsafe {
+                let v = _mm_loadu_si128(bytes.as_ptr().add(at) as *const __m128i);
+                let space = _mm_set1_epi8(0x20);
+                _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, space), v)) as u32
+            };
+            while low != 0 {
+                let i = at + low.trailing_zeros() as usize;
+                low &= low - 1;
+                if is_kenlm_separator(bytes[i]) {
+                    emit(start, i);
+                    start = i + 1;
+                }
             }
+            at += 16;
+        }
+    }
+    for (i, &byte) in bytes.iter().enumerate().skip(at) {
+        if is_kenlm_separator(byte) {
+            emit(start, i);
             start = i + 1;
         }
     }
-    if start < text.len() {
-        f(&text[start..]);
-    }
+    emit(start, bytes.len());
 }
 
 /// Call `f` on every run of characters that are not Unicode White_Space
@@ -96,6 +129,33 @@ mod tests {
         );
         assert_eq!(tokens("\u{3000}x é"), ["\u{3000}x", "é"]);
         assert!(tokens(" \t\r\0 ").is_empty());
+    }
+
+    /// Against a plain split, on strings long enough for the 16-byte blocks:
+    /// every separator, the other control bytes below 0x20 (candidates that
+    /// are not separators), multi-byte characters, at every offset.
+    #[test]
+    fn block_scan_agrees_with_a_plain_split() {
+        let pieces = [
+            " ", "\t", "\n", "\r", "\0", "\x0b", "\x0c", "\x1f", "\x01", "a", "bc", "def", "é",
+            "\u{3000}", "\u{a0}", "x y", "  ", "!",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..200 {
+            let mut s = String::new();
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            let want: Vec<String> = s
+                .split(|c: char| c.is_ascii() && super::is_kenlm_separator(c as u8))
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
+            assert_eq!(tokens(&s), want, "{s:?}");
+        }
     }
 
     #[test]
