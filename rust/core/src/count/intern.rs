@@ -205,17 +205,24 @@ impl Interner {
     }
 
     fn intern_slow(&self, word: &str, pos: Position) -> u32 {
+        // Most words reach here once per worker, and most of those are new:
+        // their two copies are allocated before the lock, so that the
+        // workers' allocations overlap instead of queueing behind it (a copy
+        // made for a word another worker brought first is freed after it).
+        let copies: (Box<str>, Box<str>) = (word.into(), word.into());
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(&id) = inner.ids.get(word) {
             let first = &mut inner.words[id as usize].1;
             if pos < *first {
                 *first = pos;
             }
+            drop(inner);
+            drop(copies);
             return id;
         }
         let id = inner.words.len() as u32;
-        inner.ids.insert(word.into(), id);
-        inner.words.push((word.into(), pos));
+        inner.ids.insert(copies.0, id);
+        inner.words.push((copies.1, pos));
         id
     }
 
