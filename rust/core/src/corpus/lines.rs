@@ -133,10 +133,21 @@ impl Chunk {
             }
             _ => usize::MAX,
         };
+        // One check of the whole chunk (the common case: all of it valid)
+        // costs less than one per line; a chunk that fails is checked line
+        // by line, which finds where.
+        let valid = std::str::from_utf8(&self.data).is_ok();
         for (index, (offset, raw)) in split_lines(&self.data).enumerate() {
             stats.lines += 1;
             let ended = offset != open_line;
-            let text: Cow<str> = match std::str::from_utf8(raw) {
+            let checked = if valid {
+                // SAFETY: a line is cut from valid UTF-8 at ASCII bytes (`\n`,
+                // `\r`), so it is valid UTF-8 too.
+                Ok(unsafe { std::str::from_utf8_unchecked(raw) })
+            } else {
+                std::str::from_utf8(raw)
+            };
+            let text: Cow<str> = match checked {
                 Ok(s) => Cow::Borrowed(s),
                 Err(e) => match options.errors {
                     Utf8Policy::Strict => {
