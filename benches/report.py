@@ -6,7 +6,7 @@ case's alone. Usage::
 
     python benches/report.py            # everything (about 10 minutes on 2 cores)
     python benches/report.py --quick    # skip the 319 MB Gutenberg set
-    python benches/report.py --pairs 3 --whole gutenberg 3
+    python benches/report.py --pairs 3 --whole count gutenberg 3
         # one case, the reference and nextword alternating in 3 pairs; with
         # --whole the reference counts the whole Gutenberg set, the same data
         # as nextword (about 3 minutes and 7 GB a run), not its first 400,000

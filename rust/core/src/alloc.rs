@@ -262,6 +262,10 @@ fn map(_len: usize) -> *mut u8 {
 /// pages rather than fresh ones (on a VM, faulting pages the host has not
 /// backed yet costs about 2 s a gigabyte: see docs/scaling.md).
 ///
+/// A block so freed may then go to the pool, which counts it as resident
+/// until reused; budgeted jobs, which plan by [`crate::count::runs::resident_bytes`],
+/// empty the pool when they start ([`begin_budget`]) and free nothing this way.
+///
 /// # Safety
 /// Nothing may read `items` afterwards: their pages read as zeros (or as
 /// whatever is written there next). Dropping the block is fine.

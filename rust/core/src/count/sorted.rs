@@ -622,13 +622,10 @@ fn merge_unpack<K: FinalKey>(
     let cuts: Vec<Vec<usize>> = pieces
         .iter()
         .map(|p| {
-            let mut at: Vec<usize> = splitters
+            let inner = splitters
                 .iter()
-                .map(|&s| p.partition_point(|e| { e.key } < s))
-                .collect();
-            at.insert(0, 0);
-            at.push(p.len());
-            at
+                .map(|&s| p.partition_point(|e| { e.key } < s));
+            std::iter::once(0).chain(inner).chain([p.len()]).collect()
         })
         .collect();
     // Each part, once merged, hands back the pages of the pieces it read and

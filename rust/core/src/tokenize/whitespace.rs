@@ -42,11 +42,15 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
     // no decoding.
     let bytes = text.as_bytes();
     let mut start = 0;
-    let mut emit = |from: usize, to: usize| {
-        if from < to {
-            // SAFETY: `from` and `to` are 0, the length, or next to an ASCII
-            // separator byte: char boundaries, within `text`.
-            f(unsafe { text.get_unchecked(from..to) });
+    // Cut at byte `i` if it is a separator, giving `f` the token before it.
+    let mut cut = |i: usize| {
+        if is_kenlm_separator(bytes[i]) {
+            if start < i {
+                // SAFETY: `start` is 0 or just past an ASCII separator, `i` at
+                // one: char boundaries within `text`.
+                f(unsafe { text.get_unchecked(start..i) });
+            }
+            start = i + 1;
         }
     };
     let mut at = 0;
@@ -58,8 +62,7 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
         };
         // Sixteen bytes at a time: every separator is at most a space (0x20),
         // so one comparison finds the candidates (in text, nearly all of them
-        // spaces), and each candidate is then checked exactly. SSE2 is part
-        // of x86_64.
+        // spaces), and `cut` checks each exactly. SSE2 is part of x86_64.
         while at + 16 <= bytes.len() {
             // SAFETY: 16 bytes from `at` lie within `bytes`; SSE2 is always there.
             let mut low = unsafe {
@@ -68,23 +71,16 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
                 _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, space), v)) as u32
             };
             while low != 0 {
-                let i = at + low.trailing_zeros() as usize;
+                cut(at + low.trailing_zeros() as usize);
                 low &= low - 1;
-                if is_kenlm_separator(bytes[i]) {
-                    emit(start, i);
-                    start = i + 1;
-                }
             }
             at += 16;
         }
     }
-    for (i, &byte) in bytes.iter().enumerate().skip(at) {
-        if is_kenlm_separator(byte) {
-            emit(start, i);
-            start = i + 1;
-        }
+    (at..bytes.len()).for_each(&mut cut);
+    if start < bytes.len() {
+        f(&text[start..]);
     }
-    emit(start, bytes.len());
 }
 
 /// Call `f` on every run of characters that are not Unicode White_Space
