@@ -17,6 +17,9 @@ pub struct Chunk {
     pub format: InputFormat,
     /// (input index, chunk index within the input): the chunk's place in corpus order.
     pub seq: (usize, u32),
+    /// The chunk's place among all chunks of the corpus, 0, 1, 2, ... with
+    /// no gap (set by [`super::parallel::process`]; 0 elsewhere).
+    pub ordinal: u64,
     /// 1-based line number of the first line.
     pub first_line: u64,
     /// Byte offset of the first line in the decompressed input.
@@ -87,6 +90,7 @@ impl Chunk {
             source: source.clone(),
             format,
             seq,
+            ordinal: 0,
             first_line,
             byte_offset,
             data,

@@ -107,11 +107,14 @@ where
     if threads == 1 || total <= target as u64 {
         let mut state = init();
         let mut failure = None;
+        let mut ordinal = 0;
         for (index, input) in inputs.iter().enumerate() {
-            let mut emit = |chunk: Chunk| {
+            let mut emit = |mut chunk: Chunk| {
                 if control.is_cancelled() {
                     return false;
                 }
+                chunk.ordinal = ordinal;
+                ordinal += 1;
                 match work(&mut state, &chunk) {
                     Ok(()) => true,
                     Err(e) => {
@@ -165,14 +168,17 @@ where
         drop(rx);
 
         // The reader runs on this thread.
+        let mut ordinal = 0;
         for (index, input) in inputs.iter().enumerate() {
             if control.is_cancelled() || failed_before((index, 0)) {
                 break;
             }
-            let mut emit = |chunk: Chunk| {
+            let mut emit = |mut chunk: Chunk| {
                 if control.is_cancelled() || failed_before(chunk.seq) {
                     return false;
                 }
+                chunk.ordinal = ordinal;
+                ordinal += 1;
                 tx.send(chunk).is_ok()
             };
             if let Err(e) = chunk_input_sized(input, index, control, target, &mut emit) {

@@ -1,26 +1,66 @@
-//! Interning token strings to temporary ids while many threads count.
+//! Interning token strings to ids while many threads count, ids final as
+//! they are handed out.
 //!
-//! Temporary ids are handed out in whatever order threads meet new words, so
-//! they depend on scheduling. Each word also remembers where it first appears
-//! in corpus order ([`Position`]); at the end, [`Interner::into_vocab`] sorts by
-//! that position, which gives KenLM's first-appearance order whatever the thread
-//! count, and a table to remap temporary ids to final ones.
+//! A vocabulary counted from a corpus numbers its words by first appearance
+//! (KenLM's order). Workers meet words out of that order, so a word new to a
+//! worker gets a *provisional* id ([`PROVISIONAL`] and up, the worker's own)
+//! and the chunk's ids wait ([`Tokenized`]). Chunks then *commit* in corpus
+//! order, one at a time: a commit looks up each word its chunk brought in the
+//! shared table, giving the ones the table lacks the next ids, and rewrites
+//! the chunk's provisional ids. So the ids every run and table holds are
+//! final: nothing is renumbered or sorted again at the end.
+//!
+//! A worker hands its tokenized chunk to the interner ([`Interner::submit`])
+//! and takes back every chunk whose turn has come, its own or another's, to
+//! count (counts add up, whoever counts them); so a worker busy sorting a
+//! batch never holds up the others' commits. The shared table is touched
+//! once per new word per worker, under one lock held for a whole chunk's
+//! words.
 
 use std::sync::Mutex;
 
 use hashbrown::HashMap;
 
-use crate::tokenize::vocab::Position;
 use crate::tokenize::{Tokenizer, Vocab, BOS, EOS, UNK};
 
-/// The shared word -> temporary id table.
+/// The first provisional id: ids at or past it are a worker's words waiting
+/// for their chunk's commit (index `id - PROVISIONAL` in its list).
+pub const PROVISIONAL: u32 = 1 << 31;
+
+/// The shared word -> id table, written by commits in corpus order.
 pub struct Interner {
     inner: Mutex<Inner>,
 }
 
 struct Inner {
     ids: HashMap<Box<str>, u32>,
-    words: Vec<(Box<str>, Position)>,
+    words: Vec<Box<str>>,
+    /// The ordinal of the chunk whose commit comes next.
+    turn: u64,
+    /// Chunks submitted before their turn, by ordinal.
+    queue: std::collections::BTreeMap<u64, Tokenized>,
+    /// Per worker: the final ids of its provisional words, and how many of
+    /// its chunks wait in `queue`.
+    workers: Vec<(Vec<u32>, usize)>,
+}
+
+/// A worker's tokenized chunk: its sentences' ids (padded), one after the
+/// other, some of them provisional until the chunk commits.
+#[derive(Default)]
+pub struct Tokenized {
+    /// The chunk's place in the corpus ([`crate::corpus::Chunk::ordinal`]).
+    pub ordinal: u64,
+    /// The worker that tokenized it.
+    pub worker: usize,
+    /// The ids.
+    pub ids: Vec<u32>,
+    /// Where each sentence ends in `ids`.
+    pub ends: Vec<u32>,
+    /// The words the worker met first in this chunk, one after the other,
+    /// and their lengths: its provisional ids from `first` on.
+    bytes: Vec<u8>,
+    lens: Vec<u32>,
+    first: u32,
 }
 
 /// A worker's cache in front of the [`Interner`]: most lookups never lock,
@@ -42,6 +82,16 @@ pub struct LocalInterner {
     slots: Vec<Slot>,
     len: usize,
     arena: Vec<u8>,
+    /// Words given provisional ids, as (offset, length) in `pending_bytes`,
+    /// in the order the worker met them.
+    pending: Vec<(u32, u32)>,
+    pending_bytes: Vec<u8>,
+    /// Provisional words handed over with a chunk ([`Interner::submit`]).
+    submitted: usize,
+    /// Provisional words whose final id the table holds.
+    settled: usize,
+    /// This worker's number among those of one count.
+    worker: usize,
 }
 
 /// One slot: `id == EMPTY` marks a free one.
@@ -75,6 +125,11 @@ impl Default for LocalInterner {
             slots: vec![FREE; 1 << 12],
             len: 0,
             arena: Vec::new(),
+            pending: Vec::new(),
+            pending_bytes: Vec::new(),
+            submitted: 0,
+            settled: 0,
+            worker: 0,
         }
     }
 }
@@ -180,6 +235,62 @@ impl LocalInterner {
         self.slots[i] = Slot { a, b, len, id, at };
         self.len += 1;
     }
+
+    /// The id of `word` for this worker: its final id once known, else a
+    /// provisional one (a word new to the worker).
+    #[inline]
+    pub fn intern(&mut self, word: &str) -> u32 {
+        let w = word.as_bytes();
+        let (a, b) = summary(w);
+        if let Some(id) = self.get(w, a, b) {
+            return id;
+        }
+        assert!(
+            self.pending.len() < PROVISIONAL as usize,
+            "more than 2^31 words new to one worker"
+        );
+        let id = PROVISIONAL + self.pending.len() as u32;
+        self.pending
+            .push((self.pending_bytes.len() as u32, w.len() as u32));
+        self.pending_bytes.extend_from_slice(w);
+        self.insert(w, a, b, id);
+        id
+    }
+
+    /// A cache for worker number `worker` of a count.
+    pub fn for_worker(worker: usize) -> Self {
+        Self {
+            worker,
+            ..Self::default()
+        }
+    }
+
+    /// Give provisional word `k`, held in the table, the id `id` (in the
+    /// front table too).
+    fn settle_word(&mut self, k: usize, id: u32) {
+        let (at, len) = self.pending[k];
+        let w = &self.pending_bytes[at as usize..(at + len) as usize];
+        let (a, b) = summary(w);
+        let home = slot_of(a, b, len, usize::MAX);
+        let f = &mut self.front[home & (FRONT - 1)];
+        if f.a == a && f.b == b && f.len == len && f.id != EMPTY && w.len() <= INLINE {
+            f.id = id;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = home & mask;
+        loop {
+            let s = &mut self.slots[i];
+            debug_assert!(s.id != EMPTY, "a provisional word not in the table");
+            if s.a == a && s.b == b && s.len == len {
+                let at = s.at as usize;
+                if w.len() <= INLINE || &self.arena[at..at + w.len()] == w {
+                    s.id = id;
+                    return;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }
 
 impl Default for Interner {
@@ -189,94 +300,169 @@ impl Default for Interner {
 }
 
 impl Interner {
-    /// An interner holding the specials `<unk>`, `<s>`, `</s>` as ids 0, 1, 2.
+    /// An interner holding the specials `<unk>`, `<s>`, `</s>` as ids 0, 1, 2,
+    /// waiting for chunk 0.
     pub fn new() -> Self {
         let mut inner = Inner {
             ids: HashMap::new(),
             words: Vec::new(),
+            turn: 0,
+            queue: Default::default(),
+            workers: Vec::new(),
         };
         for w in [UNK, BOS, EOS] {
             inner.ids.insert(w.into(), inner.words.len() as u32);
-            inner.words.push((w.into(), (0, 0, 0)));
+            inner.words.push(w.into());
         }
         Self {
             inner: Mutex::new(inner),
         }
     }
 
-    fn intern_slow(&self, word: &str, pos: Position) -> u32 {
-        // Most words reach here once per worker, and most of those are new:
-        // their two copies are allocated before the lock, so that the
-        // workers' allocations overlap instead of queueing behind it (a copy
-        // made for a word another worker brought first is freed after it).
-        let copies: (Box<str>, Box<str>) = (word.into(), word.into());
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&id) = inner.ids.get(word) {
-            let first = &mut inner.words[id as usize].1;
-            if pos < *first {
-                *first = pos;
+    /// Hand over `chunk` (ids from `local`, its `ordinal` set; `ids` and
+    /// `ends` filled) and append to `ready` every chunk whose turn has come,
+    /// committed (every id final), to be counted by the caller. `local`
+    /// learns the final ids of its words committed so far.
+    pub fn submit(
+        &self,
+        local: &mut LocalInterner,
+        mut chunk: Tokenized,
+        ready: &mut Vec<Tokenized>,
+    ) {
+        chunk.worker = local.worker;
+        chunk.first = local.submitted as u32;
+        chunk.bytes.clear();
+        chunk.lens.clear();
+        for &(at, len) in &local.pending[local.submitted..] {
+            chunk
+                .bytes
+                .extend_from_slice(&local.pending_bytes[at as usize..(at + len) as usize]);
+            chunk.lens.push(len);
+        }
+        local.submitted = local.pending.len();
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = &mut *guard;
+        if inner.workers.len() <= local.worker {
+            inner
+                .workers
+                .resize_with(local.worker + 1, Default::default);
+        }
+        inner.workers[local.worker].1 += 1;
+        inner.queue.insert(chunk.ordinal, chunk);
+        while let Some(mut next) = inner.queue.remove(&{ inner.turn }) {
+            inner.commit(&mut next);
+            inner.turn += 1;
+            inner.workers[next.worker].1 -= 1;
+            ready.push(next);
+        }
+        // The worker's words committed since it last looked go into its
+        // cache; once none of its chunks waits, its provisional ids start
+        // again from the first.
+        let (resolved, queued) = &mut inner.workers[local.worker];
+        for (k, &id) in resolved.iter().enumerate().skip(local.settled) {
+            local.settle_word(k, id);
+        }
+        local.settled = resolved.len();
+        if *queued == 0 {
+            debug_assert_eq!(resolved.len(), local.pending.len());
+            resolved.clear();
+            local.pending.clear();
+            local.pending_bytes.clear();
+            local.submitted = 0;
+            local.settled = 0;
+        }
+    }
+
+    /// Chunks submitted but never committed (a chunk before them was not
+    /// submitted: the count stopped).
+    pub fn waiting(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .queue
+            .len()
+    }
+
+    /// The vocabulary in first-appearance order (specials first): the ids
+    /// handed out. `counts[id]` is the corpus count of `id` (missing = 0).
+    pub fn into_vocab(self, tokenizer: Tokenizer, counts: &[u64]) -> Vocab {
+        let Inner { ids, words, .. } = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        let counts = (0..words.len())
+            .map(|id| counts.get(id).copied().unwrap_or(0))
+            .collect();
+        let words = words.into_iter().map(String::from).collect();
+        // The shared table already maps every word to its id: it becomes the
+        // vocabulary's index as it is (a million words on the Gutenberg set;
+        // adding them one by one took half a second).
+        Vocab::from_parts(tokenizer, words, counts, ids)
+    }
+}
+
+impl Inner {
+    /// Give the words `chunk` brought their ids and rewrite its provisional
+    /// ids (those of its worker's earlier chunks were resolved by their own
+    /// commits, which came first).
+    fn commit(&mut self, chunk: &mut Tokenized) {
+        let Inner {
+            ids,
+            words,
+            workers,
+            ..
+        } = self;
+        let resolved = &mut workers[chunk.worker].0;
+        debug_assert_eq!(resolved.len(), chunk.first as usize);
+        let mut at = 0;
+        for &len in &chunk.lens {
+            let bytes = &chunk.bytes[at..at + len as usize];
+            at += len as usize;
+            // SAFETY: the bytes were copied whole from a `&str` in `intern`.
+            let word = unsafe { std::str::from_utf8_unchecked(bytes) };
+            let id = match ids.get(word) {
+                Some(&id) => id,
+                None => {
+                    // Ids past 2^31 would read as provisional ones.
+                    assert!(
+                        words.len() < PROVISIONAL as usize,
+                        "a vocabulary of more than 2^31 words"
+                    );
+                    let id = words.len() as u32;
+                    ids.insert(word.into(), id);
+                    words.push(word.into());
+                    id
+                }
+            };
+            resolved.push(id);
+        }
+        for id in chunk.ids.iter_mut() {
+            if *id >= PROVISIONAL {
+                *id = resolved[(*id - PROVISIONAL) as usize];
             }
-            drop(inner);
-            drop(copies);
-            return id;
         }
-        let id = inner.words.len() as u32;
-        inner.ids.insert(copies.0, id);
-        inner.words.push((copies.1, pos));
-        id
-    }
-
-    /// The temporary id of `word`, first seen by this worker at `pos`.
-    ///
-    /// A worker receives chunks in corpus order, so its first sighting of a word
-    /// is its earliest; only that one is reported to the shared table.
-    #[inline]
-    pub fn intern(&self, local: &mut LocalInterner, word: &str, pos: Position) -> u32 {
-        let w = word.as_bytes();
-        let (a, b) = summary(w);
-        if let Some(id) = local.get(w, a, b) {
-            return id;
-        }
-        let id = self.intern_slow(word, pos);
-        local.insert(w, a, b, id);
-        id
-    }
-
-    /// The vocabulary in first-appearance order (specials first) and the map
-    /// from temporary to final ids.
-    /// `counts[t]` is the corpus count of temporary id `t` (missing = 0).
-    pub fn into_vocab(self, tokenizer: Tokenizer, counts: &[u64]) -> (Vocab, Vec<u32>) {
-        let Inner { mut ids, words } = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
-        // The specials keep ids 0, 1, 2; the others go by first appearance.
-        let mut order: Vec<u32> = (0..words.len() as u32).collect();
-        order[3..].sort_unstable_by_key(|&t| words[t as usize].1);
-        let mut remap = vec![0u32; words.len()];
-        for (id, &t) in order.iter().enumerate() {
-            remap[t as usize] = id as u32;
-        }
-        // The shared table already maps every word to its temporary id: its
-        // values are renumbered in place, and its words move into the
-        // vocabulary (a million words on the Gutenberg set; adding them one by
-        // one took half a second).
-        for id in ids.values_mut() {
-            *id = remap[*id as usize];
-        }
-        let mut final_words = vec![String::new(); words.len()];
-        let mut final_counts = vec![0u64; words.len()];
-        for (t, (word, _)) in words.into_iter().enumerate() {
-            final_words[remap[t] as usize] = word.into();
-            final_counts[remap[t] as usize] = counts.get(t).copied().unwrap_or(0);
-        }
-        (
-            Vocab::from_parts(tokenizer, final_words, final_counts, ids),
-            remap,
-        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Intern `words` in `local` as chunk `ordinal` (one sentence) and
+    /// submit it; the chunks that came back.
+    fn submit(
+        interner: &Interner,
+        local: &mut LocalInterner,
+        ordinal: u64,
+        words: &[String],
+    ) -> Vec<Tokenized> {
+        let mut chunk = Tokenized {
+            ordinal,
+            ..Default::default()
+        };
+        chunk.ids = words.iter().map(|w| local.intern(w)).collect();
+        chunk.ends.push(chunk.ids.len() as u32);
+        let mut ready = Vec::new();
+        interner.submit(local, chunk, &mut ready);
+        ready
+    }
 
     #[test]
     fn local_cache_tells_words_apart() {
@@ -292,22 +478,56 @@ mod tests {
         }
         words.extend((0..20_000).map(|i| format!("word{i}")));
         words.push(String::new());
+        words.push("<s>".into());
         let interner = Interner::new();
-        let mut local = LocalInterner::default();
-        let mut other = LocalInterner::default();
-        let ids: Vec<u32> = words
-            .iter()
-            .enumerate()
-            .map(|(k, w)| interner.intern(&mut local, w, (0, 0, k as u32)))
-            .collect();
+        let mut local = LocalInterner::for_worker(0);
+        let mut other = LocalInterner::for_worker(1);
+        let ids = submit(&interner, &mut local, 0, &words).remove(0).ids;
+        assert!(ids.iter().all(|&id| id < PROVISIONAL));
         let mut distinct = ids.clone();
         distinct.sort_unstable();
         distinct.dedup();
         let unique: std::collections::HashSet<&String> = words.iter().collect();
         assert_eq!(distinct.len(), unique.len());
-        for (w, &id) in words.iter().zip(&ids).rev() {
-            assert_eq!(interner.intern(&mut local, w, (1, 0, 0)), id);
-            assert_eq!(interner.intern(&mut other, w, (1, 0, 0)), id);
-        }
+        assert_eq!(ids[words.len() - 1], 1, "<s> keeps its id");
+        let back: Vec<String> = words.iter().rev().cloned().collect();
+        let want: Vec<u32> = ids.iter().rev().copied().collect();
+        // Settled after its commit: every id comes final from the cache.
+        let again: Vec<u32> = back.iter().map(|w| local.intern(w)).collect();
+        assert_eq!(again, want);
+        let elsewhere = submit(&interner, &mut other, 1, &back).remove(0).ids;
+        assert_eq!(elsewhere, want);
+    }
+
+    /// Two workers meet words out of corpus order; commits in chunk order
+    /// number them by first appearance, whoever met them first, and a chunk
+    /// submitted early comes back with the one that completes its turn.
+    #[test]
+    fn commits_number_words_by_first_appearance() {
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let interner = Interner::new();
+        let (mut a, mut b) = (LocalInterner::for_worker(0), LocalInterner::for_worker(1));
+        // Chunk 1 (worker b) is done before chunk 0 (worker a): it waits.
+        assert!(submit(&interner, &mut b, 1, &words("z y x")).is_empty());
+        assert_eq!(interner.waiting(), 1);
+        // Worker b goes on with chunk 3, which waits too.
+        assert!(submit(&interner, &mut b, 3, &words("y u x")).is_empty());
+        // Chunk 0 brings chunk 1 back with it, to worker a.
+        let back = submit(&interner, &mut a, 0, &words("x w"));
+        let got: Vec<(u64, Vec<u32>)> = back.into_iter().map(|c| (c.ordinal, c.ids)).collect();
+        assert_eq!(got, [(0, vec![3, 4]), (1, vec![5, 6, 3])]);
+        // Chunk 2 (worker a) brings chunk 3.
+        let back = submit(&interner, &mut a, 2, &words("w v z"));
+        let got: Vec<(u64, Vec<u32>)> = back.into_iter().map(|c| (c.ordinal, c.ids)).collect();
+        assert_eq!(got, [(2, vec![4, 7, 5]), (3, vec![6, 8, 3])]);
+        assert_eq!(interner.waiting(), 0);
+        // Worker b learns its words' ids at its next submit.
+        assert!(b.intern("z") >= PROVISIONAL);
+        let back = submit(&interner, &mut b, 4, &words("t"));
+        assert_eq!(back[0].ids, [9]);
+        assert_eq!((b.intern("z"), b.intern("u")), (5, 8));
+        assert_eq!(a.intern("v"), 7);
+        let vocab = interner.into_vocab(Tokenizer::Whitespace, &[]);
+        assert_eq!(vocab.words()[3..], ["x", "w", "z", "y", "v", "u", "t"]);
     }
 }

@@ -1,16 +1,18 @@
 //! Counting n-grams of every order 1..=N over a corpus, in parallel.
 //!
 //! Pipeline: the corpus reader cuts inputs into chunks of lines; each worker
-//! tokenizes its chunk's sentences, maps tokens to temporary ids through a
-//! cached [`intern::Interner`], pads each sentence with `<s>` and `</s>`, counts
-//! unigrams in a dense private array, orders 2 to 6 as packed integer keys
+//! tokenizes its chunk's sentences, maps tokens to ids through a cached
+//! [`intern::Interner`] and pads each sentence with `<s>` and `</s>`. A
+//! chunk's new words get their final ids (first-appearance order) when the
+//! chunk commits, in corpus order, and whichever worker commits a chunk
+//! counts it: unigrams in a dense private array, orders 2 to 6 as packed integer keys
 //! that it sorts into sorted runs ([`sorted`]), and higher orders into
 //! private per-shard batches that are inserted into the shared [`table`]s
 //! once per chunk. Only the top order takes every window of a sentence; a
 //! lower order takes its last window alone, and the rest of its counts come
-//! from the order above at the end ([`lower_order`]). At the end, temporary
-//! ids are remapped to first-appearance order and each order is sorted, so
-//! the result never depends on the number of threads.
+//! from the order above at the end ([`lower_order`]). At the end each order's
+//! runs merge as they are (their ids are final), so the result never depends
+//! on the number of threads.
 //!
 //! A tokenizer with its own fixed ids ([`Tokenizer::fixed_vocab`]) skips
 //! interning: its ids go straight into the counts, and the table's vocabulary
@@ -28,6 +30,7 @@ pub mod table;
 pub use counts::{NGramCounts, OrderCounts};
 pub use table::MAX_ORDER;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -36,7 +39,7 @@ use crate::control::Control;
 use crate::corpus::{self, Corpus, CorpusStats};
 use crate::tokenize::{Tokenizer, Vocab, BOS_ID, EOS_ID};
 use crate::{Error, Result};
-use intern::{Interner, LocalInterner};
+use intern::{Interner, LocalInterner, Tokenized};
 use sorted::{PackedBatch, PackedOrder};
 use table::{table_for, OrderBatch, OrderTable};
 
@@ -66,12 +69,85 @@ impl Default for CountOptions {
 
 struct Worker {
     local: LocalInterner,
+    counter: Counter,
+    /// Chunks back from the interner, to count.
+    ready: Vec<Tokenized>,
+    /// Buffers of counted chunks, for the next ones.
+    spare: Vec<Tokenized>,
+    stats: CorpusStats,
+    tokens: u64,
+}
+
+/// What a worker counts into.
+struct Counter {
     unigrams: Vec<u64>,
     batches: Vec<Box<dyn OrderBatch>>,
     sorted: Vec<Box<dyn PackedBatch>>,
-    sentence: Vec<u32>,
-    stats: CorpusStats,
-    tokens: u64,
+}
+
+impl Counter {
+    /// Count the sentences of `chunk` (every id final): unigrams, the top
+    /// order's every window and the lower orders' last one.
+    fn count(&mut self, chunk: &Tokenized, top: usize, packed: &[usize], tables: &[usize]) {
+        let mut start = 0;
+        let unigrams = &mut self.unigrams;
+        if let Some(&most) = chunk.ids.iter().max() {
+            if most as usize >= unigrams.len() {
+                unigrams.resize((most as usize + 1).max(unigrams.len() * 2), 0);
+            }
+        }
+        for &end in &chunk.ends {
+            let sentence = &chunk.ids[start..end as usize];
+            start = end as usize;
+            let mut max_id = 0;
+            for (j, &id) in sentence.iter().enumerate() {
+                // The counts are an array of a million words hit at random:
+                // load a slot a few words ahead.
+                if let Some(&ahead) = sentence.get(j + 8) {
+                    crate::lm::level::prefetch(unigrams, ahead as usize);
+                }
+                max_id = max_id.max(id);
+                unigrams[id as usize] += 1;
+            }
+            // The top order takes every window; a lower order n only the
+            // sentence's last, the one window no (n+1)-gram starts with:
+            // the rest of its counts are the top order's, summed over
+            // the last word ([`lower_order`]).
+            let len = sentence.len();
+            for (batch, &n) in self.sorted.iter_mut().zip(packed) {
+                if n == top {
+                    batch.add_windows(sentence, max_id);
+                } else if len >= n {
+                    batch.add_windows(&sentence[len - n..], max_id);
+                }
+            }
+            for (batch, &n) in self.batches.iter_mut().zip(tables) {
+                if n == top {
+                    batch.add_windows(sentence);
+                } else if len >= n {
+                    batch.add_windows(&sentence[len - n..]);
+                }
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// Count the chunks back from the interner, each one's windows sorted
+    /// into a run once a batch is full (a buffer of keys has room for one
+    /// chunk past its batch).
+    fn count_ready(&mut self, top: usize, packed: &[usize], tables: &[usize]) {
+        for chunk in std::mem::take(&mut self.ready) {
+            self.counter.count(&chunk, top, packed, tables);
+            for batch in self.counter.sorted.iter_mut() {
+                batch.flush();
+            }
+            for batch in self.counter.batches.iter_mut() {
+                batch.flush();
+            }
+            self.spare.push(chunk);
+        }
+    }
 }
 
 /// Count every n-gram of orders 1..=`options.order` in `corpus`.
@@ -96,6 +172,7 @@ pub fn count_ngrams(
             options.order
         )));
     }
+    let t_start = std::time::Instant::now();
     let interner = Interner::new();
     let workers = match options.threads {
         0 => corpus::parallel::default_threads(),
@@ -114,16 +191,20 @@ pub fn count_ngrams(
     // Decided once per corpus: a fixed-id tokenizer bypasses the interner.
     let fixed_ids = tokenizer.fixed_vocab().is_some();
 
+    let numbered = std::sync::atomic::AtomicUsize::new(0);
     let mut workers = corpus::process(
         corpus,
         control,
         options.threads,
         || Worker {
-            local: LocalInterner::default(),
-            unigrams: Vec::new(),
-            batches: tables.iter().map(|t| t.clone().batch()).collect(),
-            sorted: packed.iter().map(|o| o.clone().batch()).collect(),
-            sentence: Vec::with_capacity(256),
+            local: LocalInterner::for_worker(numbered.fetch_add(1, Ordering::Relaxed)),
+            counter: Counter {
+                unigrams: Vec::new(),
+                batches: tables.iter().map(|t| t.clone().batch()).collect(),
+                sorted: packed.iter().map(|o| o.clone().batch()).collect(),
+            },
+            ready: Vec::new(),
+            spare: Vec::new(),
             stats: CorpusStats::default(),
             tokens: 0,
         },
@@ -131,86 +212,52 @@ pub fn count_ngrams(
             control.check()?;
             let mut k = 0u32;
             let before = w.tokens;
-            let Worker {
-                local,
-                unigrams,
-                batches,
-                sorted,
-                sentence,
-                stats,
-                tokens,
-            } = w;
+            let mut held = w.spare.pop().unwrap_or_default();
+            held.ordinal = chunk.ordinal;
+            held.ids.clear();
+            held.ends.clear();
+            let Tokenized { ids, ends, .. } = &mut held;
+            let local = &mut w.local;
             let mut unended_blank = 0;
-            chunk.for_each_sentence_ended(&corpus.options, stats, |text, ended| {
-                sentence.clear();
+            chunk.for_each_sentence_ended(&corpus.options, &mut w.stats, |text, ended| {
+                let begin = ids.len();
                 if options.pad {
-                    sentence.push(BOS_ID);
+                    ids.push(BOS_ID);
                 }
-                let start = sentence.len();
+                let start = ids.len();
                 if fixed_ids {
-                    tokenizer.encode_ids(text, sentence);
-                    k += (sentence.len() - start) as u32;
+                    tokenizer.encode_ids(text, ids);
                 } else {
-                    tokenizer.for_each_token(text, |t| {
-                        let id = interner.intern(local, t, (chunk.seq.0, chunk.seq.1, k));
-                        // The count below adds to an array of a million words
-                        // at random: start loading its slot now (the wait was
-                        // half of this closure's time).
-                        crate::lm::level::prefetch(unigrams, id as usize);
-                        sentence.push(id);
-                        k += 1;
-                    });
+                    tokenizer.for_each_token(text, |t| ids.push(local.intern(t)));
                 }
+                k += (ids.len() - start) as u32;
                 // A file's last line without a newline: its words without
                 // `</s>`, and nothing at all when it has none (lmplz's rule).
-                if !ended && sentence.len() == start {
+                if !ended && ids.len() == start {
                     unended_blank += 1;
+                    ids.truncate(begin);
                     return;
                 }
                 if options.pad && ended {
-                    sentence.push(EOS_ID);
+                    ids.push(EOS_ID);
                 }
-                let mut max_id = 0;
-                for &id in sentence.iter() {
-                    max_id = max_id.max(id);
-                    let id = id as usize;
-                    if id >= unigrams.len() {
-                        unigrams.resize((id + 1).max(unigrams.len() * 2), 0);
-                    }
-                    unigrams[id] += 1;
-                }
-                // The top order takes every window; a lower order n only the
-                // sentence's last, the one window no (n+1)-gram starts with:
-                // the rest of its counts are the top order's, summed over
-                // the last word ([`lower_order`]).
-                let len = sentence.len();
-                for (batch, &n) in sorted.iter_mut().zip(&packed_orders) {
-                    if n == top {
-                        batch.add_windows(sentence, max_id);
-                    } else if len >= n {
-                        batch.add_windows(&sentence[len - n..], max_id);
-                    }
-                }
-                for (batch, &n) in batches.iter_mut().zip(&table_orders) {
-                    if n == top {
-                        batch.add_windows(sentence);
-                    } else if len >= n {
-                        batch.add_windows(&sentence[len - n..]);
-                    }
-                }
+                ends.push(ids.len() as u32);
             })?;
-            stats.sentences -= unended_blank;
-            *tokens += k as u64;
-            for batch in sorted.iter_mut() {
-                batch.flush();
-            }
-            for batch in batches.iter_mut() {
-                batch.flush();
-            }
-            control.add_tokens(*tokens - before);
+            w.stats.sentences -= unended_blank;
+            w.tokens += k as u64;
+            interner.submit(&mut w.local, held, &mut w.ready);
+            w.count_ready(top, &packed_orders, &table_orders);
+            control.add_tokens(w.tokens - before);
             Ok(())
         },
     )?;
+    if interner.waiting() > 0 {
+        // A chunk before them never came (only a stopped count skips one).
+        control.check()?;
+        return Err(Error::InvalidArgument(
+            "internal: a chunk of the corpus was never counted".into(),
+        ));
+    }
 
     let t_count = std::time::Instant::now();
     let mut stats = CorpusStats::default();
@@ -219,20 +266,21 @@ pub fn count_ngrams(
     // The workers' last buffers sort in parallel.
     workers
         .par_iter_mut()
-        .flat_map(|w| w.sorted.par_iter_mut())
+        .flat_map(|w| w.counter.sorted.par_iter_mut())
         .for_each(|b| b.finish());
     // NEXTWORD_TRACE=1 prints where the time of the final phase goes (profiling aid).
     let trace = std::env::var_os("NEXTWORD_TRACE").is_some();
     if trace {
+        eprintln!("[trace] chunks counted in {:?}", t_count - t_start);
         eprintln!("[trace] last buffers sorted {:?}", t_count.elapsed());
     }
     for w in workers {
         stats.merge(&w.stats);
         tokens += w.tokens;
-        if unigram_counts.len() < w.unigrams.len() {
-            unigram_counts.resize(w.unigrams.len(), 0);
+        if unigram_counts.len() < w.counter.unigrams.len() {
+            unigram_counts.resize(w.counter.unigrams.len(), 0);
         }
-        for (total, c) in unigram_counts.iter_mut().zip(&w.unigrams) {
+        for (total, c) in unigram_counts.iter_mut().zip(&w.counter.unigrams) {
             *total += c;
         }
         // w.batches drop here, releasing their handles on the tables.
@@ -243,13 +291,13 @@ pub fn count_ngrams(
         ));
     }
 
-    let (vocab, remap) = match Vocab::of_fixed(tokenizer, &unigram_counts)? {
-        Some(vocab) => {
-            let identity = (0..vocab.len() as u32).collect();
-            (vocab, identity)
-        }
+    let vocab = match Vocab::of_fixed(tokenizer, &unigram_counts)? {
+        Some(vocab) => vocab,
         None => interner.into_vocab(tokenizer.clone(), &unigram_counts),
     };
+    // Ids are final as counted (see [`intern`]): the orders map them through
+    // the identity.
+    let remap: Vec<u32> = (0..vocab.len() as u32).collect();
     // The vocabulary's words were allocated by the workers, in their malloc
     // arenas, and stay alive there: the batches freed around them would stay
     // resident (not returned, not reused by the big arrays below, which come
@@ -266,12 +314,7 @@ pub fn count_ngrams(
         n: 1,
         ..Default::default()
     };
-    // Final ids are a permutation of temporary ones: invert to walk in final order.
-    let mut by_final = vec![0u64; vocab.len()];
-    for (&c, &id) in unigram_counts.iter().zip(&remap) {
-        by_final[id as usize] += c;
-    }
-    for (id, &c) in by_final.iter().enumerate() {
+    for (id, &c) in unigram_counts.iter().enumerate() {
         if c > 0 {
             unigrams.keys.push(id as u32);
             unigrams.counts.push(c);

@@ -12,9 +12,10 @@
 //! keeps the runs few and their total near the number of distinct n-grams. No
 //! hash table, no cache miss per window.
 //!
-//! Temporary ids come in scheduling order, so at the end every run is cut in
-//! pieces, each piece's ids are mapped to final ids and the piece re-sorted
-//! (in parallel), and the pieces are merged.
+//! The ids are final as counted ([`super::intern`]), so at the end the runs
+//! merge as they are. Ids that need mapping (the tests' wider keys, see
+//! [`set_pack_limit`]) are mapped piece by piece, each piece re-sorted in
+//! parallel, and the pieces merged.
 //!
 //! A sentence holding an id at or past the packing's limit (a corpus of more
 //! than `2^bits` distinct words) goes to a fallback hash table
@@ -243,8 +244,8 @@ type Run<K> = Vec<Entry<K>>;
 pub trait PackedOrder: Send + Sync {
     /// A fresh private batch for one worker.
     fn batch(self: Arc<Self>) -> Box<dyn PackedBatch>;
-    /// Every n-gram counted, ids mapped through `remap` (temporary -> final),
-    /// as flat keys and counts sorted by key. Every batch must be finished
+    /// Every n-gram counted, ids mapped through `remap` (the identity when
+    /// ids are final as counted), as flat keys and counts sorted by key. Every batch must be finished
     /// and dropped first.
     fn into_sorted(
         self: Arc<Self>,
@@ -371,7 +372,12 @@ impl<K: Packed> PackedOrder for SortedOrder<K> {
         };
         // Bits of a final id: remap is a permutation of 0..remap.len().
         let fbits = (usize::BITS - remap.len().saturating_sub(1).leading_zeros()).max(1);
-        let (keys, counts) = if fbits <= bits && !wide {
+        // Ids final as counted (a remap that maps each id to itself: see
+        // [`super::intern`]): the runs are sorted already.
+        let identity = remap.iter().enumerate().all(|(i, &r)| r as usize == i);
+        let (keys, counts) = if identity && !wide {
+            merge_unpack(runs, n, bits)
+        } else if fbits <= bits && !wide {
             // Final ids fit the bits of temporary ones: the runs are mapped
             // and re-sorted in place, piece by piece.
             let mut runs = runs;
