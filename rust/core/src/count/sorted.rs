@@ -307,9 +307,18 @@ impl<K: Packed> SortedOrder<K> {
         let bits = K::BITS / n as u32;
         let cap = LIMIT_CAP.load(Ordering::Relaxed);
         let share = PENDING_BYTES / (workers.max(1) * std::mem::size_of::<K>());
+        // A lower order takes a key per sentence, mostly the same few
+        // (sentence ends): small batches reduce to small runs, and a
+        // worker's buffer stays small (Gutenberg's orders 1..3: 25-30 MB less
+        // at the peak, which is memory the kernel must fault in fresh).
+        let most = if stream {
+            share.max(MIN_BATCH)
+        } else {
+            MIN_BATCH
+        };
         Arc::new(Self {
             n,
-            batch: BATCH_KEYS.load(Ordering::Relaxed).min(share.max(MIN_BATCH)),
+            batch: BATCH_KEYS.load(Ordering::Relaxed).min(most),
             bits,
             limit: (1u64 << bits).min(cap),
             wide: cap != u64::MAX,
