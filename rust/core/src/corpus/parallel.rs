@@ -105,6 +105,9 @@ where
 {
     let (threads, total) = start(inputs, control, threads);
     let target = chunk_target(total, threads);
+    // This thread reads every input: each gzip file read whole hands its
+    // buffers on to the next.
+    let _keep = super::read::KeepSpare::new();
 
     // One worker, or input that fits in one chunk: run on this thread. Spawning
     // a reader and workers would cost more than the work.

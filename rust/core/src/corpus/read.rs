@@ -32,6 +32,16 @@ pub fn set_chunk_bytes(bytes: usize) {
     CHUNK_TARGET.store(bytes, Ordering::Relaxed);
 }
 
+/// Held by the tests that change the process-wide chunk, batch or packing
+/// settings ([`set_chunk_bytes`], `count::sorted::set_batch_keys`,
+/// `count::sorted::set_pack_limit`) or count on their defaults: tests run
+/// at once, and one test's setting must not reach another's count.
+#[cfg(test)]
+pub(crate) fn settings_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A reader that reports the bytes it reads to a [`Control`] (progress).
 struct Counted<'c, R> {
     inner: R,
@@ -66,12 +76,19 @@ pub fn open<'c>(path: &Path, control: &'c Control) -> Result<Box<dyn Read + 'c>>
             .map_or(u64::MAX, |m| m.len());
         if size <= WHOLE_GZIP {
             // Small enough to hold: read whole and inflated in one call.
-            let mut data = Vec::with_capacity(size as usize);
+            let (mut data, text) = SPARE
+                .with(|s| s.borrow_mut().as_mut().map(std::mem::take))
+                .unwrap_or_default();
+            data.clear();
+            data.reserve(size as usize);
             buffered
                 .read_to_end(&mut data)
                 .map_err(|e| Error::io(path, e))?;
-            return Ok(match gunzip_whole(&data) {
-                Some(text) => Box::new(std::io::Cursor::new(text)),
+            return Ok(match gunzip_whole(&data, text) {
+                Some(text) => Box::new(Whole {
+                    text: std::io::Cursor::new(text),
+                    data,
+                }),
                 None => Box::new(flate2::bufread::MultiGzDecoder::new(std::io::Cursor::new(
                     data,
                 ))),
@@ -95,17 +112,74 @@ const WHOLE_GZIP: u64 = 32 << 20;
 /// Most text a gzip file read whole may inflate to.
 const WHOLE_TEXT: usize = 64 << 20;
 
-/// The text of `data`, one whole gzip member, inflated by libdeflate into a
-/// buffer of the size its trailer gives; `None` when that does not hold (a
-/// file of several members, text past [`WHOLE_TEXT`], damaged data): the
-/// caller then streams it, which also reports where damaged data goes wrong.
-fn gunzip_whole(data: &[u8]) -> Option<Vec<u8>> {
+thread_local! {
+    /// While a [`KeepSpare`] lives on this thread: the buffers of the last
+    /// gzip file read whole (its bytes and its text), for the next one.
+    /// Memory a process has not touched before costs about 2 s of CPU a
+    /// gigabyte to fault in on this kind of VM (docs/scaling.md), and fresh
+    /// buffers for each of the Gutenberg set's 20 files took 6% of
+    /// counting's CPU.
+    static SPARE: std::cell::RefCell<Option<(Vec<u8>, Vec<u8>)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While it lives, gzip files read whole on this thread pass their buffers
+/// on to the next one; dropped, it frees them.
+pub(crate) struct KeepSpare(());
+
+impl KeepSpare {
+    /// Start keeping buffers on this thread.
+    pub(crate) fn new() -> Self {
+        SPARE.with(|s| *s.borrow_mut() = Some(Default::default()));
+        Self(())
+    }
+}
+
+impl Drop for KeepSpare {
+    fn drop(&mut self) {
+        let _ = SPARE.try_with(|s| s.borrow_mut().take());
+    }
+}
+
+/// A gzip file read whole: its text, read from memory; on drop, its buffers
+/// go to [`SPARE`] while a [`KeepSpare`] lives.
+struct Whole {
+    text: std::io::Cursor<Vec<u8>>,
+    data: Vec<u8>,
+}
+
+impl Read for Whole {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.text.read(buf)
+    }
+}
+
+impl Drop for Whole {
+    fn drop(&mut self) {
+        let text = std::mem::take(self.text.get_mut());
+        let data = std::mem::take(&mut self.data);
+        // Kept only while a KeepSpare lives (a thread being torn down has
+        // no spare at all).
+        let _ = SPARE.try_with(|s| {
+            if let Some(spare) = s.borrow_mut().as_mut() {
+                *spare = (data, text);
+            }
+        });
+    }
+}
+
+/// The text of `data`, one whole gzip member, inflated by libdeflate into
+/// `out` (emptied, grown to the size its trailer gives); `None` when that does
+/// not hold (a file of several members, text past [`WHOLE_TEXT`], damaged
+/// data): the caller then streams it, which also reports where damaged data
+/// goes wrong.
+fn gunzip_whole(data: &[u8], mut out: Vec<u8>) -> Option<Vec<u8>> {
     let trailer: [u8; 4] = data.get(data.len().checked_sub(4)?..)?.try_into().ok()?;
     let want = u32::from_le_bytes(trailer) as usize;
     if want > WHOLE_TEXT {
         return None;
     }
-    let mut out: Vec<u8> = Vec::with_capacity(want);
+    out.clear();
+    out.reserve(want);
     let (mut used, mut written) = (0usize, 0usize);
     // SAFETY: the decompressor is used by this call alone and freed after;
     // libdeflate reads `data` and writes at most `want` bytes into `out`'s
@@ -318,20 +392,26 @@ mod tests {
             .flat_map(|i| format!("line {i} of some text\n").into_bytes())
             .collect();
         let one = gzip(&text);
-        assert_eq!(gunzip_whole(&one).as_deref(), Some(&text[..]));
-        assert_eq!(gunzip_whole(&gzip(b"")).as_deref(), Some(&b""[..]));
+        assert_eq!(gunzip_whole(&one, Vec::new()).as_deref(), Some(&text[..]));
+        // A buffer kept from a file before: its old bytes are gone.
+        let used = vec![7u8; text.len() * 2];
+        assert_eq!(gunzip_whole(&one, used).as_deref(), Some(&text[..]));
+        assert_eq!(
+            gunzip_whole(&gzip(b""), Vec::new()).as_deref(),
+            Some(&b""[..])
+        );
         let mut two = gzip(b"a b\n");
         two.extend(gzip(b"c d\n"));
-        assert_eq!(gunzip_whole(&two), None);
+        assert_eq!(gunzip_whole(&two, Vec::new()), None);
         let mut lying = one.clone();
         let n = lying.len();
         lying[n - 4..].copy_from_slice(&1000u32.to_le_bytes());
-        assert_eq!(gunzip_whole(&lying), None);
+        assert_eq!(gunzip_whole(&lying, Vec::new()), None);
         let mut damaged = one.clone();
         damaged[n / 2] ^= 0x55;
-        assert_eq!(gunzip_whole(&damaged), None);
-        assert_eq!(gunzip_whole(&one[..n - 9]), None);
-        assert_eq!(gunzip_whole(&one[..3]), None);
+        assert_eq!(gunzip_whole(&damaged, Vec::new()), None);
+        assert_eq!(gunzip_whole(&one[..n - 9], Vec::new()), None);
+        assert_eq!(gunzip_whole(&one[..3], Vec::new()), None);
 
         let dir = tempfile::tempdir().unwrap();
         for (name, bytes) in [("one.gz", one), ("two.gz", two)] {

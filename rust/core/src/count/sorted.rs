@@ -951,6 +951,7 @@ mod tests {
         // Small chunks reach the parallel reader; a small pack limit sends
         // the sentences holding later words to the fallback table mid-corpus
         // and the final re-sort through its wide keys.
+        let _settings = crate::corpus::read::settings_lock();
         read::set_chunk_bytes(700);
         for (limit, batch) in [(0, 0), (12, 0), (0, 40), (12, 40)] {
             set_pack_limit(limit);

@@ -356,6 +356,8 @@ mod tests {
     /// Counting through many spilled runs gives exactly the in-memory counts.
     #[test]
     fn spilled_counts_equal_in_memory_counts() {
+        // Its runs depend on the chunk, batch and packing settings.
+        let _settings = crate::corpus::read::settings_lock();
         let texts: Vec<String> = (0..40_000)
             .map(|i| {
                 let words: Vec<String> = (0..(i % 13 + 1))

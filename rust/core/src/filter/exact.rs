@@ -417,6 +417,7 @@ mod tests {
             mark: false,
             lengths: false,
         };
+        let _settings = crate::corpus::read::settings_lock();
         crate::corpus::read::set_chunk_bytes(500);
         for threads in [1, 2, 4] {
             let s = dedup_exact(&corpus, &options, Some(&out), &Control::new(), threads).unwrap();

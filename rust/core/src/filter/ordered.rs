@@ -182,6 +182,7 @@ mod tests {
 
     #[test]
     fn results_come_in_order_and_stop_early() {
+        let _settings = crate::corpus::read::settings_lock();
         crate::corpus::read::set_chunk_bytes(16);
         let texts: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
         let inputs = vec![Input::Texts(Arc::new(texts.clone()))];
