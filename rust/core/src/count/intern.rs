@@ -185,6 +185,17 @@ impl LocalInterner {
         if s.a == a && s.b == b && s.len == len && s.id != EMPTY && w.len() <= INLINE {
             return Some(s.id);
         }
+        let s = self.slots[self.find(w, a, b, home)?];
+        if w.len() <= INLINE {
+            self.front[f] = s;
+        }
+        Some(s.id)
+    }
+
+    /// The slot holding `w` (summary `a`, `b`; hash `home`), if any.
+    #[inline(always)]
+    fn find(&self, w: &[u8], a: u64, b: u64, home: usize) -> Option<usize> {
+        let len = w.len() as u32;
         let mask = self.slots.len() - 1;
         let mut i = home & mask;
         loop {
@@ -193,13 +204,9 @@ impl LocalInterner {
                 return None;
             }
             if s.a == a && s.b == b && s.len == len {
-                if w.len() <= INLINE {
-                    self.front[f] = *s;
-                    return Some(s.id);
-                }
                 let at = s.at as usize;
-                if &self.arena[at..at + w.len()] == w {
-                    return Some(s.id);
+                if w.len() <= INLINE || &self.arena[at..at + w.len()] == w {
+                    return Some(i);
                 }
             }
             i = (i + 1) & mask;
@@ -276,19 +283,10 @@ impl LocalInterner {
         if f.a == a && f.b == b && f.len == len && f.id != EMPTY && w.len() <= INLINE {
             f.id = id;
         }
-        let mask = self.slots.len() - 1;
-        let mut i = home & mask;
-        loop {
-            let s = &mut self.slots[i];
-            debug_assert!(s.id != EMPTY, "a provisional word not in the table");
-            if s.a == a && s.b == b && s.len == len {
-                let at = s.at as usize;
-                if w.len() <= INLINE || &self.arena[at..at + w.len()] == w {
-                    s.id = id;
-                    return;
-                }
-            }
-            i = (i + 1) & mask;
+        let i = self.find(w, a, b, home);
+        debug_assert!(i.is_some(), "a provisional word not in the table");
+        if let Some(i) = i {
+            self.slots[i].id = id;
         }
     }
 }

@@ -386,22 +386,6 @@ impl<K: Packed> PackedOrder for SortedOrder<K> {
         let identity = remap.iter().enumerate().all(|(i, &r)| r as usize == i);
         let (keys, counts) = if identity && !wide {
             merge_unpack(runs, n, bits)
-        } else if fbits <= bits && !wide {
-            // Final ids fit the bits of temporary ones: the runs are mapped
-            // and re-sorted in place, piece by piece.
-            let mut runs = runs;
-            let mut slices: Vec<&mut [Entry<K>]> =
-                runs.iter_mut().flat_map(|r| r.chunks_mut(PIECE)).collect();
-            slices.par_iter_mut().try_for_each(|s| {
-                control.check()?;
-                for e in s.iter_mut() {
-                    e.key = repack(e.key, n, bits, remap, bits);
-                }
-                s.sort_unstable_by_key(|e| e.key);
-                Ok::<(), crate::Error>(())
-            })?;
-            drop(slices);
-            merge_unpack(runs, n, bits)
         } else if n as u32 * fbits <= 128 && !(wide && K::BITS == 128) {
             let pieces = remap_pieces(runs, control, |k| {
                 repack::<K, Wide>(k, n, bits, remap, fbits)
