@@ -219,30 +219,36 @@ pub fn count_ngrams(
             let Tokenized { ids, ends, .. } = &mut held;
             let local = &mut w.local;
             let mut unended_blank = 0;
-            chunk.for_each_sentence_ended(&corpus.options, &mut w.stats, |text, ended| {
-                let begin = ids.len();
-                if options.pad {
-                    ids.push(BOS_ID);
-                }
-                let start = ids.len();
-                if fixed_ids {
-                    tokenizer.encode_ids(text, ids);
-                } else {
-                    tokenizer.for_each_token(text, |t| ids.push(local.intern(t)));
-                }
-                k += (ids.len() - start) as u32;
-                // A file's last line without a newline: its words without
-                // `</s>`, and nothing at all when it has none (lmplz's rule).
-                if !ended && ids.len() == start {
-                    unended_blank += 1;
-                    ids.truncate(begin);
-                    return;
-                }
-                if options.pad && ended {
-                    ids.push(EOS_ID);
-                }
-                ends.push(ids.len() as u32);
-            })?;
+            let read =
+                chunk.for_each_sentence_ended(&corpus.options, &mut w.stats, |text, ended| {
+                    let begin = ids.len();
+                    if options.pad {
+                        ids.push(BOS_ID);
+                    }
+                    let start = ids.len();
+                    if fixed_ids {
+                        tokenizer.encode_ids(text, ids);
+                    } else {
+                        tokenizer.for_each_token(text, |t| local.push_id(t, ids));
+                    }
+                    k += (ids.len() - start) as u32;
+                    // A file's last line without a newline: its words without
+                    // `</s>`, and nothing at all when it has none (lmplz's rule).
+                    if !ended && ids.len() == start {
+                        unended_blank += 1;
+                        ids.truncate(begin);
+                        return;
+                    }
+                    if options.pad && ended {
+                        ids.push(EOS_ID);
+                    }
+                    ends.push(ids.len() as u32);
+                });
+            // Lookups still waiting write into this chunk's ids (see
+            // `LocalInterner::push_id`): resolved before it is handed on,
+            // or dropped on an error.
+            w.local.flush(&mut held.ids);
+            read?;
             w.stats.sentences -= unended_blank;
             w.tokens += k as u64;
             interner.submit(&mut w.local, held, &mut w.ready);
