@@ -816,6 +816,42 @@ mod tests {
         out
     }
 
+    /// The k-way merge against a map, for every number of slices up to 13,
+    /// with empty slices, keys in several slices and counts past `u32::MAX`
+    /// (several entries of one key in one slice).
+    #[test]
+    fn kway_merges_any_number_of_slices() {
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for k in 0..14usize {
+            let runs: Vec<Run<u64>> = (0..k)
+                .map(|j| {
+                    let len = if j % 4 == 3 { 0 } else { next() % 300 };
+                    let mut keys: Vec<u64> = (0..len).map(|_| next() % 500).collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    let big = u64::from(u32::MAX) + 5;
+                    run(&keys
+                        .iter()
+                        .map(|&key| (key, if key % 97 == 0 { big } else { 1 + key % 3 }))
+                        .collect::<Vec<_>>())
+                })
+                .collect();
+            let mut want: std::collections::BTreeMap<u64, u64> = Default::default();
+            for e in runs.iter().flatten() {
+                *want.entry(e.key).or_default() += u64::from(e.count);
+            }
+            let slices: Vec<&[Entry<u64>]> = runs.iter().map(|r| &r[..]).collect();
+            let got = kway(&slices);
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{k} slices");
+        }
+    }
+
     #[test]
     fn merges_sum_shared_keys() {
         let max = u64::from(u32::MAX);
