@@ -664,7 +664,7 @@ mod tests {
             assert_eq!(later.pending_bytes, now.pending_bytes);
         }
         for len in 0..=INLINE {
-            let w: Vec<u8> = (0..len as u8).map(|j| j * 37 + 1).collect();
+            let w: Vec<u8> = (0..len).map(|j| (j * 37 + 1) as u8).collect();
             let (a, b) = summary(&w);
             assert_eq!(unsummary(a, b, len, &mut [0; INLINE]), &w[..]);
         }
