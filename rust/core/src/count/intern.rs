@@ -105,6 +105,7 @@ pub struct LocalInterner {
 struct Deferred {
     a: u64,
     b: u64,
+    home: usize,
     len: u32,
     at: u32,
 }
@@ -215,20 +216,28 @@ fn slot_of(a: u64, b: u64, len: u32, mask: usize) -> usize {
 }
 
 impl LocalInterner {
-    /// The cached id of `word`, if this worker has met it.
+    /// The id the front table holds for the short word of summary `a`, `b`
+    /// and length `len` (hash `home`), if it holds one: a short word is its
+    /// summary, so equal summaries mean the same word.
     #[inline(always)]
-    fn get(&mut self, w: &[u8], a: u64, b: u64) -> Option<u32> {
-        let len = w.len() as u32;
-        let home = slot_of(a, b, len, usize::MAX);
-        let f = home & (FRONT - 1);
-        let s = &self.front[f];
-        // A short word is its summary: equal summaries, same word.
-        if s.a == a && s.b == b && s.len == len && s.id != EMPTY && w.len() <= INLINE {
-            return Some(s.id);
+    fn front_id(&self, a: u64, b: u64, len: u32, home: usize) -> Option<u32> {
+        let s = &self.front[home & (FRONT - 1)];
+        (s.a == a && s.b == b && s.len == len && s.id != EMPTY).then_some(s.id)
+    }
+
+    /// The cached id of `word` (summary `a`, `b`; hash `home`), if this
+    /// worker has met it.
+    #[inline(always)]
+    fn get(&mut self, w: &[u8], a: u64, b: u64, home: usize) -> Option<u32> {
+        let short = w.len() <= INLINE;
+        if short {
+            if let Some(id) = self.front_id(a, b, w.len() as u32, home) {
+                return Some(id);
+            }
         }
         let s = self.slots[self.find(w, a, b, home)?];
-        if w.len() <= INLINE {
-            self.front[f] = s;
+        if short {
+            self.front[home & (FRONT - 1)] = s;
         }
         Some(s.id)
     }
@@ -290,7 +299,8 @@ impl LocalInterner {
     pub fn intern(&mut self, word: &str) -> u32 {
         let w = word.as_bytes();
         let (a, b) = summary(w);
-        self.get(w, a, b)
+        let home = slot_of(a, b, w.len() as u32, usize::MAX);
+        self.get(w, a, b, home)
             .unwrap_or_else(|| self.provisional(w, a, b))
     }
 
@@ -326,9 +336,8 @@ impl LocalInterner {
             return;
         }
         let home = slot_of(a, b, len, usize::MAX);
-        let f = &self.front[home & (FRONT - 1)];
-        if f.a == a && f.b == b && f.len == len && f.id != EMPTY {
-            ids.push(f.id);
+        if let Some(id) = self.front_id(a, b, len, home) {
+            ids.push(id);
             return;
         }
         crate::lm::level::prefetch(&self.slots, home & (self.slots.len() - 1));
@@ -338,6 +347,7 @@ impl LocalInterner {
         self.deferred[(self.head + self.queued) % DEFER] = Deferred {
             a,
             b,
+            home,
             len,
             at: ids.len() as u32,
         };
@@ -356,13 +366,19 @@ impl LocalInterner {
     /// Resolve the oldest waiting lookup.
     #[inline]
     fn resolve_one(&mut self, ids: &mut [u32]) {
-        let Deferred { a, b, len, at } = self.deferred[self.head];
+        let Deferred {
+            a,
+            b,
+            home,
+            len,
+            at,
+        } = self.deferred[self.head];
         self.head = (self.head + 1) % DEFER;
         self.queued -= 1;
         let mut bytes = [0u8; INLINE];
         let w = unsummary(a, b, len as usize, &mut bytes);
         ids[at as usize] = self
-            .get(w, a, b)
+            .get(w, a, b, home)
             .unwrap_or_else(|| self.provisional(w, a, b));
     }
 

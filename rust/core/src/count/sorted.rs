@@ -816,18 +816,22 @@ mod tests {
         out
     }
 
+    /// A xorshift64 generator from `state` (not 0).
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// The k-way merge against a map, for every number of slices up to 13,
     /// with empty slices, keys in several slices and counts past `u32::MAX`
     /// (several entries of one key in one slice).
     #[test]
     fn kway_merges_any_number_of_slices() {
-        let mut seed = 7u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(7);
         for k in 0..14usize {
             let runs: Vec<Run<u64>> = (0..k)
                 .map(|j| {
@@ -935,13 +939,7 @@ mod tests {
         use crate::count::{count_ngrams, CountOptions};
         // Zipf-ish words, some long ones sharing head and tail (the interner's
         // summary of a long word), lines of 0..12 words.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let texts: Vec<String> = (0..40)
             .map(|_| {
                 (0..50)
