@@ -19,8 +19,7 @@
 
 use std::sync::Mutex;
 
-use hashbrown::HashMap;
-
+use crate::tokenize::word_ids::WordIds;
 use crate::tokenize::{Tokenizer, Vocab, BOS, EOS, UNK};
 
 /// The first provisional id: ids at or past it are a worker's words waiting
@@ -33,8 +32,9 @@ pub struct Interner {
 }
 
 struct Inner {
-    ids: HashMap<Box<str>, u32>,
-    words: Vec<Box<str>>,
+    /// The words in id order, and their ids by their bytes.
+    words: Vec<String>,
+    ids: WordIds,
     /// The ordinal of the chunk whose commit comes next.
     turn: u64,
     /// Chunks submitted before their turn, by ordinal.
@@ -420,14 +420,14 @@ impl Interner {
     /// waiting for chunk 0.
     pub fn new() -> Self {
         let mut inner = Inner {
-            ids: HashMap::new(),
+            ids: WordIds::default(),
             words: Vec::new(),
             turn: 0,
             queue: Default::default(),
             workers: Vec::new(),
         };
         for w in [UNK, BOS, EOS] {
-            inner.ids.insert(w.into(), inner.words.len() as u32);
+            inner.ids.insert_new(w, inner.words.len() as u32);
             inner.words.push(w.into());
         }
         Self {
@@ -506,7 +506,6 @@ impl Interner {
         let counts = (0..words.len())
             .map(|id| counts.get(id).copied().unwrap_or(0))
             .collect();
-        let words = words.into_iter().map(String::from).collect();
         // The shared table already maps every word to its id: it becomes the
         // vocabulary's index as it is (a million words on the Gutenberg set;
         // adding them one by one took half a second).
@@ -533,8 +532,8 @@ impl Inner {
             at += len as usize;
             // SAFETY: the bytes were copied whole from a `&str` in `intern`.
             let word = unsafe { std::str::from_utf8_unchecked(bytes) };
-            let id = match ids.get(word) {
-                Some(&id) => id,
+            let id = match ids.get(words, word) {
+                Some(id) => id,
                 None => {
                     // Ids past 2^31 would read as provisional ones.
                     assert!(
@@ -542,7 +541,7 @@ impl Inner {
                         "a vocabulary of more than 2^31 words"
                     );
                     let id = words.len() as u32;
-                    ids.insert(word.into(), id);
+                    ids.insert_new(word, id);
                     words.push(word.into());
                     id
                 }

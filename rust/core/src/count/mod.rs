@@ -460,20 +460,9 @@ fn lower_order_with<'a, K: Ord + Copy + AsRef<[u32]> + Send + Sync>(
             len
         })
         .collect();
-    let total: usize = sizes.iter().sum();
-    let mut keys = vec![0u32; total * m];
-    let mut counts = vec![0u64; total];
-    let rows = sorted::split_rows(&mut keys, &mut counts, m, sizes.iter().copied());
-    rows.into_par_iter()
-        .enumerate()
-        .for_each(|(r, (keys, counts))| {
-            let mut at = 0;
-            walk(r, &mut |key, c| {
-                keys[at * m..(at + 1) * m].copy_from_slice(key.as_ref());
-                counts[at] = c;
-                at += 1;
-            });
-        });
+    let (keys, counts) = sorted::fill_rows(m, &sizes, |r, rows| {
+        walk(r, &mut |key, c| rows.push(key.as_ref(), c));
+    });
     OrderCounts { n: m, keys, counts }
 }
 

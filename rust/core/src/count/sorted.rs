@@ -651,41 +651,86 @@ fn merge_unpack<K: FinalKey>(
         .collect();
     drop(pieces);
     drop(storage);
-    let total: usize = merged.iter().map(Vec::len).sum();
-    let mut keys = vec![0u32; total * n];
-    let mut counts = vec![0u64; total];
-    let rows = split_rows(&mut keys, &mut counts, n, merged.iter().map(Vec::len));
-    rows.into_par_iter()
-        .zip(merged)
-        .for_each(|((keys, counts), m)| {
-            for ((key, count), &(k, c)) in keys.chunks_exact_mut(n).zip(counts.iter_mut()).zip(&m) {
-                k.unpack(bits, key);
-                *count = c;
-            }
-            // SAFETY: `m` is dropped right after.
-            unsafe { crate::alloc::discard(&m) };
-        });
-    (keys, counts)
+    let lens: Vec<usize> = merged.iter().map(Vec::len).collect();
+    fill_rows(n, &lens, |r, rows| {
+        let m = &merged[r];
+        let mut key = [0u32; MAX_PACKED];
+        for &(k, c) in m {
+            k.unpack(bits, &mut key[..n]);
+            rows.push(&key[..n], c);
+        }
+        // SAFETY: `m` is never read again (`merged` is only dropped).
+        unsafe { crate::alloc::discard(m) };
+    })
 }
 
-/// Flat keys (`n` ids per row) and their counts cut into consecutive parts
-/// of `lens` rows each, for parts written in parallel.
-pub(super) fn split_rows<'a>(
-    keys: &'a mut [u32],
-    counts: &'a mut [u64],
-    n: usize,
-    lens: impl IntoIterator<Item = usize>,
-) -> Vec<(&'a mut [u32], &'a mut [u64])> {
-    let (mut krest, mut crest) = (keys, counts);
-    let mut parts = Vec::new();
-    for len in lens {
-        let (kh, kt) = std::mem::take(&mut krest).split_at_mut(len * n);
-        let (ch, ct) = std::mem::take(&mut crest).split_at_mut(len);
-        parts.push((kh, ch));
-        krest = kt;
-        crest = ct;
+/// The rows of one part of [`fill_rows`], written one after the other.
+pub(super) struct Rows<'a> {
+    keys: &'a mut [std::mem::MaybeUninit<u32>],
+    counts: &'a mut [std::mem::MaybeUninit<u64>],
+    at: usize,
+}
+
+impl Rows<'_> {
+    /// Write the next row: its `n` ids and its count.
+    #[inline(always)]
+    pub(super) fn push(&mut self, key: &[u32], count: u64) {
+        let n = key.len();
+        for (slot, &id) in self.keys[self.at * n..(self.at + 1) * n]
+            .iter_mut()
+            .zip(key)
+        {
+            slot.write(id);
+        }
+        self.counts[self.at].write(count);
+        self.at += 1;
     }
-    parts
+}
+
+/// Flat keys (`n` ids a row) and counts, written in parallel parts: part
+/// `r` holds `lens[r]` rows, which `write(r, rows)` pushes in order. The
+/// arrays are never zeroed first: each page is first touched by the thread
+/// that writes it (zeroing them in one thread took a tenth of a small
+/// count's time, faulting the pages in there). A part that writes fewer or
+/// more rows than its length panics, so no row is left unwritten.
+pub(super) fn fill_rows(
+    n: usize,
+    lens: &[usize],
+    write: impl Fn(usize, &mut Rows<'_>) + Sync,
+) -> (Vec<u32>, Vec<u64>) {
+    let total: usize = lens.iter().sum();
+    let mut keys: Vec<u32> = Vec::with_capacity(total * n);
+    let mut counts: Vec<u64> = Vec::with_capacity(total);
+    {
+        let (mut krest, mut crest) = (
+            &mut keys.spare_capacity_mut()[..total * n],
+            &mut counts.spare_capacity_mut()[..total],
+        );
+        let mut parts = Vec::with_capacity(lens.len());
+        for &len in lens {
+            let (kh, kt) = std::mem::take(&mut krest).split_at_mut(len * n);
+            let (ch, ct) = std::mem::take(&mut crest).split_at_mut(len);
+            parts.push(Rows {
+                keys: kh,
+                counts: ch,
+                at: 0,
+            });
+            krest = kt;
+            crest = ct;
+        }
+        parts.into_par_iter().enumerate().for_each(|(r, mut rows)| {
+            write(r, &mut rows);
+            assert_eq!(rows.at, rows.counts.len(), "part {r} wrote too few rows");
+        });
+    }
+    // SAFETY: every part wrote each of its rows (asserted above; `push`
+    // past the end panics on the slice bounds), and the parts cover
+    // `total` rows.
+    unsafe {
+        keys.set_len(total * n);
+        counts.set_len(total);
+    }
+    (keys, counts)
 }
 
 /// K-way merge of sorted slices, summing the counts of equal keys.

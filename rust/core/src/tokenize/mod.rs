@@ -19,6 +19,7 @@ pub mod vocab;
 pub mod vocab_tokenizer;
 pub mod whitespace;
 pub mod word;
+pub mod word_ids;
 
 pub use bpe::BpeTokenizer;
 pub use learned::LearnedTokenizer;

@@ -11,6 +11,7 @@ use std::path::Path;
 use hashbrown::HashMap;
 
 use super::record::{read_legacy_spec, read_tokenizer, TokenizerRecord};
+use super::word_ids::WordIds;
 use super::Tokenizer;
 use crate::binfmt;
 use crate::control::Control;
@@ -39,7 +40,7 @@ const VERSION: u32 = 2;
 pub struct Vocab {
     words: Vec<String>,
     counts: Vec<u64>,
-    index: HashMap<Box<str>, u32>,
+    index: WordIds,
     tokenizer: Tokenizer,
 }
 
@@ -52,7 +53,7 @@ impl Vocab {
         let mut v = Self {
             words: Vec::new(),
             counts: Vec::new(),
-            index: HashMap::new(),
+            index: WordIds::default(),
             tokenizer,
         };
         for w in [UNK, BOS, EOS] {
@@ -95,14 +96,14 @@ impl Vocab {
 
     /// Add `word` with `count` (added to an existing word's count); returns its id.
     pub fn add(&mut self, word: &str, count: u64) -> u32 {
-        if let Some(&id) = self.index.get(word) {
+        if let Some(id) = self.index.get(&self.words, word) {
             self.counts[id as usize] += count;
             return id;
         }
         let id = self.words.len() as u32;
+        self.index.insert_new(word, id);
         self.words.push(word.to_string());
         self.counts.push(count);
-        self.index.insert(word.into(), id);
         id
     }
 
@@ -115,7 +116,7 @@ impl Vocab {
         tokenizer: Tokenizer,
         words: Vec<String>,
         counts: Vec<u64>,
-        index: HashMap<Box<str>, u32>,
+        index: WordIds,
     ) -> Self {
         debug_assert_eq!(words.len(), counts.len());
         debug_assert_eq!(words.len(), index.len());
@@ -147,7 +148,7 @@ impl Vocab {
 
     /// The id of `word`, if known.
     pub fn get(&self, word: &str) -> Option<u32> {
-        self.index.get(word).copied()
+        self.index.get(&self.words, word)
     }
 
     /// The id of `word`, or [`UNK_ID`].
@@ -403,7 +404,7 @@ impl Vocab {
         let mut v = Self {
             words: Vec::with_capacity(n),
             counts: Vec::with_capacity(n),
-            index: HashMap::with_capacity(n),
+            index: WordIds::with_capacity(n),
             tokenizer,
         };
         for _ in 0..n {
