@@ -129,6 +129,14 @@ impl Vocab {
         }
     }
 
+    /// Replace the counts: `counts[id]` for each word (missing = 0; the
+    /// caller gives no more counts than words).
+    pub(crate) fn set_counts(&mut self, mut counts: Vec<u64>) {
+        debug_assert!(counts.len() <= self.words.len());
+        counts.resize(self.words.len(), 0);
+        self.counts = counts;
+    }
+
     /// Make room for `additional` more words.
     pub fn reserve(&mut self, additional: usize) {
         self.words.reserve(additional);
