@@ -11,6 +11,9 @@ case's alone. Usage::
         # --whole the reference counts the whole Gutenberg set, the same data
         # as nextword (about 3 minutes and 7 GB a run), not its first 400,000
         # lines
+    python benches/report.py --pairs 5 --same-prefix count gutenberg 3
+        # nextword counts the reference's 400,000-line prefix too (written
+        # to a temporary file first; only the count is timed)
 """
 
 from __future__ import annotations
@@ -56,17 +59,31 @@ def _read_lines(corpus: str, whole: bool = False) -> list[str]:
 
 
 def run_case(
-    impl: str, task: str, corpus: str, order: int, whole: bool = False
+    impl: str, task: str, corpus: str, order: int, whole: bool = False, prefix: bool = False
 ) -> dict[str, float]:
     """Measure one case in this process; returns seconds and tokens (`whole`:
-    the reference reads all of a directory corpus, not its prefix)."""
+    the reference reads all of a directory corpus, not its prefix; `prefix`:
+    nextword counts the reference's prefix, not the whole corpus)."""
     import nextword
     from nextword import reference
 
     if impl == "rust" and task == "count":
-        start = time.perf_counter()
-        counts = nextword.count_ngrams(CORPORA[corpus], order=order, progress=False)
-        return {"seconds": time.perf_counter() - start, "tokens": counts.tokens}
+        path = CORPORA[corpus]
+        if prefix:
+            import tempfile
+
+            tmp = tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False)
+            with tmp:
+                tmp.write("\n".join(_read_lines(corpus)) + "\n")
+            path = Path(tmp.name)
+        try:
+            start = time.perf_counter()
+            counts = nextword.count_ngrams(path, order=order, progress=False)
+            seconds = time.perf_counter() - start
+        finally:
+            if prefix:
+                path.unlink()
+        return {"seconds": seconds, "tokens": counts.tokens}
     lines = _read_lines(corpus, whole)
     tokens = sum(len(reference.whitespace_tokenize(s)) for s in reference.sentences(lines))
     if task == "count":
@@ -100,22 +117,26 @@ def encode_reference(vocab: Any, task: str, lines: list[str]) -> int:
     return sum(map(len, out))
 
 
-def run_fresh(impl: str, task: str, corpus: str, order: int, whole: bool = False) -> dict:
+def run_fresh(
+    impl: str, task: str, corpus: str, order: int, whole: bool = False, prefix: bool = False
+) -> dict:
     """One case in a fresh subprocess: seconds, tokens and its peak RSS."""
     cmd = [sys.executable, __file__, "--case", impl, task, corpus, str(order)]
     if whole:
         cmd.append("--whole")
+    if prefix:
+        cmd.append("--same-prefix")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def pairs(task: str, corpus: str, order: int, n: int, whole: bool) -> None:
+def pairs(task: str, corpus: str, order: int, n: int, whole: bool, prefix: bool = False) -> None:
     """The reference and nextword alternating, `n` pairs: each pair's figures
     and ratio, then the medians (ratio of tokens/s, as in the table)."""
     ratios, ours, theirs = [], [], []
     for i in range(n):
         ref = run_fresh("reference", task, corpus, order, whole)
-        rust = run_fresh("rust", task, corpus, order)
+        rust = run_fresh("rust", task, corpus, order, prefix=prefix)
         ratio = (rust["tokens"] / rust["seconds"]) / (ref["tokens"] / ref["seconds"])
         ratios.append(ratio)
         ours.append(rust["seconds"])
@@ -153,11 +174,18 @@ def main() -> None:
     parser.add_argument(
         "--whole", action="store_true", help="the reference counts the whole Gutenberg set"
     )
+    parser.add_argument(
+        "--same-prefix",
+        action="store_true",
+        help="nextword counts the reference's prefix of the Gutenberg set too",
+    )
     parser.add_argument("one", nargs="*", metavar="TASK CORPUS ORDER")
     args = parser.parse_args()
+    if args.whole and args.same_prefix:
+        parser.error("--whole and --same-prefix exclude each other")
     if args.case:
         impl, task, corpus, order = args.case
-        result = run_case(impl, task, corpus, int(order), args.whole)
+        result = run_case(impl, task, corpus, int(order), args.whole, args.same_prefix)
         result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
@@ -165,7 +193,7 @@ def main() -> None:
         if len(args.one) != 3:
             parser.error("--pairs takes TASK CORPUS ORDER, e.g. count gutenberg 3")
         task, corpus, order = args.one
-        pairs(task, corpus, int(order), args.pairs, args.whole)
+        pairs(task, corpus, int(order), args.pairs, args.whole, args.same_prefix)
         return
 
     cases = [
