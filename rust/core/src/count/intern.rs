@@ -19,7 +19,7 @@
 
 use std::sync::Mutex;
 
-use crate::tokenize::word_ids::WordIds;
+use crate::tokenize::word_ids::{hash32, WordIds};
 use crate::tokenize::{Tokenizer, Vocab, BOS, EOS, UNK};
 
 /// The first provisional id: ids at or past it are a worker's words waiting
@@ -42,6 +42,8 @@ struct Inner {
     /// Per worker: the final ids of its provisional words, and how many of
     /// its chunks wait in `queue`.
     workers: Vec<(Vec<u32>, usize)>,
+    /// The hashes of the words of the chunk being committed.
+    hashes: Vec<u32>,
 }
 
 /// A worker's tokenized chunk: its sentences' ids (padded), one after the
@@ -109,6 +111,10 @@ struct Deferred {
     len: u32,
     at: u32,
 }
+
+/// How many words ahead a commit prefetches the table slots of the words
+/// it looks up.
+const AHEAD: usize = 8;
 
 /// Lookups a worker keeps in flight: enough to cover a memory access with
 /// the tokenizing of the words in between (about one word in six misses
@@ -390,6 +396,17 @@ impl LocalInterner {
         }
     }
 
+    /// Start loading the slots [`LocalInterner::settle_word`] reads for
+    /// provisional word `k`.
+    #[inline]
+    fn prefetch_pending(&self, k: usize) {
+        let (at, len) = self.pending[k];
+        let (a, b) = summary(&self.pending_bytes[at as usize..(at + len) as usize]);
+        let home = slot_of(a, b, len, usize::MAX);
+        crate::lm::level::prefetch(&self.front, home & (FRONT - 1));
+        crate::lm::level::prefetch(&self.slots, home & (self.slots.len() - 1));
+    }
+
     /// Give provisional word `k`, held in the table, the id `id` (in the
     /// front table too).
     fn settle_word(&mut self, k: usize, id: u32) {
@@ -425,6 +442,7 @@ impl Interner {
             turn: 0,
             queue: Default::default(),
             workers: Vec::new(),
+            hashes: Vec::new(),
         };
         for w in [UNK, BOS, EOS] {
             inner.ids.insert_new(w, inner.words.len() as u32);
@@ -476,6 +494,9 @@ impl Interner {
         // again from the first.
         let (resolved, queued) = &mut inner.workers[local.worker];
         for (k, &id) in resolved.iter().enumerate().skip(local.settled) {
+            if k + AHEAD < resolved.len() {
+                local.prefetch_pending(k + AHEAD);
+            }
             local.settle_word(k, id);
         }
         local.settled = resolved.len();
@@ -522,17 +543,32 @@ impl Inner {
             ids,
             words,
             workers,
+            hashes,
             ..
         } = self;
         let resolved = &mut workers[chunk.worker].0;
         debug_assert_eq!(resolved.len(), chunk.first as usize);
+        // SAFETY: the bytes were copied whole from `&str`s in `intern`.
+        let word_at = |at: usize, len: u32| unsafe {
+            std::str::from_utf8_unchecked(&chunk.bytes[at..at + len as usize])
+        };
+        // The words' hashes first: the table's slot for a word a few ahead
+        // loads while this one is looked up (most lookups miss the cache).
+        hashes.clear();
         let mut at = 0;
         for &len in &chunk.lens {
-            let bytes = &chunk.bytes[at..at + len as usize];
+            hashes.push(hash32(word_at(at, len)));
             at += len as usize;
-            // SAFETY: the bytes were copied whole from a `&str` in `intern`.
-            let word = unsafe { std::str::from_utf8_unchecked(bytes) };
-            let id = match ids.get(words, word) {
+        }
+        let mut at = 0;
+        for (k, &len) in chunk.lens.iter().enumerate() {
+            let word = word_at(at, len);
+            at += len as usize;
+            if let Some(&ahead) = hashes.get(k + AHEAD) {
+                ids.prefetch(ahead);
+            }
+            let h = hashes[k];
+            let id = match ids.get_hashed(words, word, h) {
                 Some(id) => id,
                 None => {
                     // Ids past 2^31 would read as provisional ones.
@@ -541,7 +577,7 @@ impl Inner {
                         "a vocabulary of more than 2^31 words"
                     );
                     let id = words.len() as u32;
-                    ids.insert_new(word, id);
+                    ids.insert_hashed(h, id);
                     words.push(word.into());
                     id
                 }

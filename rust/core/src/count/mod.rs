@@ -99,14 +99,22 @@ impl Counter {
     fn count(&mut self, chunk: &Tokenized, top: usize, packed: &[usize], tables: &[usize]) {
         let mut start = 0;
         let unigrams = &mut self.unigrams;
+        let chunk_max = chunk.ids.iter().copied().max().unwrap_or(0);
+        self.max_id = self.max_id.max(chunk_max);
+        if chunk_max as usize >= unigrams.len() {
+            unigrams.resize((chunk_max as usize + 1).max(unigrams.len() * 2), 0);
+        }
+        // A sentence's own largest id decides whether it packs only when
+        // the chunk's does not (a vocabulary past 2^21 words or so).
+        let packs_all = self.sorted.iter().all(|b| u64::from(chunk_max) < b.limit());
         for &end in &chunk.ends {
             let sentence = &chunk.ids[start..end as usize];
             start = end as usize;
-            let max_id = sentence.iter().copied().max().unwrap_or(0);
-            self.max_id = self.max_id.max(max_id);
-            if max_id as usize >= unigrams.len() {
-                unigrams.resize((max_id as usize + 1).max(unigrams.len() * 2), 0);
-            }
+            let max_id = if packs_all {
+                chunk_max
+            } else {
+                sentence.iter().copied().max().unwrap_or(0)
+            };
             if top == 1 {
                 for &id in sentence {
                     unigrams[id as usize] += 1;

@@ -256,13 +256,17 @@ pub trait PackedOrder: Send + Sync {
 
 /// Order-erased view of a [`SortedBatch`].
 pub trait PackedBatch: Send {
-    /// Add every window of the order in `sentence`, whose largest id is `max_id`.
+    /// Add every window of the order in `sentence`; `max_id` is its largest
+    /// id, or a larger one when both are below [`PackedBatch::limit`].
     fn add_windows(&mut self, sentence: &[u32], max_id: u32);
     /// End of a chunk: sort the buffer into a run once it is full, and insert
     /// the fallback's windows into its table.
     fn flush(&mut self);
     /// Sort whatever is buffered into a run (the worker's last call).
     fn finish(&mut self);
+    /// Sentences whose ids are all below this pack; the others go to the
+    /// fallback table.
+    fn limit(&self) -> u64;
 }
 
 /// The counter of `n`-grams (n in 2..=6, see [`packs`]) with the narrowest
@@ -451,6 +455,10 @@ impl<K: Packed> PackedBatch for SortedBatch<K> {
         if !self.pending.is_empty() {
             self.sort_pending();
         }
+    }
+
+    fn limit(&self) -> u64 {
+        self.order.limit
     }
 }
 
