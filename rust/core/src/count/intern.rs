@@ -521,12 +521,10 @@ impl Interner {
     }
 
     /// The vocabulary in first-appearance order (specials first): the ids
-    /// handed out. `counts[id]` is the corpus count of `id` (missing = 0).
-    pub fn into_vocab(self, tokenizer: Tokenizer, counts: &[u64]) -> Vocab {
+    /// handed out, every count 0 (the caller sets them, [`Vocab::set_counts`]).
+    pub fn into_vocab(self, tokenizer: Tokenizer) -> Vocab {
         let Inner { ids, words, .. } = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
-        let counts = (0..words.len())
-            .map(|id| counts.get(id).copied().unwrap_or(0))
-            .collect();
+        let counts = vec![0; words.len()];
         // The shared table already maps every word to its id: it becomes the
         // vocabulary's index as it is (a million words on the Gutenberg set;
         // adding them one by one took half a second).
@@ -678,7 +676,7 @@ mod tests {
         assert_eq!(back[0].ids, [9]);
         assert_eq!((b.intern("z"), b.intern("u")), (5, 8));
         assert_eq!(a.intern("v"), 7);
-        let vocab = interner.into_vocab(Tokenizer::Whitespace, &[]);
+        let vocab = interner.into_vocab(Tokenizer::Whitespace);
         assert_eq!(vocab.words()[3..], ["x", "w", "z", "y", "v", "u", "t"]);
     }
 

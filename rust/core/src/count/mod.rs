@@ -317,7 +317,7 @@ pub fn count_ngrams(
     // The vocabulary's words now, its counts once the unigrams are known.
     let mut vocab = match Vocab::of_fixed(tokenizer, &[])? {
         Some(vocab) => vocab,
-        None => interner.into_vocab(tokenizer.clone(), &[]),
+        None => interner.into_vocab(tokenizer.clone()),
     };
     // Ids are final as counted (see [`intern`]): the orders map them through
     // the identity.

@@ -676,14 +676,19 @@ fn merge_unpack<K: FinalKey>(
 pub(super) struct Rows<'a> {
     keys: &'a mut [std::mem::MaybeUninit<u32>],
     counts: &'a mut [std::mem::MaybeUninit<u64>],
+    /// Ids a row.
+    n: usize,
     at: usize,
 }
 
 impl Rows<'_> {
-    /// Write the next row: its `n` ids and its count.
+    /// Write the next row: its `n` ids (the first `n` of `key`, which
+    /// panics when shorter, so that no id of a row is left unwritten) and
+    /// its count.
     #[inline(always)]
     pub(super) fn push(&mut self, key: &[u32], count: u64) {
-        let n = key.len();
+        let n = self.n;
+        let key = &key[..n];
         for (slot, &id) in self.keys[self.at * n..(self.at + 1) * n]
             .iter_mut()
             .zip(key)
@@ -721,6 +726,7 @@ pub(super) fn fill_rows(
             parts.push(Rows {
                 keys: kh,
                 counts: ch,
+                n,
                 at: 0,
             });
             krest = kt;

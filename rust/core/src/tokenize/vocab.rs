@@ -11,7 +11,7 @@ use std::path::Path;
 use hashbrown::HashMap;
 
 use super::record::{read_legacy_spec, read_tokenizer, TokenizerRecord};
-use super::word_ids::WordIds;
+use super::word_ids::{hash32, WordIds};
 use super::Tokenizer;
 use crate::binfmt;
 use crate::control::Control;
@@ -96,12 +96,13 @@ impl Vocab {
 
     /// Add `word` with `count` (added to an existing word's count); returns its id.
     pub fn add(&mut self, word: &str, count: u64) -> u32 {
-        if let Some(id) = self.index.get(&self.words, word) {
+        let h = hash32(word);
+        if let Some(id) = self.index.get_hashed(&self.words, word, h) {
             self.counts[id as usize] += count;
             return id;
         }
         let id = self.words.len() as u32;
-        self.index.insert_new(word, id);
+        self.index.insert_hashed(h, id);
         self.words.push(word.to_string());
         self.counts.push(count);
         id
