@@ -221,7 +221,7 @@ impl Pool {
         let (mut k, mut filled) = (0, 0);
         {
             let mut free = self.lock();
-            while filled < len && free.n > 0 {
+            while filled < len {
                 let Some(i) = (0..free.n).max_by_key(|&i| free.blocks[i].1) else {
                     break;
                 };
@@ -402,21 +402,29 @@ fn map(_len: usize) -> *mut u8 {
 /// Nothing may read `items` afterwards: their pages read as zeros (or as
 /// whatever is written there next). Dropping the block is fine.
 pub unsafe fn discard<T>(items: &[T]) {
+    const PAGE: usize = 4096;
+    let from = items.as_ptr() as usize;
+    let start = from.div_ceil(PAGE) * PAGE;
+    let end = (from + std::mem::size_of_val(items)) / PAGE * PAGE;
+    // SAFETY: whole pages inside `items`, which the caller no longer reads.
+    unsafe { dont_need(start, end) };
+}
+
+/// Hand pages `start..end` (page-aligned addresses; nothing when empty)
+/// back to the system: they read as zeros afterwards.
+///
+/// # Safety
+/// Nothing reads the range afterwards, and it lies in memory the caller owns.
+unsafe fn dont_need(start: usize, end: usize) {
     #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let from = items.as_ptr() as usize;
-        let start = from.div_ceil(PAGE) * PAGE;
-        let end = (from + std::mem::size_of_val(items)) / PAGE * PAGE;
-        if end > start {
-            // SAFETY: whole pages inside `items`, which the caller no longer reads.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-            }
+    if end > start {
+        // SAFETY: as the caller promises.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = items;
+    let _ = (start, end);
 }
 
 /// [`discard`] for an array freed from its start, bit by bit: `prefix` is
@@ -433,11 +441,8 @@ pub unsafe fn discard_prefix<T>(prefix: &[T], done: &mut usize) {
     let start = from.div_ceil(HUGE).max(done.div_ceil(HUGE)) * HUGE;
     let end = (from + std::mem::size_of_val(prefix)) / HUGE * HUGE;
     if end > start {
-        #[cfg(target_os = "linux")]
         // SAFETY: whole pages inside `prefix`, which the caller no longer reads.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-        }
+        unsafe { dont_need(start, end) };
         *done = end;
     }
 }

@@ -898,10 +898,8 @@ pub(super) fn kway_each<K: Ord + Copy, E>(
     mut emit: impl FnMut(K, u64) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
     let slices: Vec<&[Entry<K>]> = slices.iter().copied().filter(|s| !s.is_empty()).collect();
-    match slices.len() {
-        0 => return Ok(()),
-        1 => return each_summed(slices[0], &mut emit),
-        _ => {}
+    if slices.is_empty() {
+        return Ok(());
     }
     let leaves = slices.len().next_power_of_two();
     // Each slice's next entry, and its key with whether the slice is done
@@ -961,26 +959,6 @@ pub(super) fn kway_each<K: Ord + Copy, E>(
         Some((k, c)) => emit(k, c),
         None => Ok(()),
     }
-}
-
-/// `emit` every key of one sorted slice once, the counts of its entries
-/// that share it summed.
-fn each_summed<K: Ord + Copy, E>(
-    slice: &[Entry<K>],
-    emit: &mut impl FnMut(K, u64) -> std::result::Result<(), E>,
-) -> std::result::Result<(), E> {
-    let mut i = 0;
-    while i < slice.len() {
-        let key = slice[i].key;
-        let mut count = u64::from(slice[i].count);
-        i += 1;
-        while i < slice.len() && { slice[i].key } == key {
-            count += u64::from(slice[i].count);
-            i += 1;
-        }
-        emit(key, count)?;
-    }
-    Ok(())
 }
 
 /// Merge two sorted runs, summing the counts of keys in both.

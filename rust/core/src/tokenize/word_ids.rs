@@ -68,14 +68,20 @@ impl WordIds {
 
     fn grow_to(&mut self, cap: usize) {
         let old = std::mem::replace(&mut self.slots, vec![0; cap]);
-        let mask = cap - 1;
         for s in old.into_iter().filter(|&s| s != 0) {
-            let mut i = home((s >> 32) as u32, mask);
-            while self.slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = s;
+            self.put(s);
         }
+    }
+
+    /// Write slot value `s` into the first free slot from its home.
+    #[inline(always)]
+    fn put(&mut self, s: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = home((s >> 32) as u32, mask);
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = s;
     }
 
     /// Start loading the slot a lookup of a word of hash `h` ([`hash32`]) reads first.
@@ -126,12 +132,7 @@ impl WordIds {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow_to((self.slots.len() * 2).max(16));
         }
-        let mask = self.slots.len() - 1;
-        let mut i = home(h, mask);
-        while self.slots[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = u64::from(id + 1) | u64::from(h) << 32;
+        self.put(u64::from(id + 1) | u64::from(h) << 32);
         self.len += 1;
     }
 }
